@@ -1,0 +1,1 @@
+"""IVR/PBX service for small businesses, on Asterisk 22 through ARI."""

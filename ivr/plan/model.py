@@ -1,0 +1,199 @@
+"""The routing plan as plain frozen data. Runtime code reads only these, never raw YAML.
+
+Every reference (node ids, schedules, staff extensions, prompts) has been checked by the loader,
+so executors can index without guarding.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Literal, Union
+
+ScheduleState = Literal["open", "closed", "holiday"]
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    start: time
+    end: time          # end > start; "24:00" is stored as time.max
+
+
+@dataclass(frozen=True)
+class Closure:
+    start: datetime    # aware, in the plan's time zone
+    end: datetime
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    weekly: dict[int, tuple[TimeRange, ...]]   # weekday (0 = Monday) -> open ranges
+    holidays: dict[date, str]                   # date -> name
+    closures: tuple[Closure, ...] = ()
+
+
+@dataclass(frozen=True)
+class CompanyNumber:
+    number: str        # E.164
+    entry: str         # node id
+    source: str        # tracking label (ad campaign), reported per call
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Staff:
+    extension: str     # "101": also the PJSIP endpoint and auth user
+    name: str
+    password: str      # from the secrets file, never the plan
+    mobile: str = ""   # E.164, used by follow-me
+    language: str = ""
+
+
+@dataclass(frozen=True)
+class Trunk:
+    name: str
+    host: str          # address[:port] of the operator's or gateway's SIP side
+    caller_id: str = ""
+    capacity: int = 0  # concurrent channels, 0 = unlimited
+    default: bool = False
+
+
+# ----- nodes: one dataclass per kind; `id` is the key under `nodes:` -----
+
+@dataclass(frozen=True)
+class PlayNode:
+    id: str
+    prompts: tuple[str, ...]
+    next: str | None = None          # None: hang up after playing
+    kind: str = "play"
+
+
+@dataclass(frozen=True)
+class MenuNode:
+    id: str
+    prompts: tuple[str, ...]
+    choices: dict[str, str]          # digit -> node id
+    timeout: float = 5.0             # seconds to wait for a digit after the prompt
+    retries: int = 2                 # further tries after the first
+    invalid: tuple[str, ...] = ()    # prompts on a digit that is not a choice
+    no_input: tuple[str, ...] = ()   # prompts when nothing was pressed
+    default: str | None = None       # node when tries run out; None: hang up
+    kind: str = "menu"
+
+
+@dataclass(frozen=True)
+class ScheduleNode:
+    id: str
+    schedule: str
+    open: str
+    closed: str
+    holiday: str                     # defaults to `closed` in the loader
+    kind: str = "schedule"
+
+
+@dataclass(frozen=True)
+class LanguageNode:
+    id: str
+    language: str
+    next: str
+    kind: str = "language"
+
+
+@dataclass(frozen=True)
+class GotoNode:
+    id: str
+    next: str
+    kind: str = "goto"
+
+
+@dataclass(frozen=True)
+class HangupNode:
+    id: str
+    prompts: tuple[str, ...] = ()
+    kind: str = "hangup"
+
+
+@dataclass(frozen=True)
+class ForwardNode:
+    id: str
+    number: str                      # E.164 or staff extension
+    ring_seconds: float = 30.0
+    then: str | None = None
+    kind: str = "forward"
+
+
+@dataclass(frozen=True)
+class HuntMember:
+    target: str                      # staff extension or E.164 number
+    ring_seconds: float              # already converted from rings with the plan's cadence
+    follow_me: tuple[str, ...] = ()  # further targets tried after this one
+    confirm: bool = False            # external numbers: press 1 to accept
+
+
+@dataclass(frozen=True)
+class HuntNode:
+    id: str
+    members: tuple[HuntMember, ...]
+    strategy: Literal["sequential", "ringall", "roundrobin", "memory", "overlap"] = "sequential"
+    limit_seconds: float = 0.0       # whole group, 0 = sum of member times
+    music: str = ""                  # empty: ringback; else a musiconhold class
+    ring_busy: bool = False          # ring members already on a call
+    then: str | None = None
+    kind: str = "hunt"
+
+
+@dataclass(frozen=True)
+class QueueNode:
+    id: str
+    agents: tuple[str, ...]
+    strategy: str = "ringall"
+    music: str = "default"
+    announce_every: float = 30.0
+    max_wait: float = 0.0
+    max_callers: int = 0
+    callback_after: float = 0.0
+    agent_ring_seconds: float = 15.0
+    wrapup_seconds: float = 0.0
+    then: str | None = None
+    kind: str = "queue"
+
+
+@dataclass(frozen=True)
+class VoicemailNode:
+    id: str
+    prompts: tuple[str, ...] = ()
+    max_seconds: float = 120.0
+    then: str | None = None
+    kind: str = "voicemail"
+
+
+@dataclass(frozen=True)
+class CallbackNode:
+    id: str
+    prompts: tuple[str, ...] = ()
+    then: str | None = None
+    kind: str = "callback"
+
+
+Node = Union[PlayNode, MenuNode, ScheduleNode, LanguageNode, GotoNode, HangupNode, ForwardNode,
+             HuntNode, QueueNode, VoicemailNode, CallbackNode]
+
+
+@dataclass(frozen=True)
+class Plan:
+    company: str
+    timezone: str                    # IANA name
+    country: str                     # ISO 3166 alpha-2: cadence and number normalisation
+    language: str                    # default prompt language
+    languages: tuple[str, ...]
+    ring_seconds: float              # one ring as a person hears it (cadence), maybe overridden
+    short_call_seconds: float
+    numbers: dict[str, CompanyNumber]
+    schedules: dict[str, Schedule]
+    staff: dict[str, Staff]
+    fallback: tuple[str, ...]        # extensions the dialplan rings when the service is down
+    nodes: dict[str, Node]
+    trunks: dict[str, Trunk] = field(default_factory=dict)
+    source: str = ""                 # file name the plan came from
+    checksum: str = ""               # sha256 of the YAML text
