@@ -33,6 +33,7 @@ class Settings:
     asterisk_mode: str = "bundled"
     asterisk_rootfs: str = "/var/cache/ivr-pbx/rootfs"
     asterisk_config_dir: str = "var/asterisk/pbx/etc"   # where rendered configuration is written
+    asterisk_data_dir: str = ""      # core sounds, music on hold; empty: derived from asterisk_mode
     sip_address: str = "127.0.0.1"
     sip_port: int = 5060
     agi_path: str = "agi_scripts"
@@ -49,6 +50,15 @@ class Settings:
         """A settings path made absolute against the project root."""
         p = Path(value)
         return p if p.is_absolute() else ROOT / p
+
+    @property
+    def data_dir(self) -> Path:
+        """Asterisk's data directory (sounds/, moh/) as seen from this host."""
+        if self.asterisk_data_dir:
+            return self.path(self.asterisk_data_dir)
+        if self.asterisk_mode == "bundled":
+            return Path(self.asterisk_rootfs) / "usr/share/asterisk"
+        return Path("/usr/share/asterisk")
 
     @property
     def var(self) -> Path:

@@ -16,6 +16,14 @@ for suite in sid forky; do   # sid is sometimes uninstallable for a day; forky c
   # the mirror serves a sid Release file whose validity date has passed
   if mmdebstrap --variant=apt --aptopt='Acquire::Check-Valid-Until "false"' \
        --include="$packages" "$suite" "$tmp" >"$tmp.log" 2>&1; then
+    # Asterisk runs from this tree without chroot, so absolute links (sounds/en -> /etc/alternatives/...)
+    # must point inside the tree.
+    find "$tmp/usr/share/asterisk" -type l -lname '/*' | while read -r link; do
+      target=$(chroot "$tmp" readlink -f "${link#"$tmp"}")
+      ln -sfnr "$tmp$target" "$link"
+    done
+    # Russian prompts install under a voice-named folder; channels with language=ru look for sounds/ru.
+    ln -sfn ru_RU_f_IvrvoiceRU "$tmp/usr/share/asterisk/sounds/ru"
     rm -rf "$dest" && mv "$tmp" "$dest" && rm -f "$tmp.log"
     echo "asterisk-rootfs: built $dest from $suite"
     exit 0

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""The IVR service: connects to Asterisk's ARI, runs every call, serves the web API.
+
+SIGHUP (or `ivr plan apply`) makes the active plan version live; SIGTERM / Ctrl-C stop it cleanly.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+from aiohttp import web
+
+from ivr import logs
+from ivr.config import load_settings
+from ivr.errors import IvrError
+from ivr.service import IvrService
+from ivr.store.db import open_database
+from ivr.web.app import create_app
+
+log = logging.getLogger("ivr")
+
+
+async def main() -> int:
+    settings = load_settings()
+    logs.setup(settings.log_level, settings.log_format)
+    db = await open_database(settings.database_url, settings)
+    service = IvrService(settings, db)
+    await service.start()
+    await service.apply_asterisk_config()
+
+    runner = web.AppRunner(create_app(service), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.web_host, settings.web_port).start()
+    pidfile = settings.var / "ivr.pid"
+    pidfile.parent.mkdir(parents=True, exist_ok=True)
+    pidfile.write_text(str(os.getpid()))
+    log.info("web api on http://%s:%s", settings.web_host, settings.web_port)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(service.reload_plan()))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    ari = asyncio.create_task(service.run(), name="ari")
+    await stop.wait()
+    log.info("stopping")
+    ari.cancel()
+    await service.shutdown()
+    await runner.cleanup()
+    await db.close()
+    pidfile.unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(asyncio.run(main()))
+    except IvrError as e:
+        print(f"ivr: {e.message}", file=sys.stderr)
+        sys.exit(1)

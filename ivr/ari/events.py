@@ -1,0 +1,164 @@
+"""ARI events decoded once into frozen dataclasses. Unknown types become `Unhandled` and are skipped."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    id: str
+    name: str
+    state: str
+    caller_number: str
+    caller_name: str
+    exten: str
+    context: str
+    language: str
+    app_data: str = ""       # "ivr,inbound,+7..." while the channel sits in Stasis
+
+    @classmethod
+    def from_json(cls, c: dict[str, Any]) -> "ChannelInfo":
+        caller = c.get("caller") or {}
+        dialplan = c.get("dialplan") or {}
+        return cls(id=c.get("id", ""), name=c.get("name", ""), state=c.get("state", ""),
+                   caller_number=caller.get("number", ""), caller_name=caller.get("name", ""),
+                   exten=dialplan.get("exten", ""), context=dialplan.get("context", ""),
+                   language=c.get("language", ""), app_data=dialplan.get("app_data", ""))
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+
+    def keys(self) -> tuple[str, ...]:
+        """Ids this event concerns: channel, playback, bridge or recording ids."""
+        return ()
+
+
+@dataclass(frozen=True)
+class ChannelEvent(Event):
+    channel: ChannelInfo
+
+    def keys(self) -> tuple[str, ...]:
+        return (self.channel.id,)
+
+
+@dataclass(frozen=True)
+class StasisStart(ChannelEvent):
+    args: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StasisEnd(ChannelEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class ChannelStateChange(ChannelEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class ChannelDtmfReceived(ChannelEvent):
+    digit: str
+    duration_ms: int
+
+
+@dataclass(frozen=True)
+class ChannelHangupRequest(ChannelEvent):
+    cause: int
+
+
+@dataclass(frozen=True)
+class ChannelDestroyed(ChannelEvent):
+    cause: int
+    cause_txt: str
+
+
+@dataclass(frozen=True)
+class Dial(Event):
+    peer_id: str
+    caller_id: str
+    dialstatus: str          # "" while ringing; ANSWER, BUSY, NOANSWER, CANCEL, CONGESTION, CHANUNAVAIL
+
+    def keys(self) -> tuple[str, ...]:
+        return (self.peer_id,) + ((self.caller_id,) if self.caller_id else ())
+
+
+@dataclass(frozen=True)
+class PlaybackEvent(Event):
+    playback_id: str
+    target: str              # "channel:ID" or "bridge:ID"
+    state: str
+
+    def keys(self) -> tuple[str, ...]:
+        return (self.playback_id,)
+
+
+@dataclass(frozen=True)
+class RecordingEvent(Event):
+    name: str
+    target: str
+    state: str
+    duration: float
+
+    def keys(self) -> tuple[str, ...]:
+        return ("recording:" + self.name,)
+
+
+@dataclass(frozen=True)
+class BridgeChannelEvent(Event):
+    bridge_id: str
+    channel_id: str
+
+    def keys(self) -> tuple[str, ...]:
+        return (self.bridge_id, self.channel_id)
+
+
+@dataclass(frozen=True)
+class DeviceStateChanged(Event):
+    device: str
+    state: str
+
+    def keys(self) -> tuple[str, ...]:
+        return ("device:" + self.device,)
+
+
+@dataclass(frozen=True)
+class Unhandled(Event):
+    pass
+
+
+def decode(msg: dict[str, Any]) -> Event:
+    kind = msg.get("type", "")
+    ch = msg.get("channel")
+    channel = ChannelInfo.from_json(ch) if isinstance(ch, dict) else None
+    if kind == "StasisStart" and channel:
+        return StasisStart(kind, channel, tuple(msg.get("args") or ()))
+    if kind == "StasisEnd" and channel:
+        return StasisEnd(kind, channel)
+    if kind == "ChannelStateChange" and channel:
+        return ChannelStateChange(kind, channel)
+    if kind == "ChannelDtmfReceived" and channel:
+        return ChannelDtmfReceived(kind, channel, msg.get("digit", ""), int(msg.get("duration_ms", 0)))
+    if kind == "ChannelHangupRequest" and channel:
+        return ChannelHangupRequest(kind, channel, int(msg.get("cause", 0)))
+    if kind == "ChannelDestroyed" and channel:
+        return ChannelDestroyed(kind, channel, int(msg.get("cause", 0)), msg.get("cause_txt", ""))
+    if kind == "Dial":
+        return Dial(kind, (msg.get("peer") or {}).get("id", ""), (msg.get("caller") or {}).get("id", ""),
+                    msg.get("dialstatus", ""))
+    if kind in ("PlaybackStarted", "PlaybackContinuing", "PlaybackFinished"):
+        pb = msg.get("playback") or {}
+        return PlaybackEvent(kind, pb.get("id", ""), pb.get("target_uri", ""), pb.get("state", ""))
+    if kind in ("RecordingStarted", "RecordingFinished", "RecordingFailed"):
+        rec = msg.get("recording") or {}
+        return RecordingEvent(kind, rec.get("name", ""), rec.get("target_uri", ""), rec.get("state", ""),
+                              float(rec.get("duration") or 0))
+    if kind in ("ChannelEnteredBridge", "ChannelLeftBridge") and channel:
+        return BridgeChannelEvent(kind, (msg.get("bridge") or {}).get("id", ""), channel.id)
+    if kind == "DeviceStateChanged":
+        ds = msg.get("device_state") or {}
+        return DeviceStateChanged(kind, ds.get("name", ""), ds.get("state", ""))
+    return Unhandled(kind)

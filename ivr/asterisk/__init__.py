@@ -1,0 +1,1 @@
+"""Asterisk as a process: configuration rendering (render.py) and start/stop (process.py)."""

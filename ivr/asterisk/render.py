@@ -1,0 +1,153 @@
+"""Render Asterisk configuration for the PBX (from settings + plan) and for the world simulator.
+
+Templates live in dialplan/: common/ for both instances, pbx/ and world/ for each. A file is
+rewritten only when its content changed, through a temporary file, so Asterisk never reads half a file.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import jinja2
+
+from ivr.asterisk.process import Instance
+from ivr.config import ROOT, Settings
+from ivr.plan.model import Plan
+
+TEMPLATES = ROOT / "dialplan"
+
+
+@dataclass(frozen=True)
+class Carrier:
+    name: str
+    ip: str
+
+
+@dataclass(frozen=True)
+class WorldLayout:
+    """Addresses of the simulated outside world."""
+
+    address: str                      # phones register from here
+    http_port: int
+    pbx_address: str
+    pbx_port: int
+    ari_user: str = "world"
+    ari_password: str = "world-secret"
+    app: str = "world"
+
+    @property
+    def ari_url(self) -> str:
+        return f"http://{self.address}:{self.http_port}"
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return True
+
+
+def _render(instance: Instance, groups: list[str], context: dict, skip: set[str] = frozenset()) -> list[Path]:
+    env = _env()
+    changed = []
+    for group in groups:
+        for template in sorted((TEMPLATES / group).glob("*.j2")):
+            name = template.name[:-3]
+            if name in skip:
+                continue
+            text = env.get_template(f"{group}/{template.name}").render(**context)
+            if _write_if_changed(instance.etc / name, text):
+                changed.append(instance.etc / name)
+    return changed
+
+
+def _host_ip(host: str) -> str:
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _common_context(settings: Settings, instance: Instance, http_address: str, http_port: int,
+                    ari_user: str, ari_password: str, language: str, country: str) -> dict:
+    rootfs = instance.rootfs
+    return {
+        "instance": instance,
+        "modules_dir": (rootfs / "usr/lib/x86_64-linux-gnu/asterisk/modules") if rootfs
+        else "/usr/lib/x86_64-linux-gnu/asterisk/modules",
+        "sbin_dir": (rootfs / "usr/sbin") if rootfs else "/usr/sbin",
+        "data_dir": settings.data_dir,
+        "agi_dir": settings.path(settings.agi_path),
+        "http_address": http_address,
+        "http_port": http_port,
+        "ari_user": ari_user,
+        "ari_password": ari_password,
+        "language": language,
+        "country": country.lower(),
+        "rtp_start": 10000,
+        "rtp_end": 20000,
+    }
+
+
+def pbx_instance(settings: Settings) -> Instance:
+    bundled = settings.asterisk_mode == "bundled"
+    return Instance("pbx", settings.path(settings.asterisk_config_dir).parent,
+                    Path(settings.asterisk_rootfs) if bundled else None)
+
+
+def render_pbx(settings: Settings, plan: Plan, instance: Instance | None = None) -> list[Path]:
+    instance = instance or pbx_instance(settings)
+    ari = urlparse(settings.ari_url)
+    context = _common_context(settings, instance, ari.hostname or "127.0.0.1", ari.port or 8088,
+                              settings.ari_user, settings.ari_password, plan.language, plan.country)
+    extensions = sorted(plan.staff)
+    context.update(
+        plan_source=plan.source or "plan",
+        app=settings.ari_app,
+        sip_address=settings.sip_address,
+        sip_port=settings.sip_port,
+        staff=[plan.staff[e] for e in extensions],
+        trunks=[{"name": t.name, "host": t.host, "ip": _host_ip(t.host), "caller_id": t.caller_id}
+                for t in plan.trunks.values()],
+        fallback_dial="&".join(f"PJSIP/{e}" for e in plan.fallback) or "PJSIP/none",
+        fallback_seconds=60,
+        extension_pattern=_extension_pattern(extensions),
+    )
+    # A system-installed Asterisk keeps its own directories and module list.
+    skip = set() if instance.rootfs else {"asterisk.conf", "modules.conf"}
+    return _render(instance, ["common", "pbx"], context, skip)
+
+
+def render_world(settings: Settings, plan: Plan, layout: WorldLayout, instance: Instance) -> list[Path]:
+    context = _common_context(settings, instance, layout.address, layout.http_port,
+                              layout.ari_user, layout.ari_password, "en", plan.country)
+    context.update(
+        app=layout.app,
+        world_address=layout.address,
+        sip_port=5060,
+        pbx_address=layout.pbx_address,
+        pbx_port=layout.pbx_port,
+        staff=[plan.staff[e] for e in sorted(plan.staff)],
+        carriers=[Carrier(t.name, _host_ip(t.host)) for t in plan.trunks.values()],
+    )
+    return _render(instance, ["common", "world"], context)
+
+
+def _extension_pattern(extensions: list[str]) -> str:
+    """A dialplan pattern matching staff extensions, e.g. 1XX for 101..199."""
+    if not extensions:
+        return "1XX"
+    width = max(len(e) for e in extensions)
+    first = {e[0] for e in extensions}
+    lead = first.pop() if len(first) == 1 else "X"
+    if not re.fullmatch(r"\d", lead):
+        lead = "X"
+    return lead + "X" * (width - 1)

@@ -1,0 +1,1 @@
+"""Calls: one asyncio task per call (supervisor.py) around a CallSession (session.py)."""

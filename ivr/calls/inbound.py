@@ -1,0 +1,79 @@
+"""An inbound call from start to end: find the company number, walk the plan's nodes, store the record."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ivr.calls.journal import CallJournal
+from ivr.calls.session import CallEnded, CallSession
+from ivr.flows import EXECUTORS
+from ivr.flows.context import FlowContext
+from ivr.plan.model import Plan
+from ivr.store.calls import CallStore
+
+log = logging.getLogger(__name__)
+
+# Hard stop for a plan walk: validation refuses loops that never wait, this guards the rest.
+MAX_STEPS = 500
+# Where the caller was when they hung up -> outcome of the call.
+ABANDONED = {"play": "hung_up_in_greeting", "menu": "abandoned_in_menu", "hunt": "abandoned_while_ringing",
+             "forward": "abandoned_while_ringing", "queue": "abandoned_in_queue"}
+
+
+async def run_inbound(ctx: FlowContext, calls: CallStore, plan_version: int | None) -> None:
+    journal, call, plan = ctx.journal, ctx.call, ctx.plan
+    number = plan.numbers.get(ctx.company_number)
+    journal.call_id = await calls.start(call.channel_id, ctx.caller, ctx.company_number,
+                                        number.source if number else "", plan_version, ctx.now(),
+                                        language=call.language)
+    log.info("call started call=%s caller=%s number=%s source=%s", call.channel_id, ctx.caller,
+             ctx.company_number, number.source if number else "-")
+    try:
+        if number is None:
+            journal.outcome = "unknown_number"
+            log.warning("call to a number not in the plan call=%s number=%s", call.channel_id,
+                        ctx.company_number)
+            return
+        await call.answer()
+        await walk(ctx, number.entry)
+    except CallEnded:
+        if journal.outcome not in ("answered", "voicemail"):
+            journal.outcome = ABANDONED.get(journal.node_kind, "abandoned")
+        journal.step("caller_hung_up")
+    finally:
+        await asyncio.shield(_finish(ctx, calls))
+
+
+async def walk(ctx: FlowContext, node_id: str | None) -> None:
+    for _ in range(MAX_STEPS):
+        if node_id is None:
+            break
+        node = ctx.plan.nodes[node_id]
+        ctx.journal.enter(node_id, node.kind)
+        node_id = await EXECUTORS[node.kind](node, ctx)
+    else:
+        log.error("plan walk stopped after %d nodes call=%s", MAX_STEPS, ctx.call.channel_id)
+        ctx.journal.outcome = "error"
+
+
+async def _finish(ctx: FlowContext, calls: CallStore) -> None:
+    journal = ctx.journal
+    await ctx.call.hangup()
+    outcome = journal.outcome or "ended_by_plan"
+    try:
+        for step in journal.steps:
+            await calls.add_step(journal.call_id, step.at, step.node, step.kind, step.data)
+        if journal.answered_at:
+            await calls.answered(journal.call_id, journal.answered_at)
+        if ctx.call.language:
+            await calls.set_language(journal.call_id, ctx.call.language)
+        await calls.finish(journal.call_id, ctx.now(), outcome, journal.answered_by)
+    except Exception:
+        log.exception("storing the call record failed call=%s", ctx.call.channel_id)
+    log.info("call ended call=%s outcome=%s answered_by=%s", ctx.call.channel_id, outcome,
+             journal.answered_by or "-")
+
+
+def new_context(session: CallSession, plan: Plan, now, company_number: str, caller: str) -> FlowContext:
+    return FlowContext(call=session, plan=plan, journal=CallJournal(now), now=now,
+                       company_number=company_number, caller=caller)

@@ -1,0 +1,22 @@
+"""One executor per plan node kind: `async def run(node, ctx) -> next node id | None`."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ivr.flows import basic, hunt, menu, schedule, voicemail
+from ivr.flows.context import FlowContext
+
+Executor = Callable[[Any, FlowContext], Awaitable[str | None]]
+
+EXECUTORS: dict[str, Executor] = {
+    "play": basic.play,
+    "goto": basic.goto,
+    "language": basic.language,
+    "hangup": basic.hangup,
+    "menu": menu.run,
+    "schedule": schedule.run,
+    "hunt": hunt.run,
+    "forward": hunt.forward,
+    "voicemail": voicemail.run,
+}

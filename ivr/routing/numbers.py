@@ -1,0 +1,91 @@
+"""Phone numbers as people write them -> E.164, and the destination class of a number.
+
+The output of `normalize` is always "+" followed by digits only: it is the one gate a number passes
+before it may reach a dialplan, so anything but digits and a few separators is refused outright.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Literal
+
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
+from ivr.errors import InvalidInput
+
+DestClass = Literal["internal", "local", "mobile", "long_distance", "international"]
+
+# Separators people type between digits. Everything else (letters, & , ; * # ! |, control
+# characters) is refused before phonenumbers sees it: it is lenient and would skip some of them.
+_ALLOWED = re.compile(r"\+?[ (]*[0-9][0-9 ()\-.\u00a0]*")
+_MAX_LEN = 32
+# Short digit strings dialled from a phone: staff extensions, never sent to a trunk.
+_INTERNAL = re.compile(r"[0-9]{2,6}")
+
+
+class InvalidNumber(InvalidInput):
+    error_id = "invalid-number"
+
+
+def _shown(raw: object) -> str:
+    text = repr(raw)
+    return text if len(text) <= 40 else text[:37] + "...'"
+
+
+def normalize(raw: str, country: str = "RU") -> str:
+    """E.164 ("+79161234567") of a number written as people write it.
+
+    `country` is the ISO country whose national formats apply ("8 916 ...", "9161234567" in RU;
+    "067 ..." in UA). Raises InvalidNumber naming the value for anything that is not a valid number.
+    """
+    if not isinstance(raw, str):
+        raise InvalidNumber(f"{_shown(raw)} is not a phone number")
+    text = raw.strip()
+    if not text or len(text) > _MAX_LEN or not _ALLOWED.fullmatch(text):
+        raise InvalidNumber(f"{_shown(raw)} is not a phone number: only digits, spaces, "
+                            "'+', '(', ')', '-' and '.' are allowed")
+    try:
+        parsed = phonenumbers.parse(text, country.upper())
+    except phonenumbers.NumberParseException:
+        raise InvalidNumber(f"{_shown(raw)} is not a phone number") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidNumber(f"{_shown(raw)} is not a valid phone number (read with country {country.upper()})")
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    # A last guard: whatever phonenumbers did, only "+digits" leaves this function.
+    if not re.fullmatch(r"\+[1-9][0-9]{6,14}", e164):
+        raise InvalidNumber(f"{_shown(raw)} is not a phone number")
+    return e164
+
+
+def is_internal(dialled: str) -> bool:
+    """A short extension number ("101"), which never leaves the PBX."""
+    return bool(_INTERNAL.fullmatch(dialled))
+
+
+def classify(e164: str, home_country: str = "RU", home_areas: Iterable[str] = ()) -> DestClass:
+    """The destination class of a number, for class of service and cost.
+
+    A short extension is "internal". Another country is "international". In the home country a
+    mobile is "mobile"; a landline is "local" when its national number starts with one of
+    `home_areas` (e.g. ("495", "499") for Moscow) and "long_distance" otherwise, so without home
+    areas every landline counts as long distance (the safe side for toll fraud). Toll-free numbers
+    are "local"; premium-rate, shared-cost and other special numbers are "long_distance".
+    """
+    if is_internal(e164):
+        return "internal"
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        raise InvalidNumber(f"{_shown(e164)} is not an E.164 number") from None
+    if phonenumbers.region_code_for_number(parsed) != home_country.upper():
+        return "international"
+    kind = phonenumbers.number_type(parsed)
+    if kind == PhoneNumberType.MOBILE:
+        return "mobile"
+    if kind == PhoneNumberType.TOLL_FREE:
+        return "local"
+    if kind in (PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        national = phonenumbers.national_significant_number(parsed)
+        return "local" if any(national.startswith(a) for a in home_areas if a) else "long_distance"
+    return "long_distance"

@@ -1,0 +1,107 @@
+"""The running service: ARI connection, call supervisor, live plan, storage and web API, wired once."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ivr.ari.bus import EventBus, Subscription
+from ivr.ari.client import AriClient, AriError
+from ivr.ari.events import StasisStart
+from ivr.asterisk.render import render_pbx
+from ivr.calls.inbound import new_context, run_inbound
+from ivr.calls.session import CallSession, Resync
+from ivr.calls.supervisor import CallSupervisor
+from ivr.clock import Clock
+from ivr.config import Settings
+from ivr.errors import InvalidInput
+from ivr.plan.live import PlanHolder
+from ivr.routing.numbers import normalize
+from ivr.sounds.catalog import PromptCatalog
+from ivr.store.calls import CallStore
+from ivr.store.db import Database
+from ivr.store.plans import PlanStore
+
+log = logging.getLogger(__name__)
+
+
+class IvrService:
+    def __init__(self, settings: Settings, db: Database, clock: Clock | None = None):
+        self.settings, self.db = settings, db
+        self.clock = clock or Clock(settings.fixed_now())
+        self.catalog = PromptCatalog(settings)
+        self.calls = CallStore(db)
+        self.plans = PlanHolder(settings, PlanStore(db), self.catalog)
+        self.bus = EventBus()
+        self.supervisor = CallSupervisor(self.bus, {"inbound": self._inbound})
+        self.ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app,
+                             on_event=self.supervisor.on_event, on_connect=self._on_connect)
+
+    async def start(self) -> None:
+        await self.plans.load()
+
+    async def run(self) -> None:
+        await self.ari.run_forever()
+
+    # ----- calls -----
+
+    async def _inbound(self, event: StasisStart, sub: Subscription) -> None:
+        live = self.plans.current
+        assert live is not None, "the plan is loaded before the ARI connection starts"
+        plan = live.plan
+        session = CallSession(self.ari, self.bus, sub, event.channel.id, plan.language, self.catalog.resolve,
+                              self.clock.now)
+        company_number = event.args[1] if len(event.args) > 1 else event.channel.exten
+        try:
+            caller = normalize(event.channel.caller_number, plan.country)
+        except InvalidInput:
+            caller = event.channel.caller_number       # withheld or odd: keep what the network sent
+        ctx = new_context(session, plan, self.clock.now, company_number, caller)
+        await run_inbound(ctx, self.calls, live.version)
+
+    async def _on_connect(self) -> None:
+        """After (re)connecting: live calls re-check what they wait for; channels left in our
+        Stasis app by an earlier run of the service are picked up, never left in silence."""
+        for sub_channel in list(self.supervisor.tasks):
+            self.bus.publish_to(sub_channel, Resync("Resync"))
+        try:
+            channels = await self.ari.list_channels()
+        except AriError:
+            return
+        app = self.settings.ari_app + ","
+        for channel in channels:
+            if not channel.app_data.startswith(app) or self.supervisor.known(channel.id):
+                continue
+            args = tuple(channel.app_data.split(",")[1:])
+            if args[:1] == ("inbound",):
+                log.warning("picking up a call left by an earlier run call=%s", channel.id)
+                self.supervisor.start(StasisStart("StasisStart", channel, args))
+            else:
+                log.warning("hanging up an orphaned leg call=%s", channel.id)
+                try:
+                    await self.ari.hangup(channel.id)
+                except AriError:
+                    pass
+
+    # ----- plan -----
+
+    async def reload_plan(self) -> bool:
+        """Make the active plan version live for new calls, and Asterisk's phones and trunks with it."""
+        before = self.plans.current
+        if not await self.plans.reload():
+            return False
+        if before is None or self.plans.current.plan.checksum != before.plan.checksum:
+            await self.apply_asterisk_config()
+        return True
+
+    async def apply_asterisk_config(self) -> None:
+        changed = await asyncio.to_thread(render_pbx, self.settings, self.plans.current.plan)
+        if changed and self.ari.connected:
+            for module in ("res_pjsip.so", "pbx_config.so"):
+                try:
+                    await self.ari.reload_module(module)
+                except AriError as e:
+                    log.error("asterisk reload failed module=%s error=%s", module, e.message)
+            log.info("asterisk configuration reloaded files=%s", ",".join(p.name for p in changed))
+
+    async def shutdown(self) -> None:
+        await self.supervisor.shutdown()

@@ -1,0 +1,247 @@
+"""Call records: one row per call, one step per node entered, prompt played, digit pressed, ...
+
+The call's own task writes its record as the call goes (start → steps → answered → finish), so a
+crash leaves an unfinished record that `open_calls()` finds at the next start.
+"""
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from ivr.store.db import Database
+from ivr.store.errors import CallExists, CallNotFound, InvalidRecord
+from ivr.store.models import CallRow, CallStepRow
+
+DIRECTIONS = ("inbound", "outbound")
+
+
+@dataclass(frozen=True)
+class CallStep:
+    seq: int  # 1, 2, ... in the order the steps were added
+    at: datetime
+    node: str
+    kind: str  # enter, prompt, digit, ring, bridge, hangup, ...
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "at": self.at.isoformat(), "node": self.node, "kind": self.kind,
+                "data": dict(self.data)}
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    id: int
+    channel_id: str
+    direction: str
+    caller: str
+    company_number: str
+    source: str
+    contact_name: str
+    plan_version: int | None
+    language: str
+    started_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+    outcome: str | None
+    answered_by: str | None
+    duration: float | None  # seconds from start to end
+    steps: tuple[CallStep, ...] = ()  # empty when listed with steps=False
+
+    @property
+    def finished(self) -> bool:
+        return self.ended_at is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: times as ISO 8601 strings with their UTC offset."""
+        return {
+            "id": self.id,
+            "channel_id": self.channel_id,
+            "direction": self.direction,
+            "caller": self.caller,
+            "company_number": self.company_number,
+            "source": self.source,
+            "contact_name": self.contact_name,
+            "plan_version": self.plan_version,
+            "language": self.language,
+            "started_at": self.started_at.isoformat(),
+            "answered_at": _iso(self.answered_at),
+            "ended_at": _iso(self.ended_at),
+            "outcome": self.outcome,
+            "answered_by": self.answered_by,
+            "duration": self.duration,
+            "steps": [step.to_dict() for step in self.steps],
+        }
+
+
+class CallStore:
+    """Writes and reads call records. Every method runs in its own short transaction."""
+
+    def __init__(self, db: Database):
+        self._db = db
+
+    async def start(
+        self,
+        channel_id: str,
+        caller: str,
+        company_number: str,
+        source: str,
+        plan_version: int | None,
+        started_at: datetime,
+        direction: str = "inbound",
+        contact_name: str = "",
+        language: str = "",
+    ) -> int:
+        """Store a new call; returns its id."""
+        if direction not in DIRECTIONS:
+            raise InvalidRecord(f"call direction {direction!r} is not one of {', '.join(DIRECTIONS)}")
+        _aware(started_at, "started_at")
+        row = CallRow(
+            channel_id=channel_id, direction=direction, caller=caller, company_number=company_number,
+            source=source, contact_name=contact_name, plan_version=plan_version, language=language,
+            started_at=started_at,
+        )
+        try:
+            async with self._db.session() as session, session.begin():
+                session.add(row)
+        except IntegrityError:
+            raise CallExists(f"a call record for channel {channel_id} already exists",
+                             {"channel_id": channel_id}) from None
+        return row.id
+
+    async def add_step(
+        self, call_id: int, at: datetime, node: str, kind: str, data: Mapping[str, Any] | None = None
+    ) -> int:
+        """Append a step to the call; returns its sequence number."""
+        _aware(at, "at")
+        async with self._db.session() as session, session.begin():
+            # The row lock on the call hands out step numbers one at a time.
+            seq = await session.scalar(
+                update(CallRow)
+                .where(CallRow.id == call_id)
+                .values(step_count=CallRow.step_count + 1)
+                .returning(CallRow.step_count)
+                .execution_options(synchronize_session=False)
+            )
+            if seq is None:
+                raise CallNotFound(f"no call {call_id}")
+            session.add(CallStepRow(call_id=call_id, seq=seq, at=at, node=node, kind=kind,
+                                    data=dict(data or {})))
+        return seq
+
+    async def answered(self, call_id: int, at: datetime) -> None:
+        """Record when a person first answered; later answers (transfers) keep the first time."""
+        _aware(at, "at")
+        async with self._db.session() as session, session.begin():
+            row = await self._row(session, call_id)
+            if row.answered_at is None:
+                row.answered_at = at
+
+    async def set_language(self, call_id: int, language: str) -> None:
+        async with self._db.session() as session, session.begin():
+            (await self._row(session, call_id)).language = language
+
+    async def finish(
+        self, call_id: int, ended_at: datetime, outcome: str, answered_by: str | None = None
+    ) -> None:
+        """Close the record with its outcome (e.g. "answered", "abandoned-in-menu", "closed-hours")."""
+        _aware(ended_at, "ended_at")
+        async with self._db.session() as session, session.begin():
+            row = await self._row(session, call_id)
+            duration = (ended_at - row.started_at).total_seconds()
+            if duration < 0:
+                raise InvalidRecord(
+                    f"call {call_id} cannot end at {ended_at.isoformat()}, "
+                    f"before it started at {row.started_at.isoformat()}"
+                )
+            row.ended_at = ended_at
+            row.outcome = outcome
+            row.duration = duration
+            if answered_by is not None:
+                row.answered_by = answered_by
+
+    async def get(self, call_id: int) -> CallRecord:
+        async with self._db.session() as session:
+            row = await session.scalar(_query(True).where(CallRow.id == call_id))
+        if row is None:
+            raise CallNotFound(f"no call {call_id}")
+        return _record(row, True)
+
+    async def by_channel(self, channel_id: str) -> CallRecord | None:
+        """The record of an ARI channel, e.g. to pick a call up again after a reconnect."""
+        async with self._db.session() as session:
+            row = await session.scalar(_query(True).where(CallRow.channel_id == channel_id))
+        return None if row is None else _record(row, True)
+
+    async def open_calls(self) -> list[CallRecord]:
+        """Calls never finished, oldest first: after a crash these are reconciled and closed."""
+        query = _query(True).where(CallRow.ended_at.is_(None)).order_by(CallRow.started_at, CallRow.id)
+        async with self._db.session() as session:
+            rows = (await session.scalars(query)).all()
+        return [_record(row, True) for row in rows]
+
+    async def list(
+        self,
+        limit: int = 50,
+        since: datetime | None = None,
+        outcome: str | None = None,
+        company_number: str | None = None,
+        *,
+        steps: bool = True,
+    ) -> builtins.list[CallRecord]:
+        """Newest first. `since` keeps calls started at or after it."""
+        if limit < 1:
+            raise InvalidRecord(f"limit must be at least 1, not {limit}")
+        query = _query(steps).order_by(CallRow.started_at.desc(), CallRow.id.desc()).limit(limit)
+        if since is not None:
+            _aware(since, "since")
+            query = query.where(CallRow.started_at >= since)
+        if outcome is not None:
+            query = query.where(CallRow.outcome == outcome)
+        if company_number is not None:
+            query = query.where(CallRow.company_number == company_number)
+        async with self._db.session() as session:
+            rows = (await session.scalars(query)).all()
+        return [_record(row, steps) for row in rows]
+
+    @staticmethod
+    async def _row(session: AsyncSession, call_id: int) -> CallRow:
+        row = await session.get(CallRow, call_id, with_for_update=True)
+        if row is None:
+            raise CallNotFound(f"no call {call_id}")
+        return row
+
+
+def _query(steps: bool) -> Select[tuple[CallRow]]:
+    query = select(CallRow)
+    return query.options(selectinload(CallRow.steps)) if steps else query
+
+
+def _record(row: CallRow, steps: bool) -> CallRecord:
+    return CallRecord(
+        id=row.id, channel_id=row.channel_id, direction=row.direction, caller=row.caller,
+        company_number=row.company_number, source=row.source, contact_name=row.contact_name,
+        plan_version=row.plan_version, language=row.language, started_at=row.started_at,
+        answered_at=row.answered_at, ended_at=row.ended_at, outcome=row.outcome,
+        answered_by=row.answered_by, duration=row.duration,
+        steps=tuple(
+            CallStep(seq=s.seq, at=s.at, node=s.node, kind=s.kind, data=dict(s.data)) for s in row.steps
+        ) if steps else (),
+    )
+
+
+def _aware(value: datetime, name: str) -> None:
+    # A naive time means different instants on different machines; the columns store UTC.
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidRecord(f"{name} {value.isoformat()} has no UTC offset; give an aware datetime")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()

@@ -1,0 +1,1 @@
+"""The web API and console (aiohttp). Handlers parse, call one service, serialise."""

@@ -1,0 +1,82 @@
+"""aiohttp application: one error middleware turns IvrError into JSON; /status for health."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from aiohttp import web
+
+from ivr.errors import InvalidInput, IvrError
+from ivr.service import IvrService
+
+log = logging.getLogger(__name__)
+SERVICE = web.AppKey("service", IvrService)
+
+
+@web.middleware
+async def errors(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except IvrError as e:
+        return web.json_response({"error": e.error_id, "message": e.message, "details": e.details},
+                                 status=e.status_code)
+
+
+async def status(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    live = service.plans.current
+    body = {"ari_connected": service.ari.connected, "calls_in_progress": len(service.supervisor.tasks),
+            "plan_version": live.version if live else None}
+    return web.json_response(body, status=200 if service.ari.connected else 503)
+
+
+def _since(request: web.Request) -> datetime | None:
+    raw = request.query.get("since")
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(f"since: {raw!r} is not an ISO 8601 time") from None
+    if value.tzinfo is None:
+        raise InvalidInput(f"since: {raw!r} needs a UTC offset")
+    return value
+
+
+def _limit(request: web.Request) -> int:
+    raw = request.query.get("limit", "50")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise InvalidInput(f"limit: {raw!r} must be a whole number from 1 to 1000")
+    return int(raw)
+
+
+async def list_calls(request: web.Request) -> web.Response:
+    calls = await request.app[SERVICE].calls.list(limit=_limit(request), since=_since(request),
+                                                   outcome=request.query.get("outcome") or None)
+    return web.json_response({"calls": [c.to_dict() for c in calls]})
+
+
+async def get_call(request: web.Request) -> web.Response:
+    raw = request.match_info["id"]
+    if not raw.isdigit():
+        raise InvalidInput(f"call id {raw!r} is not a number")
+    call = await request.app[SERVICE].calls.get(int(raw))
+    return web.json_response(call.to_dict())
+
+
+async def plan_reload(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    ok = await service.reload_plan()
+    live = service.plans.current
+    return web.json_response({"reloaded": ok, "version": live.version if live else None},
+                             status=200 if ok else 422)
+
+
+def create_app(service: IvrService) -> web.Application:
+    app = web.Application(middlewares=[errors])
+    app[SERVICE] = service
+    app.router.add_get("/status", status)
+    app.router.add_get("/api/calls", list_calls)
+    app.router.add_get("/api/calls/{id}", get_call)
+    app.router.add_post("/api/plan/reload", plan_reload)
+    return app

@@ -1,0 +1,232 @@
+"""The real-Asterisk harness: the PBX Asterisk, a second "world" Asterisk (callers, carriers, staff
+phones) on other loopback addresses, and the IVR service as a real process (so tests can kill it).
+
+Addresses: PBX 127.0.20.1, world 127.0.20.2, carrier trunks 127.0.20.11+. They differ from `make run`'s
+127.0.0.x, so the suite can run beside a running demo.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from ivr.asterisk.process import Instance
+from ivr.asterisk.render import WorldLayout, render_pbx, render_world
+from ivr.config import ROOT, load_settings
+from ivr.plan.loader import load_plan
+from ivr.testing.audio import find_prompts
+from ivr.testing.world import World
+
+PBX_IP, WORLD_IP = "127.0.20.1", "127.0.20.2"
+PLANS = Path(__file__).parent / "plans"
+# A Wednesday at 11:00 in Moscow: the office is open.
+OPEN = "2026-11-25T11:00:00+03:00"
+
+pytestmark = pytest.mark.integration
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def stack_dir(tmp_path_factory) -> Path:
+    # An earlier run that was killed may have left its Asterisks holding our addresses.
+    subprocess.run(["pkill", "-9", "-f", r"pytest-of-.*/stack[0-9]*/(pbx|world)/etc/asterisk.conf"],
+                   check=False)
+    return tmp_path_factory.mktemp("stack")
+
+
+@pytest.fixture(scope="session")
+def base_env(stack_dir) -> dict[str, str]:
+    return {
+        "IVR_SIP_ADDRESS": PBX_IP,
+        "IVR_ARI_URL": f"http://{PBX_IP}:8088",
+        "IVR_DATABASE_URL": f"sqlite+aiosqlite:///{stack_dir}/ivr.db",
+        "IVR_ASTERISK_CONFIG_DIR": str(stack_dir / "pbx" / "etc"),
+        "IVR_PLAN_FILE": str(PLANS / "ivr.yaml"),
+        "IVR_SECRETS_FILE": str(PLANS / "secrets.yaml"),
+        "IVR_VAR_DIR": str(stack_dir / "var"),
+        "IVR_WEB_PORT": "18080",
+        "IVR_PUBLIC_URL": "http://127.0.0.1:18080",
+        "IVR_CLOCK": OPEN,
+        "IVR_LOG_LEVEL": "INFO",
+    }
+
+
+@pytest.fixture(scope="session")
+def settings(base_env):
+    return load_settings(env=base_env)
+
+
+@pytest.fixture(scope="session")
+def plan(settings):
+    return load_plan(PLANS / "ivr.yaml", secrets_path=PLANS / "secrets.yaml")
+
+
+@pytest.fixture(scope="session")
+def pbx(settings, plan, stack_dir):
+    instance = Instance("pbx", stack_dir / "pbx", Path(settings.asterisk_rootfs))
+    render_pbx(settings, plan, instance)
+    (instance.spool / "recording").mkdir(parents=True, exist_ok=True)
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+@pytest.fixture(scope="session")
+async def world(settings, plan, pbx, stack_dir):
+    instance = Instance("world", stack_dir / "world", Path(settings.asterisk_rootfs))
+    layout = WorldLayout(WORLD_IP, 8088, PBX_IP, 5060)
+    render_world(settings, plan, layout, instance)
+    (instance.spool / "recording").mkdir(parents=True, exist_ok=True)
+    instance.start()
+    carriers = {t.host.split(":")[0]: name for name, t in plan.trunks.items()}
+    driver = World(layout.ari_url, layout.ari_user, layout.ari_password, instance.spool,
+                   carriers=carriers)
+    driver.instance = instance
+    try:
+        await driver.start()
+        await wait_registered(instance, list(plan.staff))
+        yield driver
+    finally:
+        await driver.stop()
+        instance.stop()
+
+
+async def wait_registered(instance: Instance, extensions: list[str], timeout: float = 30) -> None:
+    """Phones register on their own; one that missed its first try (the PBX was still starting its
+    transports) is nudged, but not more often than every few seconds: a new request cancels the
+    attempt in flight."""
+    deadline = time.monotonic() + timeout
+    nudged: dict[str, float] = {}
+    while time.monotonic() < deadline:
+        out = instance.cli("pjsip show registrations").splitlines()
+        missing = [e for e in extensions
+                   if not any(line.strip().startswith(f"reg-{e}/") and " Registered " in line for line in out)]
+        if not missing:
+            return
+        for e in missing:
+            if time.monotonic() - nudged.get(e, 0) > 4:
+                nudged[e] = time.monotonic()
+                instance.cli(f"pjsip send register reg-{e}")
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"phones not registered to the PBX: {missing}")
+
+
+class ServiceProcess:
+    """ari_app.py as a real process with the test's settings."""
+
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.env, self.log_path = env, log_path
+        self.proc: subprocess.Popen | None = None
+        self.url = f"http://127.0.0.1:{env['IVR_WEB_PORT']}"
+
+    def start(self, **overrides: str) -> None:
+        env = {**os.environ, **self.env, **overrides}
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "ari_app.py")], env=env, stdout=log,
+                                     stderr=subprocess.STDOUT, cwd=ROOT)
+        self.current = overrides
+
+    async def wait_ready(self, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() < deadline:
+                assert self.proc and self.proc.poll() is None, \
+                    f"service exited: {self.log_path.read_text()[-3000:]}"
+                try:
+                    async with http.get(self.url + "/status") as r:
+                        if r.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise AssertionError(f"service not ready: {self.log_path.read_text()[-3000:]}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    async def get(self, path: str) -> dict:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(self.url + path) as r:
+                return await r.json()
+
+    async def call_record(self, caller: str, timeout: float = 10) -> dict:
+        """The finished call record of the latest call from `caller`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            calls = (await self.get("/api/calls?limit=200"))["calls"]
+            mine = [c for c in calls if c["caller"] == caller and c["ended_at"]]
+            if mine:
+                return await self.get(f"/api/calls/{mine[0]['id']}")
+            await asyncio.sleep(0.3)
+        raise AssertionError(f"no finished call record from {caller}")
+
+
+@pytest.fixture(scope="session")
+async def service_process(base_env, pbx, world, stack_dir):
+    service = ServiceProcess(base_env, stack_dir / "service.log")
+    service.start()
+    await service.wait_ready()
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+async def service(service_process):
+    """The running service with the default (open) clock; restarted if a test changed it."""
+    if service_process.proc is None or service_process.proc.poll() is not None \
+            or service_process.current:
+        service_process.stop()
+        service_process.start()
+        await service_process.wait_ready()
+    return service_process
+
+
+@pytest.fixture(autouse=True)
+async def no_leaks(request):
+    """Like Asterisk's own testsuite: every test ends with no channel or bridge left on the PBX."""
+    yield
+    if "pbx" not in request.fixturenames:
+        return
+    pbx = request.getfixturevalue("pbx")
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline:
+        channels = pbx.cli("core show channels count").startswith("0 active channels")
+        bridges = [line for line in pbx.cli("bridge show all").splitlines()[1:] if line.strip()]
+        if channels and not bridges:
+            return
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"leaked on the PBX:\n{pbx.cli('core show channels')}\n{pbx.cli('bridge show all')}")
+
+
+@pytest.fixture(scope="session")
+def prompts(settings):
+    """Generated prompt WAVs by (language, name), for matching what a caller heard."""
+    generated = settings.path(settings.sounds_dir) / "generated"
+    return {lang.name: {p.stem: p for p in lang.glob("*.wav")} for lang in generated.iterdir()}
+
+
+def heard(path: Path, prompts: dict[str, dict[str, Path]]) -> list[str]:
+    """Names of the prompts found in a recording, in order ("ru/welcome", "en/main-menu", ...)."""
+    candidates = {f"{lang}/{name}": p for lang, names in prompts.items() for name, p in names.items()}
+    return [m.name for m in find_prompts(path, candidates)]

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ivr.errors import InvalidInput
+from ivr.routing import ported
+from ivr.routing.carriers import CarrierTable
+
+DATA = Path(__file__).parent / "data"
+
+
+def stored(data_dir: Path) -> dict[int, str]:
+    numbers, carriers, names = ported.load(data_dir)
+    assert numbers.dtype == np.int64 and carriers.dtype == np.uint8
+    assert list(numbers) == sorted(set(numbers.tolist()))
+    return {int(n): names[c] for n, c in zip(numbers, carriers)}
+
+
+def test_full_dump_by_mnc_and_owner_id(tmp_path: Path) -> None:
+    report = ported.import_file(DATA / "Port_All_test.csv", tmp_path, CarrierTable())
+    assert report.kind == "full" and report.rows == 4 and report.total == 4
+    assert [(e.line, e.field) for e in report.errors] == [(5, "Number"), (7, "MNC")]
+    assert stored(tmp_path) == {9161234567: "megafon", 9261112233: "beeline",
+                                9030000001: "tele2", 9851112233: "sbermobile"}
+
+
+def test_zipped_dump(tmp_path: Path) -> None:
+    archive = tmp_path / "Port_All_202611.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(DATA / "Port_All_test.csv", "Port_All_202611.csv")
+    report = ported.import_file(archive, tmp_path / "store", CarrierTable())
+    assert report.rows == 4
+    assert report.errors[0].file.endswith("!Port_All_202611.csv")
+    assert stored(tmp_path / "store")[9161234567] == "megafon"
+
+
+def test_increments_apply_on_top(tmp_path: Path) -> None:
+    ported.import_file(DATA / "Port_All_test.csv", tmp_path, CarrierTable())
+    port = ported.import_file(DATA / "Port_Increment_test.csv", tmp_path, CarrierTable())
+    assert port.kind == "port" and port.total == 5
+    back = ported.import_file(DATA / "Return_Increment_test.csv", tmp_path, CarrierTable())
+    assert back.kind == "return" and back.total == 4
+    assert stored(tmp_path) == {9161234567: "tele2", 9167654321: "mts",
+                                9030000001: "tele2", 9851112233: "sbermobile"}
+
+
+def test_later_row_wins_within_a_dump(tmp_path: Path) -> None:
+    dump = tmp_path / "dump.csv"
+    dump.write_text("Number,OwnerId,MNC,Route,RegionCode,PortDate,RowCount\n"
+                    "9161234567,mMEGAFON,02,D7702,77,2016-09-07T12:00:17+03:00,2\n"
+                    "9161234567,mTELE2,20,D7720,77,2017-09-07T12:00:17+03:00,\n", encoding="utf-8")
+    ported.import_file(dump, tmp_path / "s", CarrierTable(), kind="full")
+    assert stored(tmp_path / "s") == {9161234567: "tele2"}
+
+
+def test_overrides_roundtrip(tmp_path: Path) -> None:
+    ported.set_override(tmp_path, "+79161234567", "beeline")
+    ported.set_override(tmp_path, "+79261234567", "mts")
+    assert ported.load_overrides(tmp_path) == {"+79161234567": "beeline", "+79261234567": "mts"}
+    assert ported.remove_override(tmp_path, "+79161234567") is True
+    assert ported.remove_override(tmp_path, "+79161234567") is False
+    assert ported.load_overrides(tmp_path) == {"+79261234567": "mts"}
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".overrides")] == []
+
+
+@pytest.mark.parametrize("number, carrier", [("89161234567", "mts"), ("+79161234567", "Мегафон"),
+                                             ("+79161234567", "mts;x"), ("+7916&", "mts")])
+def test_overrides_reject_bad_input(tmp_path: Path, number: str, carrier: str) -> None:
+    with pytest.raises(InvalidInput):
+        ported.set_override(tmp_path, number, carrier)
