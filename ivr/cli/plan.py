@@ -3,12 +3,19 @@ running system."""
 from __future__ import annotations
 
 import argparse
+import asyncio
+import getpass
+import os
+import signal
 import sys
+from pathlib import Path
 
 from ivr.config import Settings
 from ivr.plan.loader import PlanError, load_plan
 from ivr.plan.model import Plan
 from ivr.sounds.catalog import PromptCatalog
+from ivr.store.db import open_database
+from ivr.store.plans import PlanStore
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--skip-prompts", action="store_true",
                        help="do not check that the prompts exist (e.g. before they are generated)")
     check.set_defaults(handler=check_command)
+    register_changes(actions)
 
 
 def check_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -51,3 +59,82 @@ def summary(plan: Plan) -> str:
         count(len(plan.schedules), "schedule"), f"{len(plan.staff)} staff",
         f"languages {', '.join(plan.languages)}",
     ])
+
+
+def register_changes(actions: argparse._SubParsersAction) -> None:
+    apply = actions.add_parser(
+        "apply", help="validate a plan, store it as a new version and make it live",
+        description="Validate FILE; if it is valid, store it as a new version and tell the running "
+                    "service to use it for new calls (calls in progress finish on their version). "
+                    "An invalid plan is refused and the running one stays.")
+    apply.add_argument("file", nargs="?", help="plan file (default: the plan_file setting)")
+    apply.add_argument("--by", default=getpass.getuser(), help="who applies it (kept with the version)")
+    apply.set_defaults(handler=apply_command)
+    rollback = actions.add_parser("rollback", help="make the previous version live again")
+    rollback.set_defaults(handler=rollback_command)
+    versions = actions.add_parser("versions", help="list stored versions")
+    versions.set_defaults(handler=versions_command)
+
+
+def apply_command(args: argparse.Namespace, settings: Settings) -> int:
+    path = Path(args.file or settings.path(settings.plan_file))
+    try:
+        plan = load_plan(path, secrets_path=settings.path(settings.secrets_file),
+                         prompt_exists=PromptCatalog(settings).exists)
+    except PlanError as e:
+        for problem in e.problems:
+            print(problem, file=sys.stderr)
+        print(f"{path}: refused; the running plan is unchanged", file=sys.stderr)
+        return 1
+
+    async def store() -> int:
+        db = await open_database(settings.database_url, settings)
+        try:
+            return await PlanStore(db).save(path.read_text(encoding="utf-8"), str(path), plan.checksum,
+                                            args.by)
+        finally:
+            await db.close()
+
+    version = asyncio.run(store())
+    print(f"{path}: OK, {summary(plan)}; stored as version {version}")
+    _tell_service(settings)
+    return 0
+
+
+def rollback_command(args: argparse.Namespace, settings: Settings) -> int:
+    async def rollback():
+        db = await open_database(settings.database_url, settings)
+        try:
+            return await PlanStore(db).rollback()
+        finally:
+            await db.close()
+
+    version = asyncio.run(rollback())
+    print(f"version {version.version} ({version.source_file}) is active again")
+    _tell_service(settings)
+    return 0
+
+
+def versions_command(args: argparse.Namespace, settings: Settings) -> int:
+    async def listing():
+        db = await open_database(settings.database_url, settings)
+        try:
+            return await PlanStore(db).list()
+        finally:
+            await db.close()
+
+    for v in asyncio.run(listing()):
+        mark = "*" if v.active else " "
+        print(f"{mark} {v.version:4d}  {v.created_at:%Y-%m-%d %H:%M}  {v.applied_by:12s} {v.source_file}")
+    return 0
+
+
+def _tell_service(settings: Settings) -> None:
+    """The service reloads on SIGHUP; it re-validates the stored version and keeps the old on error."""
+    pidfile = settings.var / "ivr.pid"
+    try:
+        os.kill(int(pidfile.read_text().strip()), signal.SIGHUP)
+    except (OSError, ValueError):
+        print("the service is not running: it will use this version when it starts")
+        return
+    print("the running service was told to reload")

@@ -258,7 +258,7 @@ def _runs(mask: np.ndarray, frame_s: float, min_seconds: float) -> list[tuple[fl
     """(start, end) seconds of runs of True at least min_seconds long."""
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    return [(round(s * frame_s, 3), round(e * frame_s, 3))
+    return [(round(float(s) * frame_s, 3), round(float(e) * frame_s, 3))
             for s, e in zip(starts, ends) if (e - s) * frame_s >= min_seconds - 1e-9]
 
 
@@ -270,9 +270,11 @@ def silences(recording_path: AudioSource, min_seconds: float = 0.3,
     return _runs(levels < threshold_dbfs, HOP / RATE, min_seconds)
 
 
-TONE_FRAME_S = 0.05
+# 100 ms frames resolve 10 Hz, enough to tell 425 Hz (Europe) from 440+480 Hz (US ringback).
+TONE_FRAME_S = 0.1
+TONE_BANDWIDTH_HZ = 12.0
 TONE_MIN_DBFS = -50.0
-TONE_PURITY = 0.6          # share of a frame's power within +-TONE_BANDWIDTH_HZ of the tone
+TONE_PURITY = 0.6          # share of a frame's power within the band around the tone
 
 
 def _tone_mask(x: np.ndarray, freq_hz: float, bandwidth_hz: float) -> np.ndarray:
@@ -280,33 +282,33 @@ def _tone_mask(x: np.ndarray, freq_hz: float, bandwidth_hz: float) -> np.ndarray
     frames = _frames(x, frame) * np.hanning(frame)
     spectrum = np.abs(np.fft.rfft(frames, axis=1)) ** 2
     freqs = np.fft.rfftfreq(frame, 1 / RATE)
-    band = np.abs(freqs - freq_hz) <= bandwidth_hz
+    band = np.abs(freqs - freq_hz) < bandwidth_hz
     total = spectrum.sum(axis=1) + 1e-20
     level = 10 * np.log10(np.mean(_frames(x, frame) ** 2, axis=1) + 1e-12)
     return (spectrum[:, band].sum(axis=1) / total >= TONE_PURITY) & (level >= TONE_MIN_DBFS)
 
 
 def tone_segments(recording_path: AudioSource, freq_hz: float, *, min_seconds: float = 0.2,
-                  bandwidth_hz: float = 40.0) -> list[tuple[float, float]]:
+                  bandwidth_hz: float = TONE_BANDWIDTH_HZ) -> list[tuple[float, float]]:
     """(start, end) of stretches where a steady tone near freq_hz dominates, e.g. 425 Hz ringback."""
     return _runs(_tone_mask(load(recording_path), freq_hz, bandwidth_hz), TONE_FRAME_S, min_seconds)
 
 
+def _window(mask: np.ndarray, start: float, end: float | None) -> np.ndarray:
+    lo = int(round(start / TONE_FRAME_S))
+    return mask[lo:] if end is None else mask[lo:int(round(end / TONE_FRAME_S))]
+
+
 def tone_fraction(recording_path: AudioSource, freq_hz: float, start: float = 0.0,
-                  end: float | None = None, *, bandwidth_hz: float = 40.0) -> float:
+                  end: float | None = None, *, bandwidth_hz: float = TONE_BANDWIDTH_HZ) -> float:
     """Fraction of the window [start, end) seconds during which the tone is present."""
-    mask = _tone_mask(load(recording_path), freq_hz, bandwidth_hz)
-    lo = int(start / TONE_FRAME_S)
-    hi = len(mask) if end is None else int(end / TONE_FRAME_S)
-    window = mask[lo:hi]
+    window = _window(_tone_mask(load(recording_path), freq_hz, bandwidth_hz), start, end)
     return float(window.mean()) if len(window) else 0.0
 
 
 def has_tone(recording_path: AudioSource, freq_hz: float, start: float = 0.0,
-             end: float | None = None, *, min_seconds: float = 0.2) -> bool:
+             end: float | None = None, *, min_seconds: float = 0.2,
+             bandwidth_hz: float = TONE_BANDWIDTH_HZ) -> bool:
     """True when the tone sounds for at least min_seconds in total within [start, end)."""
-    x = load(recording_path)
-    mask = _tone_mask(x, freq_hz, 40.0)
-    lo = int(start / TONE_FRAME_S)
-    hi = len(mask) if end is None else int(end / TONE_FRAME_S)
-    return float(mask[lo:hi].sum()) * TONE_FRAME_S >= min_seconds - 1e-9
+    window = _window(_tone_mask(load(recording_path), freq_hz, bandwidth_hz), start, end)
+    return float(window.sum()) * TONE_FRAME_S >= min_seconds - 1e-9

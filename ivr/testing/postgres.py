@@ -12,8 +12,10 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
@@ -25,6 +27,7 @@ from ivr.errors import IvrError
 
 INSTALL_HINT = "install Debian's PostgreSQL server: apt-get install -y postgresql"
 SEARCH_DIRS = ("/usr/lib/postgresql",)
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # where `python -m ivr...` finds the package
 
 
 class PostgresUnavailable(IvrError):
@@ -68,6 +71,12 @@ def postgres_server(bin_dir: Path | None = None, start_timeout: int = 60) -> Ite
     bin_dir = bin_dir or find_bin_dir()
     as_user = _run_as()
     directory = Path(tempfile.mkdtemp(prefix="ivr-pg-"))
+    # The guard stops the server and deletes its files once its stdin closes: when this block
+    # ends, and also when the test run is killed, so no cluster outlives the tests.
+    guard = subprocess.Popen(
+        [sys.executable, "-m", "ivr.testing.postgres", "guard", str(bin_dir), str(directory), as_user or ""],
+        cwd=PACKAGE_ROOT, stdin=subprocess.PIPE, start_new_session=True,
+    )
     try:
         if as_user is not None:
             entry = pwd.getpwnam(as_user)
@@ -95,10 +104,23 @@ def postgres_server(bin_dir: Path | None = None, start_timeout: int = 60) -> Ite
             ])
         except PostgresUnavailable as e:
             raise PostgresUnavailable(f"{e.message}\n{_tail(log)}") from None
-        try:
-            yield PostgresServer(port=port, directory=directory)
-        finally:
+        yield PostgresServer(port=port, directory=directory)
+    finally:
+        assert guard.stdin is not None
+        guard.stdin.close()
+        guard.wait(timeout=start_timeout)
+
+
+def _guard(bin_dir: Path, directory: Path, as_user: str | None) -> None:
+    """Wait for the test process to finish or die, then stop its server and delete the cluster."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the test run; we clean up after it
+    sys.stdin.buffer.read()
+    data = directory / "data"
+    try:
+        if (data / "postmaster.pid").exists():
             _run(as_user, directory, [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"])
+    except PostgresUnavailable as e:
+        print(f"ivr.testing.postgres: {e.message}", file=sys.stderr)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
@@ -157,3 +179,7 @@ def _tail(path: Path, lines: int = 20) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return f"(no server log at {path})"
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["guard"]:
+    _guard(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] or None)

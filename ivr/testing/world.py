@@ -175,7 +175,11 @@ class World:
         channel_id = self.new_id("caller")
         leg = Leg(channel_id, number, via, time.monotonic())
         self.legs[channel_id] = leg
-        await self.ari.create_channel(f"PJSIP/{number}@via-{via}", channel_id, "caller")
+        # A created channel takes operations once it is inside our app (before that: 409).
+        with self.bus.subscribe(channel_id) as staged:
+            await self.ari.create_channel(f"PJSIP/{number}@via-{via}", channel_id, "caller")
+            while not isinstance(await staged.get(5), StasisStart):
+                pass
         # An outgoing PJSIP channel presents its connected line as the caller (From header).
         await self.ari.set_var(channel_id, "CONNECTEDLINE(num,i)", caller)
         await self._record(leg)
@@ -205,3 +209,24 @@ class World:
             size = path.stat().st_size if path.exists() else -1
             await asyncio.sleep(0.2)
         raise AssertionError(f"no finished recording for {leg.target} at {path}")
+
+
+async def wait_registered(instance, extensions: list[str], timeout: float = 30) -> None:
+    """Wait until the world's phones are registered to the PBX. One that missed its first try (the
+    PBX was still starting its transports) is nudged, but at most every few seconds: a new request
+    cancels the attempt in flight."""
+    deadline = time.monotonic() + timeout
+    nudged: dict[str, float] = {}
+    missing = list(extensions)
+    while time.monotonic() < deadline:
+        out = instance.cli("pjsip show registrations").splitlines()
+        missing = [e for e in extensions
+                   if not any(line.strip().startswith(f"reg-{e}/") and " Registered " in line for line in out)]
+        if not missing:
+            return
+        for e in missing:
+            if time.monotonic() - nudged.get(e, 0) > 4:
+                nudged[e] = time.monotonic()
+                instance.cli(f"pjsip send register reg-{e}")
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"phones not registered to the PBX: {missing}")

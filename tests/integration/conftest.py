@@ -22,7 +22,7 @@ from ivr.asterisk.render import WorldLayout, render_pbx, render_world
 from ivr.config import ROOT, load_settings
 from ivr.plan.loader import load_plan
 from ivr.testing.audio import find_prompts
-from ivr.testing.world import World
+from ivr.testing.world import World, wait_registered
 
 PBX_IP, WORLD_IP = "127.0.20.1", "127.0.20.2"
 PLANS = Path(__file__).parent / "plans"
@@ -103,26 +103,6 @@ async def world(settings, plan, pbx, stack_dir):
     finally:
         await driver.stop()
         instance.stop()
-
-
-async def wait_registered(instance: Instance, extensions: list[str], timeout: float = 30) -> None:
-    """Phones register on their own; one that missed its first try (the PBX was still starting its
-    transports) is nudged, but not more often than every few seconds: a new request cancels the
-    attempt in flight."""
-    deadline = time.monotonic() + timeout
-    nudged: dict[str, float] = {}
-    while time.monotonic() < deadline:
-        out = instance.cli("pjsip show registrations").splitlines()
-        missing = [e for e in extensions
-                   if not any(line.strip().startswith(f"reg-{e}/") and " Registered " in line for line in out)]
-        if not missing:
-            return
-        for e in missing:
-            if time.monotonic() - nudged.get(e, 0) > 4:
-                nudged[e] = time.monotonic()
-                instance.cli(f"pjsip send register reg-{e}")
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"phones not registered to the PBX: {missing}")
 
 
 class ServiceProcess:

@@ -1,0 +1,54 @@
+# Two commands do all set-up on a fresh Debian 12 machine (as root): `make run` and `make test`.
+SHELL := /bin/bash
+PY := .venv/bin/python
+ROOTFS ?= /var/cache/ivr-pbx/rootfs
+SYSTEM_TOOLS := espeak-ng sox ffmpeg mmdebstrap
+export IVR_ASTERISK_ROOTFS ?= $(ROOTFS)
+
+.PHONY: run stop test unit integration demo bench setup system-deps rootfs sounds clean
+
+run: setup                      ## start Asterisk, the ARI service and the web console (Ctrl-C stops)
+	@scripts/run.sh
+
+stop:                           ## stop everything `make run` and `make demo` started
+	@if [ -f var/ivr.pid ] && kill -0 $$(cat var/ivr.pid) 2>/dev/null; then kill $$(cat var/ivr.pid); echo "service stopped"; fi
+	@$(PY) -m ivr.cli asterisk stop
+	@$(PY) scripts/demo.py --stop
+
+test: setup                     ## the whole suite, real Asterisk included
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+unit: .venv/stamp
+	$(PY) -m pytest -q tests/unit
+
+integration: setup
+	$(PY) -m pytest -q tests/integration
+
+demo: setup                     ## with `make run` going: simulated callers call the sample plan
+	$(PY) scripts/demo.py
+
+bench: setup
+	$(PY) bench/bench_numbering.py
+
+setup: system-deps .venv/stamp rootfs sounds
+
+system-deps:
+	@missing=""; for t in $(SYSTEM_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	[ -x /usr/lib/postgresql/15/bin/initdb ] || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+
+.venv/stamp: pyproject.toml
+	python3 -m venv .venv
+	.venv/bin/pip install -q --upgrade pip
+	.venv/bin/pip install -q -e '.[test]'
+	touch $@
+
+rootfs:
+	@scripts/asterisk-rootfs.sh $(ROOTFS)
+
+sounds: .venv/stamp
+	@$(PY) -m ivr.cli sounds generate >/dev/null
+
+clean:
+	rm -rf var sounds/generated

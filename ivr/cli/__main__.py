@@ -1,0 +1,3 @@
+from ivr.cli import main
+import sys
+sys.exit(main())
