@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from ivr.config import Settings
+from ivr.flows import RUNNABLE
 from ivr.plan.loader import PlanError, load_plan
 from ivr.plan.model import Plan
 from ivr.sounds.catalog import PromptCatalog
@@ -41,7 +42,7 @@ def check_command(args: argparse.Namespace, settings: Settings) -> int:
     secrets = args.secrets or str(settings.path(settings.secrets_file))
     prompt_exists = None if args.skip_prompts else PromptCatalog(settings).exists
     try:
-        plan = load_plan(path, secrets_path=secrets, prompt_exists=prompt_exists)
+        plan = load_plan(path, secrets_path=secrets, prompt_exists=prompt_exists, runnable=RUNNABLE)
     except PlanError as e:
         for problem in e.problems:
             print(problem, file=sys.stderr)
@@ -80,7 +81,7 @@ def apply_command(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.file or settings.path(settings.plan_file))
     try:
         plan = load_plan(path, secrets_path=settings.path(settings.secrets_file),
-                         prompt_exists=PromptCatalog(settings).exists)
+                         prompt_exists=PromptCatalog(settings).exists, runnable=RUNNABLE)
     except PlanError as e:
         for problem in e.problems:
             print(problem, file=sys.stderr)

@@ -20,3 +20,6 @@ EXECUTORS: dict[str, Executor] = {
     "forward": hunt.forward,
     "voicemail": voicemail.run,
 }
+
+# Node kinds this service can run; a plan using another kind is refused when it is checked or applied.
+RUNNABLE = frozenset(EXECUTORS)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ivr.config import Settings
+from ivr.flows import RUNNABLE
 from ivr.plan.loader import PlanError, load_plan, load_plan_text
 from ivr.plan.model import Plan
 from ivr.sounds.catalog import PromptCatalog
@@ -29,7 +30,8 @@ class PlanHolder:
         return self.settings.path(self.settings.secrets_file)
 
     def validate_file(self, path: Path) -> Plan:
-        return load_plan(path, secrets_path=self.secrets_path(), prompt_exists=self.catalog.exists)
+        return load_plan(path, secrets_path=self.secrets_path(), prompt_exists=self.catalog.exists,
+                         runnable=RUNNABLE)
 
     async def load(self) -> LivePlan:
         """The active version from the database; on a fresh database the plan file becomes version 1."""
@@ -42,7 +44,7 @@ class PlanHolder:
             self.current = LivePlan(plan, version)
         else:
             plan = load_plan_text(active.text, active.source_file, secrets_path=self.secrets_path(),
-                                  prompt_exists=self.catalog.exists)
+                                  prompt_exists=self.catalog.exists, runnable=RUNNABLE)
             self.current = LivePlan(plan, active.version)
         log.info("plan live version=%s source=%s", self.current.version, self.current.plan.source)
         return self.current

@@ -32,18 +32,20 @@ def round_trip_yaml() -> YAML:
 
 
 def load_plan(path: str | Path, *, secrets_path: str | Path | None = None,
-              prompt_exists: PromptExists | None = None) -> Plan:
+              prompt_exists: PromptExists | None = None, runnable: frozenset[str] | None = None) -> Plan:
     """Load and validate a plan file. `secrets_path` defaults to secrets.yaml beside the plan.
     `prompt_exists(name, language)`, when given, is asked about every prompt in every plan language."""
     path = Path(path)
     text = _read(path)
     if secrets_path is None:
         secrets_path = path.with_name("secrets.yaml")
-    return load_plan_text(text, str(path), secrets_path=secrets_path, prompt_exists=prompt_exists)
+    return load_plan_text(text, str(path), secrets_path=secrets_path, prompt_exists=prompt_exists,
+                          runnable=runnable)
 
 
 def load_plan_text(text: str, source_name: str, *, secrets_path: str | Path | None = None,
-                   prompt_exists: PromptExists | None = None) -> Plan:
+                   prompt_exists: PromptExists | None = None,
+                   runnable: frozenset[str] | None = None) -> Plan:
     """Validate plan text (e.g. a version kept in the database); `source_name` names it in problems.
     Without `secrets_path` there are no passwords, which is a problem only if the plan has staff."""
     problems: list[Problem] = []
@@ -60,7 +62,7 @@ def load_plan_text(text: str, source_name: str, *, secrets_path: str | Path | No
         else:
             missing = f"there is no secrets file {secrets_source}"
     builder = PlanBuilder(root, source_name, secrets_root=secrets_root, secrets_source=secrets_source,
-                          secrets_missing=missing, prompt_exists=prompt_exists)
+                          secrets_missing=missing, prompt_exists=prompt_exists, runnable=runnable)
     try:
         plan = builder.build()
     except RecursionError:

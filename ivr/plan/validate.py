@@ -256,7 +256,8 @@ class PlanBuilder:
 
     def __init__(self, root: YNode | None, source: str, *, secrets_root: YNode | None,
                  secrets_source: str | None, secrets_missing: str,
-                 prompt_exists: PromptExists | None):
+                 prompt_exists: PromptExists | None, runnable: frozenset[str] | None = None):
+        self.runnable = runnable
         self.r = Reader(source)
         self.root = root
         self.prompt_exists = prompt_exists
@@ -700,6 +701,10 @@ class PlanBuilder:
             info = r.mapping(value, f"node '{node_id}'")
             kind_node = r.require(info, "type", f"node '{node_id}'") if info is not None else None
             kind = r.choice(kind_node, "type", tuple(NODE_KEYS)) if kind_node is not None else None
+            if kind and self.runnable is not None and kind not in self.runnable:
+                # The format has the slot but this service cannot run it: refuse the plan rather
+                # than let a caller reach a node that would drop the call.
+                r.problem(kind_node, f"node '{node_id}': {kind} nodes are not available in this version")
             self.nodes[node_id] = _NodeInfo(node_id, kind or "", key)
             if info is None or kind is None:
                 self.nodes_complete = False

@@ -2,9 +2,9 @@
 
 The recording went through G.711 on RTP, so it may differ from the prompt files by gain, codec noise,
 leading silence, small timing gaps and added noise. Matching is by normalised cross-correlation
-(FFT) of pre-emphasised waveforms, done per 0.4 s chunk of each prompt: a chunk may sit up to
-CHUNK_TOLERANCE_S away from where the prompt's start predicts, which absorbs jitter gaps, and the
-chunks tell how much of a prompt was heard.
+(FFT) of pre-emphasised waveforms, per 0.4 s chunk of each prompt (each half aligned on its own):
+a chunk may sit up to CHUNK_TOLERANCE_S away from where the prompt's start predicts, which absorbs
+jitter gaps, and the chunks tell how much of a prompt was heard.
 
 Partial prompts: a prompt whose first chunks match but whose later ones do not (the caller pressed a
 digit and playback stopped, or hung up and the recording ended) is returned with `coverage` < 1
@@ -91,7 +91,7 @@ def _template(name: str, x: np.ndarray) -> _Template:
             chunks.append(None)
             continue
         lo, hi = bounds[i], bounds[i + 1]
-        cuts = [c for c in (lo, (lo + hi) // 2, hi)]
+        cuts = (lo, (lo + hi) // 2, hi)
         halves = [(a, y[a * HOP: b * HOP]) for a, b in zip(cuts, cuts[1:]) if b > a]
         chunks.append(tuple(_Piece(a, h, float(np.sum(h**2) / energy[i])) for a, h in halves))
     return _Template(name, len(y), bounds, tuple(chunks))

@@ -64,9 +64,17 @@ def test_skip_prompts(settings, capsys):
 
 
 def test_default_file_and_secrets_come_from_settings(settings, capsys):
-    s = dataclasses.replace(settings, plan_file=str(PLANS / "good.yaml"), secrets_file=str(PLANS / "secrets.yaml"))
+    plan = ROOT / "config" / "plan.yaml"
+    s = dataclasses.replace(settings, plan_file=str(plan), secrets_file=str(ROOT / "config" / "secrets.yaml"))
     assert run(["plan", "check", "--skip-prompts"], s) == 0
-    assert capsys.readouterr().out.startswith(f"{PLANS / 'good.yaml'}: OK, 2 numbers, 11 nodes,")
+    assert capsys.readouterr().out.startswith(f"{plan}: OK, 2 numbers, 12 nodes,")
+
+
+def test_check_refuses_node_kinds_the_service_cannot_run_yet(settings, capsys):
+    # good.yaml is a valid plan *format* but uses a queue node, which this version cannot run.
+    s = dataclasses.replace(settings, plan_file=str(PLANS / "good.yaml"), secrets_file=str(PLANS / "secrets.yaml"))
+    assert run(["plan", "check", "--skip-prompts"], s) == 1
+    assert "queue nodes are not available in this version" in capsys.readouterr().err
 
 
 def test_bad_plan_prints_every_problem_and_exits_1(settings, capsys):
