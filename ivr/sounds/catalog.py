@@ -34,9 +34,6 @@ class PromptCatalog:
         self._generated = sounds / "generated"
         self._core = settings.data_dir / "sounds"
         self._core_dirs = {**CORE_SOUND_DIRS, **(core_dirs or {})}
-        # The bundled Asterisk runs chrooted: strip the root filesystem from paths under it.
-        self._chroot = (Path(settings.asterisk_rootfs) if settings.asterisk_mode == "bundled"
-                        else None)
         # directory -> (mtime_ns, stems of playable files)
         self._listings: dict[Path, tuple[int, frozenset[str]]] = {}
 
@@ -52,7 +49,8 @@ class PromptCatalog:
         for base in self.search_dirs(language):
             directory = base / sub if sub else base
             if stem in self._stems(directory):
-                return self._asterisk_view(directory / stem)
+                # Asterisk runs with host paths (no chroot), so the host path is what it plays.
+                return str(directory / stem)
         return None
 
     def exists(self, name: str, language: str) -> bool:
@@ -76,8 +74,3 @@ class PromptCatalog:
         listing = frozenset(stems)
         self._listings[directory] = (mtime, listing)
         return listing
-
-    def _asterisk_view(self, path: Path) -> str:
-        if self._chroot is not None and path.is_relative_to(self._chroot):
-            return "/" + str(path.relative_to(self._chroot))
-        return str(path)

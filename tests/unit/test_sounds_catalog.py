@@ -103,9 +103,11 @@ def test_listing_is_cached_between_lookups(tree, monkeypatch):
     assert calls == []
 
 
-def test_bundled_asterisk_sees_paths_inside_its_root(tmp_path):
+def test_bundled_asterisk_plays_core_sounds_by_their_host_path(tmp_path):
+    # The bundled Asterisk runs from the root filesystem without chroot: it opens host paths.
     rootfs = tmp_path / "rootfs"
     touch(rootfs / "usr/share/asterisk/sounds/en/hello-world.gsm")
     settings = Settings(sounds_dir=str(tmp_path / "sounds"), asterisk_mode="bundled",
                         asterisk_rootfs=str(rootfs))
-    assert PromptCatalog(settings).resolve("hello-world", "en") == "/usr/share/asterisk/sounds/en/hello-world"
+    assert PromptCatalog(settings).resolve("hello-world", "en") == \
+        str(rootfs / "usr/share/asterisk/sounds/en/hello-world")
