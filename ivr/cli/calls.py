@@ -4,10 +4,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from datetime import datetime
-
 from ivr.config import Settings
-from ivr.errors import InvalidInput
+from ivr.clock import parse_aware
 from ivr.store.calls import CallStore
 from ivr.store.db import open_database
 
@@ -23,18 +21,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=calls_command)
 
 
-def _since(raw: str | None) -> datetime | None:
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput(f"--since: {raw!r} is not an ISO 8601 time") from None
-    if value.tzinfo is None:
-        raise InvalidInput(f"--since: {raw!r} needs a UTC offset, e.g. {raw}+03:00")
-    return value
-
-
 def calls_command(args: argparse.Namespace, settings: Settings) -> int:
     async def fetch():
         db = await open_database(settings.database_url, settings)
@@ -42,7 +28,7 @@ def calls_command(args: argparse.Namespace, settings: Settings) -> int:
             store = CallStore(db)
             if args.id is not None:
                 return [await store.get(args.id)]
-            return await store.list(limit=args.limit, since=_since(args.since), outcome=args.outcome)
+            return await store.list(limit=args.limit, since=parse_aware(args.since, '--since') if args.since else None, outcome=args.outcome)
         finally:
             await db.close()
 

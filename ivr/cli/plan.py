@@ -88,46 +88,37 @@ def apply_command(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{path}: refused; the running plan is unchanged", file=sys.stderr)
         return 1
 
-    async def store() -> int:
-        db = await open_database(settings.database_url, settings)
-        try:
-            return await PlanStore(db).save(path.read_text(encoding="utf-8"), str(path), plan.checksum,
-                                            args.by)
-        finally:
-            await db.close()
-
-    version = asyncio.run(store())
+    text = path.read_text(encoding="utf-8")
+    version = _with_plans(settings, lambda plans: plans.save(text, str(path), plan.checksum, args.by))
     print(f"{path}: OK, {summary(plan)}; stored as version {version}")
     _tell_service(settings)
     return 0
 
 
 def rollback_command(args: argparse.Namespace, settings: Settings) -> int:
-    async def rollback():
-        db = await open_database(settings.database_url, settings)
-        try:
-            return await PlanStore(db).rollback()
-        finally:
-            await db.close()
-
-    version = asyncio.run(rollback())
+    version = _with_plans(settings, lambda plans: plans.rollback())
     print(f"version {version.version} ({version.source_file}) is active again")
     _tell_service(settings)
     return 0
 
 
 def versions_command(args: argparse.Namespace, settings: Settings) -> int:
-    async def listing():
-        db = await open_database(settings.database_url, settings)
-        try:
-            return await PlanStore(db).list()
-        finally:
-            await db.close()
-
-    for v in asyncio.run(listing()):
+    for v in _with_plans(settings, lambda plans: plans.list()):
         mark = "*" if v.active else " "
         print(f"{mark} {v.version:4d}  {v.created_at:%Y-%m-%d %H:%M}  {v.applied_by:12s} {v.source_file}")
     return 0
+
+
+def _with_plans(settings: Settings, action):
+    """Run one PlanStore call on a database opened (and migrated) for this command."""
+    async def run():
+        db = await open_database(settings.database_url, settings)
+        try:
+            return await action(PlanStore(db))
+        finally:
+            await db.close()
+
+    return asyncio.run(run())
 
 
 def _tell_service(settings: Settings) -> None:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from aiohttp import web
 
+from ivr.clock import parse_aware
 from ivr.errors import InvalidInput, IvrError
 from ivr.service import IvrService
 
@@ -32,15 +33,7 @@ async def status(request: web.Request) -> web.Response:
 
 def _since(request: web.Request) -> datetime | None:
     raw = request.query.get("since")
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput(f"since: {raw!r} is not an ISO 8601 time") from None
-    if value.tzinfo is None:
-        raise InvalidInput(f"since: {raw!r} needs a UTC offset")
-    return value
+    return parse_aware(raw, "since") if raw else None
 
 
 def _limit(request: web.Request) -> int:
