@@ -2,31 +2,34 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 
 from ivr.store import Database, open_database
-from ivr.testing.postgres import PostgresUnavailable, create_database, postgres_server
+from ivr.testing.postgres import PostgresUnavailable, create_database, find_bin_dir, postgres_server
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """URL of the maintenance database of a throwaway PostgreSQL server, one per test session.
     Missing PostgreSQL binaries fail the tests that need them: CI installs the package."""
-    with ExitStack() as stack:
-        try:
-            server = stack.enter_context(postgres_server())
-        except PostgresUnavailable as e:
-            pytest.fail(f"the PostgreSQL tests need a real server: {e.message}", pytrace=False)
-        yield server.url
+    try:
+        bin_dir = find_bin_dir()
+    except PostgresUnavailable as e:
+        problem = e.message
+    else:
+        with postgres_server(bin_dir) as server:
+            yield server.url
+        return
+    pytest.fail(f"the PostgreSQL tests need a real server: {problem}", pytrace=False)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """URL of a fresh, empty database (not yet migrated), on each backend in turn."""
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'ivr.db'}"
+        return f"sqlite+aiosqlite:///{tmp_path / 'ivr.db'}"
     return await create_database(request.getfixturevalue("postgres_url"))
 
 

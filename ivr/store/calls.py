@@ -219,7 +219,7 @@ class CallStore:
         return row
 
 
-def _query(steps: bool) -> Select[tuple[CallRow]]:
+def _query(steps: bool) -> Select[CallRow]:
     query = select(CallRow)
     return query.options(selectinload(CallRow.steps)) if steps else query
 

@@ -12,7 +12,9 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import Connection, event, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -22,6 +24,8 @@ from ivr.config import Settings
 from ivr.store.errors import DatabaseUnavailable
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+URL_HINT = "use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DATABASE"
 
 # Writers wait this long for another process's write to finish instead of failing at once.
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -61,42 +65,44 @@ class Database:
 
 
 def resolve_url(url: str, settings: Settings | None = None) -> URL:
-    """Parse a database URL; a relative SQLite path is taken from the project root
-    (`Settings.path`) and its directory is created."""
+    """Parse a database URL; a relative SQLite path is taken from the project root (`Settings.path`)."""
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise DatabaseUnavailable(f"database_url {url!r} is not a database URL") from None
+        raise DatabaseUnavailable(f"database_url {url!r} is not a database URL; {URL_HINT}") from None
     if parsed.get_backend_name() != "sqlite" or _sqlite_in_memory(parsed):
         return parsed
-    path = (settings or Settings()).path(parsed.database or "")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise DatabaseUnavailable(f"cannot create the database directory {path.parent}: {e.strerror}") from None
-    return parsed.set(database=str(path))
+    return parsed.set(database=str((settings or Settings()).path(parsed.database or "")))
 
 
 async def open_database(url: str, settings: Settings | None = None) -> Database:
-    """Open the database at `url` and upgrade its schema to the newest migration."""
+    """Open the database at `url` (creating a SQLite file and its directory) and upgrade its schema
+    to the newest migration."""
     parsed = resolve_url(url, settings)
     shown = parsed.render_as_string(hide_password=True)
     try:
         engine = _create_engine(parsed)
-    except (ArgumentError, ImportError) as e:
-        raise DatabaseUnavailable(f"database_url {shown}: {e}") from None
+    except (SQLAlchemyError, ImportError) as e:
+        raise DatabaseUnavailable(f"database_url {shown}: {_reason(e)}; {URL_HINT}") from None
+    opened = False
     try:
+        if parsed.get_backend_name() == "sqlite" and parsed.database and not _sqlite_in_memory(parsed):
+            _make_parent(Path(parsed.database))
         async with engine.connect() as conn:
-            await conn.run_sync(_upgrade, alembic_config(shown))
+            await conn.run_sync(_upgrade, alembic_config())
             await conn.commit()
-    except (SQLAlchemyError, OSError) as e:
-        await engine.dispose()
+        opened = True
+    except (SQLAlchemyError, OSError, CommandError) as e:
         raise DatabaseUnavailable(f"cannot open database {shown}: {_reason(e)}") from None
+    finally:
+        if not opened:
+            await engine.dispose()
     return Database(engine)
 
 
 def alembic_config(url: str = "") -> Config:
-    """Alembic's configuration without an alembic.ini: migrations live inside the package."""
+    """Alembic's configuration without an alembic.ini: migrations live inside the package.
+    `url` is only for offline SQL scripts (`command.upgrade(config, "head", sql=True)`)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if url:
@@ -135,11 +141,33 @@ def _upgrade(connection: Connection, config: Config) -> None:
     # Two processes starting on a fresh database must not both create the tables:
     # the second waits for the first, then finds the schema at head.
     if connection.dialect.name == "sqlite":
-        pass
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
     elif connection.dialect.name == "postgresql":
-        pass
-    config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
+    script = ScriptDirectory.from_config(config)
+    current = _revisions(connection)
+    unknown = current - {rev.revision for rev in script.walk_revisions()}
+    if unknown:
+        raise DatabaseUnavailable(
+            f"the database schema (revision {', '.join(sorted(unknown))}) is newer than this program; update it"
+        )
+    # Checked first so an up-to-date database opens quietly and fast (Alembic logs each run).
+    if current != set(script.get_heads()):
+        config.attributes["connection"] = connection
+        command.upgrade(config, "heads")
+
+
+def _revisions(connection: Connection) -> set[str]:
+    if not inspect(connection).has_table("alembic_version"):
+        return set()
+    return set(connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars())
+
+
+def _make_parent(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DatabaseUnavailable(f"cannot create the database directory {path.parent}: {e.strerror}") from None
 
 
 def _sqlite_in_memory(url: URL) -> bool:

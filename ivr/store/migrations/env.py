@@ -2,7 +2,7 @@
 with `run_sync`); offline mode (`--sql`) renders the DDL for a URL instead."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -13,7 +13,7 @@ from ivr.store.models import Base, UTCDateTime
 config = context.config
 
 
-def render_item(kind: str, obj: Any, autogen: AutogenContext) -> str | bool:
+def render_item(kind: str, obj: Any, autogen: AutogenContext) -> str | Literal[False]:
     # Migrations must not import the models (they change); the stored type is a plain DateTime.
     if kind == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

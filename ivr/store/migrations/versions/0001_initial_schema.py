@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises: -
 Create Date: 2026-11-24 11:25:12.540481
 """
 from __future__ import annotations
@@ -55,7 +55,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('version', name=op.f('pk_plan_versions'))
     )
     with op.batch_alter_table('plan_versions', schema=None) as batch_op:
-        batch_op.create_index('uq_plan_versions_active', ['active'], unique=True, sqlite_where=sa.text('active'), postgresql_where=sa.text('active'))
+        # At most one active version.
+        batch_op.create_index('uq_plan_versions_active', ['active'], unique=True,
+                              sqlite_where=sa.text('active'), postgresql_where=sa.text('active'))
 
     op.create_table('call_steps',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -74,7 +76,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('call_steps')
     with op.batch_alter_table('plan_versions', schema=None) as batch_op:
-        batch_op.drop_index('uq_plan_versions_active', sqlite_where=sa.text('active'), postgresql_where=sa.text('active'))
+        batch_op.drop_index('uq_plan_versions_active',
+                            sqlite_where=sa.text('active'), postgresql_where=sa.text('active'))
 
     op.drop_table('plan_versions')
     with op.batch_alter_table('calls', schema=None) as batch_op:
