@@ -27,8 +27,8 @@ integration: setup
 demo: setup                     ## with `make run` going: simulated callers call the sample plan
 	$(PY) scripts/demo.py
 
-bench: setup
-	$(PY) bench/bench_numbering.py
+bench: setup                    ## IVR under SIPp load and numbering lookups -> docs/benchmarks.md
+	$(PY) bench/run_all.py
 
 setup: system-deps .venv/stamp rootfs sounds
 

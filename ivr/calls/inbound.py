@@ -23,9 +23,15 @@ ABANDONED = {"play": "hung_up_in_greeting", "menu": "abandoned_in_menu", "hunt":
 async def run_inbound(ctx: FlowContext, calls: CallStore, plan_version: int | None) -> None:
     journal, call, plan = ctx.journal, ctx.call, ctx.plan
     number = plan.numbers.get(ctx.company_number)
-    journal.call_id = await calls.start(call.channel_id, ctx.caller, ctx.company_number,
-                                        number.source if number else "", plan_version, ctx.now(),
-                                        language=call.language)
+    earlier = await calls.by_channel(call.channel_id)
+    if earlier is not None:
+        # The service restarted while this caller waited: carry on the same record.
+        journal.call_id = earlier.id
+        journal.step("picked_up_after_restart")
+    else:
+        journal.call_id = await calls.start(call.channel_id, ctx.caller, ctx.company_number,
+                                            number.source if number else "", plan_version, ctx.now(),
+                                            language=call.language)
     log.info("call started call=%s caller=%s number=%s source=%s", call.channel_id, ctx.caller,
              ctx.company_number, number.source if number else "-")
     try:

@@ -11,7 +11,8 @@ import logging
 from dataclasses import dataclass
 
 from ivr.ari.client import AriError, ChannelGone
-from ivr.ari.events import ChannelDestroyed, ChannelStateChange, Dial, StasisEnd, StasisStart
+from ivr.ari.events import (ChannelDestroyed, ChannelHangupRequest, ChannelStateChange, Dial, StasisEnd,
+                            StasisStart)
 from ivr.flows.context import FlowContext
 from ivr.plan.model import ForwardNode, HuntMember, HuntNode
 
@@ -118,11 +119,11 @@ class Hunt:
                                           seconds=round(self.loop.time() - leg.started, 2))
             elif isinstance(event, ChannelStateChange) and leg and event.channel.state == "Up":
                 return leg
-            elif isinstance(event, (ChannelDestroyed, StasisEnd)) and leg and not leg.ended:
+            elif isinstance(event, (ChannelHangupRequest, ChannelDestroyed)) and leg and not leg.ended:
+                # The cause (17 busy, 21 declined, ...) comes with these; StasisEnd has none.
                 leg.ended = True
-                cause = event.cause if isinstance(event, ChannelDestroyed) else 16
                 self.ctx.journal.step("ring_end", member=leg.member.target,
-                                      reason=CAUSES.get(cause, "no_answer"),
+                                      reason=CAUSES.get(event.cause, "no_answer"),
                                       seconds=round(self.loop.time() - leg.started, 2))
         return None
 

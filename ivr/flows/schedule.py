@@ -12,5 +12,6 @@ async def run(node: ScheduleNode, ctx: FlowContext) -> str | None:
     state = schedule_state(ctx.plan.schedules[node.schedule], ctx.now(), ZoneInfo(ctx.plan.timezone))
     ctx.journal.step("schedule", schedule=node.schedule, state=state)
     if state != "open":
-        ctx.journal.step("after_hours" if state == "closed" else "holiday")
+        # What the call record reports unless a later node (voicemail, a person) says more.
+        ctx.journal.outcome = "closed_hours" if state == "closed" else "holiday"
     return {"open": node.open, "closed": node.closed, "holiday": node.holiday}[state]

@@ -9,7 +9,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
 
 from conftest import PLANS, heard, wait_registered
 from ivr.config import ROOT
@@ -184,3 +183,28 @@ async def restore_plan(settings, service, version: int) -> None:
         log = LogTail(service.log_path)
         service.proc.send_signal(signal.SIGHUP)
         await log.wait_for(rf"plan live version={version}\b")
+
+
+async def test_call_in_progress_is_picked_up_after_the_service_died(service, world, prompts):
+    """Killed mid-greeting (no clean shutdown): the caller's channel stays in Stasis, and the next
+    run of the service picks the call up instead of leaving the caller in silence."""
+    world.reset()
+    caller = "+79161000105"
+    leg = await answered_call(world, caller)
+    await asyncio.sleep(1.0)
+    log = LogTail(service.log_path)
+    service.stop(signal.SIGKILL)
+    service.start()
+    await service.wait_ready()
+    await log.wait_for(r"picking up a call left by an earlier run", 5)
+    # The picked-up call starts again from its entry: greeting, then the menu.
+    await asyncio.sleep(MENU_STARTED + 3)
+    assert not leg.ended.is_set()
+    assert "call failed" not in log.text(), log.text()[-3000:]
+    await world.press(leg, "0")
+    await asyncio.wait_for(leg.ended.wait(), 15)
+
+    names = heard(await world.wait_recording(leg), prompts)
+    assert names[-2:] == ["ru/main-menu", "ru/goodbye"] and "ru/welcome" in names, names
+    record = await service.call_record(caller)
+    assert record["outcome"] == "ended_by_plan", record

@@ -1,0 +1,115 @@
+"""Run every benchmark (the IVR on the real stack, then the numbering core) one after the other and
+write docs/benchmarks.md with the machine and the date.
+
+    .venv/bin/python bench/run_all.py [--repeats 3] [--ported 10000000] [--out docs/benchmarks.md]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "unknown CPU")
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))
+    return (f"{cpu}, {os.cpu_count()} cores, {mem_kb / 2**20:.1f} GB RAM, Linux {platform.release()}, "
+            f"Python {platform.python_version()}")
+
+
+def run(command: list[str]) -> str:
+    """Run one benchmark, its progress on our stderr; its Markdown table (stdout) is returned."""
+    print("$", " ".join(command), file=sys.stderr, flush=True)
+    proc = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"run_all: {command[1]} failed with exit code {proc.returncode}")
+    return proc.stdout.strip()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each IVR concurrency")
+    parser.add_argument("--ported", type=int, default=10_000_000, help="numbers in the ported dump")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    args = parser.parse_args()
+
+    started = datetime.now(timezone.utc)
+    with tempfile.TemporaryDirectory(prefix="bench-all-") as tmp:
+        runs_file = Path(tmp) / "ivr.json"
+        ivr_table = run([sys.executable, str(BENCH / "bench_ivr.py"), "--repeats", str(args.repeats),
+                         "--json", str(runs_file)])
+        runs = json.loads(runs_file.read_text())["runs"]
+    numbering_table = run([sys.executable, str(BENCH / "bench_numbering.py"), "--ported", str(args.ported)])
+    per_run = "\n".join(
+        f"| {r['concurrency']} | {r['calls']} | {r['failed']} | "
+        f"{_ms(r['p50_ms'])} | {_ms(r['p99_ms'])} | "
+        f"{r['service_cpu_per_call_s'] * 1000:.0f} | {r['asterisk_cpu_per_call_s'] * 1000:.0f} | "
+        f"{r['wall_s']:.0f} |" for r in runs)
+
+    args.out.write_text(f"""# Benchmarks
+
+Measured on {started:%Y-%m-%d %H:%M} UTC, on {machine()}.
+The machine is shared with other work and noisy: quote the medians, not single runs. Regenerate
+this file with `make bench` (`bench/run_all.py`).
+
+## Inbound IVR on the real stack (`bench/bench_ivr.py`)
+
+SIPp 3.8 (from the bundled Asterisk root filesystem) plays the carrier at 127.0.30.11 and places
+calls to the company number of `bench/plan.yaml` on our PBX Asterisk 22 at 127.0.30.1, with the
+IVR service (`ari_app.py`, SQLite) connected over ARI. Each call hears the greeting (3.2 s), and
+5 s after answer, while the menu prompt plays, sends digit 1 as RFC 2833 events (sip-tester's
+`dtmf_2833_1.pcap`); the menu stops its prompt and plays `all-busy`, then the plan hangs up and
+SIPp answers the BYE; a call lasts about 9.5 s. New calls start at up to 50 per second;
+"concurrent calls" is SIPp's limit of simultaneous calls: at 1, five calls in a row; otherwise as
+many calls as the limit, so at 200 all calls are up together for about 5 s. One warm-up call
+precedes the runs.
+
+- **Added latency**: from Asterisk's `ChannelDtmfReceived` event of the digit to its
+  `PlaybackStarted` event of `all-busy` on the same channel. Both are timestamped by Asterisk
+  (millisecond resolution) and read by a second, passive ARI application subscribed to all
+  channels, so the service is not changed for the benchmark. The span covers the event reaching
+  the service, the flow's decision, stopping the menu prompt and the play request being accepted
+  and started by Asterisk. p50/p99 are per run; the table gives the median over the runs.
+- **CPU per call**: utime + stime from `/proc/<pid>/stat` of the service process and of the
+  Asterisk process, before and after a run (until the PBX has no channel left), divided by the
+  calls. Asterisk's figure includes its RTP (each call streams about 10 s of prompt audio), the
+  observer's event feed, and its idle background (timers, about 10 ms per second of wall time),
+  which is why it looks higher at 1 call: those runs last 50 s for 5 calls.
+- **Failed calls**: calls SIPp did not complete (no BYE from the PBX within 30 s, SIP errors), or
+  whose digit or following prompt Asterisk never reported.
+
+Medians over the runs:
+
+{ivr_table}
+
+Every run:
+
+| concurrent calls | calls | failed | p50 ms | p99 ms | service CPU ms/call | Asterisk CPU ms/call | wall s |
+|---|---|---|---|---|---|---|---|
+{per_run}
+
+## Numbering core (`bench/bench_numbering.py`)
+
+{numbering_table}
+""")
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
