@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -28,6 +29,7 @@ PBX_IP, WORLD_IP = "127.0.20.1", "127.0.20.2"
 PLANS = Path(__file__).parent / "plans"
 # A Wednesday at 11:00 in Moscow: the office is open.
 OPEN = "2026-11-25T11:00:00+03:00"
+SESSION_START = time.monotonic()
 
 pytestmark = pytest.mark.integration
 
@@ -115,6 +117,11 @@ class ServiceProcess:
 
     def start(self, **overrides: str) -> None:
         env = {**os.environ, **self.env, **overrides}
+        if "IVR_CLOCK" not in overrides:
+            # The default clock runs on from OPEN across restarts, so a call picked up by a
+            # restarted service never ends before it started.
+            elapsed = timedelta(seconds=time.monotonic() - SESSION_START)
+            env["IVR_CLOCK"] = (datetime.fromisoformat(OPEN) + elapsed).isoformat()
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([sys.executable, str(ROOT / "ari_app.py")], env=env, stdout=log,
                                      stderr=subprocess.STDOUT, cwd=ROOT)
