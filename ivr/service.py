@@ -14,6 +14,7 @@ from ivr.calls.supervisor import CallSupervisor
 from ivr.clock import Clock
 from ivr.config import Settings
 from ivr.errors import InvalidInput
+from ivr.flows.context import Services
 from ivr.plan.live import PlanHolder
 from ivr.routing.numbers import normalize
 from ivr.sounds.catalog import PromptCatalog
@@ -31,6 +32,7 @@ class IvrService:
         self.catalog = PromptCatalog(settings)
         self.calls = CallStore(db)
         self.plans = PlanHolder(settings, PlanStore(db), self.catalog)
+        self.services = Services()
         self.bus = EventBus()
         self.supervisor = CallSupervisor(self.bus, {"inbound": self._inbound})
         self.ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app,
@@ -55,7 +57,7 @@ class IvrService:
             caller = normalize(event.channel.caller_number, plan.country)
         except InvalidInput:
             caller = event.channel.caller_number       # withheld or odd: keep what the network sent
-        ctx = new_context(session, plan, self.clock.now, company_number, caller)
+        ctx = new_context(session, plan, self.clock.now, company_number, caller, self.services)
         await run_inbound(ctx, self.calls, live.version)
 
     async def _on_connect(self) -> None:

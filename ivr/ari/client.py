@@ -10,8 +10,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import urllib.parse
+
 import aiohttp
 import aioari
+from aioswagger11.http_client import ApiKeyAuthenticator, AsynchronousHttpClient
 from aiohttp import web_exceptions
 
 from ivr.ari.events import ChannelInfo, Event, decode
@@ -64,7 +67,7 @@ class AriClient:
         delay = self._backoff[0]
         while True:
             try:
-                self._client = await aioari.connect(self.url, self._user, self._password)
+                self._client = await self._connect()
                 self._client.on_event("*", self._receive)
                 run = asyncio.ensure_future(self._client.run(apps=self.app))
                 await asyncio.sleep(0.1)          # the websocket is open once run() has started
@@ -88,6 +91,19 @@ class AriClient:
             await self._close()
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._backoff[1])
+
+    async def _connect(self):
+        """aioari.connect, but closing its HTTP session when Asterisk is not answering yet
+        (aioari leaves it open, one leaked session per retry)."""
+        host = urllib.parse.urlparse(self.url).hostname or ""
+        http = AsynchronousHttpClient(auth=ApiKeyAuthenticator(host, f"{self._user}:{self._password}"))
+        client = aioari.Client(self.url, http)
+        try:
+            await client.init()
+        except BaseException:
+            await http.close()
+            raise
+        return client
 
     async def _close(self) -> None:
         self._connected.clear()

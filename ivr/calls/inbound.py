@@ -7,7 +7,7 @@ import logging
 from ivr.calls.journal import CallJournal
 from ivr.calls.session import CallEnded, CallSession
 from ivr.flows import EXECUTORS
-from ivr.flows.context import FlowContext
+from ivr.flows.context import FlowContext, Services
 from ivr.plan.model import Plan
 from ivr.store.calls import CallStore
 
@@ -80,6 +80,7 @@ async def _finish(ctx: FlowContext, calls: CallStore) -> None:
              journal.answered_by or "-")
 
 
-def new_context(session: CallSession, plan: Plan, now, company_number: str, caller: str) -> FlowContext:
+def new_context(session: CallSession, plan: Plan, now, company_number: str, caller: str,
+                services: Services) -> FlowContext:
     return FlowContext(call=session, plan=plan, journal=CallJournal(now), now=now,
-                       company_number=company_number, caller=caller)
+                       company_number=company_number, caller=caller, services=services)

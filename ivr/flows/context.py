@@ -2,12 +2,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from ivr.calls.journal import CallJournal
 from ivr.calls.session import CallSession
 from ivr.plan.model import Plan
+
+
+@dataclass
+class Services:
+    """Long-lived parts the flows share across calls, made once by the service. Each capability
+    adds its own field (typed Any here to keep this module free of import cycles)."""
+
+    hunt_memory: dict[str, Any] = field(default_factory=dict)   # hunt node id -> its rotation state
+    queues: Any = None        # the queue manager (queue nodes)
+    router: Any = None        # outbound trunk choice (legs to outside numbers)
+    missed: Any = None        # the missed-call service
 
 
 @dataclass
@@ -18,3 +30,4 @@ class FlowContext:
     now: Callable[[], datetime]
     company_number: str = ""
     caller: str = ""
+    services: Services = field(default_factory=Services)

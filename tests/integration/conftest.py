@@ -1,8 +1,9 @@
 """The real-Asterisk harness: the PBX Asterisk, a second "world" Asterisk (callers, carriers, staff
 phones) on other loopback addresses, and the IVR service as a real process (so tests can kill it).
 
-Addresses: PBX 127.0.20.1, world 127.0.20.2, carrier trunks 127.0.20.11+. They differ from `make run`'s
-127.0.0.x, so the suite can run beside a running demo.
+Addresses: PBX NET.1, world NET.2, carrier trunks NET.11+, with NET = $IVR_TEST_NET (default 127.0.20).
+They differ from `make run`'s 127.0.0.x, so the suite can run beside a running demo, and two runs with
+different nets (and so different temp dirs and web ports) can run side by side.
 """
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ from ivr.plan.loader import load_plan
 from ivr.testing.audio import find_prompts
 from ivr.testing.world import World, wait_registered
 
-PBX_IP, WORLD_IP = "127.0.20.1", "127.0.20.2"
+NET = os.environ.get("IVR_TEST_NET", "127.0.20")
+PBX_IP, WORLD_IP = f"{NET}.1", f"{NET}.2"
+WEB_PORT = str(18000 + int(NET.rsplit(".", 1)[1]))
 PLANS = Path(__file__).parent / "plans"
 # A Wednesday at 11:00 in Moscow: the office is open.
 OPEN = "2026-11-25T11:00:00+03:00"
@@ -40,12 +43,26 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.integration)
 
 
+def pytest_configure(config):
+    # Each net gets its own temp root: pytest prunes old pytest-N dirs, which would pull the
+    # files from under a run on another net.
+    if not config.option.basetemp:
+        config.option.basetemp = f"/tmp/ivr-test-{NET}"
+
+
+def plan_text(name: str = "ivr.yaml") -> str:
+    """A test plan with its trunk addresses moved onto this run's net."""
+    return (PLANS / name).read_text(encoding="utf-8").replace("127.0.20.", f"{NET}.")
+
+
 @pytest.fixture(scope="session")
 def stack_dir(tmp_path_factory) -> Path:
-    # An earlier run that was killed may have left its Asterisks holding our addresses.
-    subprocess.run(["pkill", "-9", "-f", r"pytest-of-.*/stack[0-9]*/(pbx|world)/etc/asterisk.conf"],
+    # An earlier run on this net that was killed may have left its Asterisks holding our addresses.
+    subprocess.run(["pkill", "-9", "-f", rf"ivr-test-{NET.replace('.', '[.]')}/.*/(pbx|world)/etc/asterisk.conf"],
                    check=False)
-    return tmp_path_factory.mktemp("stack")
+    path = tmp_path_factory.mktemp("stack")
+    (path / "ivr.yaml").write_text(plan_text(), encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -55,11 +72,11 @@ def base_env(stack_dir) -> dict[str, str]:
         "IVR_ARI_URL": f"http://{PBX_IP}:8088",
         "IVR_DATABASE_URL": f"sqlite+aiosqlite:///{stack_dir}/ivr.db",
         "IVR_ASTERISK_CONFIG_DIR": str(stack_dir / "pbx" / "etc"),
-        "IVR_PLAN_FILE": str(PLANS / "ivr.yaml"),
+        "IVR_PLAN_FILE": str(stack_dir / "ivr.yaml"),
         "IVR_SECRETS_FILE": str(PLANS / "secrets.yaml"),
         "IVR_VAR_DIR": str(stack_dir / "var"),
-        "IVR_WEB_PORT": "18080",
-        "IVR_PUBLIC_URL": "http://127.0.0.1:18080",
+        "IVR_WEB_PORT": WEB_PORT,
+        "IVR_PUBLIC_URL": f"http://127.0.0.1:{WEB_PORT}",
         "IVR_CLOCK": OPEN,
         "IVR_LOG_LEVEL": "INFO",
     }
@@ -71,8 +88,8 @@ def settings(base_env):
 
 
 @pytest.fixture(scope="session")
-def plan(settings):
-    return load_plan(PLANS / "ivr.yaml", secrets_path=PLANS / "secrets.yaml")
+def plan(settings, stack_dir):
+    return load_plan(stack_dir / "ivr.yaml", secrets_path=PLANS / "secrets.yaml")
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 
-from conftest import PLANS, heard, wait_registered
+from conftest import heard, plan_text, wait_registered
 from ivr.config import ROOT
 from ivr.store.db import open_database
 from ivr.store.plans import PlanStore
@@ -108,7 +108,7 @@ async def press_0(world, caller: str):
 async def test_plan_apply_refuses_a_broken_plan_and_keeps_the_live_one(service, world, prompts, base_env,
                                                                       settings, tmp_path):
     original, _ = active_version(base_env)
-    text = (PLANS / "ivr.yaml").read_text(encoding="utf-8")
+    text = plan_text()
     assert '"0": goodbye' in text and '"1": booking' in text
     # A valid change first, so "kept" means the version applied last, not merely the first one.
     changed = tmp_path / "changed.yaml"
@@ -148,7 +148,7 @@ async def test_service_keeps_its_plan_when_the_stored_version_is_broken(service,
     """The service's own guard: a broken version that reached the database (by hand, an old
     tool) is refused on SIGHUP and the running plan stays."""
     original, _ = active_version(base_env)
-    text = (PLANS / "ivr.yaml").read_text(encoding="utf-8").replace('"1": booking', '"1": bookng')
+    text = plan_text().replace('"1": booking', '"1": bookng')
     log = LogTail(service.log_path)
     db = await open_database(settings.database_url, settings)
     try:
