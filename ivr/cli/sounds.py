@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ivr.config import Settings
 from ivr.sounds.convert import import_sound
+from ivr.say import generate_words
 from ivr.sounds.generate import generate_prompts
 
 
@@ -33,6 +34,9 @@ def _generate(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  + {key}")
     for key in result.removed:
         print(f"  - {key}")
+    # Word forms the `say` module needs and Asterisk's core sounds lack (ru: пятого, две, ...).
+    words = generate_words(settings, force=args.force)
+    print(f"say words: {len(words.generated)} generated, {len(words.unchanged)} unchanged")
     return 0
 
 
