@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import signal
 import sys
 
@@ -18,9 +19,24 @@ from ivr.config import load_settings
 from ivr.errors import IvrError
 from ivr.service import IvrService
 from ivr.store.db import open_database
+from ivr.users import UserStore
 from ivr.web.app import create_app
 
 log = logging.getLogger("ivr")
+
+
+async def first_admin(settings, db) -> None:
+    """A fresh install gets one admin account; its password is written to var/admin-password."""
+    users = UserStore(db)
+    if await users.count():
+        return
+    password = secrets.token_urlsafe(12)
+    await users.add("admin", password, "admin")
+    path = settings.var / "admin-password"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(password + "\n")
+    path.chmod(0o600)
+    log.warning("created console user admin; its password is in %s", path)
 
 
 async def main() -> int:
@@ -30,6 +46,7 @@ async def main() -> int:
     service = IvrService(settings, db)
     await service.start()
     await service.apply_asterisk_config()
+    await first_admin(settings, db)
 
     runner = web.AppRunner(create_app(service), access_log=None)
     await runner.setup()

@@ -11,12 +11,17 @@ from ivr.asterisk.render import render_pbx
 from ivr.calls.inbound import new_context, run_inbound
 from ivr.calls.session import CallSession, Resync
 from ivr.calls.supervisor import CallSupervisor
+from ivr.campaigns.dialer import CampaignDialer
+from ivr.campaigns.store import CampaignStore
 from ivr.clock import Clock
 from ivr.config import Settings
 from ivr.errors import InvalidInput
 from ivr.flows.context import Services
+from ivr.missed.service import MissedService
 from ivr.plan.live import PlanHolder
+from ivr.queues import setup as queues_setup
 from ivr.routing.numbers import normalize
+from ivr.routing.router import Router
 from ivr.sounds.catalog import PromptCatalog
 from ivr.store.calls import CallStore
 from ivr.store.db import Database
@@ -34,15 +39,24 @@ class IvrService:
         self.plans = PlanHolder(settings, PlanStore(db), self.catalog)
         self.services = Services()
         self.bus = EventBus()
-        self.supervisor = CallSupervisor(self.bus, {"inbound": self._inbound})
+        self.supervisor = CallSupervisor(self.bus, {"inbound": self._inbound, "callback": self._callback})
         self.ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app,
                              on_event=self.supervisor.on_event, on_connect=self._on_connect)
+        self.services.queues = queues_setup.for_service(self)
+        self.services.router = Router.for_service(settings, self.plans, self.ari)
+        self.services.missed = MissedService(settings, db, self.clock.now,
+                                             lambda: self.plans.current.plan if self.plans.current else None)
+        self.services.missed.use_telephony(self.ari, self.bus, self.services.router.endpoint_for)
+        self.campaigns = CampaignDialer(self, CampaignStore(db))
+        self.supervisor.handlers.update(self.campaigns.handlers())
 
     async def start(self) -> None:
         await self.plans.load()
+        await self.services.queues.start()
+        await self.services.missed.start()
 
     async def run(self) -> None:
-        await self.ari.run_forever()
+        await asyncio.gather(self.ari.run_forever(), self.campaigns.run())
 
     # ----- calls -----
 
@@ -60,6 +74,9 @@ class IvrService:
         ctx = new_context(session, plan, self.clock.now, company_number, caller, self.services)
         await run_inbound(ctx, self.calls, live.version)
 
+    async def _callback(self, event: StasisStart, sub: Subscription) -> None:
+        await self.services.missed.run_callback(event, sub)
+
     async def _on_connect(self) -> None:
         """After (re)connecting: live calls re-check what they wait for; channels left in our
         Stasis app by an earlier run of the service are picked up, never left in silence."""
@@ -74,7 +91,7 @@ class IvrService:
             if not channel.app_data.startswith(app) or self.supervisor.known(channel.id):
                 continue
             args = tuple(channel.app_data.split(",")[1:])
-            if args[:1] == ("inbound",):
+            if args[:1] in (("inbound",), ("campaign",)):
                 log.warning("picking up a call left by an earlier run call=%s", channel.id)
                 self.supervisor.start(StasisStart("StasisStart", channel, args))
             else:
@@ -83,6 +100,7 @@ class IvrService:
                     await self.ari.hangup(channel.id)
                 except AriError:
                     pass
+        await self.campaigns.reconcile()
 
     # ----- plan -----
 
@@ -107,3 +125,5 @@ class IvrService:
 
     async def shutdown(self) -> None:
         await self.supervisor.shutdown()
+        await self.services.queues.stop()
+        await self.services.missed.stop()

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
+import stat
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -18,6 +21,14 @@ from ivr.config import ROOT, Settings
 from ivr.plan.model import Plan
 
 TEMPLATES = ROOT / "dialplan"
+AGI_SCRIPTS = ROOT / "agi_scripts"
+# Asterisk runs AGI scripts with its own environment, which has no virtualenv: each script gets a
+# small wrapper in the instance that runs it with the project's Python and the service's address.
+AGI_WRAPPER = """#!/bin/sh
+# Rendered by ivr: run {script} with the project's Python; the service answers at {url}.
+IVR_ROUTE_URL={url} exec {python} -E -s {script} "$@"
+"""
+OUTBOUND_RING_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -109,14 +120,19 @@ def render_pbx(settings: Settings, plan: Plan, instance: Instance | None = None)
     context = _common_context(settings, instance, ari.hostname or "127.0.0.1", ari.port or 8088,
                               settings.ari_user, settings.ari_password, plan.language, plan.country)
     extensions = sorted(plan.staff)
+    context["agi_dir"] = _render_agi(settings, instance)
+    # cdr_csv writes into log/cdr-csv but never makes it (packages do).
+    (instance.root / "log" / "cdr-csv").mkdir(parents=True, exist_ok=True)
     context.update(
         plan_source=plan.source or "plan",
         app=settings.ari_app,
         sip_address=settings.sip_address,
         sip_port=settings.sip_port,
         staff=[plan.staff[e] for e in extensions],
-        trunks=[{"name": t.name, "host": t.host, "ip": _host_ip(t.host), "caller_id": t.caller_id}
+        trunks=[{"name": t.name, "host": t.host, "ip": _host_ip(t.host), "caller_id": t.caller_id,
+                 "username": t.username or t.name, "password": t.password}
                 for t in plan.trunks.values()],
+        outbound_ring_seconds=OUTBOUND_RING_SECONDS,
         fallback_dial="&".join(f"PJSIP/{e}" for e in plan.fallback) or "PJSIP/none",
         fallback_seconds=60,
         extension_pattern=_extension_pattern(extensions),
@@ -124,6 +140,23 @@ def render_pbx(settings: Settings, plan: Plan, instance: Instance | None = None)
     # A system-installed Asterisk keeps its own directories and module list.
     skip = set() if instance.rootfs else {"asterisk.conf", "modules.conf"}
     return _render(instance, ["common", "pbx"], context, skip)
+
+
+def _service_url(settings: Settings) -> str:
+    host = settings.web_host if settings.web_host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+    return f"http://{host}:{settings.web_port}"
+
+
+def _render_agi(settings: Settings, instance: Instance) -> Path:
+    """Wrappers for agi_scripts/*.py in <instance>/agi (Asterisk's astagidir); returns that directory."""
+    agi_dir = instance.root / "agi"
+    for script in sorted(AGI_SCRIPTS.glob("*.py")):
+        text = AGI_WRAPPER.format(script=shlex.quote(str(script)), python=shlex.quote(sys.executable),
+                                  url=shlex.quote(_service_url(settings)))
+        wrapper = agi_dir / script.stem
+        _write_if_changed(wrapper, text)
+        wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return agi_dir
 
 
 def render_world(settings: Settings, plan: Plan, layout: WorldLayout, instance: Instance) -> list[Path]:

@@ -76,6 +76,13 @@ async def _finish(ctx: FlowContext, calls: CallStore) -> None:
         await calls.finish(journal.call_id, ctx.now(), outcome, journal.answered_by)
     except Exception:
         log.exception("storing the call record failed call=%s", ctx.call.channel_id)
+    else:
+        if ctx.services.missed is not None:
+            # After the record is stored; a crash before this is caught up at the next start.
+            try:
+                await ctx.services.missed.call_finished(journal.call_id)
+            except Exception:
+                log.exception("missed-call review failed call=%s", ctx.call.channel_id)
     log.info("call ended call=%s outcome=%s answered_by=%s", ctx.call.channel_id, outcome,
              journal.answered_by or "-")
 

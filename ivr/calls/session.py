@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from ivr.ari.bus import EventBus, Subscription
-from ivr.ari.client import AriClient, ChannelGone
+from ivr.ari.client import AriClient, AriError, ChannelGone
 from ivr.ari.events import (ChannelDtmfReceived, ChannelHangupRequest, Event, PlaybackEvent,
                             StasisEnd, ChannelDestroyed)
 from ivr.calls.prompt import PromptOptions, PromptResult
@@ -113,8 +113,9 @@ class CallSession:
     async def _stop_playback(self, playback_id: str) -> None:
         try:
             await self.ari.stop_playback(playback_id)
-        except ChannelGone:
-            pass                                  # it had just finished
+        except AriError:
+            # It had just finished: 404, or a 500 when Asterisk is tearing it down at that moment.
+            pass
 
     async def prompt(self, options: PromptOptions) -> PromptResult:
         """Play the prompts and collect up to `max_digits` digits."""

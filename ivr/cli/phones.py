@@ -20,5 +20,7 @@ def phones_command(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  extension {ext:6} {s.name:20} user {ext}  password {s.password}")
     print(f"Company numbers: {', '.join(plan.numbers)}")
     print(f"Web console and API: {settings.public_url}   status: {settings.public_url}/status")
+    password = settings.var / "admin-password"
+    print(f"Console login: admin / the password in {password} (written at the first start)")
     print("Stop with Ctrl-C here, or `make stop` from another terminal.\n")
     return 0

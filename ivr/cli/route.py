@@ -1,54 +1,106 @@
 """`ivr route NUMBER`: explain which trunks an outbound call to NUMBER would try, and why.
 
-Trunks come from the `trunks:` section of --trunks FILE; live channel counts are all 0 here.
+When the service runs, it answers (GET /api/route), so free capacity is live; otherwise the
+decision is made here from the plan's trunks (or --trunks FILE) with every trunk idle.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 from ivr.cli.numbering import info_dict, open_lookup
 from ivr.config import Settings
+from ivr.errors import IvrError
+from ivr.plan.loader import load_plan
 from ivr.routing.choose import choose_trunks
 from ivr.routing.numbers import classify, normalize
+from ivr.routing.router import ENDPOINT_PREFIX, route_trunk
 from ivr.routing.trunkfile import load_trunks
 
-TRUNKS_FILE = "config/trunks.yaml"
+ASK_TIMEOUT = 3.0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("route", help="explain the outbound trunk choice for a number")
+    p = subparsers.add_parser("route", help="explain the outbound trunk choice for a number",
+                              description="Explain the outbound trunk choice for a number: carrier and "
+                                          "its source, candidates with cost and free capacity, the trunk.")
     p.add_argument("number")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--trunks", type=Path, default=None, help=f"trunks file (default {TRUNKS_FILE})")
-    p.add_argument("--country", default="RU", help="home country for national formats (default RU)")
+    p.add_argument("--trunks", type=Path, default=None,
+                   help="a trunks file (config/trunks.yaml layout) instead of the plan's trunks; "
+                        "decided here with idle trunks")
+    p.add_argument("--country", default=None, help="home country for national formats (default: the plan's)")
     p.set_defaults(handler=cmd_route)
 
 
-def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
-    number = normalize(args.number, args.country)
-    trunks = load_trunks(args.trunks or settings.path(TRUNKS_FILE))
+def service_url(settings: Settings) -> str:
+    host = settings.web_host if settings.web_host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+    return f"http://{host}:{settings.web_port}"
+
+
+def ask_service(settings: Settings, number: str) -> dict | None:
+    """The running service's decision (live counts), or None when no service answers."""
+    url = f"{service_url(settings)}/api/route?{urllib.parse.urlencode({'number': number})}"
+    try:
+        with urllib.request.urlopen(url, timeout=ASK_TIMEOUT) as reply:
+            return json.load(reply)
+    except urllib.error.HTTPError as e:
+        try:
+            body = json.load(e)
+        except ValueError:
+            return None
+        if e.code == 404 or "message" not in body:
+            return None                  # an older service without the route API
+        raise IvrError(body["message"]) from None
+    except (OSError, ValueError):
+        return None
+
+
+def decide_here(args: argparse.Namespace, settings: Settings, number: str, country: str) -> dict:
+    if args.trunks is not None:
+        trunks = load_trunks(args.trunks)
+    else:
+        plan = load_plan(settings.path(settings.plan_file), secrets_path=settings.path(settings.secrets_file))
+        trunks = tuple(route_trunk(t) for t in plan.trunks.values())
     info = open_lookup(settings).lookup(number)
-    dest_class = classify(number, args.country)
-    candidates = choose_trunks(info, dest_class, trunks, live_channels={})
-    result = info_dict(info) | {
-        "candidates": [{"trunk": c.trunk.name, "cost": c.cost, "free": c.free, "onnet": c.onnet}
+    candidates = choose_trunks(info, classify(number, country), trunks, live_channels={})
+    return info_dict(info) | {
+        "candidates": [{"trunk": c.trunk.name, "endpoint": ENDPOINT_PREFIX + c.trunk.name, "cost": c.cost,
+                        "free": c.free, "onnet": c.onnet, "caller_id": c.trunk.caller_id}
                        for c in candidates],
         "trunk": candidates[0].trunk.name if candidates else None,
     }
+
+
+def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
+    country = args.country or "RU"
+    if args.country is None and args.trunks is None:
+        try:
+            country = load_plan(settings.path(settings.plan_file),
+                                secrets_path=settings.path(settings.secrets_file)).country or "RU"
+        except IvrError:
+            pass
+    number = normalize(args.number, country)     # refuses anything that is not a number, here
+    result = (ask_service(settings, number) if args.trunks is None else None) \
+        or decide_here(args, settings, number, country)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
         return 0
     for key in ("number", "carrier", "carrier_source", "operator", "region", "timezone"):
         value = result[key]
         print(f"{key:15} {'' if value is None else value}")
-    print(f"{'class':15} {dest_class}")
+    print(f"{'class':15} {classify(result['number'], country)}")
     print("candidates:")
-    for c in candidates:
-        free = "no limit" if c.free is None else f"{c.free} free"
-        print(f"  {c.trunk.name:20} {c.cost:8.2f}/min  {free}{'  on-net' if c.onnet else ''}")
-    if not candidates:
+    for c in result["candidates"]:
+        free = "no limit" if c["free"] is None else f"{c['free']} free"
+        print(f"  {c['trunk']:20} {c['cost']:8.2f}/min  {free}{'  on-net' if c['onnet'] else ''}")
+    if not result["candidates"]:
         print("  (none: no trunk may carry this call or all are full)")
     print(f"{'trunk':15} {result['trunk'] or '-'}")
     return 0
+
+

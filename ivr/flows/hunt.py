@@ -1,18 +1,29 @@
-"""Hunt groups and forwards: ring members, bridge the first who answers.
+"""Hunt groups and forwards: ring members, bridge the first who answers (and, for confirm mode,
+accepts with 1).
 
 Each member is a leg staged with its own id (subscribe, then dial), so no event is missed. The
-caller hears ringback (or music) from the first member to the last without a gap; hanging up
-cancels every ringing leg at once (the `finally` below runs on cancellation too).
+caller hears one ringback playback (or music) from the first member to the last, so there is no
+gap between members; hanging up cancels every ringing leg at once (the `finally` below runs on
+cancellation too).
+
+The order comes from the strategy (`attempt_batches`): a batch is what starts together (one leg,
+or every member's n-th target for ring-all). A leg lives through ringing → confirming (confirm
+mode only) → ended, or it is the one answered.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+import math
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
-from ivr.ari.client import AriError, ChannelGone
-from ivr.ari.events import (ChannelDestroyed, ChannelHangupRequest, ChannelStateChange, Dial, StasisEnd,
-                            StasisStart)
+from ivr.ari.client import AriError
+from ivr.ari.events import (ChannelDestroyed, ChannelDtmfReceived, ChannelHangupRequest, ChannelStateChange,
+                            Dial, Event, PlaybackEvent, StasisEnd, StasisStart)
+from ivr.errors import IvrError
 from ivr.flows.context import FlowContext
 from ivr.plan.model import ForwardNode, HuntMember, HuntNode
 
@@ -22,42 +33,117 @@ log = logging.getLogger(__name__)
 UNAVAILABLE = {"UNAVAILABLE": "unavailable", "INVALID": "unavailable", "BUSY": "busy",
                "INUSE": "busy", "ONHOLD": "busy", "RINGINUSE": "busy"}
 # Dial statuses that end a leg without an answer (RINGING, PROGRESS and "" are not final).
-FINAL_NO_ANSWER = {"BUSY", "NOANSWER", "CANCEL", "CONGESTION", "CHANUNAVAIL", "DONTCALL", "INVALIDARGS"}
+DIAL_STATUS = {"BUSY": "busy", "NOANSWER": "no_answer", "CANCEL": "no_answer", "CONGESTION": "unavailable",
+               "CHANUNAVAIL": "unavailable", "DONTCALL": "declined", "INVALIDARGS": "unavailable"}
 # Q.850 causes of a leg that ended without answer.
 CAUSES = {17: "busy", 19: "no_answer", 18: "no_answer", 21: "declined", 20: "unavailable",
-          3: "unavailable", 1: "unavailable", 34: "congestion", 38: "congestion", 16: "no_answer"}
+          3: "unavailable", 1: "unavailable", 34: "unavailable", 38: "unavailable", 16: "no_answer"}
+CONFIRM_PROMPT = "confirm-call"
+CONFIRM_DIGIT = "1"
+CONFIRM_SECONDS = 5.0          # after the prompt: time to press 1
+CONFIRM_PROMPT_LIMIT = 20.0    # the prompt itself never takes longer; guards a lost PlaybackFinished
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One target to ring: a member's own phone or one of its follow-me targets."""
+
+    member: HuntMember
+    target: str
+    ring_seconds: float
+    confirm: bool              # only for outside numbers: a staff phone has no voicemail to fear
+
+
+@dataclass(frozen=True)
+class HuntMemory:
+    """What a hunt node remembers across calls (in `Services.hunt_memory`, by node id)."""
+
+    last_start: str = ""       # roundrobin: the member the previous call started with
+    last_answered: str = ""    # memory: the member who answered last
+
+
+def rotation_start(node: HuntNode, memory: HuntMemory) -> int:
+    """Index of the member this call starts with."""
+    targets = [m.target for m in node.members]
+    if node.strategy == "roundrobin" and memory.last_start in targets:
+        return (targets.index(memory.last_start) + 1) % len(targets)
+    if node.strategy == "memory" and memory.last_answered in targets:
+        return targets.index(memory.last_answered)
+    return 0
+
+
+def attempt_batches(node: HuntNode, staff: Mapping[str, Any], start: int = 0) -> list[list[Attempt]]:
+    """What starts together, in order. Follow-me targets come right after their member; ring-all
+    rings every member's first targets together, then every member's second targets, and so on."""
+    members = list(node.members[start:]) + list(node.members[:start])
+
+    def chain(m: HuntMember) -> list[Attempt]:
+        return [Attempt(m, t, m.ring_seconds, m.confirm and t not in staff) for t in (m.target, *m.follow_me)]
+
+    chains = [chain(m) for m in members]
+    if node.strategy == "ringall":
+        depth = max((len(c) for c in chains), default=0)
+        return [[c[i] for c in chains if i < len(c)] for i in range(depth)]
+    return [[a] for c in chains for a in c]
+
+
+def endpoint_for(target: str, ctx: FlowContext) -> str:
+    """A staff extension rings its phone; a number leaves on the router's trunk for its carrier
+    (raises ivr.routing.router.NoTrunk when none is free), or the default trunk without a router."""
+    if target in ctx.plan.staff:
+        return f"PJSIP/{target}"
+    if ctx.services.router is not None:
+        return ctx.services.router.endpoint_for(target)
+    trunk = next((t.name for t in ctx.plan.trunks.values() if t.default), None) \
+        or next(iter(ctx.plan.trunks), "default")
+    return f"PJSIP/{target}@trunk-{trunk}"
 
 
 @dataclass
 class Leg:
-    member: HuntMember
+    attempt: Attempt
     channel_id: str
     started: float
-    ended: bool = False
+    until: float                                   # loop time at which it stops ringing
+    state: Literal["ringing", "confirming", "ended"] = "ringing"
+    picked_up: float | None = None                 # the far end answered (before any confirm)
+    playback_id: str = ""                          # the confirm prompt
 
+    @property
+    def member(self) -> HuntMember:
+        return self.attempt.member
 
-def endpoint_for(target: str, ctx: FlowContext) -> str:
-    """A staff extension rings its phone; a number leaves on the default trunk."""
-    if target in ctx.plan.staff:
-        return f"PJSIP/{target}"
-    trunk = next((t.name for t in ctx.plan.trunks.values() if t.default), None) \
-        or next(iter(ctx.plan.trunks), "default")
-    return f"PJSIP/{target}@trunk-{trunk}"
+    @property
+    def active(self) -> bool:
+        return self.state != "ended"
 
 
 class Hunt:
     def __init__(self, node: HuntNode, ctx: FlowContext):
         self.node, self.ctx, self.call = node, ctx, ctx.call
         self.legs: dict[str, Leg] = {}
+        self.prompts: dict[str, Leg] = {}          # confirm playback id -> its leg
         self.loop = asyncio.get_running_loop()
+        self.began = self.loop.time()
         self.bridge_id = ""
         self.ringback_id = ""
+        self.answered: Leg | None = None
 
-    async def skip_reason(self, member: HuntMember) -> str | None:
-        if member.target not in self.ctx.plan.staff:
+    # ----- journal -----
+
+    def _who(self, a: Attempt) -> dict[str, Any]:
+        return {"member": a.member.target} | ({"target": a.target} if a.target != a.member.target else {})
+
+    def _since(self, t: float) -> float:
+        return round(self.loop.time() - t, 2)
+
+    # ----- legs -----
+
+    async def skip_reason(self, target: str) -> str | None:
+        if target not in self.ctx.plan.staff:
             return None
         try:
-            state = await self.call.ari.device_state(f"PJSIP/{member.target}")
+            state = await self.call.ari.device_state(f"PJSIP/{target}")
         except AriError:
             return None
         reason = UNAVAILABLE.get(state)
@@ -65,105 +151,160 @@ class Hunt:
             return None
         return reason
 
-    async def start(self, member: HuntMember) -> Leg | None:
-        if (reason := await self.skip_reason(member)) is not None:
-            self.ctx.journal.step("skipped", member=member.target, reason=reason)
+    async def start(self, attempt: Attempt, deadline: float) -> Leg | None:
+        if (reason := await self.skip_reason(attempt.target)) is not None:
+            self.ctx.journal.step("skipped", **self._who(attempt), reason=reason)
+            return None
+        try:
+            endpoint = endpoint_for(attempt.target, self.ctx)
+        except IvrError as e:                       # no trunk may carry it now: like an unreachable phone
+            self.ctx.journal.step("skipped", **self._who(attempt), reason="unavailable", error=e.message)
             return None
         leg_id = self.call.new_id("leg")
         self.call.sub.add_key(leg_id)
         try:
             # A staged channel can be dialled once it is inside our Stasis app.
             with self.call.bus.subscribe(leg_id) as staged:
-                await self.call.ari.create_channel(endpoint_for(member.target, self.ctx), leg_id, "leg")
+                await self.call.ari.create_channel(endpoint, leg_id, "leg")
                 while not isinstance(await staged.get(5), StasisStart):
                     pass
             await self.call.ari.dial(leg_id, caller_channel=self.call.channel_id,
-                                     timeout=int(member.ring_seconds) + 5)
+                                     timeout=int(attempt.ring_seconds) + 5)
         except (AriError, asyncio.TimeoutError) as e:
-            self.ctx.journal.step("skipped", member=member.target, reason="unavailable",
+            self.ctx.journal.step("skipped", **self._who(attempt), reason="unavailable",
                                   error=getattr(e, "message", type(e).__name__))
             await self._hangup_quietly(leg_id)
             return None
-        leg = Leg(member, leg_id, self.loop.time())
+        now = self.loop.time()
+        leg = Leg(attempt, leg_id, now, min(now + attempt.ring_seconds, deadline))
         self.legs[leg_id] = leg
-        self.ctx.journal.step("ring", member=member.target)
+        self.ctx.journal.step("ring", **self._who(attempt), offset=round(now - self.began, 2))
         return leg
 
-    async def stop(self, leg: Leg, reason: str) -> None:
-        if leg.ended:
-            return
-        leg.ended = True
-        self.ctx.journal.step("ring_end", member=leg.member.target, reason=reason,
-                              seconds=round(self.loop.time() - leg.started, 2))
-        try:
-            await self.call.ari.hangup(leg.channel_id)
-        except ChannelGone:
-            pass
+    def ended(self, leg: Leg, reason: str) -> None:
+        """Record that a leg stopped ringing (or confirming) and why."""
+        leg.state = "ended"
+        self.ctx.journal.step("ring_end", **self._who(leg.attempt), reason=reason,
+                              seconds=self._since(leg.started), offset=self._since(self.began))
 
-    async def wait(self, until: float) -> Leg | None:
-        """Wait for an answer until `until` (loop time); legs that end are recorded."""
-        while any(not leg.ended for leg in self.legs.values()):
-            left = until - self.loop.time()
-            if left <= 0:
-                return None
-            event = await self.call.next_event(timeout=left)
-            if event is None:
-                return None
-            leg = self.legs.get(event.keys()[0]) if event.keys() else None
-            if isinstance(event, Dial):
-                leg = self.legs.get(event.peer_id)
-                if leg and event.dialstatus in FINAL_NO_ANSWER and not leg.ended:
-                    leg.ended = True
-                    self.ctx.journal.step("ring_end", member=leg.member.target,
-                                          reason=event.dialstatus.lower(),
-                                          seconds=round(self.loop.time() - leg.started, 2))
-            elif isinstance(event, ChannelStateChange) and leg and event.channel.state == "Up":
+    async def stop(self, leg: Leg, reason: str) -> None:
+        if not leg.active:
+            return
+        self.ended(leg, reason)
+        await self._hangup_quietly(leg.channel_id)
+
+    async def confirm(self, leg: Leg) -> None:
+        """The outside number answered: ask it to accept; the caller still hears ringback."""
+        leg.state = "confirming"
+        self.ctx.journal.step("confirm", **self._who(leg.attempt), after_seconds=self._since(leg.started))
+        media = self.call.media((CONFIRM_PROMPT,))
+        leg.until = self.loop.time() + CONFIRM_SECONDS
+        if not media:
+            return                                  # prompt missing (logged by media): the digit still counts
+        leg.playback_id = self.call.new_id("confirm")
+        self.call.sub.add_key(leg.playback_id)
+        self.prompts[leg.playback_id] = leg
+        try:
+            await self.call.ari.play(leg.channel_id, media, leg.playback_id)
+        except AriError:
+            return                                  # it hung up: its hangup event ends it
+        leg.until = self.loop.time() + CONFIRM_PROMPT_LIMIT
+
+    async def on_event(self, event: Event) -> Leg | None:
+        """Apply one event to the legs; returns the leg that answered (and accepted), if any."""
+        if isinstance(event, PlaybackEvent):
+            leg = self.prompts.get(event.playback_id)
+            if leg and leg.state == "confirming" and event.type == "PlaybackFinished":
+                leg.until = self.loop.time() + CONFIRM_SECONDS
+            return None
+        if isinstance(event, Dial):
+            leg = self.legs.get(event.peer_id)
+            if leg and leg.state == "ringing" and event.dialstatus in DIAL_STATUS:
+                self.ended(leg, DIAL_STATUS[event.dialstatus])
+            return None
+        leg = self.legs.get(event.keys()[0]) if event.keys() else None
+        if leg is None or not leg.active:
+            return None
+        if isinstance(event, ChannelStateChange) and event.channel.state == "Up" and leg.state == "ringing":
+            leg.picked_up = self.loop.time()
+            if not leg.attempt.confirm:
                 return leg
-            elif isinstance(event, (ChannelHangupRequest, ChannelDestroyed)) and leg and not leg.ended:
-                # The cause (17 busy, 21 declined, ...) comes with these; StasisEnd has none.
-                leg.ended = True
-                self.ctx.journal.step("ring_end", member=leg.member.target,
-                                      reason=CAUSES.get(event.cause, "no_answer"),
-                                      seconds=round(self.loop.time() - leg.started, 2))
+            await self.confirm(leg)
+        elif isinstance(event, ChannelDtmfReceived) and leg.state == "confirming":
+            if event.digit == CONFIRM_DIGIT:
+                return leg
+        elif isinstance(event, (ChannelHangupRequest, ChannelDestroyed, StasisEnd)):
+            # The cause (17 busy, 21 declined, ...) comes with the first two; StasisEnd has none.
+            if leg.state == "confirming":
+                self.ended(leg, "declined")
+            else:
+                self.ended(leg, CAUSES.get(getattr(event, "cause", 0), "no_answer"))
         return None
 
+    # ----- the hunt -----
+
+    def _rotate(self) -> int:
+        memory_map = self.ctx.services.hunt_memory
+        memory = memory_map.get(self.node.id, HuntMemory())
+        start = rotation_start(self.node, memory)
+        if self.node.strategy == "roundrobin":
+            memory_map[self.node.id] = replace(memory, last_start=self.node.members[start].target)
+        return start
+
+    def _remember_answer(self, member: HuntMember) -> None:
+        if self.node.strategy == "memory":
+            memory_map = self.ctx.services.hunt_memory
+            memory_map[self.node.id] = replace(memory_map.get(self.node.id, HuntMemory()),
+                                               last_answered=member.target)
+
+    async def start_batch(self, batch: list[Attempt], deadline: float) -> float:
+        """Start one batch; returns when the next batch may start even if this one still rings."""
+        legs = [leg for a in batch if (leg := await self.start(a, deadline)) is not None]
+        if self.node.strategy != "overlap" or not legs:
+            return math.inf                         # the next starts once these have all ended
+        return max(leg.started + max(0.0, leg.attempt.ring_seconds - self.node.overlap_seconds)
+                   for leg in legs)
+
     async def run(self) -> str | None:
-        node, members = self.node, list(self.node.members)
-        if node.music:
-            await self.call.ari.start_moh(self.call.channel_id, node.music)
-        else:
-            # The plan's country decides the cadence the caller hears (ru: 1 s tone, 4 s pause).
-            self.ringback_id = self.call.new_id("ringback")
-            await self.call.ari.play(self.call.channel_id,
-                                     [f"tone:ring;tonezone={self.ctx.plan.country.lower()}"],
-                                     self.ringback_id)
-        limit = node.limit_seconds or sum(m.ring_seconds for m in members) + 1
-        deadline = self.loop.time() + limit
+        node = self.node
+        await self._start_ringback()
+        batches = deque(attempt_batches(node, self.ctx.plan.staff, self._rotate()))
+        deadline = self.began + node.limit_seconds if node.limit_seconds else math.inf
+        next_start = self.began
         answered: Leg | None = None
-        if node.strategy == "ringall":
-            for m in members:
-                await self.start(m)
-            answered = await self.wait(min(deadline, self.loop.time() + max(m.ring_seconds for m in members)))
-        else:
-            for i, member in enumerate(members):
-                leg = await self.start(member)
-                if leg is None:
-                    continue
-                answered = await self.wait(min(deadline, leg.started + member.ring_seconds))
-                if answered or self.loop.time() >= deadline:
-                    break
-                if node.strategy != "overlap":
-                    await self.stop(leg, "no_answer")
+        while answered is None:
+            now = self.loop.time()
+            for leg in [leg for leg in self.legs.values() if leg.active and leg.until <= now]:
+                await self.stop(leg, "not_confirmed" if leg.state == "confirming" else "no_answer")
+            active = [leg for leg in self.legs.values() if leg.active]
+            if now >= deadline or not (batches or active):
+                break
+            if batches and (now >= next_start or not active):
+                next_start = await self.start_batch(batches.popleft(), deadline)
+                continue
+            wake = min([deadline, *(leg.until for leg in active)] + ([next_start] if batches else []))
+            event = await self.call.next_event(timeout=max(0.0, wake - now))
+            if event is not None:
+                answered = await self.on_event(event)
         for leg in self.legs.values():
             if leg is not answered:
                 await self.stop(leg, "no_answer" if answered is None else "answered_elsewhere")
         if answered is None:
-            self.ctx.journal.step("nobody_answered")
+            self.ctx.journal.step("nobody_answered", seconds=self._since(self.began))
             self.ctx.journal.outcome = "no_answer"
             await self._stop_ringback()
             return node.then
         await self.connect(answered)
         return None
+
+    async def _start_ringback(self) -> None:
+        if self.node.music:
+            await self.call.ari.start_moh(self.call.channel_id, self.node.music)
+            return
+        # The plan's country decides the cadence the caller hears (ru: 1 s tone, 4 s pause).
+        self.ringback_id = self.call.new_id("ringback")
+        await self.call.ari.play(self.call.channel_id, [f"tone:ring;tonezone={self.ctx.plan.country.lower()}"],
+                                 self.ringback_id)
 
     async def _stop_ringback(self) -> None:
         try:
@@ -175,10 +316,16 @@ class Hunt:
             pass
 
     async def connect(self, leg: Leg) -> None:
-        leg.ended = True
-        seconds = round(self.loop.time() - leg.started, 2)
-        self.ctx.journal.person_answered(leg.member.target)
-        self.ctx.journal.step("answered", member=leg.member.target, after_seconds=seconds)
+        leg.state = "ended"
+        self.answered = leg
+        member = leg.member
+        self.ctx.journal.person_answered(member.target)
+        self.ctx.journal.step("answered", **self._who(leg.attempt),
+                              after_seconds=round((leg.picked_up or self.loop.time()) - leg.started, 2),
+                              waited_seconds=self._since(self.began), confirmed=leg.attempt.confirm)
+        self._remember_answer(member)
+        if leg.playback_id:
+            await self._stop_playback_quietly(leg.playback_id)
         self.bridge_id = self.call.new_id("br")
         await self.call.ari.create_bridge(self.bridge_id)
         await self._stop_ringback()
@@ -186,8 +333,14 @@ class Hunt:
         while True:
             event = await self.call.next_event()
             if isinstance(event, (ChannelDestroyed, StasisEnd)) and event.channel.id == leg.channel_id:
-                self.ctx.journal.step("member_hung_up", member=leg.member.target)
+                self.ctx.journal.step("member_hung_up", member=member.target)
                 return
+
+    async def _stop_playback_quietly(self, playback_id: str) -> None:
+        try:
+            await self.call.ari.stop_playback(playback_id)
+        except AriError:
+            pass                                    # it had just finished
 
     async def _hangup_quietly(self, channel_id: str) -> None:
         try:
@@ -197,9 +350,12 @@ class Hunt:
 
     async def cleanup(self) -> None:
         for leg in self.legs.values():
-            if not leg.ended:
-                leg.ended = True
+            if leg.active:
+                self.ended(leg, "caller_hung_up")
                 await self._hangup_quietly(leg.channel_id)
+        if self.answered is not None:
+            # A caller who leaves a bridged call takes the member along.
+            await self._hangup_quietly(self.answered.channel_id)
         if self.bridge_id:
             try:
                 await self.call.ari.destroy_bridge(self.bridge_id)

@@ -48,6 +48,10 @@ class Staff:
     password: str      # from the secrets file, never the plan
     mobile: str = ""   # E.164, used by follow-me
     language: str = ""
+    # Outbound class of service: destination classes this phone may dial (ivr.routing.numbers
+    # .DestClass). International is off unless listed: toll-fraud protection.
+    dial: tuple[str, ...] = ("internal", "local", "mobile", "long_distance")
+    dial_per_hour: int = 60    # outbound calls to outside numbers an hour, 0 = no limit
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,17 @@ class Trunk:
     caller_id: str = ""
     capacity: int = 0  # concurrent channels, 0 = unlimited
     default: bool = False
+    carriers: tuple[str, ...] = ()             # mobile carriers reached on-net (our keys)
+    # Price per minute by destination class; None: the trunk does not carry that class.
+    cost_onnet: float | None = None
+    cost_mobile: float | None = None
+    cost_landline: float | None = None
+    cost_international: float | None = None
+    priority: int = 100                        # lower is tried first among equal costs
+    international: bool = False                # may carry international calls off-net
+    calls_per_minute: int = 0                  # new outbound calls a minute, 0 = no limit
+    username: str = ""                         # SIP auth towards the trunk, from the secrets file
+    password: str = ""
 
 
 # ----- nodes: one dataclass per kind; `id` is the key under `nodes:` -----
@@ -139,6 +154,7 @@ class HuntNode:
     limit_seconds: float = 0.0       # whole group, 0 = sum of member times
     music: str = ""                  # empty: ringback; else a musiconhold class
     ring_busy: bool = False          # ring members already on a call
+    overlap_seconds: float = 0.0     # overlap strategy: the next member starts this long before
     then: str | None = None
     kind: str = "hunt"
 
@@ -146,16 +162,24 @@ class HuntNode:
 @dataclass(frozen=True)
 class QueueNode:
     id: str
-    agents: tuple[str, ...]
-    strategy: str = "ringall"
-    music: str = "default"
-    announce_every: float = 30.0
-    max_wait: float = 0.0
-    max_callers: int = 0
-    callback_after: float = 0.0
+    agents: tuple[str, ...]          # staff extensions, in the plan's order (linear, round-robin)
+    strategy: str = "ringall"        # ringall, linear, longestidle (= leastrecent), roundrobin, fewestcalls, random
+    music: str = "default"           # musiconhold class
+    announce_every: float = 30.0     # position (and estimated wait) again after this long; 0 = on entry only
+    max_wait: float = 0.0            # 0 = no limit
+    max_callers: int = 0             # 0 = no limit
+    callback_after: float = 0.0      # offer "press 1 to be called back" after this long; 0 = never
     agent_ring_seconds: float = 15.0
     wrapup_seconds: float = 0.0
     then: str | None = None
+    penalties: dict[str, int] = field(default_factory=dict)   # extension -> penalty (0 = first)
+    vip: tuple[str, ...] = ()        # E.164 callers who go ahead of the line
+    service_level_seconds: float = 20.0
+    skip_after_no_answer_seconds: float = 10.0   # an agent who let it ring is not offered calls this long
+    leave_digit: str = ""            # a digit that leaves the line to `leave` (or `then`)
+    leave: str | None = None
+    callback_retries: int = 3        # further attempts when the customer is busy or does not answer
+    callback_retry_seconds: float = 60.0
     kind: str = "queue"
 
 

@@ -25,6 +25,7 @@ from ivr.plan.model import (
     LanguageNode, MenuNode, Node, Plan, PlayNode, QueueNode, Schedule, ScheduleNode, Staff, TimeRange,
     Trunk, VoicemailNode,
 )
+from ivr.routing.carriers import CARRIER_KEY
 
 PromptExists = Callable[[str, str], bool]
 
@@ -33,7 +34,8 @@ RING_CADENCE_SECONDS = {"RU": 5.0, "UA": 5.0, "BY": 5.0, "KZ": 5.0, "DE": 5.0,
                         "US": 6.0, "CA": 6.0, "GB": 3.0}
 DEFAULT_RINGS = 2
 HUNT_STRATEGIES = ("sequential", "ringall", "roundrobin", "memory", "overlap")
-QUEUE_STRATEGIES = ("ringall", "linear", "roundrobin", "leastrecent", "fewestcalls", "random")
+# leastrecent is Asterisk app_queue's name for longestidle.
+QUEUE_STRATEGIES = ("ringall", "linear", "longestidle", "leastrecent", "roundrobin", "fewestcalls", "random")
 MENU_KEYS = tuple("0123456789*#")
 
 TOP_KEYS = ("company", "timezone", "country", "language", "languages", "ring_seconds",
@@ -42,9 +44,18 @@ NUMBER_KEYS = ("entry", "source", "name")
 SCHEDULE_KEYS = ("hours", "holidays", "closures")
 HOLIDAY_KEYS = ("date", "from", "to", "name")
 CLOSURE_KEYS = ("from", "to", "reason")
-STAFF_KEYS = ("name", "mobile", "language")
-TRUNK_KEYS = ("host", "caller_id", "capacity", "default")
+STAFF_KEYS = ("name", "mobile", "language", "dial", "dial_per_hour")
+TRUNK_KEYS = ("host", "caller_id", "capacity", "default", "carriers", "cost", "priority", "international",
+              "calls_per_minute")
+# Destination classes a phone may be allowed to dial (ivr.routing.numbers.DestClass).
+DIAL_CLASSES = ("internal", "local", "mobile", "long_distance", "international")
+DEFAULT_DIAL = ("internal", "local", "mobile", "long_distance")
+COST_CLASSES = ("onnet", "mobile", "landline", "international")
+# A trunk name becomes a PJSIP section and a dialplan word.
+_TRUNK_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+_HOST = re.compile(r"[A-Za-z0-9.-]+(:\d{1,5})?")
 MEMBER_KEYS = ("target", "rings", "seconds", "follow_me", "confirm")
+AGENT_KEYS = ("extension", "penalty")
 NODE_KEYS: dict[str, tuple[str, ...]] = {
     "play": ("prompts", "next"),
     "menu": ("prompts", "choices", "timeout", "retries", "invalid", "no_input", "default"),
@@ -53,9 +64,12 @@ NODE_KEYS: dict[str, tuple[str, ...]] = {
     "goto": ("next",),
     "hangup": ("prompts",),
     "forward": ("number", "rings", "seconds", "then"),
-    "hunt": ("members", "strategy", "rings", "seconds", "limit_seconds", "music", "ring_busy", "then"),
+    "hunt": ("members", "strategy", "rings", "seconds", "limit_seconds", "music", "ring_busy",
+             "overlap_seconds", "then"),
     "queue": ("agents", "strategy", "music", "announce_every", "max_wait", "max_callers",
-              "callback_after", "agent_ring_seconds", "wrapup_seconds", "then"),
+              "callback_after", "agent_ring_seconds", "wrapup_seconds", "then", "vip",
+              "service_level_seconds", "skip_after_no_answer_seconds", "leave_digit", "leave",
+              "callback_retries", "callback_retry_seconds"),
     "voicemail": ("prompts", "max_seconds", "then"),
     "callback": ("prompts", "then"),
 }
@@ -249,6 +263,7 @@ class _Secrets:
     reader: Reader | None              # None: no secrets file
     missing: str                       # why there is none, for the problem message
     passwords: dict[str, str] = field(default_factory=dict)
+    trunk_credentials: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 class PlanBuilder:
@@ -388,7 +403,8 @@ class PlanBuilder:
         s = self.secrets
         if s.reader is None or _is_null(self.secrets_root):
             return
-        top = s.reader.mapping(self.secrets_root, "secrets", ("staff",))
+        top = s.reader.mapping(self.secrets_root, "secrets", ("staff", "trunks"))
+        self._read_trunk_secrets(top.get("trunks") if top else None)
         staff = top.get("staff") if top else None
         entries = s.reader.mapping(staff, "secrets staff") if staff is not None else None
         for ext, (key, value) in (entries.entries.items() if entries else ()):
@@ -403,6 +419,27 @@ class PlanBuilder:
                 continue
             s.passwords[ext] = password
 
+    def _read_trunk_secrets(self, node: YNode | None) -> None:
+        """`trunks: {name: {username, password}}`: SIP credentials a trunk asks of us."""
+        s = self.secrets
+        entries = s.reader.mapping(node, "secrets trunks") if node is not None else None
+        for name, (key, value) in (entries.entries.items() if entries else ()):
+            fields = s.reader.mapping(value, f"secrets for trunk '{name}'", ("username", "password"))
+            if fields is None:
+                continue
+            found = []
+            for what in ("username", "password"):
+                item = s.reader.require(fields, what, f"secrets for trunk '{name}'")
+                text = s.reader.text(item, what) if item is not None else None
+                if text is not None and not _PASSWORD.fullmatch(text) and not (
+                        what == "username" and re.fullmatch(r"[A-Za-z0-9_.+-]{1,64}", text)):
+                    s.reader.problem(item, f"{what} for trunk '{name}' must be 8 to 64 characters: letters, "
+                                           f"digits and _ . ! @ % ^ * + = : , / ? ~ -")
+                    text = None
+                found.append(text)
+            if None not in found:
+                s.trunk_credentials[name] = (found[0], found[1])
+
     def _staff(self, top: Fields) -> None:
         r = self.r
         node = top.get("staff")
@@ -415,6 +452,7 @@ class PlanBuilder:
                 continue
             self.staff_ids.add(ext)
             name, mobile, language = "", "", ""
+            dial, dial_per_hour = DEFAULT_DIAL, 60
             if isinstance(value, ScalarNode):
                 name = str(value.value).strip() if not _is_null(value) else ""
             elif (info := r.mapping(value, f"staff '{ext}'", STAFF_KEYS)) is not None:
@@ -423,6 +461,10 @@ class PlanBuilder:
                 if (n := info.get("language")) is not None:
                     language = r.text(n, "language") or ""
                     self.languages_used.append((language, n))
+                if (n := info.get("dial")) is not None:
+                    dial = self._dial_classes(n, ext)
+                dial_per_hour = int(r.optional(info, "dial_per_hour",
+                                               lambda n, w: r.number(n, w, integer=True), 60))
             password = self.secrets.passwords.get(ext)
             if password is None:
                 where = self.secrets.reader.source if self.secrets.reader else "the secrets file"
@@ -433,7 +475,20 @@ class PlanBuilder:
                                    f"(staff: {{\"{ext}\": {{password: ...}}}})")
                 continue
             self.staff[ext] = Staff(extension=ext, name=name, password=password, mobile=mobile,
-                                    language=language)
+                                    language=language, dial=dial, dial_per_hour=dial_per_hour)
+
+    def _dial_classes(self, node: YNode, ext: str) -> tuple[str, ...]:
+        """`dial: [local, mobile, long-distance]`: what this phone may call outside ("internal" is
+        always allowed: calling a colleague is never toll fraud)."""
+        classes = ["internal"]
+        for word, item in self.r.texts(node, f"staff '{ext}': dial"):
+            cls = word.replace("-", "_")
+            if cls not in DIAL_CLASSES:
+                self.r.problem(item, f"staff '{ext}': dial: '{word}' is not one of "
+                                     f"{', '.join(DIAL_CLASSES)}{did_you_mean(cls, DIAL_CLASSES)}")
+            elif cls not in classes:
+                classes.append(cls)
+        return tuple(classes)
 
     def _fallback(self, top: Fields) -> tuple[str, ...]:
         node = top.get("fallback")
@@ -616,24 +671,68 @@ class PlanBuilder:
         node = top.get("trunks")
         fields = r.mapping(node, "trunks") if node is not None else None
         trunks: dict[str, Trunk] = {}
-        defaults = []
+        defaults: list[YNode] = []
+        unpriced: list[YNode] = []
         for name, (key, value) in (fields.entries.items() if fields else ()):
             info = r.mapping(value, f"trunk '{name}'", TRUNK_KEYS)
             if info is None:
                 continue
+            if not _TRUNK_NAME.fullmatch(name):
+                r.problem(key, f"trunks: name '{name}' must be lower-case letters, digits, - and _")
+                continue
             host_node = r.require(info, "host", f"trunk '{name}'")
             host = r.text(host_node, "host") if host_node is not None else None
+            if host is not None and not _HOST.fullmatch(host):
+                r.problem(host_node, f"trunk '{name}': host '{host}' must be an address or name with an optional :port")
+                host = None
             caller_id = r.optional(info, "caller_id", self._phone, "")
-            capacity = r.optional(info, "capacity", lambda n, w: r.number(n, w, integer=True), 0)
+            whole = lambda n, w: r.number(n, w, integer=True)   # noqa: E731
+            capacity = r.optional(info, "capacity", whole, 0)
             default = r.optional(info, "default", r.boolean, False)
             if default:
                 defaults.append(key)
+            carriers = []
+            if (n := info.get("carriers")) is not None:
+                for word, item in r.texts(n, f"trunk '{name}': carriers"):
+                    if CARRIER_KEY.fullmatch(word):
+                        carriers.append(word)
+                    else:
+                        r.problem(item, f"trunk '{name}': carriers: '{word}' is not a carrier key like megafon or mts")
+            costs = self._costs(info, name)
+            if costs is None:
+                unpriced.append(key)
+                # A lone trunk without prices carries every domestic call (international only if allowed).
+                costs = {"mobile": 0.0, "landline": 0.0, "international": 0.0}
             if host is not None:
-                trunks[name] = Trunk(name=name, host=host, caller_id=caller_id, capacity=int(capacity),
-                                     default=default)
+                credentials = self.secrets.trunk_credentials.get(name, ("", ""))
+                trunks[name] = Trunk(
+                    name=name, host=host, caller_id=caller_id, capacity=int(capacity), default=default,
+                    carriers=tuple(carriers), cost_onnet=costs.get("onnet"), cost_mobile=costs.get("mobile"),
+                    cost_landline=costs.get("landline"), cost_international=costs.get("international"),
+                    priority=int(r.optional(info, "priority", whole, 100)),
+                    international=r.optional(info, "international", r.boolean, False),
+                    calls_per_minute=int(r.optional(info, "calls_per_minute", whole, 0)),
+                    username=credentials[0], password=credentials[1])
         for extra in defaults[1:]:
             r.problem(extra, "trunks: only one trunk can be the default")
+        if len(fields.entries if fields else ()) > 1:
+            for at in unpriced:
+                r.problem(at, f"trunk '{at.value}': with several trunks each needs cost: "
+                              f"{{{', '.join(COST_CLASSES)}}} (price per minute)")
         return trunks
+
+    def _costs(self, info: Fields, name: str) -> dict[str, float] | None:
+        """`cost: {onnet: 0, mobile: 1.9, landline: 1.9}`; a class left out is not carried."""
+        node = info.get("cost")
+        if node is None:
+            return None
+        fields = self.r.mapping(node, f"trunk '{name}': cost", COST_CLASSES)
+        costs: dict[str, float] = {}
+        for cls, (_, value) in (fields.entries.items() if fields else ()):
+            price = self.r.number(value, f"trunk '{name}': cost.{cls}")
+            if price is not None:
+                costs[cls] = price
+        return costs
 
     # ----- numbers and nodes -----
 
@@ -855,22 +954,57 @@ class PlanBuilder:
             limit_seconds=self._seconds(f, "limit_seconds", 0.0),
             music=r.optional(f, "music", r.text, ""),
             ring_busy=r.optional(f, "ring_busy", r.boolean, False),
+            # Default: one ring of the plan's cadence, so the caller hears the next phone start
+            # during the last ring of the previous one.
+            overlap_seconds=self._seconds(f, "overlap_seconds", self.ring_seconds),
             then=self._opt_ref(f, "then", info))
 
     def _node_queue(self, info: _NodeInfo, f: Fields) -> Node:
         r = self.r
         node = r.require(f, "agents", f"queue node '{info.id}'")
-        agents = []
-        for ext, item in (r.texts(node, "agents") if node is not None else []):
-            if self._extension(ext, item, "agents"):
-                agents.append(ext)
+        agents: list[str] = []
+        penalties: dict[str, int] = {}
+        items = (node.value if isinstance(node, SequenceNode) else [node]) if node is not None else []
+        for item in items:
+            # "101", or {extension: "101", penalty: 1}: higher penalties are offered calls only
+            # when every agent below them is taken.
+            penalty = 0
+            if isinstance(item, MappingNode):
+                a = r.mapping(item, "agent", AGENT_KEYS)
+                ext_node = r.require(a, "extension", "agent") if a is not None else None
+                if a is None or ext_node is None:
+                    continue
+                penalty = int(r.optional(a, "penalty", lambda n, w: r.number(n, w, integer=True), 0))
+                item = ext_node
+            ext = r.text(item, "agents")
+            if ext is None or not self._extension(ext, item, "agents"):
+                continue
+            if ext in agents:
+                r.problem(item, f"agents: '{ext}' is listed twice")
+                continue
+            agents.append(ext)
+            if penalty:
+                penalties[ext] = penalty
+        vip = []
+        for _, item in (r.texts(f.get("vip"), "vip") if f.get("vip") is not None else []):
+            if (number := self._phone(item, "vip")) is not None:
+                vip.append(number)
+        callback_after = self._seconds(f, "callback_after", 0.0)
+        leave_digit = r.optional(f, "leave_digit", lambda n, w: r.choice(n, w, MENU_KEYS), "")
+        if leave_digit == "1" and callback_after:
+            r.problem(f.get("leave_digit"), "leave_digit: 1 is the call-back key of this queue")
         return QueueNode(
-            id=info.id, agents=tuple(agents),
+            id=info.id, agents=tuple(agents), penalties=penalties, vip=tuple(vip),
+            service_level_seconds=self._seconds(f, "service_level_seconds", 20.0, positive=True),
+            skip_after_no_answer_seconds=self._seconds(f, "skip_after_no_answer_seconds", 10.0),
+            leave_digit=leave_digit, leave=self._opt_ref(f, "leave", info),
+            callback_retries=self._count(f, "callback_retries", 3),
+            callback_retry_seconds=self._seconds(f, "callback_retry_seconds", 60.0, positive=True),
             strategy=r.optional(f, "strategy", lambda n, w: r.choice(n, w, QUEUE_STRATEGIES), "ringall"),
             music=r.optional(f, "music", r.text, "default"),
             announce_every=self._seconds(f, "announce_every", 30.0),
             max_wait=self._seconds(f, "max_wait", 0.0), max_callers=self._count(f, "max_callers", 0),
-            callback_after=self._seconds(f, "callback_after", 0.0),
+            callback_after=callback_after,
             agent_ring_seconds=self._seconds(f, "agent_ring_seconds", 15.0, positive=True),
             wrapup_seconds=self._seconds(f, "wrapup_seconds", 0.0),
             then=self._opt_ref(f, "then", info))

@@ -139,3 +139,272 @@ class PlanVersionRow(Base):
     text: Mapped[str] = mapped_column(Text)
     applied_by: Mapped[str] = mapped_column(String(128))
     active: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# ----- missed calls, contacts, notification outbox (migration 0002_missed) -----
+
+class MissedItemRow(Base):
+    """One entry of the missed-call list: a customer number and a company number, until reached."""
+
+    __tablename__ = "missed_items"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'taken', 'closed')", name="status"),
+        # One item not yet closed per customer and company number, enforced by the database.
+        Index("uq_missed_items_pending", "customer", "company_number", unique=True,
+              sqlite_where=sql_text("status <> 'closed'"), postgresql_where=sql_text("status <> 'closed'")),
+        Index("ix_missed_items_status_last_at", "status", "last_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer: Mapped[str] = mapped_column(String(32))           # E.164 of the caller
+    company_number: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(64), default="")
+    contact_name: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    short: Mapped[bool] = mapped_column(Boolean, default=False)  # every call so far was short
+    reason: Mapped[str] = mapped_column(String(64))              # of the latest missed call
+    node: Mapped[str] = mapped_column(String(128), default="")   # where the latest call ended
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    voicemail: Mapped[str] = mapped_column(String(512), default="")  # latest message, under var/
+    taken_by: Mapped[str] = mapped_column(String(128), default="")
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_by: Mapped[str] = mapped_column(String(128), default="")
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    close_reason: Mapped[str] = mapped_column(String(64), default="")
+    callback_seconds: Mapped[float | None] = mapped_column(Float)  # first missed -> closed
+
+
+class MissedEventRow(Base):
+    """The item's history: each missed call, take, release, call-back attempt, close."""
+
+    __tablename__ = "missed_events"
+    __table_args__ = (Index("ix_missed_events_item_id", "item_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("missed_items.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(32))   # missed, taken, released, callback, closed
+    by: Mapped[str] = mapped_column(String(128), default="")
+    call_id: Mapped[int | None] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JsonData, default=dict)
+
+
+class CallReviewRow(Base):
+    """Marks a finished call as seen by the missed-call list, so a restart reviews the rest once."""
+
+    __tablename__ = "call_reviews"
+
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True)
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    verdict: Mapped[str] = mapped_column(String(32))  # missed, reached, attempt, not_missed, ...
+    item_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class OutboxRow(Base):
+    """A notification to deliver (mail, digest mail, webhook), written in the transaction of the
+    change it reports; the worker delivers it and marks it sent."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint("channel IN ('mail', 'digest', 'webhook')", name="channel"),
+        Index("ix_outbox_pending_due", "sent_at", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)   # idempotency key
+    channel: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(512))             # mail address or webhook URL
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonData, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ContactRow(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    company: Mapped[str] = mapped_column(String(200), default="")
+    manager: Mapped[str] = mapped_column(String(32), default="")   # staff extension
+    vip: Mapped[bool] = mapped_column(Boolean, default=False)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    numbers: Mapped[list[ContactNumberRow]] = relationship(
+        back_populates="contact", order_by="ContactNumberRow.id", cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class ContactNumberRow(Base):
+    __tablename__ = "contact_numbers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    number: Mapped[str] = mapped_column(String(32), unique=True)   # E.164: one contact per number
+
+    contact: Mapped[ContactRow] = relationship(back_populates="numbers")
+
+
+class UserRow(Base):
+    """A staff account of the web console. Passwords are stored as scrypt hashes only."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))            # admin | dispatcher
+    extension: Mapped[str] = mapped_column(String(16), default="")   # their own phone, for call-back
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# ----- queues: agent states, call-back requests, one row per caller who waited (migration 0002_queues) -----
+
+class QueueAgentRow(Base):
+    """A queue agent's login and pause, so both survive a restart of the service. An extension
+    without a row is logged in and not paused (the plan's agents are static members)."""
+
+    __tablename__ = "queue_agents"
+
+    extension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    logged_in: Mapped[bool] = mapped_column(Boolean, default=True)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class QueueCallbackRow(Base):
+    """A caller who asked to be called back and keeps their place: `joined_at` orders the line."""
+
+    __tablename__ = "queue_callbacks"
+    __table_args__ = (
+        CheckConstraint("status IN ('waiting', 'calling', 'done', 'failed', 'cancelled')", name="status"),
+        Index("ix_queue_callbacks_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    queue: Mapped[str] = mapped_column(String(128))          # queue node id
+    number: Mapped[str] = mapped_column(String(32))          # E.164 to call back
+    call_id: Mapped[int | None] = mapped_column(Integer)     # the call that asked
+    vip: Mapped[bool] = mapped_column(Boolean, default=False)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_result: Mapped[str] = mapped_column(String(32), default="")
+    agent: Mapped[str] = mapped_column(String(16), default="")
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class QueueEntryRow(Base):
+    """One caller's time in a queue, written when it ends: the statistics are computed from these."""
+
+    __tablename__ = "queue_entries"
+    __table_args__ = (Index("ix_queue_entries_queue_joined_at", "queue", "joined_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    queue: Mapped[str] = mapped_column(String(128))
+    call_id: Mapped[int | None] = mapped_column(Integer)
+    caller: Mapped[str] = mapped_column(String(32), default="")
+    vip: Mapped[bool] = mapped_column(Boolean, default=False)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # answered, abandoned, timeout, full, no_agents, left, callback (and callback_answered, ...)
+    outcome: Mapped[str] = mapped_column(String(32))
+    wait_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    agent: Mapped[str] = mapped_column(String(16), default="")
+    talk_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    service_level_seconds: Mapped[float] = mapped_column(Float, default=20.0)
+
+
+# ----- outbound campaigns (migration 0002_campaigns) -----
+
+class CampaignRecordRow(Base):
+    """A campaign: a list of passengers to call with one profile of ivr/campaigns/config.py."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'running', 'paused', 'cancelled', 'done')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))           # confirm | notice
+    profile: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    dispatcher: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CampaignEntryRow(Base):
+    """One passenger of a campaign. `status` calling + `claim_token` = claimed by one dialer."""
+
+    __tablename__ = "campaign_rows"
+    __table_args__ = (
+        CheckConstraint("status IN ('ready', 'calling', 'done', 'cancelled')", name="status"),
+        UniqueConstraint("campaign_id", "idem_key", name="uq_campaign_rows_campaign_id_idem_key"),
+        Index("ix_campaign_rows_due", "campaign_id", "status", "next_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(32))            # E.164
+    raw_phone: Mapped[str] = mapped_column(String(64), default="")
+    trip_id: Mapped[str] = mapped_column(String(64))
+    route: Mapped[str] = mapped_column(String(200), default="")
+    departure: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    seat: Mapped[str] = mapped_column(String(64), default="")
+    bus: Mapped[str] = mapped_column(String(64), default="")
+    platform: Mapped[str] = mapped_column(String(32), default="")
+    language: Mapped[str] = mapped_column(String(16), default="")
+    timezone: Mapped[str] = mapped_column(String(64))         # the callee's
+    status: Mapped[str] = mapped_column(String(16), default="ready")
+    result: Mapped[str] = mapped_column(String(32), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str] = mapped_column(String(128), default="")
+    claim_token: Mapped[str] = mapped_column(String(64), default="")
+    idem_key: Mapped[str | None] = mapped_column(String(128))
+    source_rows: Mapped[list[int]] = mapped_column(JsonData, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CampaignAttemptRow(Base):
+    """One call of a row, written before it is dialled with the channel id we chose."""
+
+    __tablename__ = "campaign_attempts"
+    __table_args__ = (
+        Index("ix_campaign_attempts_row_id", "row_id"),
+        Index("ix_campaign_attempts_open", "instance", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    row_id: Mapped[int] = mapped_column(ForeignKey("campaign_rows.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(128), unique=True)
+    trunk: Mapped[str] = mapped_column(String(64), default="")
+    instance: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str] = mapped_column(String(32), default="")
+    digit: Mapped[str] = mapped_column(String(4), default="")
+    answer: Mapped[str] = mapped_column(String(32), default="")
+    answer_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DoNotCallRow(Base):
+    __tablename__ = "do_not_call"
+
+    number: Mapped[str] = mapped_column(String(32), primary_key=True)   # E.164
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -100,7 +100,8 @@ class World:
             leg = Leg(event.channel.id, exten, self.carriers.get(ip, ""), time.monotonic())
             self.legs[leg.channel_id] = leg
             self.incoming.append(leg)
-            behaviour = self.behaviours.get(exten, self.default_behaviour)
+            # "number@carrier" scripts one network only (a trunk that fails while another gets through).
+            behaviour = self.behaviours.get(f"{exten}@{leg.via}") or self.behaviours.get(exten, self.default_behaviour)
             self._spawn(self._answer_incoming(leg, behaviour))
         for key in event.keys():
             leg = self.legs.get(key)

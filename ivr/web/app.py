@@ -9,9 +9,13 @@ from aiohttp import web
 from ivr.clock import parse_aware
 from ivr.errors import InvalidInput, IvrError
 from ivr.service import IvrService
+from ivr.users import UserStore
+from ivr.web import calls_pages, console
+from ivr.web import campaigns as campaigns_web
+from ivr.web.keys import SERVICE
+from ivr.web.sessions import Sessions, load_secret
 
 log = logging.getLogger(__name__)
-SERVICE = web.AppKey("service", IvrService)
 
 
 @web.middleware
@@ -72,4 +76,8 @@ def create_app(service: IvrService) -> web.Application:
     app.router.add_get("/api/calls", list_calls)
     app.router.add_get("/api/calls/{id}", get_call)
     app.router.add_post("/api/plan/reload", plan_reload)
+    secret = load_secret(service.settings.var / "console-secret")
+    console.setup(app, UserStore(service.db), Sessions(secret, service.settings.public_url.startswith("https:")))
+    calls_pages.setup(app)
+    campaigns_web.setup(app)
     return app

@@ -71,10 +71,10 @@ def test_default_file_and_secrets_come_from_settings(settings, capsys):
 
 
 def test_check_refuses_node_kinds_the_service_cannot_run_yet(settings, capsys):
-    # good.yaml is a valid plan *format* but uses a queue node, which this version cannot run.
+    # good.yaml is a valid plan *format* but uses a callback node, which this version cannot run.
     s = dataclasses.replace(settings, plan_file=str(PLANS / "good.yaml"), secrets_file=str(PLANS / "secrets.yaml"))
     assert run(["plan", "check", "--skip-prompts"], s) == 1
-    assert "queue nodes are not available in this version" in capsys.readouterr().err
+    assert "callback nodes are not available in this version" in capsys.readouterr().err
 
 
 def test_bad_plan_prints_every_problem_and_exits_1(settings, capsys):

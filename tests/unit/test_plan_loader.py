@@ -148,7 +148,8 @@ def test_sample_plan_is_valid_and_its_prompts_have_texts_in_every_language():
     assert set(plan.staff) == {"101", "102", "103"}
     assert plan.ring_seconds == 5.0
     assert {lang for _, lang in asked} == {"ru", "en"}
-    assert set(texts) == {name for name, _ in asked}, "prompts.yaml has texts the plan does not use"
+    # prompts.yaml also serves queues and campaigns; every prompt the plan names must be there.
+    assert {name for name, _ in asked} <= set(texts)
     booking = plan.nodes["booking"]
     assert [m.target for m in booking.members] == ["101", "102", "+79161234567"]
     assert plan.nodes["main_menu"].choices["9"] == "english"

@@ -50,7 +50,8 @@ def test_lookup_and_route_json(settings: Settings, capsys: pytest.CaptureFixture
     assert list(decision) == ["number", "carrier", "carrier_source", "operator", "region", "timezone",
                               "candidates", "trunk"]
     assert decision["trunk"] == "gsm-megafon"
-    assert decision["candidates"][0] == {"trunk": "gsm-megafon", "cost": 0.0, "free": 2, "onnet": True}
+    assert decision["candidates"][0] == {"trunk": "gsm-megafon", "endpoint": "trunk-gsm-megafon", "cost": 0.0,
+                                         "free": 2, "onnet": True, "caller_id": "+79261230000"}
 
 
 def test_port_override_changes_route(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:

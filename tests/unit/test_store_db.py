@@ -20,7 +20,9 @@ from ivr.store import CallStore, Database, DatabaseUnavailable, PlanStore, open_
 from ivr.store.db import SQLITE_BUSY_TIMEOUT_MS, alembic_config, resolve_url
 from ivr.store.models import Base
 
-TABLES = {"alembic_version", "calls", "call_steps", "plan_versions"}
+# Every table of the models, plus Alembic's own; the foundation's must be among them.
+TABLES = set(Base.metadata.tables) | {"alembic_version"}
+assert {"calls", "call_steps", "plan_versions"} <= TABLES
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 

@@ -1,0 +1,273 @@
+"""The dialer: claims due rows, paces originates, watches each attempt to its end, and after a
+restart reconciles the attempts that were in flight.
+
+Never twice: an attempt (with the channel id we chose) is committed before the originate; after a
+restart an open attempt whose channel still exists is carried on, and one whose channel is gone is
+ended from what was stored (answer kept; answered without an answer: "interrupted", no retry;
+never answered: "lost", retried under its own rule, and it counts as an attempt).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ivr.ari.bus import Subscription
+from ivr.ari.client import AriError, ChannelGone
+from ivr.ari.events import ChannelDestroyed, StasisStart
+from ivr.calls.session import CallEnded, CallSession
+from ivr.campaigns import scheduler
+from ivr.campaigns.config import campaigns_file, load_profiles
+from ivr.campaigns.flow import run_flow
+from ivr.campaigns.model import Attempt, Campaign, Profile, Row
+from ivr.campaigns.store import CampaignStore
+from ivr.errors import IvrError
+from ivr.plan.model import Plan
+
+log = logging.getLogger(__name__)
+
+# Q.850 cause of a call that ended without answer -> attempt outcome.
+CAUSES = {17: "busy", 21: "busy", 18: "no_answer", 19: "no_answer", 16: "no_answer", 0: "no_answer",
+          34: "congestion", 38: "congestion", 42: "congestion", 44: "congestion", 47: "congestion",
+          1: "unreachable", 3: "unreachable", 20: "unreachable", 27: "unreachable", 28: "unreachable"}
+# Without an event this long, a watcher asks Asterisk whether the channel still exists.
+POLL_SECONDS = 5.0
+AMD_CONTEXT = "campaign-amd"
+
+
+def instance_name(web_port: int) -> str:
+    """Stable across restarts of one service, different for two services on one machine."""
+    return f"{socket.gethostname()}:{web_port}"
+
+
+def endpoint_for(number: str, trunk: str) -> str:
+    """The one place that turns a callee and a trunk into a dial string."""
+    return f"PJSIP/{number}@trunk-{trunk}"
+
+
+def default_trunk(plan: Plan) -> str:
+    """Until the carrier router (Services.router) exists: the plan's default trunk."""
+    return next((t.name for t in plan.trunks.values() if t.default), None) or next(iter(plan.trunks), "default")
+
+
+class CampaignDialer:
+    """Owned by IvrService (`service.campaigns`); reads its ARI client, bus, plan and clock."""
+
+    def __init__(self, service: Any, store: CampaignStore, tick: float = 0.5):
+        self.service = service
+        self.store = store
+        self.tick = tick
+        self.instance = instance_name(service.settings.web_port)
+        self.watchers: dict[str, asyncio.Task] = {}          # channel id -> its watcher
+        self.in_flight: dict[int, int] = {}                  # campaign id -> attempts being watched
+        self._profiles: tuple[tuple, dict[str, Profile]] = ((), {})
+        self._last_originate = 0.0
+        self._reconciled = asyncio.Event()
+
+    # ----- wiring -----
+
+    def handlers(self) -> dict[str, Callable]:
+        return {"campaign": self.handle_call, "campaign-amd": self.handle_amd}
+
+    def profiles(self) -> dict[str, Profile]:
+        plan = self.service.plans.current.plan
+        path: Path = campaigns_file(self.service.settings)
+        stamp = (plan.checksum, path.stat().st_mtime_ns if path.exists() else 0)
+        if stamp != self._profiles[0]:
+            self._profiles = (stamp, load_profiles(path, plan, self.service.catalog.exists))
+        return self._profiles[1]
+
+    def now(self) -> datetime:
+        return self.service.clock.now()
+
+    # ----- the loop -----
+
+    async def run(self) -> None:
+        while True:
+            await self._reconciled.wait()
+            try:
+                if self.service.ari.connected:
+                    for campaign in await self.store.list("running"):
+                        await self._dial_due(campaign)
+            except IvrError as e:
+                log.error("campaign dialer error=%s", e.message)
+            except Exception:
+                log.exception("campaign dialer failed")
+            await asyncio.sleep(self.tick)
+
+    async def _dial_due(self, campaign: Campaign) -> None:
+        profile = self.profiles().get(campaign.profile)
+        if profile is None:
+            log.error("campaign %s: no profile '%s'", campaign.id, campaign.profile)
+            return
+        plan = self.service.plans.current.plan
+        slots = await self.free_slots(campaign, profile, plan)
+        if slots <= 0:
+            return
+        router = self.service.services.router
+        if router is not None:
+            await router.refresh()
+        claimed = await self.store.claim(
+            campaign.id, self.instance, self.now(), slots,
+            channel_id_for=lambda row: f"camp-{campaign.id}-{row.id}-{row.attempts}",
+            trunk_for=lambda row: self.trunk_for(row.passenger.phone, plan),
+            expired=lambda row: self._expired(row, profile))
+        for row, attempt in claimed:
+            await self._pace(profile)
+            await self._originate(campaign, profile, plan, row, attempt)
+        if not claimed and not self.in_flight.get(campaign.id):
+            if await self.store.finish_if_complete(campaign.id):
+                log.info("campaign done id=%s", campaign.id)
+
+    def _expired(self, row: Row, profile: Profile) -> bool:
+        limit = scheduler.deadline(row.passenger, profile)
+        return limit is not None and self.now() > limit
+
+    def trunk_for(self, number: str, plan: Plan) -> str:
+        """The carrier router's choice (ctx.services.router), else the plan's default trunk."""
+        router = self.service.services.router
+        if router is not None:
+            try:
+                return router.endpoint_for(number).rsplit("@trunk-", 1)[1]
+            except IvrError as e:
+                log.warning("campaign route failed number=%s error=%s", number, e.message)
+        return default_trunk(plan)
+
+    async def free_slots(self, campaign: Campaign, profile: Profile, plan: Plan) -> int:
+        """Calls this campaign may start now: its own ceiling, and the trunks' free channels minus
+        those kept on each for inbound calls (inbound always has priority)."""
+        own = profile.pacing.max_concurrent - self.in_flight.get(campaign.id, 0)
+        trunks = list(plan.trunks.values())
+        if not trunks or any(t.capacity <= 0 for t in trunks):
+            return own
+        names = [c.name for c in await self.service.ari.list_channels()]
+        free = sum(max(0, t.capacity - profile.pacing.reserve_inbound
+                       - sum(1 for n in names if n.startswith(f"PJSIP/trunk-{t.name}-"))) for t in trunks)
+        return min(own, free)
+
+    async def _pace(self, profile: Profile) -> None:
+        gap = 1.0 / profile.pacing.calls_per_second
+        wait = self._last_originate + gap - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._last_originate = time.monotonic()
+
+    async def _originate(self, campaign: Campaign, profile: Profile, plan: Plan, row: Row,
+                         attempt: Attempt) -> None:
+        sub = self.service.bus.subscribe(attempt.channel_id)     # subscribe, then dial
+        app_args = f"{'campaign-amd' if profile.amd.enabled else 'campaign'},{attempt.id}"
+        trunk = plan.trunks.get(attempt.trunk)
+        caller_id = profile.caller_id or (trunk.caller_id if trunk else "")
+        variables = {"CAMPAIGN_AMD": profile.amd.arguments()} if profile.amd.enabled else None
+        log.info("campaign dial id=%s row=%s attempt=%s number=%s trunk=%s", campaign.id, row.id, attempt.id,
+                 attempt.number, attempt.trunk)
+        try:
+            await self.service.ari.originate(endpoint_for(attempt.number, attempt.trunk), attempt.channel_id,
+                                             app_args, caller_id=caller_id, timeout=profile.ring_seconds,
+                                             variables=variables)
+        except AriError as e:
+            log.warning("campaign originate failed attempt=%s error=%s", attempt.id, e.message)
+            sub.cancel()
+            await self._finish(attempt, "congestion")
+            return
+        self._watch(attempt, sub)
+
+    # ----- watching one attempt -----
+
+    def _watch(self, attempt: Attempt, sub: Subscription) -> None:
+        self.in_flight[attempt.campaign_id] = self.in_flight.get(attempt.campaign_id, 0) + 1
+        task = asyncio.create_task(self._watcher(attempt, sub), name=f"campaign-{attempt.channel_id}")
+        self.watchers[attempt.channel_id] = task
+
+    async def _watcher(self, attempt: Attempt, sub: Subscription) -> None:
+        outcome = "lost"
+        try:
+            while True:
+                try:
+                    event = await sub.get(POLL_SECONDS)
+                except asyncio.TimeoutError:
+                    try:
+                        await self.service.ari.get_channel(attempt.channel_id)
+                        continue
+                    except ChannelGone:
+                        break
+                    except IvrError:
+                        continue                          # Asterisk unreachable: keep waiting
+                if isinstance(event, ChannelDestroyed) and event.channel.id == attempt.channel_id:
+                    outcome = CAUSES.get(event.cause, "no_answer")
+                    break
+            # The flow may still be storing its last words.
+            flow = self.service.supervisor.tasks.get(attempt.channel_id)
+            if flow is not None:
+                await asyncio.wait([flow], timeout=10)
+            await self._finish(attempt, outcome)
+        finally:
+            sub.cancel()
+            self.watchers.pop(attempt.channel_id, None)
+            self.in_flight[attempt.campaign_id] = max(0, self.in_flight.get(attempt.campaign_id, 1) - 1)
+
+    async def _finish(self, attempt: Attempt, outcome: str) -> None:
+        plan = self.service.plans.current.plan
+        campaign = await self.store.get(attempt.campaign_id)
+        profile = self.profiles().get(campaign.profile)
+        if profile is None:
+            return
+        holidays = scheduler.holidays_of(plan, profile)
+
+        def decide(result: str, counts: dict[str, int], attempts: int, row: Row) -> scheduler.Decision:
+            return scheduler.after_attempt(result, counts, attempts, row.passenger, row.timezone, profile,
+                                           holidays, self.now())
+
+        stored = await asyncio.shield(self.store.finish(attempt.id, outcome, self.now(), decide))
+        log.info("campaign attempt ended attempt=%s number=%s outcome=%s", attempt.id, attempt.number, stored)
+
+    # ----- after (re)connecting -----
+
+    async def reconcile(self) -> None:
+        """Attempts of this instance left open: carry on those whose channel exists, end the rest."""
+        try:
+            for attempt in await self.store.open_attempts(self.instance):
+                if attempt.channel_id in self.watchers:
+                    continue
+                sub = self.service.bus.subscribe(attempt.channel_id)
+                try:
+                    await self.service.ari.get_channel(attempt.channel_id)
+                except ChannelGone:
+                    sub.cancel()
+                    log.warning("campaign attempt lost in a restart attempt=%s", attempt.id)
+                    await self._finish(attempt, "lost")
+                    continue
+                log.warning("campaign attempt carried on after a restart attempt=%s", attempt.id)
+                self._watch(attempt, sub)
+        except IvrError as e:
+            log.error("campaign reconcile failed error=%s", e.message)
+            return
+        self._reconciled.set()
+
+    # ----- the answered call (supervisor handlers) -----
+
+    async def handle_amd(self, event: StasisStart, sub: Subscription) -> None:
+        """Answered: leave Stasis for app_amd in the dialplan, which comes back as `campaign`."""
+        await self.service.ari.continue_in_dialplan(event.channel.id, AMD_CONTEXT, event.args[1])
+
+    async def handle_call(self, event: StasisStart, sub: Subscription) -> None:
+        attempt = await self.store.attempt(int(event.args[1]))
+        row = await self.store.row(attempt.row_id)
+        campaign = await self.store.get(attempt.campaign_id)
+        profile = self.profiles()[campaign.profile]
+        plan = self.service.plans.current.plan
+        amd_status = event.args[2] if len(event.args) > 2 else ""
+        session = CallSession(self.service.ari, self.service.bus, sub, event.channel.id,
+                              row.passenger.language or plan.language, self.service.catalog.resolve, self.now)
+        try:
+            await run_flow(session, self.store, attempt, row, profile, amd_status, plan, self.service.services,
+                           self.now)
+        except CallEnded:
+            pass
+        finally:
+            await asyncio.shield(session.hangup())

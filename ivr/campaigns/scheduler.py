@@ -1,0 +1,110 @@
+"""When a passenger may be called: pure functions of the profile, the callee's zone and a clock.
+
+A row's `next_at` is always a moment the callee may be called (inside the profile's hours in the
+callee's local time, not on a holiday unless allowed, before the deadline), so the dialer only
+compares `next_at <= now`. Retries: each outcome has its own delay and limit, and the profile caps
+all attempts of a row.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ivr.campaigns.model import ANSWERS, Passenger, Profile
+from ivr.plan.model import Plan
+
+# How far ahead a call time is searched; a longer gap means the hours or holidays leave no time.
+HORIZON_DAYS = 31
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What happens to a row after an attempt (or at planning): call again at `next_at`, or stop."""
+
+    final: bool
+    result: str                   # answer, last outcome, or why the row was given up
+    next_at: datetime | None = None
+
+
+def callee_timezone(phone: str, plan: Plan, lookup=None) -> str:
+    """The callee's zone from the carrier lookup's region data, else the plan's."""
+    if lookup is not None:
+        try:
+            zone = lookup.lookup(phone).timezone
+        except Exception:        # an unknown number format must not stop an import
+            zone = ""
+        if zone:
+            try:
+                ZoneInfo(zone)
+                return zone
+            except (ZoneInfoNotFoundError, ValueError):
+                pass
+    return plan.timezone
+
+
+def holidays_of(plan: Plan, profile: Profile) -> frozenset[date]:
+    """The plan's holidays that stop calls: those of the named schedules, or of all of them."""
+    if profile.call_on_holidays:
+        return frozenset()
+    names = profile.holidays_from or tuple(plan.schedules)
+    return frozenset(d for n in names if n in plan.schedules for d in plan.schedules[n].holidays)
+
+
+def deadline(passenger: Passenger, profile: Profile) -> datetime | None:
+    """No calls after departure minus the profile's hours."""
+    if passenger.departure is None:
+        return None
+    return passenger.departure - timedelta(hours=profile.deadline_hours)
+
+
+def next_call_time(earliest: datetime, zone: str, profile: Profile, holidays: Iterable[date],
+                   until: datetime | None) -> datetime | None:
+    """The first moment at or after `earliest` inside the callee's hours, not on a holiday, and not
+    after `until`; None when there is none."""
+    tz = ZoneInfo(zone)
+    days_off = frozenset(holidays)
+    local = earliest.astimezone(tz)
+    for offset in range(HORIZON_DAYS):
+        day = local.date() + timedelta(days=offset)
+        if day in days_off:
+            continue
+        for r in profile.hours.get(day.weekday(), ()):
+            start = datetime.combine(day, r.start, tzinfo=tz)
+            end = datetime.combine(day, time.max if r.end == time.max else r.end, tzinfo=tz)
+            candidate = max(start, earliest)
+            if candidate >= end:
+                continue
+            if until is not None and candidate > until:
+                return None
+            return candidate
+    return None
+
+
+def plan_first(passenger: Passenger, zone: str, profile: Profile, holidays: Iterable[date],
+               now: datetime) -> Decision:
+    """The first attempt of a new row."""
+    limit = deadline(passenger, profile)
+    if limit is not None and now > limit:
+        return Decision(True, "expired")
+    when = next_call_time(now, zone, profile, holidays, limit)
+    if when is None:
+        return Decision(True, "no_time_left")
+    return Decision(False, "", when)
+
+
+def after_attempt(outcome: str, counts: Mapping[str, int], attempts: int, passenger: Passenger, zone: str,
+                  profile: Profile, holidays: Iterable[date], now: datetime) -> Decision:
+    """The row's fate after an attempt ended with `outcome`; `counts` are the row's attempts by
+    outcome including this one, `attempts` all of them."""
+    if outcome in ANSWERS or outcome not in profile.retry:
+        return Decision(True, outcome)
+    rule = profile.retry[outcome]
+    if counts.get(outcome, 0) >= rule.limit or attempts >= profile.max_attempts:
+        return Decision(True, outcome)
+    limit = deadline(passenger, profile)
+    when = next_call_time(now + timedelta(seconds=rule.after), zone, profile, holidays, limit)
+    if when is None:
+        return Decision(True, outcome)
+    return Decision(False, outcome, when)

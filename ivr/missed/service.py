@@ -1,0 +1,316 @@
+"""The missed-call list's logic: review each finished call (missed → an item; the customer reached →
+its items close; an unanswered call-back → logged), staff actions, and the call-back report.
+
+Durability: the call's record is stored first, then `call_finished` reviews it; the review, the item
+and the item's notifications (outbox rows) are one transaction, and a `call_reviews` row marks the
+call as done. On start `catch_up` reviews every finished call without that mark, so a crash between
+a call's end and its review loses nothing, and a replay adds nothing.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from ivr.ari.bus import EventBus, Subscription
+from ivr.ari.client import AriClient
+from ivr.ari.events import StasisStart
+from ivr.asterisk.render import pbx_instance
+from ivr.config import Settings
+from ivr.contacts.store import ContactStore
+from ivr.errors import InvalidInput, IvrError, ServiceUnavailable
+from ivr.missed.callback import CallbackJob, Callbacks, new_channel_id, trunk_endpoint
+from ivr.missed.errors import MissedConflict
+from ivr.missed.store import MissedCall, MissedItem, MissedStore
+from ivr.notify.config import NotifyConfig, load_notify_config
+from ivr.notify.mail import MailDelivery
+from ivr.notify.notifier import Notifier
+from ivr.notify.outbox import Outbox, OutboxWorker
+from ivr.notify.webhook import WebhookDelivery
+from ivr.plan.model import Plan
+from ivr.store.calls import CallRecord, CallStore
+from ivr.store.db import Database
+
+log = logging.getLogger(__name__)
+
+# Outcomes of an inbound call that never talked to a person (ivr/calls/inbound.py and the flows).
+MISSED_OUTCOMES = frozenset({
+    "hung_up_in_greeting", "abandoned_in_menu", "abandoned_while_ringing", "abandoned_in_queue", "abandoned",
+    "closed_hours", "holiday", "voicemail", "no_answer", "menu_no_choice", "rejected_full", "error",
+})
+# How often finished calls are looked for that no one reviewed (a review that failed, a record
+# finished by another process).
+SWEEP_SECONDS = 30.0
+# Reasons an item closes by itself.
+CALLED_BACK = "called_back"
+CALLED_AGAIN = "customer_called_again"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kind: str            # missed | reached | attempt | not_missed | withheld
+    reason: str = ""     # missed: the reason; reached: how; attempt: the result
+    by: str = ""
+    short: bool = False
+    node: str = ""
+
+
+def is_e164(number: str) -> bool:
+    return number.startswith("+") and number[1:].isdigit() and 7 <= len(number) - 1 <= 15
+
+
+def classify(call: CallRecord, short_call_seconds: float, close_after_seconds: float) -> Verdict:
+    """What a finished call means for the list (pure: tested without a database)."""
+    outcome = call.outcome or "ended_by_plan"
+    if call.direction == "outbound":
+        if call.answered_at is not None and call.ended_at is not None:
+            talk = (call.ended_at - call.answered_at).total_seconds()
+            if talk >= close_after_seconds:
+                return Verdict("reached", CALLED_BACK, by=call.answered_by or "")
+            return Verdict("attempt", f"short_{talk:.0f}s", by=call.answered_by or "")
+        return Verdict("attempt", outcome, by=call.answered_by or "")
+    if outcome == "answered":
+        return Verdict("reached", CALLED_AGAIN, by=call.answered_by or "")
+    if outcome not in MISSED_OUTCOMES:
+        return Verdict("not_missed", outcome)
+    if not is_e164(call.caller):
+        return Verdict("withheld", outcome)
+    node = next((s.node for s in reversed(call.steps) if s.kind == "enter"), "")
+    return Verdict("missed", outcome, short=_short(call, short_call_seconds), node=node)
+
+
+def _short(call: CallRecord, seconds: float) -> bool:
+    """Hung up within `seconds` of the greeting's start (a misdial). A voicemail is never short."""
+    if call.outcome == "voicemail" or call.ended_at is None:
+        return False
+    greeting = next((s.at for s in call.steps if s.kind == "enter" and s.data.get("node_kind") == "play"),
+                    call.started_at)
+    return (call.ended_at - greeting).total_seconds() < seconds
+
+
+def rung_extensions(call: CallRecord, staff: set[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(s.data["member"] for s in call.steps
+                               if s.kind == "ring" and s.data.get("member") in staff))
+
+
+def voicemail_recording(call: CallRecord) -> str:
+    """The recording name ("voicemail/<channel>") of a message left in the call, or ""."""
+    return next((str(s.data["recording"]) for s in call.steps
+                 if s.kind == "voicemail_left" and s.data.get("recording")), "")
+
+
+class MissedService:
+    """Made once by the service (Services.missed); the CLI and tests make their own on a database."""
+
+    def __init__(self, settings: Settings, db: Database, now: Callable[[], datetime],
+                 plan: Callable[[], Plan | None], config: NotifyConfig | None = None):
+        self.settings, self.now, self._plan = settings, now, plan
+        self.calls = CallStore(db)
+        self.store = MissedStore(db)
+        self.contacts = ContactStore(db)
+        self.outbox = Outbox(db)
+        self.config = config or load_notify_config(settings)
+        self.notifier = Notifier(lambda: self.config, self.timezone, now)
+        self.worker = self._make_worker()
+        self._tasks: list[asyncio.Task] = []
+        self._lock = asyncio.Lock()   # one review at a time in this process: no self-inflicted races
+        self.callbacks: Callbacks | None = None
+        self._endpoint_for: Callable[[str], str] | None = None
+
+    def use_telephony(self, ari: AriClient, bus: EventBus, endpoint_for: Callable[[str], str] | None = None) -> None:
+        """Call-backs need the ARI connection: only the service has one. `endpoint_for` is the
+        carrier router's dial string for an outside number (default: the plan's default trunk)."""
+        self.callbacks = Callbacks(ari, bus, self.now)
+        self._endpoint_for = endpoint_for
+
+    def _make_worker(self) -> OutboxWorker:
+        deliverers = {"webhook": WebhookDelivery(self.config.webhooks)}
+        if self.config.mail is not None:
+            deliverers["mail"] = deliverers["digest"] = MailDelivery(self.config.mail)
+        return OutboxWorker(self.outbox, deliverers, self.now, self.config.retry_max_seconds)
+
+    def _kick(self) -> None:
+        self.worker.kick()
+
+    def timezone(self) -> str:
+        """The plan's time zone: days in the report and times in mails are local to it."""
+        plan = self._plan()
+        return plan.timezone if plan else "UTC"
+
+    # ----- lifecycle -----
+
+    async def start(self) -> None:
+        """Review what a crash left unreviewed, then deliver notifications in the background."""
+        reviewed = await self.catch_up()
+        if reviewed:
+            log.info("missed-call review caught up calls=%d", reviewed)
+        self._tasks = [asyncio.create_task(self.worker.run(), name="outbox"),
+                       asyncio.create_task(self._sweep(), name="missed-sweep")]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            try:
+                await self.catch_up()
+            except IvrError as e:
+                log.error("missed-call sweep failed error=%s", e.message)
+
+    # ----- reviewing calls -----
+
+    async def catch_up(self, batch: int = 500) -> int:
+        """Review every finished call not reviewed yet; returns how many were."""
+        count = 0
+        while True:
+            ids = await self.store.unreviewed(batch)
+            for call_id in ids:
+                try:
+                    await self.call_finished(call_id)
+                except Exception:      # the next sweep tries again; the service must still start
+                    log.exception("missed-call review failed call=%d", call_id)
+                    return count
+                count += 1
+            if len(ids) < batch:
+                return count
+
+    async def call_finished(self, call_id: int) -> Verdict:
+        """Review one finished call (idempotent: a call already reviewed changes nothing)."""
+        async with self._lock:
+            call = await self.calls.get(call_id)
+            plan = self._plan()
+            short_seconds = plan.short_call_seconds if plan else 3.0
+            verdict = classify(call, short_seconds, self.config.close_after_seconds)
+            now = self.now()
+            if verdict.kind == "missed":
+                await self._missed(call, verdict, plan, now)
+            elif verdict.kind == "reached":
+                closed = await self.store.customer_reached(call.id, call.caller, verdict.reason, verdict.by, now,
+                                                           self.notifier)
+                for item in closed:
+                    log.info("missed call closed item=%d reason=%s by=%s call=%d", item.id, verdict.reason,
+                             verdict.by or "-", call.id)
+            elif verdict.kind == "attempt":
+                ids = await self.store.attempt(call.id, call.caller, verdict.reason, verdict.by,
+                                               call.ended_at or now, now)
+                if ids:
+                    log.info("call-back attempt logged items=%s result=%s call=%d", ids, verdict.reason, call.id)
+            else:
+                await self.store.mark_reviewed(call.id, verdict.kind, now)
+            self._kick()     # after the commit: the worker sees the new outbox rows
+            return verdict
+
+    async def _missed(self, call: CallRecord, verdict: Verdict, plan: Plan | None, now: datetime) -> None:
+        contact = await self.contacts.by_number(call.caller)
+        voicemail = await self._keep_voicemail(call)
+        miss = MissedCall(call_id=call.id, customer=call.caller, company_number=call.company_number,
+                          source=call.source, contact_name=contact.name if contact else call.contact_name,
+                          at=call.started_at, reason=verdict.reason, node=verdict.node, short=verdict.short,
+                          voicemail=voicemail, rung=rung_extensions(call, set(plan.staff) if plan else set()))
+        item = await self.store.add_missed(miss, now, self.notifier)
+        if item is not None:
+            log.info("missed call item=%d count=%d caller=%s number=%s reason=%s short=%s call=%d", item.id,
+                     item.count, miss.customer, miss.company_number, miss.reason, miss.short, call.id)
+
+    async def _keep_voicemail(self, call: CallRecord) -> str:
+        """Copy the message out of Asterisk's spool into var/voicemail/ (kept with the item)."""
+        name = voicemail_recording(call)
+        if not name:
+            return ""
+        source = pbx_instance(self.settings).spool / "recording" / f"{name}.wav"
+        target = self.settings.var / "voicemail" / f"call{call.id}.wav"
+        if target.exists():
+            return str(target)
+        # Asterisk writes a WAV header first: a file no longer than it holds no message.
+        if not source.exists() or source.stat().st_size <= 44:
+            log.warning("voicemail recording missing or empty call=%d path=%s", call.id, source)
+            return ""
+        await asyncio.to_thread(_copy, source, target)
+        return str(target)
+
+    async def contact_name(self, number: str) -> str:
+        """The contact's name for a caller's number, "" when unknown (for the call record)."""
+        contact = await self.contacts.by_number(number) if is_e164(number) else None
+        return contact.name if contact else ""
+
+    # ----- staff actions -----
+
+    async def take(self, item_id: int, by: str) -> MissedItem:
+        item = await self.store.take(item_id, by, self.now(), self.notifier)
+        self._kick()
+        return item
+
+    async def release(self, item_id: int, by: str) -> MissedItem:
+        return await self.store.release(item_id, by, self.now())
+
+    async def close(self, item_id: int, by: str, reason: str = "done") -> MissedItem:
+        item = await self.store.close(item_id, by, reason, self.now(), self.notifier)
+        self._kick()
+        return item
+
+    # ----- call-back -----
+
+    async def start_callback(self, item_id: int, staff: str, by: str = "") -> dict[str, object]:
+        """Ring `staff`'s phone; when answered the customer is called and bridged. Returns at once
+        with the outbound call's record id; its result lands on the item when it ends."""
+        if self.callbacks is None or not self.callbacks.ari.connected:
+            raise ServiceUnavailable("call-back needs the running service connected to Asterisk")
+        plan = self._plan()
+        if plan is None or staff not in plan.staff:
+            raise InvalidInput(f"{staff!r} is not a staff extension of the plan")
+        item = await self.store.get(item_id)
+        if item.status == "closed":
+            raise MissedConflict(f"missed call {item_id} is closed already ({item.close_reason})")
+        if self.callbacks.busy(item.customer):
+            raise MissedConflict(f"a call-back to {item.customer} is already running")
+        endpoint = self._endpoint_for(item.customer) if self._endpoint_for else trunk_endpoint(plan, item.customer)
+        channel_id, now = new_channel_id(), self.now()
+        call_id = await self.calls.start(channel_id, item.customer, item.company_number, item.source, None, now,
+                                         direction="outbound", contact_name=item.contact_name)
+        await self.calls.add_step(call_id, now, "callback", "callback", {"item": item_id, "staff": staff, "by": by})
+        await self.store.log(item_id, "callback_started", by or staff, now, staff=staff, call=call_id)
+        job = CallbackJob(item=item, staff=staff, channel_id=channel_id, call_id=call_id, customer_endpoint=endpoint,
+                          tonezone=plan.country.lower())
+        try:
+            await self.callbacks.ring_staff(job, self._callback_ended)
+        except Exception:
+            job.outcome = "error"
+            await self._callback_ended(job)
+            raise
+        log.info("call-back started item=%d staff=%s customer=%s call=%d", item_id, staff, item.customer, call_id)
+        return {"item": item_id, "call_id": call_id, "channel_id": channel_id, "staff": staff}
+
+    async def run_callback(self, event: StasisStart, sub: Subscription) -> None:
+        """The supervisor's handler for Stasis(ivr,callback,...): the staff phone answered."""
+        if self.callbacks is None:
+            return
+        await self.callbacks.talk(event, sub, self._callback_ended)
+
+    async def _callback_ended(self, job: CallbackJob) -> None:
+        """Store the outbound call's record, then review it like every call: closes or logs."""
+        try:
+            for at, kind, data in job.steps:
+                await self.calls.add_step(job.call_id, at, "callback", kind, data)
+            if job.answered_at is not None:
+                await self.calls.answered(job.call_id, job.answered_at)
+            await self.calls.finish(job.call_id, self.now(), job.outcome, job.staff)
+        except Exception:
+            log.exception("storing the call-back record failed call=%d", job.call_id)
+            return
+        log.info("call-back ended item=%d outcome=%s call=%d", job.item.id, job.outcome, job.call_id)
+        await self.call_finished(job.call_id)
+
+
+def _copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".part")
+    shutil.copyfile(source, tmp)
+    tmp.replace(target)

@@ -1,0 +1,241 @@
+"""Call-back keeping the place: when a request's turn comes, ring the offered agent(s) first; the
+agent who answers hears a short notice and music while the customer is called over the default
+trunk; the customer who answers hears a greeting and is bridged with the agent. A busy or
+unanswered customer keeps the place and is tried again later (QueueManager.callback_failed).
+
+Each step is added to the call record of the call that asked for the call-back.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from ivr.ari.bus import EventBus, Subscription
+from ivr.ari.client import AriClient, AriError
+from ivr.ari.events import (ChannelDestroyed, ChannelHangupRequest, ChannelStateChange, Dial, PlaybackEvent,
+                            StasisEnd, StasisStart)
+from ivr.plan.model import Plan, QueueNode
+from ivr.queues import announce
+from ivr.queues.manager import QueueManager, Waiter
+from ivr.store.calls import CallStore
+
+log = logging.getLogger(__name__)
+
+CUSTOMER_RING_SECONDS = 30
+GREETING_LIMIT = 15.0       # a lost PlaybackFinished must not hold the agent
+ENDED = (ChannelHangupRequest, ChannelDestroyed, StasisEnd)
+# Dial statuses that end a ringing leg (RINGING, PROGRESS and "" do not).
+FINAL = {"BUSY": "busy", "NOANSWER": "no_answer", "CANCEL": "no_answer", "CONGESTION": "unavailable",
+         "CHANUNAVAIL": "unavailable"}
+CAUSES = {17: "busy", 21: "declined", 1: "unavailable", 3: "unavailable", 20: "unavailable",
+          34: "unavailable", 38: "unavailable"}
+
+
+def trunk_endpoint(number: str, plan: Plan) -> str:
+    trunk = next((t.name for t in plan.trunks.values() if t.default), None) or next(iter(plan.trunks), "default")
+    return f"PJSIP/{number}@trunk-{trunk}"
+
+
+class CallbackDialer:
+    def __init__(self, ari: AriClient, bus: EventBus, manager: QueueManager, calls: CallStore,
+                 resolve: Callable[[str, str], str | None], clock: Callable[[], datetime]):
+        self.ari, self.bus, self.manager, self.calls = ari, bus, manager, calls
+        self.resolve, self.clock = resolve, clock
+        self._ids = 0
+
+    def _new_id(self, waiter: Waiter, what: str) -> str:
+        self._ids += 1
+        return f"cb{waiter.callback_id}-{int(self.clock().timestamp())}-{what}{self._ids}"
+
+    async def _step(self, waiter: Waiter, kind: str, **data: Any) -> None:
+        if waiter.call_id is None:
+            return
+        try:
+            await self.calls.add_step(waiter.call_id, self.clock(), waiter.queue, kind, data)
+        except Exception:     # the record is a report: a failed write must not stop the call-back
+            log.exception("call-back step not stored callback=%s", waiter.callback_id)
+
+    def _media(self, name: str, language: str) -> list[str]:
+        path = self.resolve(name, language)
+        return ["sound:" + path] if path else []
+
+    async def run(self, waiter: Waiter, node: QueueNode) -> None:
+        plan = self.manager.plan()
+        await self.ari.wait_connected()
+        legs: list[str] = []
+        with self.bus.subscribe() as sub:
+            try:
+                agent_leg, agent = await self._ring_agents(waiter, node, sub, legs)
+                if agent_leg is None:
+                    return
+                await self._call_customer(waiter, node, plan, sub, agent_leg, agent, legs)
+            finally:
+                # The offer must never stay reserved: a failure anywhere frees the agents, and
+                # counts as an attempt so a lasting fault ends in "failed" rather than a loop.
+                if waiter.offer:
+                    waiter.attempts += 1
+                    self.manager.callback_failed(waiter, "error")
+                await asyncio.shield(self._hangup_all(legs))
+
+    async def _stage(self, endpoint: str, leg_id: str, sub: Subscription, legs: list[str],
+                     caller_id: str = "") -> None:
+        sub.add_key(leg_id)
+        legs.append(leg_id)
+        with self.bus.subscribe(leg_id) as staged:
+            await self.ari.create_channel(endpoint, leg_id, "leg")
+            while not isinstance(await staged.get(5), StasisStart):
+                pass
+        if caller_id:
+            await self.ari.set_var(leg_id, "CALLERID(num)", caller_id)
+
+    async def _ring_agents(self, waiter: Waiter, node: QueueNode, sub: Subscription,
+                           legs: list[str]) -> tuple[str | None, str]:
+        loop = asyncio.get_running_loop()
+        ringing: dict[str, str] = {}        # leg id -> extension
+        for ext in waiter.offer:
+            leg_id = self._new_id(waiter, f"agent{ext}-")
+            try:
+                await self._stage(f"PJSIP/{ext}", leg_id, sub, legs, caller_id=waiter.caller)
+                await self.ari.dial(leg_id, timeout=int(node.agent_ring_seconds) + 5)
+            except (AriError, asyncio.TimeoutError):
+                continue
+            ringing[leg_id] = ext
+        rang = tuple(ringing.values())
+        deadline = loop.time() + node.agent_ring_seconds
+        answered = None
+        while answered is None and ringing and loop.time() < deadline:
+            try:
+                event = await sub.get(timeout=deadline - loop.time())
+            except asyncio.TimeoutError:
+                break
+            key = event.keys()[0] if event.keys() else ""
+            if isinstance(event, ChannelStateChange) and key in ringing and event.channel.state == "Up":
+                answered = key
+            elif isinstance(event, ENDED) and key in ringing:
+                ringing.pop(key)
+            elif isinstance(event, Dial) and event.peer_id in ringing and event.dialstatus in FINAL:
+                ringing.pop(event.peer_id)
+        for leg_id in [leg for leg in legs if leg != answered]:
+            await self._hangup(leg_id, legs)
+        if answered is None:
+            await self._step(waiter, "callback_agent_no_answer", agents=list(rang))
+            self.manager.offer_ended(waiter, None, no_answer=rang)
+            return None, ""
+        agent = ringing[answered]
+        await self._step(waiter, "callback_agent_answered", agent=agent)
+        return answered, agent
+
+    async def _call_customer(self, waiter: Waiter, node: QueueNode, plan: Plan | None, sub: Subscription,
+                             agent_leg: str, agent: str, legs: list[str]) -> None:
+        language = plan.language if plan else "ru"
+        # The agent hears a short notice, then ringback until the customer is put through.
+        notice = self._media(announce.CALLBACK_AGENT, language)
+        tone = f"tone:ring;tonezone={plan.country.lower() if plan else 'ru'}"
+        ringback = self._new_id(waiter, "notice")
+        try:
+            await self.ari.play(agent_leg, notice + [tone], ringback)
+        except AriError:
+            pass                             # the agent hung up: seen below as an ended leg
+        waiter.attempts += 1
+        customer = self._new_id(waiter, "customer")
+        await self._step(waiter, "callback_dial", number=waiter.caller, attempt=waiter.attempts, agent=agent)
+        result = "unavailable"
+        if plan is not None and plan.trunks:
+            try:
+                await self._stage(trunk_endpoint(waiter.caller, plan), customer, sub, legs)
+                await self.ari.dial(customer, timeout=CUSTOMER_RING_SECONDS)
+                result = await self._await_customer(sub, customer, agent_leg)
+            except (AriError, asyncio.TimeoutError):
+                result = "unavailable"
+        if result != "answered":
+            await self._step(waiter, "callback_result", result=result, attempt=waiter.attempts)
+            self.manager.callback_failed(waiter, result)
+            return
+        self.manager.callback_connected(waiter, agent)
+        await self._step(waiter, "callback_connected", agent=agent, attempt=waiter.attempts)
+        try:
+            await self._talk(waiter, language, sub, agent_leg, customer, ringback)
+        finally:
+            self.manager.callback_done(waiter, agent)
+
+    async def _await_customer(self, sub: Subscription, customer: str, agent_leg: str) -> str:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CUSTOMER_RING_SECONDS + 5
+        while loop.time() < deadline:
+            try:
+                event = await sub.get(timeout=deadline - loop.time())
+            except asyncio.TimeoutError:
+                break
+            key = event.keys()[0] if event.keys() else ""
+            if key == agent_leg and isinstance(event, ENDED):
+                return "agent_hung_up"
+            if key == customer and isinstance(event, ChannelStateChange) and event.channel.state == "Up":
+                return "answered"
+            if key == customer and isinstance(event, (ChannelHangupRequest, ChannelDestroyed)):
+                return CAUSES.get(event.cause, "no_answer")
+            if isinstance(event, Dial) and event.peer_id == customer and event.dialstatus in FINAL:
+                return FINAL[event.dialstatus]
+        return "no_answer"
+
+    async def _talk(self, waiter: Waiter, language: str, sub: Subscription, agent_leg: str, customer: str,
+                    ringback: str) -> None:
+        """Greet the customer (the agent still hears ringback), then bridge them until one hangs up."""
+        bridge = self._new_id(waiter, "br")
+        try:
+            if greeting := self._media(announce.CALLBACK_GREETING, language):
+                greet = self._new_id(waiter, "greet")
+                sub.add_key(greet)
+                await self.ari.play(customer, greeting, greet)
+                if (who := await self._until_played(sub, greet, agent_leg, customer)) is not None:
+                    await self._step(waiter, "callback_ended", by=who)
+                    return
+            try:
+                await self.ari.stop_playback(ringback)
+            except AriError:
+                pass                         # the notice had not reached the tone, or it ended
+            await self.ari.create_bridge(bridge)
+            await self.ari.add_to_bridge(bridge, agent_leg, customer)
+            while True:
+                event = await sub.get()
+                if isinstance(event, ENDED) and event.keys()[:1] in ((agent_leg,), (customer,)):
+                    await self._step(waiter, "callback_ended",
+                                     by="agent" if event.keys()[0] == agent_leg else "customer")
+                    return
+        except AriError as e:
+            log.warning("call-back bridge failed callback=%s error=%s", waiter.callback_id, e.message)
+        finally:
+            try:
+                await self.ari.destroy_bridge(bridge)
+            except AriError:
+                pass
+
+    async def _until_played(self, sub: Subscription, playback: str, agent_leg: str, customer: str) -> str | None:
+        """Wait for a playback to finish (at most GREETING_LIMIT); who hung up meanwhile, if anyone."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + GREETING_LIMIT
+        while loop.time() < deadline:
+            try:
+                event = await sub.get(timeout=deadline - loop.time())
+            except asyncio.TimeoutError:
+                break
+            if isinstance(event, PlaybackEvent) and event.playback_id == playback \
+                    and event.type == "PlaybackFinished":
+                return None
+            if isinstance(event, ENDED) and event.keys()[:1] in ((agent_leg,), (customer,)):
+                return "agent" if event.keys()[0] == agent_leg else "customer"
+        return None
+
+    async def _hangup(self, leg_id: str, legs: list[str]) -> None:
+        try:
+            await self.ari.hangup(leg_id)
+        except AriError:
+            pass
+        if leg_id in legs:
+            legs.remove(leg_id)
+
+    async def _hangup_all(self, legs: list[str]) -> None:
+        for leg_id in list(legs):
+            await self._hangup(leg_id, legs)

@@ -1,0 +1,78 @@
+"""Wiring the queues into the service: the manager, its call-back dialer, and the agents' feature
+codes (a staff phone dials *45 / *46 / *47; the dialplan sends it to Stasis(ivr,feature,ACTION,EXT))."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from ivr.ari.bus import Subscription
+from ivr.ari.client import AriError
+from ivr.ari.events import ChannelDestroyed, PlaybackEvent, StasisEnd, StasisStart
+from ivr.errors import IvrError
+from ivr.plan.model import Plan
+from ivr.queues.callback import CallbackDialer
+from ivr.queues.manager import QueueManager
+from ivr.store.queues import QueueStore
+
+if TYPE_CHECKING:
+    from ivr.service import IvrService
+
+log = logging.getLogger(__name__)
+
+# What the phone hears after a feature code: the new state of the agent.
+FEATURE_PROMPTS = {"login": "agent-logged-in", "logout": "agent-logged-out", "pause": "agent-paused",
+                   "unpause": "agent-unpaused"}
+
+
+def for_service(service: IvrService) -> QueueManager:
+    """The service's QueueManager; also registers the "feature" Stasis handler."""
+
+    def live_plan() -> Plan | None:
+        return service.plans.current.plan if service.plans.current else None
+
+    manager = QueueManager(service.bus, QueueStore(service.db), service.clock.now, live_plan)
+    manager.run_callback = CallbackDialer(service.ari, service.bus, manager, service.calls,
+                                          service.catalog.resolve, service.clock.now).run
+
+    async def feature(event: StasisStart, sub: Subscription) -> None:
+        await feature_code(service, manager, event, sub)
+
+    service.supervisor.handlers["feature"] = feature
+    return manager
+
+
+async def feature_code(service: IvrService, manager: QueueManager, event: StasisStart, sub: Subscription) -> None:
+    """Stasis(ivr,feature,login|logout|pause|toggle,EXT): change the agent, say the new state, hang up."""
+    channel = event.channel.id
+    action = event.args[1] if len(event.args) > 1 else ""
+    ext = event.args[2] if len(event.args) > 2 else event.channel.caller_number
+    if action == "toggle":
+        action = "unpause" if manager.agent(ext).paused else "pause"
+    try:
+        await service.ari.answer(channel)
+        try:
+            await manager.agent_action(ext, action, reason="phone" if action == "pause" else "")
+            prompt = FEATURE_PROMPTS[action]
+        except IvrError as e:
+            log.warning("feature code refused ext=%s action=%s error=%s", ext, action, e.message)
+            prompt = "beeperr"
+        plan = service.plans.current.plan if service.plans.current else None
+        path = service.catalog.resolve(prompt, plan.language if plan else "en") \
+            or service.catalog.resolve(prompt, "en")
+        if path:
+            playback = f"{channel}-feature"
+            sub.add_key(playback)
+            await service.ari.play(channel, ["sound:" + path], playback)
+            while True:
+                got = await sub.get(timeout=10)
+                if isinstance(got, (StasisEnd, ChannelDestroyed)) or \
+                        (isinstance(got, PlaybackEvent) and got.type == "PlaybackFinished"):
+                    break
+    except (AriError, asyncio.TimeoutError):
+        pass                                  # the phone hung up: the state is changed all the same
+    finally:
+        try:
+            await service.ari.hangup(channel)
+        except AriError:
+            pass

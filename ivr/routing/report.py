@@ -1,0 +1,103 @@
+"""Minutes and calls per trunk and carrier, and the estimated saving against sending everything
+through the default trunk, from Asterisk's call detail records (cdr-csv/Master.csv).
+
+An outbound attempt is a record whose dialled channel is a trunk's ("PJSIP/trunk-mts-0000002a");
+the staff dialplan keeps the E.164 number in its userfield. Prices are the plan's current ones.
+"""
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ivr.asterisk.process import Instance
+from ivr.plan.model import Plan
+from ivr.routing.choose import price
+from ivr.routing.lookup import CarrierLookup
+from ivr.routing.numbers import InvalidNumber, classify
+from ivr.routing.router import route_trunk, trunk_of_channel
+
+# cdr_csv's columns with loguniqueid and loguserfield (cdr.conf rendered by ivr).
+COLUMNS = ("accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp",
+           "lastdata", "start", "answer", "end", "duration", "billsec", "disposition", "amaflags",
+           "uniqueid", "userfield")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    trunk: str
+    number: str          # E.164
+    start: datetime      # aware (UTC)
+    answered: bool
+    seconds: int         # billed: from answer to end
+
+
+def cdr_path(instance: Instance) -> Path:
+    return instance.root / "log" / "cdr-csv" / "Master.csv"
+
+
+def read_attempts(lines: Iterable[str]) -> Iterator[Attempt]:
+    for row in csv.reader(lines):
+        if len(row) < len(COLUMNS):
+            continue
+        rec = dict(zip(COLUMNS, row))
+        trunk = trunk_of_channel(rec["dstchannel"])
+        number = rec["userfield"]
+        if trunk is None or not number.startswith("+"):
+            continue
+        try:
+            start = datetime.strptime(rec["start"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+            seconds = int(rec["billsec"] or 0)
+        except ValueError:
+            continue
+        yield Attempt(trunk, number, start, rec["disposition"] == "ANSWERED", seconds)
+
+
+def summarize(attempts: Iterable[Attempt], plan: Plan, lookup: CarrierLookup,
+              since: datetime | None = None) -> dict:
+    trunks = {name: route_trunk(t) for name, t in plan.trunks.items()}
+    default = next((t.name for t in plan.trunks.values() if t.default), next(iter(plan.trunks), None))
+    by_trunk: dict[str, dict] = {}
+    by_carrier: dict[str, dict] = {}
+    cost = default_cost = 0.0
+    for a in attempts:
+        if since is not None and a.start < since:
+            continue
+        try:
+            info = lookup.lookup(a.number)
+            dest_class = classify(a.number, plan.country or "RU")
+        except InvalidNumber:
+            continue
+        minutes = a.seconds / 60
+        for table, key in ((by_trunk, a.trunk), (by_carrier, info.carrier or "unknown")):
+            row = table.setdefault(key, {"calls": 0, "answered": 0, "minutes": 0.0, "cost": 0.0})
+            row["calls"] += 1
+            row["answered"] += int(a.answered)
+            row["minutes"] += minutes
+        here = price(trunks[a.trunk], info.carrier, dest_class) if a.trunk in trunks else None
+        there = price(trunks[default], info.carrier, dest_class) if default in trunks else None
+        if here is not None:
+            spent = here[0] * minutes
+            cost += spent
+            by_trunk[a.trunk]["cost"] += spent
+            by_carrier[info.carrier or "unknown"]["cost"] += spent
+            default_cost += (there[0] if there is not None else here[0]) * minutes
+
+    def rows(table: dict[str, dict], key: str) -> list[dict]:
+        return [{key: k, **{f: round(v, 2) if isinstance(v, float) else v for f, v in row.items()}}
+                for k, row in sorted(table.items())]
+
+    return {"since": since.isoformat() if since else None, "default_trunk": default,
+            "trunks": rows(by_trunk, "trunk"), "carriers": rows(by_carrier, "carrier"),
+            "cost": round(cost, 2), "default_cost": round(default_cost, 2),
+            "saving": round(default_cost - cost, 2)}
+
+
+def trunk_report(path: Path, plan: Plan, lookup: CarrierLookup, since: datetime | None = None) -> dict:
+    try:
+        with path.open(encoding="utf-8", errors="replace", newline="") as f:
+            return summarize(read_attempts(f), plan, lookup, since)
+    except FileNotFoundError:
+        return summarize((), plan, lookup, since)

@@ -1,0 +1,227 @@
+"""The outbound router: which trunks a call to a number tries, from the plan's trunks, the callee's
+carrier, live channel counts across the whole system and rate limits.
+
+Live counts come from Asterisk itself (GET /channels: every channel, inbound, outbound, campaign
+legs and those the dialplan dials for staff, none of which our Stasis app sees as events). Channel
+names tell the trunk: "PJSIP/trunk-megafon-0000001a". A decision just made reserves a channel on its
+first trunk for a few seconds, so two calls decided before either channel exists do not both take
+the last free one.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ivr.errors import IvrError
+from ivr.plan.model import Plan, Trunk as PlanTrunk
+from ivr.routing.carriers import load_carrier_table
+from ivr.routing.choose import Candidate, Trunk, choose_trunks
+from ivr.routing.lookup import CarrierInfo, CarrierLookup
+from ivr.routing.numbers import DestClass, classify, is_internal, normalize
+
+if TYPE_CHECKING:
+    from ivr.ari.client import AriClient
+    from ivr.config import Settings
+    from ivr.plan.live import PlanHolder
+
+log = logging.getLogger(__name__)
+
+ENDPOINT_PREFIX = "trunk-"
+RESERVE_SECONDS = 1.0
+OPERATORS_FILE = "config/numbering/operators.yaml"
+
+
+class RouteRefused(IvrError):
+    """The call may not leave: class of service or a rate limit."""
+    status_code = 403
+    error_id = "route-refused"
+
+
+class NoTrunk(IvrError):
+    """No trunk may carry the call, or every one that may is full."""
+    status_code = 503
+    error_id = "no-trunk"
+
+
+@dataclass(frozen=True)
+class Decision:
+    info: CarrierInfo
+    dest_class: DestClass
+    candidates: tuple[Candidate, ...]
+
+    @property
+    def trunk(self) -> str | None:
+        return self.candidates[0].trunk.name if self.candidates else None
+
+    def to_dict(self) -> dict:
+        """The JSON of `ivr route --json` and GET /api/route (keys fixed by issue 6)."""
+        return {
+            "number": self.info.number, "carrier": self.info.carrier,
+            "carrier_source": self.info.carrier_source, "operator": self.info.operator,
+            "region": self.info.region, "timezone": self.info.timezone,
+            "candidates": [{"trunk": c.trunk.name, "endpoint": ENDPOINT_PREFIX + c.trunk.name,
+                            "cost": c.cost, "free": c.free, "onnet": c.onnet,
+                            "caller_id": c.trunk.caller_id} for c in self.candidates],
+            "trunk": self.trunk,
+        }
+
+
+def route_trunk(t: PlanTrunk) -> Trunk:
+    return Trunk(name=t.name, carriers=t.carriers, capacity=t.capacity, cost_onnet=t.cost_onnet,
+                 cost_mobile=t.cost_mobile, cost_landline=t.cost_landline,
+                 cost_international=t.cost_international, priority=t.priority,
+                 international=t.international, caller_id=t.caller_id)
+
+
+def trunk_of_channel(name: str) -> str | None:
+    """"PJSIP/trunk-megafon-0000001a" -> "megafon"; None for phones and local channels."""
+    tech, _, rest = name.partition("/")
+    if tech != "PJSIP" or not rest.startswith(ENDPOINT_PREFIX):
+        return None
+    endpoint = rest.rsplit("-", 1)[0]
+    return endpoint[len(ENDPOINT_PREFIX):] or None
+
+
+class ChannelCounter:
+    """Live channels per trunk: the last snapshot of Asterisk's channels plus fresh reservations.
+
+    A reservation covers the moment between a decision and its channel: it ends once a snapshot
+    shows the trunk with more channels than when it was made, or after `seconds`.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self._live: dict[str, int] = {}
+        self._reserved: list[tuple[float, str, int]] = []     # (expires, trunk, live count then)
+
+    def update(self, channel_names: Iterable[str]) -> None:
+        live: dict[str, int] = {}
+        for name in channel_names:
+            if (trunk := trunk_of_channel(name)) is not None:
+                live[trunk] = live.get(trunk, 0) + 1
+        self._live = live
+        self._reserved = [r for r in self._reserved if live.get(r[1], 0) <= r[2]]
+
+    def reserve(self, trunk: str, seconds: float = RESERVE_SECONDS) -> None:
+        self._reserved.append((self._clock() + seconds, trunk, self._live.get(trunk, 0)))
+
+    def counts(self) -> dict[str, int]:
+        now = self._clock()
+        self._reserved = [r for r in self._reserved if r[0] > now]
+        counts = dict(self._live)
+        for _, trunk, _ in self._reserved:
+            counts[trunk] = counts.get(trunk, 0) + 1
+        return counts
+
+
+class RateLimiter:
+    """At most `limit` events per `window` seconds for each key (sliding window)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self._events: dict[str, deque[float]] = {}
+
+    def _recent(self, key: str, window: float) -> deque[float]:
+        events = self._events.setdefault(key, deque())
+        horizon = self._clock() - window
+        while events and events[0] <= horizon:
+            events.popleft()
+        return events
+
+    def allowed(self, key: str, limit: int, window: float) -> bool:
+        return limit <= 0 or len(self._recent(key, window)) < limit
+
+    def record(self, key: str) -> None:
+        self._events.setdefault(key, deque()).append(self._clock())
+
+
+class Router:
+    """Outbound trunk choice for the service (ctx.services.router) and its web API.
+
+    `plan` gives the live plan; `list_channels` the names of Asterisk's channels right now.
+    """
+
+    def __init__(self, lookup: CarrierLookup, plan: Callable[[], Plan | None],
+                 list_channels: Callable[[], Awaitable[list[str]]] | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.lookup = lookup
+        self._plan = plan
+        self._list_channels = list_channels
+        self.channels = ChannelCounter(clock)
+        self.rates = RateLimiter(clock)
+
+    @classmethod
+    def for_service(cls, settings: Settings, plans: PlanHolder, ari: AriClient) -> Router:
+        """The service's router: the numbering stores under var/, the live plan, ARI's channels."""
+        async def channel_names() -> list[str]:
+            return [c.name for c in await ari.list_channels()]
+
+        lookup = CarrierLookup(settings.var / "numbering", load_carrier_table(settings.path(OPERATORS_FILE)))
+        return cls(lookup, lambda: plans.current.plan if plans.current else None, channel_names)
+
+    def plan(self) -> Plan:
+        plan = self._plan()
+        if plan is None:
+            raise NoTrunk("no plan is loaded yet")
+        return plan
+
+    async def refresh(self) -> None:
+        """Take a fresh snapshot of live channels (and registry changes made by the CLI)."""
+        self.lookup.refresh()
+        if self._list_channels is not None:
+            self.channels.update(await self._list_channels())
+
+    def decide(self, raw: str, *, phone: str | None = None) -> Decision:
+        """Candidates for a number as dialled; raises InvalidNumber, RouteRefused (the phone may
+        not call that class)."""
+        plan = self.plan()
+        if is_internal(raw.strip()):
+            raise RouteRefused(f"{raw!r} is a short number, not an outside one")
+        number = normalize(raw, plan.country or "RU")
+        dest_class = classify(number, plan.country or "RU")
+        if phone is not None:
+            staff = plan.staff.get(phone)
+            if staff is None:
+                raise RouteRefused(f"phone {phone!r} is not a staff phone of the plan")
+            if dest_class not in staff.dial:
+                raise RouteRefused(f"phone {phone} may not dial {dest_class.replace('_', '-')} numbers")
+        info = self.lookup.lookup(number)
+        trunks = [route_trunk(t) for t in plan.trunks.values()
+                  if self.rates.allowed("trunk:" + t.name, t.calls_per_minute, 60.0)]
+        candidates = choose_trunks(info, dest_class, trunks, self.channels.counts())
+        return Decision(info, dest_class, tuple(candidates))
+
+    async def route(self, raw: str, *, phone: str | None = None, dial: bool = False) -> Decision:
+        """A decision on live counts. With `dial` the call is about to be placed: the phone's rate
+        limit applies, and the first trunk is counted and reserved."""
+        await self.refresh()
+        decision = self.decide(raw, phone=phone)
+        if dial:
+            self._placed(decision, phone)
+        return decision
+
+    def _placed(self, decision: Decision, phone: str | None) -> None:
+        plan = self.plan()
+        if phone is not None:
+            limit = plan.staff[phone].dial_per_hour
+            if not self.rates.allowed("phone:" + phone, limit, 3600.0):
+                raise RouteRefused(f"phone {phone} reached its limit of {limit} outside calls an hour")
+            self.rates.record("phone:" + phone)
+        if not decision.candidates:
+            raise NoTrunk(f"no trunk may carry a call to {decision.info.number} now")
+        first = decision.candidates[0].trunk.name
+        self.rates.record("trunk:" + first)
+        self.channels.reserve(first)
+        log.info("route number=%s carrier=%s source=%s trunk=%s", decision.info.number,
+                 decision.info.carrier, decision.info.carrier_source, first)
+
+    def endpoint_for(self, number: str) -> str:
+        """The dial string of a service-originated leg (hunt, forward, call-back, campaign) to an
+        outside number, on counts as of the last refresh. Raises NoTrunk, InvalidNumber."""
+        decision = self.decide(number)
+        self._placed(decision, None)
+        return f"PJSIP/{decision.info.number}@{ENDPOINT_PREFIX}{decision.trunk}"

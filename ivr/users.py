@@ -1,0 +1,91 @@
+"""Staff accounts of the web console: scrypt password hashes, roles admin and dispatcher."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from ivr.errors import InvalidInput, IvrError, NotFound
+from ivr.store.db import Database
+from ivr.store.models import UserRow
+
+ROLES = ("admin", "dispatcher")
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+# scrypt cost: ~50 ms per check on this class of machine, far too slow to guess at scale.
+_N, _R, _P = 2**14, 8, 1
+
+
+class UserExists(IvrError):
+    status_code = 409
+    error_id = "user-exists"
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    role: str
+    extension: str
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P)
+    return f"scrypt${_N}${_R}${_P}${salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
+        again = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
+    except ValueError:
+        return False
+    return hmac.compare_digest(again.hex(), digest)
+
+
+class UserStore:
+    def __init__(self, db: Database):
+        self._db = db
+
+    async def add(self, username: str, password: str, role: str, extension: str = "") -> User:
+        if not _USERNAME.match(username):
+            raise InvalidInput(f"user name {username!r}: use 2-64 lower-case letters, digits, '.', '_' or '-'")
+        if role not in ROLES:
+            raise InvalidInput(f"role {role!r}: must be one of {', '.join(ROLES)}")
+        if len(password) < 8:
+            raise InvalidInput("password: at least 8 characters")
+        row = UserRow(username=username, password_hash=hash_password(password), role=role,
+                      extension=extension, created_at=datetime.now(UTC))
+        try:
+            async with self._db.session() as session, session.begin():
+                session.add(row)
+        except IntegrityError:
+            raise UserExists(f"user {username!r} already exists") from None
+        return User(row.id, row.username, row.role, row.extension)
+
+    async def authenticate(self, username: str, password: str) -> User | None:
+        async with self._db.session() as session:
+            row = await session.scalar(select(UserRow).where(UserRow.username == username))
+        if row is None:
+            check_password(password, hash_password("timing-equaliser"))   # same cost either way
+            return None
+        if not check_password(password, row.password_hash):
+            return None
+        return User(row.id, row.username, row.role, row.extension)
+
+    async def get(self, user_id: int) -> User:
+        async with self._db.session() as session:
+            row = await session.get(UserRow, user_id)
+        if row is None:
+            raise NotFound(f"no user {user_id}")
+        return User(row.id, row.username, row.role, row.extension)
+
+    async def count(self) -> int:
+        async with self._db.session() as session:
+            return int(await session.scalar(select(func.count()).select_from(UserRow)) or 0)

@@ -1,0 +1,47 @@
+"""Console pages of the call log."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from ivr.web.console import NAV, page, render
+from ivr.web.keys import SERVICE
+
+OUTCOMES = ("answered", "hung_up_in_greeting", "abandoned_in_menu", "abandoned_while_ringing", "no_answer",
+            "closed_hours", "holiday", "voicemail", "menu_no_choice", "ended_by_plan", "unknown_number")
+
+
+def _tz(request: web.Request) -> ZoneInfo:
+    live = request.app[SERVICE].plans.current
+    return ZoneInfo(live.plan.timezone if live else "UTC")
+
+
+@page
+async def calls_page(request: web.Request) -> web.Response:
+    outcome = request.query.get("outcome") or None
+    if outcome is not None and outcome not in OUTCOMES:
+        outcome = None
+    calls = await request.app[SERVICE].calls.list(limit=200, outcome=outcome, steps=False)
+    return render(request, "calls.html", calls=calls, outcomes=OUTCOMES, outcome=outcome or "", tz=_tz(request))
+
+
+@page
+async def call_page(request: web.Request) -> web.Response:
+    raw = request.match_info["id"]
+    if not raw.isdigit():
+        raise web.HTTPNotFound()
+    call = await request.app[SERVICE].calls.get(int(raw))
+    return render(request, "call.html", call=call, tz=_tz(request))
+
+
+@page
+async def home(request: web.Request) -> web.Response:
+    raise web.HTTPSeeOther(request.app[NAV][0][0] if request.app[NAV] else "/calls")
+
+
+def setup(app: web.Application) -> None:
+    app[NAV].append(("/calls", "Calls"))
+    app.router.add_get("/", home)
+    app.router.add_get("/calls", calls_page)
+    app.router.add_get("/calls/{id}", call_page)

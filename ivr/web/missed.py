@@ -1,0 +1,217 @@
+"""HTTP API of the missed-call list, contacts and the notification outbox. Handlers parse the
+request, call one service or store, and serialise; errors become JSON in the app's middleware.
+
+    setup(app)   # in create_app, after app[SERVICE] is set
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from ivr.clock import parse_aware
+from ivr.contacts.csvio import export_csv, import_csv
+from ivr.contacts.store import ContactData
+from ivr.errors import InvalidInput, NotFound
+from ivr.missed.report import build_report
+from ivr.missed.service import MissedService
+from ivr.missed.store import STATUSES
+from ivr.routing.numbers import normalize
+from ivr.web.keys import SERVICE
+
+MAX_CSV_BYTES = 5 * 1024 * 1024
+
+
+def _missed(request: web.Request) -> MissedService:
+    return request.app[SERVICE].services.missed
+
+
+def _id(request: web.Request, name: str = "id") -> int:
+    raw = request.match_info[name]
+    if not raw.isdigit():
+        raise InvalidInput(f"{name} {raw!r} is not a number")
+    return int(raw)
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    try:
+        data = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InvalidInput("the request body is not JSON") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("the request body must be a JSON object")
+    return data
+
+
+def _text(data: dict[str, Any], key: str, default: str | None = None) -> str:
+    value = data.get(key, default)
+    if value is None:
+        raise InvalidInput(f"{key} is required")
+    if not isinstance(value, str):
+        raise InvalidInput(f"{key} must be a text")
+    return value.strip()
+
+
+def _time(request: web.Request, key: str) -> datetime | None:
+    raw = request.query.get(key)
+    return parse_aware(raw, key) if raw else None
+
+
+# ----- missed calls -----
+
+async def list_missed(request: web.Request) -> web.Response:
+    q = request.query
+    status = q.get("status") or "all"
+    if status not in (*STATUSES, "pending", "all"):
+        raise InvalidInput(f"status: {status!r} is not one of {', '.join((*STATUSES, 'pending', 'all'))}")
+    raw_limit = q.get("limit", "100")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
+        raise InvalidInput(f"limit: {raw_limit!r} must be a whole number from 1 to 1000")
+    items = await _missed(request).store.list(
+        status=None if status == "all" else status, company_number=q.get("number") or None, customer=q.get("customer") or None,
+        include_short=q.get("short", "1") not in ("0", "no", "false"), since=_time(request, "since"),
+        limit=int(raw_limit))
+    return web.json_response({"items": [i.to_dict() for i in items]})
+
+
+async def get_missed(request: web.Request) -> web.Response:
+    return web.json_response((await _missed(request).store.get(_id(request))).to_dict())
+
+
+async def take(request: web.Request) -> web.Response:
+    data = await _body(request)
+    item = await _missed(request).take(_id(request), _text(data, "by"))
+    return web.json_response(item.to_dict())
+
+
+async def release(request: web.Request) -> web.Response:
+    data = await _body(request)
+    item = await _missed(request).release(_id(request), _text(data, "by"))
+    return web.json_response(item.to_dict())
+
+
+async def close(request: web.Request) -> web.Response:
+    data = await _body(request)
+    item = await _missed(request).close(_id(request), _text(data, "by"), _text(data, "reason", "done") or "done")
+    return web.json_response(item.to_dict())
+
+
+async def callback(request: web.Request) -> web.Response:
+    data = await _body(request)
+    staff = _text(data, "staff")
+    started = await _missed(request).start_callback(_id(request), staff, _text(data, "by", staff))
+    return web.json_response(started, status=202)
+
+
+async def voicemail(request: web.Request) -> web.StreamResponse:
+    item = await _missed(request).store.get(_id(request))
+    if not item.voicemail or not Path(item.voicemail).exists():
+        raise NotFound(f"missed call {item.id} has no voicemail")
+    return web.FileResponse(item.voicemail, headers={"Content-Type": "audio/wav"})
+
+
+async def report(request: web.Request) -> web.Response:
+    missed = _missed(request)
+    until = _time(request, "until") or missed.now()
+    since = _time(request, "since") or until - timedelta(days=7)
+    items = await missed.store.between(since, until)
+    result = build_report(items, since, until, missed.timezone(),
+                          include_short=request.query.get("short") in ("1", "yes", "true"))
+    return web.json_response(result.to_dict())
+
+
+async def outbox(request: web.Request) -> web.Response:
+    messages = await _missed(request).outbox.list(pending=request.query.get("pending") in ("1", "yes", "true"))
+    return web.json_response({"messages": [m.to_dict() for m in messages]})
+
+
+# ----- contacts -----
+
+def _country(request: web.Request) -> str:
+    plan = request.app[SERVICE].plans.current
+    return plan.plan.country if plan else "RU"
+
+
+def _contact_data(request: web.Request, data: dict[str, Any]) -> ContactData:
+    numbers = data.get("numbers")
+    if not isinstance(numbers, list) or not all(isinstance(n, str) for n in numbers):
+        raise InvalidInput("numbers must be a list of phone numbers")
+    vip = data.get("vip", False)
+    if not isinstance(vip, bool):
+        raise InvalidInput("vip must be true or false")
+    return ContactData(name=_text(data, "name"), numbers=tuple(normalize(n, _country(request)) for n in numbers),
+                       company=_text(data, "company", ""), manager=_text(data, "manager", ""), vip=vip,
+                       notes=_text(data, "notes", ""))
+
+
+async def list_contacts(request: web.Request) -> web.Response:
+    contacts = await _missed(request).contacts.list(search=request.query.get("search", ""))
+    return web.json_response({"contacts": [c.to_dict() for c in contacts]})
+
+
+async def get_contact(request: web.Request) -> web.Response:
+    return web.json_response((await _missed(request).contacts.get(_id(request))).to_dict())
+
+
+async def add_contact(request: web.Request) -> web.Response:
+    missed = _missed(request)
+    contact = await missed.contacts.add(_contact_data(request, await _body(request)), missed.now())
+    return web.json_response(contact.to_dict(), status=201)
+
+
+async def update_contact(request: web.Request) -> web.Response:
+    missed = _missed(request)
+    contact = await missed.contacts.update(_id(request), _contact_data(request, await _body(request)), missed.now())
+    return web.json_response(contact.to_dict())
+
+
+async def delete_contact(request: web.Request) -> web.Response:
+    await _missed(request).contacts.delete(_id(request))
+    return web.json_response({"deleted": _id(request)})
+
+
+async def import_contacts(request: web.Request) -> web.Response:
+    raw = await request.content.read(MAX_CSV_BYTES + 1)
+    if len(raw) > MAX_CSV_BYTES:
+        raise InvalidInput(f"the CSV is larger than {MAX_CSV_BYTES // (1024 * 1024)} MB")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("the CSV is not UTF-8 text") from None
+    missed = _missed(request)
+    plan = request.app[SERVICE].plans.current
+    result = await import_csv(missed.contacts, text, _country(request), missed.now(),
+                              staff=set(plan.plan.staff) if plan else None,
+                              dry_run=request.query.get("dry_run") in ("1", "yes", "true"))
+    return web.json_response(result.to_dict(), status=200 if not result.problems else 207)
+
+
+async def export_contacts(request: web.Request) -> web.Response:
+    text = export_csv(await _missed(request).contacts.list(limit=1_000_000))
+    return web.Response(text=text, content_type="text/csv", charset="utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="contacts.csv"'})
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/api/missed", list_missed)
+    r.add_get("/api/missed/report", report)
+    r.add_get("/api/missed/{id}", get_missed)
+    r.add_get("/api/missed/{id}/voicemail", voicemail)
+    r.add_post("/api/missed/{id}/take", take)
+    r.add_post("/api/missed/{id}/release", release)
+    r.add_post("/api/missed/{id}/close", close)
+    r.add_post("/api/missed/{id}/callback", callback)
+    r.add_get("/api/notifications/outbox", outbox)
+    r.add_get("/api/contacts", list_contacts)
+    r.add_post("/api/contacts", add_contact)
+    r.add_get("/api/contacts/export", export_contacts)
+    r.add_post("/api/contacts/import", import_contacts)
+    r.add_get("/api/contacts/{id}", get_contact)
+    r.add_put("/api/contacts/{id}", update_contact)
+    r.add_delete("/api/contacts/{id}", delete_contact)

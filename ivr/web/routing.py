@@ -1,0 +1,39 @@
+"""Outbound routing over HTTP: GET /api/route (the decision for a number, on live counts; the staff
+AGI script asks it with phone= and dial=1) and GET /api/reports/trunks."""
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from ivr.asterisk.render import pbx_instance
+from ivr.clock import parse_aware
+from ivr.errors import InvalidInput
+from ivr.routing.report import cdr_path, trunk_report
+from ivr.web.keys import SERVICE
+
+
+async def get_route(request: web.Request) -> web.Response:
+    number = request.query.get("number", "")
+    if not number:
+        raise InvalidInput("number: give the number to route, e.g. ?number=89161234567")
+    phone = request.query.get("phone") or None
+    dial = request.query.get("dial") == "1"
+    router = request.app[SERVICE].services.router
+    decision = await router.route(number, phone=phone, dial=dial)
+    return web.json_response(decision.to_dict())
+
+
+async def get_trunk_report(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    router = service.services.router
+    raw = request.query.get("since")
+    since = parse_aware(raw, "since") if raw else None
+    report = await asyncio.to_thread(trunk_report, cdr_path(pbx_instance(service.settings)),
+                                     router.plan(), router.lookup, since)
+    return web.json_response(report)
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/api/route", get_route)
+    app.router.add_get("/api/reports/trunks", get_trunk_report)

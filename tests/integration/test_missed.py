@@ -1,0 +1,302 @@
+"""The missed-call list on real SIP: items with their reasons, one mail each at a real SMTP server
+(aiosmtpd), signed webhooks, call-back through the world's phones and carrier, and notifications that
+survive an SMTP outage and a killed service.
+
+The service here runs on its own database and var/ with the test plan and a notifications.yaml
+beside it (tests/integration/missed_service.py mounts the missed-call API until create_app does).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from conftest import OPEN, SESSION_START, ServiceProcess, plan_text
+from ivr.cli import missed as missed_cli
+from ivr.config import load_settings
+from ivr.notify.mailbox import Mailbox
+from ivr.notify.webhook import KEY_HEADER, SIGNATURE_HEADER, verify
+from ivr.testing.world import Behaviour, Leg, World
+
+MAIN = "+74951110000"
+MENU_STARTED = 4.5          # seconds from the answer to the menu prompt (ru/welcome is 3.2 s)
+AFTER_HOURS = "2026-11-25T20:00:00+03:00"
+SECRET = "hook-secret"
+SHIM = Path(__file__).parent / "missed_service.py"
+
+
+class MissedServiceProcess(ServiceProcess):
+    """The service process, started through the shim; `clock` restarts it on another time."""
+
+    def start(self, **overrides: str) -> None:
+        env = {**os.environ, **self.env, **overrides}
+        if "IVR_CLOCK" not in overrides:
+            env["IVR_CLOCK"] = (datetime.fromisoformat(OPEN)
+                                + timedelta(seconds=time.monotonic() - SESSION_START)).isoformat()
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, str(SHIM)], env=env, stdout=log, stderr=subprocess.STDOUT,
+                                     cwd=Path(__file__).resolve().parents[2])
+        self.current = overrides
+
+    async def restart(self, sig: int = signal.SIGTERM, **overrides: str) -> None:
+        self.stop(sig)
+        self.start(**overrides)
+        await self.wait_ready()
+
+    async def post(self, path: str, body: dict | None = None, data: bytes | None = None) -> tuple[int, dict]:
+        async with aiohttp.ClientSession() as http:
+            async with http.post(self.url + path, json=body if data is None else None, data=data) as r:
+                return r.status, await r.json()
+
+
+class Hooks:
+    """A webhook receiver on 127.0.0.1 that keeps every request."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[bytes, dict[str, str]]] = []
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        async def hook(request: web.Request) -> web.Response:
+            self.received.append((await request.read(), dict(request.headers)))
+            return web.Response(text="ok")
+        app = web.Application()
+        app.router.add_post("/hook", hook)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/hook"
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    def events(self, kind: str) -> list[dict]:
+        return [json.loads(body) for body, _ in self.received if json.loads(body)["event"] == kind]
+
+
+@pytest.fixture(scope="module")
+def mailbox():
+    box = Mailbox()
+    box.start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture(scope="module")
+async def hooks():
+    receiver = Hooks()
+    await receiver.start()
+    yield receiver
+    await receiver.stop()
+
+
+@pytest.fixture(scope="module")
+async def missed_service(service_process, base_env, stack_dir, mailbox, hooks, world):
+    # One service per ARI app and web port: the suite's default one steps aside (the `service`
+    # fixture of later tests starts it again).
+    service_process.stop()
+    home = stack_dir / "missed"
+    home.mkdir(exist_ok=True)
+    (home / "ivr.yaml").write_text(plan_text(), encoding="utf-8")
+    (home / "notifications.yaml").write_text(f"""
+missed: {{close_after_seconds: 10}}
+retry_max_seconds: 2
+mail: {{host: 127.0.0.1, port: {mailbox.port}, from: ivr@test.example, timeout: 3}}
+webhooks: [{{url: "{hooks.url}", secret: {SECRET}}}]
+staff_mail: {{"101": hostess@test.example}}
+rules:
+  - {{recipients: [boss@test.example], language: en}}
+  - {{only_called: yes, extensions: ["101"], language: ru}}
+""", encoding="utf-8")
+    env = {**base_env, "IVR_PLAN_FILE": str(home / "ivr.yaml"),
+           "IVR_DATABASE_URL": f"sqlite+aiosqlite:///{home}/missed.db", "IVR_VAR_DIR": str(home / "var")}
+    service = MissedServiceProcess(env, home / "service.log")
+    service.start()
+    await service.wait_ready()
+    yield service
+    service.stop()
+
+
+async def wait_for(check, timeout: float = 15.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = await check()
+        if result:
+            return result
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def items_of(service: MissedServiceProcess, customer: str) -> list[dict]:
+    return (await service.get(f"/api/missed?status=all&customer={customer.replace('+', '%2B')}"))["items"]
+
+
+async def item_of(service: MissedServiceProcess, customer: str, **expect) -> dict:
+    async def check():
+        items = await items_of(service, customer)
+        return items[0] if items and all(items[0][k] == v for k, v in expect.items()) else None
+    item = await wait_for(check, what=f"item of {customer} with {expect}")
+    return await service.get(f"/api/missed/{item['id']}")
+
+
+def mails_for(mailbox: Mailbox, customer: str) -> list:
+    return [m for m in mailbox.snapshot() if customer in m["Subject"]]
+
+
+async def call_and_hang_up(world: World, caller: str, after: float, press: str = "", press_at: float = 0) -> Leg:
+    leg = await world.call(MAIN, caller)
+    await asyncio.wait_for(leg.answered.wait(), 10)
+    if press:
+        await asyncio.sleep(press_at)
+        await world.press(leg, press)
+    await asyncio.sleep(after)          # after the answer, or after the digit
+    await world.hangup(leg)
+    await asyncio.wait_for(leg.ended.wait(), 5)
+    return leg
+
+
+async def test_menu_after_hours_and_hunt_misses_are_listed_mailed_and_posted(missed_service, world, mailbox, hooks):
+    world.reset()
+    for phone in ("101", "102", "103"):
+        world.behaviours[phone] = Behaviour("ignore")
+    menu, night, hunt = "+79162000001", "+79162000002", "+79162000003"
+    # A known contact: the list and the mail carry the name.
+    status, report = await missed_service.post("/api/contacts/import",
+                                               data=f"name,numbers\nАнна Menu,{menu}\n,bad\n".encode())
+    assert status == 207 and report["created"] == 1
+    assert [(p["row"], p["field"]) for p in report["problems"]] == [(3, "name"), (3, "numbers")]
+
+    await call_and_hang_up(world, menu, MENU_STARTED + 1.5)
+    await call_and_hang_up(world, hunt, 2.0, press="1", press_at=MENU_STARTED)
+    a = await item_of(missed_service, menu, reason="abandoned_in_menu")
+    c = await item_of(missed_service, hunt, reason="abandoned_while_ringing")
+    await missed_service.restart(IVR_CLOCK=AFTER_HOURS)
+    leg = await world.call(MAIN, night)
+    await asyncio.wait_for(leg.ended.wait(), 20)        # "we are closed", goodbye, the PBX hangs up
+    b = await item_of(missed_service, night, reason="closed_hours")
+    assert (a["node"], b["node"], c["node"]) == ("main_menu", "goodbye", "booking")
+    assert a["contact_name"] == "Анна Menu" and a["source"] == "main-line"
+    assert all(i["status"] == "open" and i["count"] == 1 and not i["short"] for i in (a, b, c))
+
+    mails = await mailbox.wait_for(4, timeout=20)
+    for item, reason in ((a, "hung up in the menu"), (b, "called outside office hours"),
+                         (c, "hung up while staff phones rang")):
+        (mail,) = [m for m in mails_for(mailbox, item["customer"]) if m["To"] == "boss@test.example"]
+        body = mail.get_body().get_content()
+        assert reason in body and MAIN in body and "main-line" in body
+        assert f"/missed/{item['id']}" in body
+    assert "Анна Menu" in mails_for(mailbox, menu)[0].get_body().get_content()
+    # "Only the person who was called": the hunt rang 101, so its owner gets the Russian mail too.
+    (hostess,) = [m for m in mailbox.snapshot() if m["To"] == "hostess@test.example"]
+    assert hunt in hostess["Subject"] and "не дождался ответа" in hostess.get_body().get_content()
+    assert len(mailbox.snapshot()) == 4
+
+    await wait_for(lambda: asyncio.sleep(0, len(hooks.events("missed")) >= 3), what="three webhooks")
+    for body, headers in hooks.received:
+        assert verify(SECRET, body, headers[SIGNATURE_HEADER])
+        assert headers[KEY_HEADER] == json.loads(body)["idempotency_key"]
+    assert {e["item"]["customer"] for e in hooks.events("missed")} >= {menu, night, hunt}
+    await missed_service.restart()                      # back to office hours
+
+
+async def run_cli(missed_service: MissedServiceProcess, *argv: str) -> int:
+    parser = argparse.ArgumentParser()
+    missed_cli.register(parser.add_subparsers())
+    args = parser.parse_args(["missed", *argv])
+    settings = load_settings(env=missed_service.env)
+    return await asyncio.to_thread(args.handler, args, settings)
+
+
+async def test_three_calls_one_item_then_busy_and_answered_call_backs(missed_service, world):
+    world.reset()
+    customer = "+79162000011"
+    for _ in range(3):
+        await call_and_hang_up(world, customer, MENU_STARTED + 1.0)
+    item = await item_of(missed_service, customer, count=3)
+    assert item["status"] == "open" and len(item["calls"]) == 3
+
+    # A busy customer: logged, the item stays open.
+    world.behaviours["101"] = Behaviour("answer", after=0.5)
+    world.behaviours[customer] = Behaviour("busy", after=0.3)
+    assert await run_cli(missed_service, "callback", str(item["id"]), "--staff", "101") == 0
+
+    async def attempt_logged():
+        events = (await missed_service.get(f"/api/missed/{item['id']}"))["events"]
+        return [e for e in events if e["kind"] == "callback"]
+    (attempt,) = await wait_for(attempt_logged, 30, "the busy call-back on the item")
+    assert attempt["data"]["result"] == "busy" and attempt["by"] == "101"
+    assert (await missed_service.get(f"/api/missed/{item['id']}"))["status"] == "open"
+
+    # The staff phone answers, the customer answers and talks 12 s: closed as called back.
+    world.reset()
+    world.behaviours["101"] = Behaviour("answer", after=0.5)
+    world.behaviours[customer] = Behaviour("answer", after=1.0, hangup_after=12.0)
+    assert await run_cli(missed_service, "callback", str(item["id"]), "--staff", "101") == 0
+    closed = await item_of(missed_service, customer, status="closed")
+    assert (closed["close_reason"], closed["closed_by"]) == ("called_back", "101")
+    assert closed["callback_seconds"] > 0
+    legs = {leg.target: leg for leg in world.incoming}
+    assert legs["101"].answered_at and legs[customer].answered_at
+    assert legs["101"].answered_at < legs[customer].invited_at          # the staff phone first
+    talk = legs[customer].ended_at - legs[customer].answered_at
+    assert 11.0 < talk < 14.0, talk
+
+
+async def test_smtp_down_then_up_every_mail_exactly_once(missed_service, world, mailbox):
+    world.reset()
+    before = len(mailbox.snapshot())
+    mailbox.stop()
+    callers = ["+79162000021", "+79162000022"]
+    try:
+        for caller in callers:
+            await call_and_hang_up(world, caller, MENU_STARTED + 1.0)
+        for caller in callers:
+            await item_of(missed_service, caller)
+
+        async def failed_tries():
+            pending = (await missed_service.get("/api/notifications/outbox?pending=1"))["messages"]
+            mine = [m for m in pending if m["channel"] == "mail"]
+            return mine if len(mine) == 2 and all(m["attempts"] >= 1 for m in mine) else None
+        await wait_for(failed_tries, what="failed mail attempts while SMTP is down")
+    finally:
+        mailbox.start()
+    await mailbox.wait_for(before + 2, timeout=20)
+    await asyncio.sleep(4)                     # two more retry periods: nothing may arrive twice
+    keys = Counter(m["X-IVR-Key"] for m in mailbox.snapshot())
+    assert all(n == 1 for n in keys.values()), keys
+    for caller in callers:
+        assert len(mails_for(mailbox, caller)) == 1
+
+
+async def test_service_killed_before_the_notification_loses_nothing(missed_service, world, mailbox):
+    world.reset()
+    caller = "+79162000031"
+    mailbox.stop()                             # the notification cannot leave before the kill
+    try:
+        await call_and_hang_up(world, caller, MENU_STARTED + 1.0)
+        item = await item_of(missed_service, caller)
+        missed_service.stop(signal.SIGKILL)
+    finally:
+        mailbox.start()
+    assert not mails_for(mailbox, caller)
+    await missed_service.restart()
+    await wait_for(lambda: asyncio.sleep(0, mails_for(mailbox, caller)), 20, "the mail after the restart")
+    await asyncio.sleep(3)
+    assert len(mails_for(mailbox, caller)) == 1
+    again = await item_of(missed_service, caller)
+    assert (again["id"], again["count"]) == (item["id"], 1)

@@ -1,0 +1,60 @@
+"""`ivr campaign` import/show/export on a real database, and profile validation with positions."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from ivr.campaigns.config import load_profiles_text
+from ivr.cli import campaigns as cli
+from ivr.config import load_settings
+from ivr.plan.errors import PlanError
+
+PLANS = __import__("pathlib").Path(__file__).resolve().parents[1] / "integration" / "plans"
+
+
+@pytest.fixture
+def settings(tmp_path):
+    (tmp_path / "plan.yaml").write_text((PLANS / "ivr.yaml").read_text())
+    (tmp_path / "campaigns.yaml").write_text((PLANS / "campaign.yaml").read_text())
+    return load_settings(env={"IVR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/ivr.db",
+                              "IVR_PLAN_FILE": str(tmp_path / "plan.yaml"),
+                              "IVR_SECRETS_FILE": str(PLANS / "secrets.yaml"),
+                              "IVR_CLOCK": "2026-11-25T11:00:00+03:00"})
+
+
+def run(argv, settings):
+    parser = __import__("argparse").ArgumentParser()
+    cli.register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return args.handler(args, settings)
+
+
+def test_import_show_export(settings, tmp_path, capsys):
+    source = tmp_path / "trip.csv"
+    source.write_text("name,phone,trip,departure,seat\nIvan,8 916 123-45-67,T1,2026-11-26 09:30,12\n"
+                      "Bad,123,T1,2026-11-26 09:30,13\nIvan,+79161234567,T1,2026-11-26 09:30,14\n")
+    assert run(["campaign", "import", str(source), "--name", "tomorrow", "--kind", "confirm"], settings) == 0
+    out, err = capsys.readouterr()
+    assert "1 passengers, 1 merged, 1 rows refused of 3" in out
+    assert "row 3: phone: bad phone number '123'" in err and "row 4: phone" in err
+    assert run(["campaign", "start", "1"], settings) == 0
+    assert run(["campaign", "show", "1"], settings) == 0
+    out, _ = capsys.readouterr()
+    assert "running" in out and "0/1" in out
+    export = tmp_path / "out.csv"
+    assert run(["campaign", "export", "1", "--output", str(export)], settings) == 0
+    rows = list(csv.DictReader(io.StringIO(export.read_text())))
+    assert [(r["phone"], r["seat"], r["status"]) for r in rows] == [("+79161234567", "12, 14", "ready")]
+
+
+def test_profile_problems_point_to_line_and_column():
+    text = ("profiles:\n  confirm:\n    flow: confirm\n    retry: {busy: {after: soon}}\n"
+            "    digits: {\"1\": confrim}\n    amd: {initial_silence: -5}\n")
+    with pytest.raises(PlanError) as e:
+        load_profiles_text(text, "campaigns.yaml")
+    found = [(p.line, p.message.split(":")[0]) for p in e.value.problems]
+    assert (4, "profile 'confirm' retry busy after") in found
+    assert any(line == 5 and "digit 1" in msg for line, msg in found)
+    assert any(line == 6 for line, _ in found)

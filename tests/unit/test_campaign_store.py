@@ -1,0 +1,123 @@
+"""Campaign rows in the database (SQLite and PostgreSQL): claiming, attempts before dialling,
+finishing with retries, idempotency keys, do-not-call, and two dialers never sharing a row."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+from ivr.campaigns.config import default_profiles
+from ivr.campaigns.model import Passenger, RetryRule
+from ivr.campaigns.scheduler import Decision, after_attempt
+from ivr.campaigns.store import CampaignStore
+from ivr.store import open_database
+
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+PROFILE = replace(default_profiles()["confirm"], retry={"busy": RetryRule(300, 2)}, max_attempts=3)
+
+
+def passengers(n: int, key: bool = False) -> list[Passenger]:
+    return [Passenger(name=f"P{i}", phone=f"+7916100{i:04d}", trip_id="T1",
+                      departure=NOW + timedelta(days=1), key=f"k{i}" if key else "") for i in range(n)]
+
+
+async def seeded(store: CampaignStore, n: int) -> int:
+    campaign = await store.create("c", "confirm", "confirm", NOW)
+    await store.add_rows(campaign.id, [(p, "Europe/Moscow", Decision(False, "", NOW)) for p in passengers(n)], NOW)
+    return campaign.id
+
+
+def claim(store: CampaignStore, campaign_id: int, who: str, limit: int, now: datetime = NOW):
+    return store.claim(campaign_id, who, now, limit, channel_id_for=lambda r: f"{who}-{r.id}-{r.attempts}",
+                       trunk_for=lambda r: "default", expired=lambda r: False)
+
+
+def decide(outcome, counts, attempts, row):
+    return after_attempt(outcome, counts, attempts, row.passenger, row.timezone, PROFILE, (), NOW)
+
+
+async def test_claim_writes_attempts_and_never_hands_a_row_out_twice(db):
+    store = CampaignStore(db)
+    cid = await seeded(store, 5)
+    first = await claim(store, cid, "a", 3)
+    second = await claim(store, cid, "b", 10)
+    assert len(first) == 3 and len(second) == 2
+    assert not {r.id for r, _ in first} & {r.id for r, _ in second}
+    attempts = await store.attempts(cid)
+    assert sorted(a.channel_id for a in attempts) == sorted(a.channel_id for _, a in first + second)
+    assert await claim(store, cid, "c", 10) == []
+    assert {r.status for r in await store.rows(cid)} == {"calling"}
+
+
+async def test_finish_retries_by_outcome_then_gives_up(db):
+    store = CampaignStore(db)
+    cid = await seeded(store, 1)
+    (row, attempt), = await claim(store, cid, "a", 1)
+    assert await store.finish(attempt.id, "busy", NOW, decide) == "busy"
+    assert await store.finish(attempt.id, "busy", NOW, decide) is None        # once only
+    row = (await store.rows(cid))[0]
+    assert (row.status, row.result, row.next_at) == ("ready", "busy", NOW + timedelta(minutes=5))
+    assert await claim(store, cid, "a", 1) == []                                # not due yet
+    (row, attempt), = await claim(store, cid, "a", 1, NOW + timedelta(minutes=5))
+    await store.finish(attempt.id, "busy", NOW, decide)
+    row = (await store.rows(cid))[0]
+    assert (row.status, row.result, row.attempts) == ("done", "busy", 2)
+
+
+async def test_stored_answer_wins_over_the_hangup_cause(db):
+    store = CampaignStore(db)
+    cid = await seeded(store, 2)
+    (r1, a1), (r2, a2) = await claim(store, cid, "a", 2)
+    await store.answered(a1.id, NOW)
+    await store.store_answer(a1.id, "1", "confirm", NOW)
+    assert await store.finish(a1.id, "lost", NOW, decide) == "confirm"
+    await store.answered(a2.id, NOW)
+    assert await store.finish(a2.id, "lost", NOW, decide) == "interrupted"     # reached: no retry
+    rows = {r.id: r for r in await store.rows(cid)}
+    assert (rows[r1.id].status, rows[r1.id].result) == ("done", "confirm")
+    assert (rows[r2.id].status, rows[r2.id].result) == ("done", "interrupted")
+    assert await store.counts(cid) == {"status": {"done": 2}, "result": {"confirm": 1, "interrupted": 1}}
+
+
+async def test_idempotency_keys_and_do_not_call(db):
+    store = CampaignStore(db)
+    campaign = await store.create("c", "confirm", "confirm", NOW)
+    rows = [(p, "Europe/Moscow", Decision(False, "", NOW)) for p in passengers(3, key=True)]
+    assert await store.add_rows(campaign.id, rows, NOW) == (3, [])
+    assert await store.add_rows(campaign.id, rows[:2], NOW) == (0, ["k0", "k1"])
+    await store.do_not_call("+79161000001", "asked", NOW)
+    claimed = await claim(store, campaign.id, "a", 10)
+    assert sorted(r.passenger.phone for r, _ in claimed) == ["+79161000000", "+79161000002"]
+    assert (await store.counts(campaign.id))["result"] == {"do_not_call": 1}
+
+
+async def test_cancel_stops_ready_rows_and_retries(db):
+    store = CampaignStore(db)
+    cid = await seeded(store, 2)
+    await store.change(cid, "start", NOW)
+    (row, attempt), = await claim(store, cid, "a", 1)
+    await store.change(cid, "cancel", NOW)
+    await store.finish(attempt.id, "busy", NOW, decide)
+    assert {r.status for r in await store.rows(cid)} == {"cancelled", "done"}
+    assert (await store.rows(cid))[0].result == "cancelled"
+
+
+async def test_two_dialers_on_one_database_never_claim_the_same_row(database_url):
+    """Two separate engines (as two service processes would have) claiming concurrently."""
+    dbs = [await open_database(database_url) for _ in range(2)]
+    try:
+        stores = [CampaignStore(d) for d in dbs]
+        cid = await seeded(stores[0], 60)
+
+        async def drain(store: CampaignStore, who: str) -> list[int]:
+            got = []
+            while batch := await claim(store, cid, who, 3):
+                got += [r.id for r, _ in batch]
+            return got
+
+        a, b = await asyncio.gather(drain(stores[0], "a"), drain(stores[1], "b"))
+        assert len(a) + len(b) == 60 and not set(a) & set(b)
+        assert len(await stores[0].attempts(cid)) == 60
+    finally:
+        for d in dbs:
+            await d.close()

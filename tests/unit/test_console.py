@@ -1,0 +1,79 @@
+"""The console's login, sessions and CSRF, through the real aiohttp app on a SQLite database."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from ivr.config import load_settings
+from ivr.service import IvrService
+from ivr.store.db import open_database
+from ivr.users import UserStore, check_password, hash_password
+from ivr.web.app import create_app
+
+
+@pytest.fixture
+async def client(tmp_path):
+    settings = dataclasses.replace(load_settings(env={}), var_dir=str(tmp_path),
+                                   database_url=f"sqlite+aiosqlite:///{tmp_path}/ivr.db")
+    db = await open_database(settings.database_url, settings)
+    await UserStore(db).add("anna", "correct-horse", "dispatcher")
+    client = TestClient(TestServer(create_app(IvrService(settings, db))))
+    await client.start_server()
+    yield client
+    await client.close()
+    await db.close()
+
+
+def test_password_hash_round_trip():
+    stored = hash_password("s3cret-pass")
+    assert stored.startswith("scrypt$") and "s3cret-pass" not in stored
+    assert check_password("s3cret-pass", stored)
+    assert not check_password("s3cret-pasS", stored)
+    assert hash_password("s3cret-pass") != stored          # salted
+
+
+async def test_pages_need_a_login(client):
+    r = await client.get("/calls", allow_redirects=False)
+    assert r.status == 303 and r.headers["Location"].startswith("/login?next=/calls")
+
+
+async def test_wrong_password_is_refused(client):
+    r = await client.post("/login", data={"username": "anna", "password": "nope", "next": "/calls"},
+                          allow_redirects=False)
+    assert r.status == 401
+    assert "Wrong user name or password" in await r.text()
+
+
+async def test_login_then_calls_page(client):
+    r = await client.post("/login", data={"username": "anna", "password": "correct-horse", "next": "/calls"},
+                          allow_redirects=False)
+    assert r.status == 303 and r.headers["Location"] == "/calls"
+    page = await client.get("/calls")
+    assert page.status == 200
+    text = await page.text()
+    assert "No calls yet." in text and "anna (dispatcher)" in text
+
+
+async def test_login_never_redirects_off_site(client):
+    r = await client.post("/login", data={"username": "anna", "password": "correct-horse",
+                                          "next": "//evil.example/"}, allow_redirects=False)
+    assert r.headers["Location"] == "/"
+
+
+async def test_post_without_csrf_token_is_refused(client):
+    await client.post("/login", data={"username": "anna", "password": "correct-horse"}, allow_redirects=False)
+    r = await client.post("/logout", data={}, allow_redirects=False)
+    assert r.status == 403
+
+
+async def test_tampered_cookie_is_not_a_session(client):
+    await client.post("/login", data={"username": "anna", "password": "correct-horse"}, allow_redirects=False)
+    cookie = client.session.cookie_jar.filter_cookies(client.make_url("/"))["ivr_session"].value
+    payload, sig = cookie.rsplit(".", 1)
+    client.session.cookie_jar.clear()
+    client.session.cookie_jar.update_cookies({"ivr_session": payload + "." + "0" * len(sig)},
+                                             response_url=client.make_url("/"))
+    r = await client.get("/calls", allow_redirects=False)
+    assert r.status == 303
