@@ -38,6 +38,7 @@ class IvrService:
         self.calls = CallStore(db)
         self.plans = PlanHolder(settings, PlanStore(db), self.catalog)
         self.services = Services()
+        self._reload_pending = False
         self.bus = EventBus()
         self.supervisor = CallSupervisor(self.bus, {"inbound": self._inbound, "callback": self._callback})
         self.ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app,
@@ -80,6 +81,8 @@ class IvrService:
     async def _on_connect(self) -> None:
         """After (re)connecting: live calls re-check what they wait for; channels left in our
         Stasis app by an earlier run of the service are picked up, never left in silence."""
+        if self._reload_pending:
+            await self._reload_asterisk()
         for sub_channel in list(self.supervisor.tasks):
             self.bus.publish_to(sub_channel, Resync("Resync"))
         try:
@@ -114,14 +117,21 @@ class IvrService:
         return True
 
     async def apply_asterisk_config(self) -> None:
+        """Render Asterisk's files from the live plan; reload what changed now, or at the next
+        connect when Asterisk is not reachable yet (the service starts before ARI answers)."""
         changed = await asyncio.to_thread(render_pbx, self.settings, self.plans.current.plan)
-        if changed and self.ari.connected:
-            for module in ("res_pjsip.so", "pbx_config.so"):
-                try:
-                    await self.ari.reload_module(module)
-                except AriError as e:
-                    log.error("asterisk reload failed module=%s error=%s", module, e.message)
-            log.info("asterisk configuration reloaded files=%s", ",".join(p.name for p in changed))
+        self._reload_pending |= bool(changed)
+        if self._reload_pending and self.ari.connected:
+            await self._reload_asterisk()
+
+    async def _reload_asterisk(self) -> None:
+        self._reload_pending = False
+        for module in ("res_pjsip.so", "pbx_config.so", "cdr_csv.so"):
+            try:
+                await self.ari.reload_module(module)
+            except AriError as e:
+                log.error("asterisk reload failed module=%s error=%s", module, e.message)
+        log.info("asterisk configuration reloaded")
 
     async def shutdown(self) -> None:
         await self.supervisor.shutdown()

@@ -12,6 +12,7 @@ from ivr.service import IvrService
 from ivr.users import UserStore
 from ivr.web import calls_pages, console
 from ivr.web import campaigns as campaigns_web
+from ivr.web import routing
 from ivr.web.keys import SERVICE
 from ivr.web.sessions import Sessions, load_secret
 
@@ -80,4 +81,5 @@ def create_app(service: IvrService) -> web.Application:
     console.setup(app, UserStore(service.db), Sessions(secret, service.settings.public_url.startswith("https:")))
     calls_pages.setup(app)
     campaigns_web.setup(app)
+    routing.setup(app)
     return app
