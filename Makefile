@@ -11,7 +11,8 @@ run: setup                      ## start Asterisk, the ARI service and the web c
 	@scripts/run.sh
 
 stop:                           ## stop everything `make run` and `make demo` started
-	@if [ -f var/ivr.pid ] && kill -0 $$(cat var/ivr.pid) 2>/dev/null; then kill $$(cat var/ivr.pid); echo "service stopped"; fi
+	@if [ -f var/ivr.pid ] && pid=$$(cat var/ivr.pid) && kill -0 $$pid 2>/dev/null; then \
+	  kill $$pid; for i in $$(seq 50); do kill -0 $$pid 2>/dev/null || break; sleep 0.2; done; echo "service stopped"; fi
 	@$(PY) -m ivr.cli asterisk stop
 	@$(PY) scripts/demo.py --stop
 

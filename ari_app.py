@@ -17,6 +17,7 @@ from aiohttp import web
 from ivr import logs
 from ivr.config import load_settings
 from ivr.errors import IvrError
+from ivr.notify.mailbox import Mailbox
 from ivr.service import IvrService
 from ivr.store.db import open_database
 from ivr.users import UserStore
@@ -48,6 +49,13 @@ async def main() -> int:
     await service.apply_asterisk_config()
     await first_admin(settings, db)
 
+    mailbox = None
+    if settings.demo_mailbox_port:
+        # The demo's catch-all SMTP server: missed-call mails can be read in the console.
+        mailbox = Mailbox("127.0.0.1", settings.demo_mailbox_port, settings.var / "mailbox")
+        mailbox.start()
+        log.info("demo mailbox on 127.0.0.1:%s", settings.demo_mailbox_port)
+
     runner = web.AppRunner(create_app(service), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.web_host, settings.web_port).start()
@@ -67,6 +75,8 @@ async def main() -> int:
     ari.cancel()
     await service.shutdown()
     await runner.cleanup()
+    if mailbox is not None:
+        mailbox.stop()
     await db.close()
     pidfile.unlink(missing_ok=True)
     return 0

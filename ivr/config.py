@@ -41,6 +41,8 @@ class Settings:
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     public_url: str = "http://127.0.0.1:8080"
+    # A local catch-all SMTP server for demos (0 = none); the console lists what it received.
+    demo_mailbox_port: int = 0
     # A fixed wall clock (ISO 8601 with offset) for tests and demos; empty means the real clock.
     clock: str = ""
     log_level: str = "INFO"

@@ -15,7 +15,7 @@ from ivr.campaigns.dialer import CampaignDialer
 from ivr.campaigns.store import CampaignStore
 from ivr.clock import Clock
 from ivr.config import Settings
-from ivr.errors import InvalidInput
+from ivr.errors import InvalidInput, IvrError
 from ivr.flows.context import Services
 from ivr.missed.service import MissedService
 from ivr.plan.live import PlanHolder
@@ -114,6 +114,11 @@ class IvrService:
             return False
         if before is None or self.plans.current.plan.checksum != before.plan.checksum:
             await self.apply_asterisk_config()
+        if self.services.missed is not None:
+            try:
+                self.services.missed.reload_config()      # notifications.yaml lives beside the plan
+            except IvrError as e:
+                log.error("notifications.yaml refused, keeping the old settings: %s", e.message)
         return True
 
     async def apply_asterisk_config(self) -> None:

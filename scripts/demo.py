@@ -55,7 +55,8 @@ async def demo() -> int:
     scenarios = [
         ("+79161110001", number, "presses 1 and talks to the first phone that answers", "1", 0),
         ("+79262220002", ads, "from the ad number, presses nothing", "", 0),
-        ("+79033330003", number, "hangs up during the greeting", "", 2),
+        ("+79033330003", number, "hangs up during the greeting (a misdial)", "", 2),
+        ("+79054445566", ads, "listens to the menu, then hangs up", "", 8),
         ("+79504440004", number, "presses 9 for English, then 0", "9", 0),
     ]
     for caller, did, what, digits, hang_after in scenarios:

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.async_api import async_playwright
 
 from ivr.store import Database, open_database
 from ivr.testing.postgres import PostgresUnavailable, create_database, find_bin_dir, postgres_server
@@ -41,3 +42,22 @@ async def db(database_url: str) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.close()
+
+
+# ----- a real browser: Playwright driving Debian's Chromium (no browser download) -----
+
+
+CHROMIUM = "/usr/bin/chromium"
+# Without these, Chromium on this closed network keeps trying Google's hosts.
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+async def browser():
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()

@@ -29,9 +29,11 @@ async def run_inbound(ctx: FlowContext, calls: CallStore, plan_version: int | No
         journal.call_id = earlier.id
         journal.step("picked_up_after_restart")
     else:
+        missed = ctx.services.missed
+        contact = await missed.contact_name(ctx.caller) if missed is not None else ""
         journal.call_id = await calls.start(call.channel_id, ctx.caller, ctx.company_number,
                                             number.source if number else "", plan_version, ctx.now(),
-                                            language=call.language)
+                                            language=call.language, contact_name=contact)
     log.info("call started call=%s caller=%s number=%s source=%s", call.channel_id, ctx.caller,
              ctx.company_number, number.source if number else "-")
     try:

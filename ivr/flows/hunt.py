@@ -327,7 +327,9 @@ class Hunt:
         if leg.playback_id:
             await self._stop_playback_quietly(leg.playback_id)
         self.bridge_id = self.call.new_id("br")
-        await self.call.ari.create_bridge(self.bridge_id)
+        # proxy_media keeps the audio going through Asterisk's core: with a native RTP bridge
+        # between two trunk legs the caller heard nothing of a mobile (seen on Asterisk 22).
+        await self.call.ari.create_bridge(self.bridge_id, "mixing,proxy_media")
         await self._stop_ringback()
         await self.call.ari.add_to_bridge(self.bridge_id, self.call.channel_id, leg.channel_id)
         while True:

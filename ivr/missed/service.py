@@ -133,6 +133,14 @@ class MissedService:
             deliverers["mail"] = deliverers["digest"] = MailDelivery(self.config.mail)
         return OutboxWorker(self.outbox, deliverers, self.now, self.config.retry_max_seconds)
 
+    def reload_config(self) -> None:
+        """Read notifications.yaml again (SIGHUP); a broken file raises and the old one stays."""
+        config = load_notify_config(self.settings)
+        self.config = config
+        fresh = self._make_worker()
+        self.worker.deliverers, self.worker.retry_max_seconds = fresh.deliverers, fresh.retry_max_seconds
+        log.info("notification settings reloaded rules=%d webhooks=%d", len(config.rules), len(config.webhooks))
+
     def _kick(self) -> None:
         self.worker.kick()
 

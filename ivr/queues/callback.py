@@ -71,7 +71,7 @@ class CallbackDialer:
                 agent_leg, agent = await self._ring_agents(waiter, node, sub, legs)
                 if agent_leg is None:
                     return
-                await self._call_customer(waiter, node, plan, sub, agent_leg, agent, legs)
+                await self._call_customer(waiter, plan, sub, agent_leg, agent, legs)
             finally:
                 # The offer must never stay reserved: a failure anywhere frees the agents, and
                 # counts as an attempt so a lasting fault ends in "failed" rather than a loop.
@@ -128,7 +128,7 @@ class CallbackDialer:
         await self._step(waiter, "callback_agent_answered", agent=agent)
         return answered, agent
 
-    async def _call_customer(self, waiter: Waiter, node: QueueNode, plan: Plan | None, sub: Subscription,
+    async def _call_customer(self, waiter: Waiter, plan: Plan | None, sub: Subscription,
                              agent_leg: str, agent: str, legs: list[str]) -> None:
         language = plan.language if plan else "ru"
         # The agent hears a short notice, then ringback until the customer is put through.

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 # What the phone hears after a feature code: the new state of the agent.
 FEATURE_PROMPTS = {"login": "agent-logged-in", "logout": "agent-logged-out", "pause": "agent-paused",
                    "unpause": "agent-unpaused"}
+PAUSE = "silence/1"
 
 
 def for_service(service: IvrService) -> QueueManager:
@@ -58,12 +59,14 @@ async def feature_code(service: IvrService, manager: QueueManager, event: Stasis
             log.warning("feature code refused ext=%s action=%s error=%s", ext, action, e.message)
             prompt = "beeperr"
         plan = service.plans.current.plan if service.plans.current else None
-        path = service.catalog.resolve(prompt, plan.language if plan else "en") \
-            or service.catalog.resolve(prompt, "en")
-        if path:
+        language = plan.language if plan else "en"
+        # A second of silence first: the phone has only just been lifted to the ear.
+        media = ["sound:" + path for name in (PAUSE, prompt)
+                 if (path := service.catalog.resolve(name, language) or service.catalog.resolve(name, "en"))]
+        if media:
             playback = f"{channel}-feature"
             sub.add_key(playback)
-            await service.ari.play(channel, ["sound:" + path], playback)
+            await service.ari.play(channel, media, playback)
             while True:
                 got = await sub.get(timeout=10)
                 if isinstance(got, (StasisEnd, ChannelDestroyed)) or \

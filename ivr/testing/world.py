@@ -27,6 +27,7 @@ class Behaviour:
     action: str = "answer"           # answer | busy | ignore (rings until cancelled) | reject
     after: float = 0.0               # seconds of ringing before answering / rejecting
     play: tuple[str, ...] = ()       # media to play once answered (its voice)
+    play_after: float = 0.0          # seconds after answering before it speaks
     press: str = ""                  # digits to press after answering
     press_after: float = 1.0
     hangup_after: float = 0.0        # 0: stay until the other side hangs up
@@ -149,6 +150,7 @@ class World:
 
     async def _act(self, leg: Leg, b: Behaviour) -> None:
         if b.play:
+            await asyncio.sleep(b.play_after)
             await self.ari.play(leg.channel_id, list(b.play), self.new_id("pb"))
         if b.press:
             await asyncio.sleep(b.press_after)

@@ -10,8 +10,9 @@ from ivr.clock import parse_aware
 from ivr.errors import InvalidInput, IvrError
 from ivr.service import IvrService
 from ivr.users import UserStore
-from ivr.web import calls_pages, console
+from ivr.web import calls_pages, console, missed_pages
 from ivr.web import campaigns as campaigns_web
+from ivr.web import missed as missed_api
 from ivr.web import routing
 from ivr.web.keys import SERVICE
 from ivr.web.sessions import Sessions, load_secret
@@ -82,4 +83,6 @@ def create_app(service: IvrService) -> web.Application:
     calls_pages.setup(app)
     campaigns_web.setup(app)
     routing.setup(app)
+    missed_api.setup(app)
+    missed_pages.setup(app)
     return app

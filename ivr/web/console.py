@@ -24,11 +24,11 @@ USER = web.RequestKey("user", User)
 SESSION = web.RequestKey("session", Session)
 
 
-def render(request: web.Request, template: str, status: int = 200, **context) -> web.Response:
+def render(request: web.Request, template: str, http_status: int = 200, **context) -> web.Response:
     page = TEMPLATES.get_template(template).render(
         user=request.get(USER), csrf=request[SESSION].csrf if SESSION in request else "",
         nav=request.app[NAV], path=request.path, **context)
-    return web.Response(text=page, status=status, content_type="text/html")
+    return web.Response(text=page, status=http_status, content_type="text/html")
 
 
 @web.middleware
@@ -73,7 +73,7 @@ async def login(request: web.Request) -> web.Response:
     user = await request.app[USERS].authenticate(str(form.get("username", "")).strip().lower(),
                                                  str(form.get("password", "")))
     if user is None:
-        return render(request, "login.html", status=401, next=target,
+        return render(request, "login.html", http_status=401, next=target,
                       error="Wrong user name or password.")
     response = web.HTTPSeeOther(target)
     request.app[SESSIONS].issue(response, user.id)

@@ -78,6 +78,7 @@ def base_env(stack_dir) -> dict[str, str]:
         "IVR_WEB_PORT": WEB_PORT,
         "IVR_PUBLIC_URL": f"http://127.0.0.1:{WEB_PORT}",
         "IVR_CLOCK": OPEN,
+        "IVR_SETTINGS": str(PLANS / "settings.yaml"),
         "IVR_LOG_LEVEL": "INFO",
     }
 

@@ -23,14 +23,8 @@ RINGBACK_HZ = 425.0
 CADENCE, PAUSE = 5.0, 4.0
 
 
-@pytest.fixture(scope="session")
-def var_dir(stack_dir):
-    # The service writes var/admin-password on a fresh database before it makes var/.
-    (stack_dir / "var").mkdir(exist_ok=True)
-
-
 @pytest.fixture
-async def hunt(var_dir, service_process, stack_dir):
+async def hunt(service_process, stack_dir):
     """The service on the hunt plan (restarted only when it runs something else)."""
     plan = stack_dir / "hunt.yaml"
     plan.write_text(plan_text("hunt.yaml"), encoding="utf-8")

@@ -15,11 +15,13 @@ import signal
 import subprocess
 import sys
 import time
+import wave
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import aiohttp
+import numpy as np
 import pytest
 from aiohttp import web
 
@@ -31,6 +33,7 @@ from ivr.notify.webhook import KEY_HEADER, SIGNATURE_HEADER, verify
 from ivr.testing.world import Behaviour, Leg, World
 
 MAIN = "+74951110000"
+VOICEMAIL = "+74951110009"     # added to the test plan here: straight to a voicemail box
 MENU_STARTED = 4.5          # seconds from the answer to the menu prompt (ru/welcome is 3.2 s)
 AFTER_HOURS = "2026-11-25T20:00:00+03:00"
 SECRET = "hook-secret"
@@ -112,7 +115,12 @@ async def missed_service(service_process, base_env, stack_dir, mailbox, hooks, w
     service_process.stop()
     home = stack_dir / "missed"
     home.mkdir(exist_ok=True)
-    (home / "ivr.yaml").write_text(plan_text(), encoding="utf-8")
+    plan = plan_text()
+    line = '  "+74951110001": {entry: main, source: ads-test}\n'
+    assert line in plan
+    plan = plan.replace(line, line + f'  "{VOICEMAIL}": {{entry: voicemail_box, source: voicemail-line}}\n')
+    plan += "  voicemail_box: {type: voicemail, prompts: [leave-message], max_seconds: 20, then: goodbye}\n"
+    (home / "ivr.yaml").write_text(plan, encoding="utf-8")
     (home / "notifications.yaml").write_text(f"""
 missed: {{close_after_seconds: 10}}
 retry_max_seconds: 2
@@ -300,3 +308,30 @@ async def test_service_killed_before_the_notification_loses_nothing(missed_servi
     assert len(mails_for(mailbox, caller)) == 1
     again = await item_of(missed_service, caller)
     assert (again["id"], again["count"]) == (item["id"], 1)
+
+
+async def test_voicemail_left_then_hung_up_is_kept_and_mailed_as_mp3(missed_service, world, mailbox):
+    world.reset()
+    caller = "+79162000041"
+    leg = await world.call(VOICEMAIL, caller)
+    await asyncio.wait_for(leg.answered.wait(), 10)
+    await asyncio.sleep(4.5)                   # "leave a message after the tone", the beep
+    await world.ari.play(leg.channel_id, ["sound:hello-world"], world.new_id("voice"))
+    await asyncio.sleep(3.0)
+    await world.hangup(leg)                    # mid-way: the message is kept
+    item = await item_of(missed_service, caller, reason="voicemail")
+    assert item["voicemail"].endswith(".wav") and item["source"] == "voicemail-line"
+    wav = Path(item["voicemail"])
+    with wave.open(str(wav)) as w:
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(float) / 32768
+        seconds = w.getnframes() / w.getframerate()
+    # The caller's words are in it (hello-world is about 1 s), not only silence.
+    assert seconds > 0.8 and np.sqrt(np.mean(samples ** 2)) > 0.02, (seconds, samples[:10])
+    await wait_for(lambda: asyncio.sleep(0, mails_for(mailbox, caller)), 20, "the voicemail mail")
+    (mail,) = [m for m in mails_for(mailbox, caller) if m["To"] == "boss@test.example"]
+    assert "The voicemail is attached" in mail.get_body().get_content()
+    (attachment,) = list(mail.iter_attachments())
+    assert attachment.get_content_type() == "audio/mpeg" and len(attachment.get_content()) > 1000
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{missed_service.url}/api/missed/{item['id']}/voicemail") as r:
+            assert r.status == 200 and await r.read() == wav.read_bytes()

@@ -12,13 +12,15 @@ import subprocess
 import sys
 from typing import Any
 
+import aiohttp
 import pytest
 
 from conftest import heard, plan_text
 from ivr.config import ROOT
 from ivr.testing.world import Behaviour, Leg, World
 
-LINE, SHORT, TEAM, CALLBACK = "+74951110000", "+74951110001", "+74951110002", "+74951110003"
+LINE, SHORT, TEAM, CALLBACK, LEAVE = "+74951110000", "+74951110001", "+74951110002", "+74951110003", \
+    "+74951110004"
 VIP = "+79169990000"
 
 
@@ -153,6 +155,22 @@ async def test_max_wait_moves_the_caller_on(queue_service, world, prompts):
     assert names[-2:] == ["ru/all-busy", "ru/goodbye"], names
 
 
+async def test_leave_digit_takes_the_caller_out_of_the_line(queue_service, world, prompts):
+    world.reset()
+    world.behaviours["103"] = Behaviour("busy")
+    caller = "+79161200071"
+    leg = await answered_call(world, LEAVE, caller)
+    await asyncio.sleep(1.5)
+    await world.press(leg, "0")
+    await asyncio.wait_for(leg.ended.wait(), 15)
+    record = await queue_service.call_record(caller)
+    assert path(record) == ["leave_line", "all_busy", "goodbye"], path(record)
+    assert [d["reason"] for d in steps(record, "left_queue")] == ["left"]
+    assert 1.0 <= steps(record, "left_queue")[0]["waited_seconds"] <= 3.0
+    names = heard(await world.wait_recording(leg), prompts)
+    assert names[-2:] == ["ru/all-busy", "ru/goodbye"], names
+
+
 async def test_paused_agent_is_not_offered_and_the_pause_survives_a_restart(queue_service, world):
     queue_service.stop()
     result = ivr_cli(queue_service, "queues", "agent", "pause", "102", "--reason", "lunch")
@@ -256,3 +274,24 @@ async def test_callback_keeps_the_place_and_bridges_agent_and_customer(queue_ser
     callbacks = (await queue_service.get("/api/queues/callbacks"))["callbacks"]
     mine = [c for c in callbacks if c["number"] == customer]
     assert mine and mine[0]["status"] == "done" and mine[0]["attempts"] == 2 and mine[0]["agent"] == "101"
+
+
+async def test_feature_code_call_pauses_the_agent_and_says_so(queue_service, world, settings, prompts):
+    """What the dialplan does for *47 (Stasis(ivr,feature,toggle,EXT)), placed here through the PBX's
+    ARI: the phone rings, is answered, hears the new state; the agent is paused, then unpaused."""
+    world.reset()
+    world.behaviours["102"] = Behaviour("answer", after=0.3)
+    headers = {"Authorization": aiohttp.encode_basic_auth(settings.ari_user, settings.ari_password)}
+    for expected, prompt in (("paused", "ru/agent-paused"), ("idle", "ru/agent-unpaused")):
+        count = len(world.incoming)
+        async with aiohttp.ClientSession(headers=headers) as http:
+            async with http.post(f"{settings.ari_url}/ari/channels",
+                                 params={"endpoint": "PJSIP/102", "app": settings.ari_app,
+                                         "appArgs": "feature,toggle,102"}) as r:
+                assert r.status == 200, await r.text()
+        await wait_until(lambda: len(world.incoming) > count, 10, "the phone to ring")
+        phone = world.incoming[-1]
+        await asyncio.wait_for(phone.ended.wait(), 15)          # the service hangs up after speaking
+        assert heard(await world.wait_recording(phone), prompts) == [prompt]
+        team = next(q for q in (await queue_service.get("/api/queues"))["queues"] if q["id"] == "team")
+        assert {a["extension"]: a["status"] for a in team["agents"]}["102"] == expected

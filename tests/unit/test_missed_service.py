@@ -233,3 +233,16 @@ async def test_voicemail_is_copied_out_of_the_spool(db, service, tmp_path):
     kept = Path(item.voicemail)
     assert kept.parent == tmp_path / "var" / "voicemail" and kept.read_bytes() == (spool / "ch-vm.wav").read_bytes()
     assert item.reason == "voicemail" and not item.short
+
+
+async def test_reload_config_reads_the_file_next_to_the_plan(db, plan, clock, tmp_path):
+    settings = Settings(plan_file=str(tmp_path / "plan.yaml"), var_dir=str(tmp_path / "var"))
+    service = MissedService(settings, db, clock.now, lambda: plan)
+    assert service.config.rules == () and "mail" not in service.worker.deliverers
+    (tmp_path / "notifications.yaml").write_text(
+        "mail: {host: 127.0.0.1, port: 2525}\nrules: [{recipients: [a@example.com]}]\n")
+    service.reload_config()
+    assert service.config.rules[0].recipients == ("a@example.com",)
+    assert {"mail", "digest", "webhook"} <= set(service.worker.deliverers)
+    await service.call_finished(await finished_call(db, ANNA, MAIN, "no_answer", T0))
+    assert [k for k in await outbox_keys(db) if k.startswith("mail:")] != []

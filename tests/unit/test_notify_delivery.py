@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import wave
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from aiohttp import web

@@ -1,0 +1,148 @@
+"""Console pages: the missed-call list (take, close, call back, voicemail; refreshes itself),
+contacts (search, CSV import with its report, export) and the demo mailbox."""
+from __future__ import annotations
+
+import email
+import email.policy
+from pathlib import Path
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from ivr.contacts.csvio import export_csv, import_csv
+from ivr.errors import IvrError
+from ivr.web.console import NAV, USER, page, render
+from ivr.web.keys import SERVICE
+
+# "active": open and taken together, what a dispatcher works through; the default.
+STATUSES = ("active", "open", "taken", "closed", "all")
+
+
+def _missed(request: web.Request):
+    return request.app[SERVICE].services.missed
+
+
+def _tz(request: web.Request) -> ZoneInfo:
+    live = request.app[SERVICE].plans.current
+    return ZoneInfo(live.plan.timezone if live else "UTC")
+
+
+def _item_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit():
+        raise web.HTTPNotFound()
+    return int(raw)
+
+
+@page
+async def missed_page(request: web.Request) -> web.Response:
+    status = request.query.get("status", "active")
+    status = status if status in STATUSES else "active"
+    hide_short = request.query.get("short") != "1"
+    items = await _missed(request).store.list(status=None if status in ("all", "active") else status,
+                                              include_short=not hide_short, limit=300)
+    if status == "active":
+        items = [i for i in items if i.status != "closed"]
+    template = "missed_rows.html" if request.query.get("rows") == "1" else "missed.html"
+    return render(request, template, items=items, status=status, statuses=STATUSES, hide_short=hide_short,
+                  tz=_tz(request), message=request.query.get("message", ""))
+
+
+@page
+async def missed_action(request: web.Request) -> web.Response:
+    item_id, action = _item_id(request), request.match_info["action"]
+    user = request[USER]
+    form = await request.post()
+    missed = _missed(request)
+    try:
+        if action == "take":
+            await missed.take(item_id, user.username)
+            message = ""
+        elif action == "release":
+            await missed.release(item_id, user.username)
+            message = ""
+        elif action == "close":
+            await missed.close(item_id, user.username, str(form.get("reason") or "done"))
+            message = ""
+        elif action == "callback":
+            staff = str(form.get("staff") or user.extension)
+            if not staff:
+                raise web.HTTPBadRequest(text="Set your extension (ivr users add --extension) or pick a phone.")
+            await missed.start_callback(item_id, staff, user.username)
+            message = f"Calling your phone {staff} first, then the customer."
+        else:
+            raise web.HTTPNotFound()
+    except IvrError as e:
+        message = e.message
+    status = request.query.get("status", "active")
+    raise web.HTTPSeeOther(f"/missed?{urlencode({'status': status, 'message': message})}")
+
+
+@page
+async def missed_item(request: web.Request) -> web.Response:
+    """One item (the link in a notification mail)."""
+    item = await _missed(request).store.get(_item_id(request))
+    return render(request, "missed.html", items=[item], status=item.status, statuses=STATUSES,
+                  hide_short=False, tz=_tz(request), message="")
+
+
+@page
+async def voicemail(request: web.Request) -> web.StreamResponse:
+    item = await _missed(request).store.get(_item_id(request))
+    if not item.voicemail or not Path(item.voicemail).exists():
+        raise web.HTTPNotFound(text="No voicemail for this call.")
+    return web.FileResponse(item.voicemail, headers={"Content-Type": "audio/wav"})
+
+
+@page
+async def contacts_page(request: web.Request) -> web.Response:
+    missed = _missed(request)
+    contacts = await missed.contacts.list(search=request.query.get("q", ""))
+    return render(request, "contacts.html", contacts=contacts, q=request.query.get("q", ""), report=None)
+
+
+@page
+async def contacts_import(request: web.Request) -> web.Response:
+    missed = _missed(request)
+    form = await request.post()
+    upload = form.get("file")
+    text = upload.file.read().decode("utf-8-sig", errors="replace") if hasattr(upload, "file") else ""
+    plan = request.app[SERVICE].plans.current
+    report = await import_csv(missed.contacts, text, plan.plan.country if plan else "RU", missed.now())
+    contacts = await missed.contacts.list()
+    return render(request, "contacts.html", contacts=contacts, q="", report=report)
+
+
+@page
+async def contacts_export(request: web.Request) -> web.Response:
+    text = export_csv(await _missed(request).contacts.list())
+    return web.Response(text=text, content_type="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=contacts.csv"})
+
+
+@page
+async def mailbox_page(request: web.Request) -> web.Response:
+    directory = request.app[SERVICE].settings.var / "mailbox"
+    mails = []
+    for path in sorted(directory.glob("*.eml"), reverse=True)[:100]:
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        body = msg.get_body(preferencelist=("plain",))
+        mails.append({"to": msg["To"], "subject": msg["Subject"], "date": msg["Date"],
+                      "body": body.get_content() if body else "",
+                      "attachments": [a.get_filename() for a in msg.iter_attachments()]})
+    return render(request, "mailbox.html", mails=mails)
+
+
+def setup(app: web.Application) -> None:
+    app[NAV][0:0] = [("/missed", "Missed calls")]
+    app[NAV].extend([("/contacts", "Contacts"), ("/mailbox", "Mailbox")])
+    r = app.router
+    r.add_get("/missed", missed_page)
+    r.add_post("/missed/{id}/{action}", missed_action)
+    r.add_get("/missed/{id}", missed_item)
+    r.add_get("/missed/{id}/voicemail", voicemail)
+    r.add_get("/contacts", contacts_page)
+    r.add_post("/contacts/import", contacts_import)
+    r.add_get("/contacts/export", contacts_export)
+    r.add_get("/mailbox", mailbox_page)
