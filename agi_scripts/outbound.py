@@ -5,6 +5,10 @@ takes (GET /api/route: normalisation, the phone's class of service and rate limi
 carrier, live channel counts) and hands the dialplan the first trunk and its caller ID.
 `outbound.py after` (after each Dial): on the trunk's own trouble (503, 408, no answer from the
 trunk at all, no circuit) hands it the next trunk; on the callee's answer (486, 480, 404) stops.
+Once the call's result is final it is reported to the service (POST /api/calls/outbound: the
+missed-call list closes the customer's item on a long enough answer, logs an attempt otherwise).
+`outbound.py hangup` (the h extension: the staff phone hung up during the Dial) reports it then.
+A report that fails is logged and dropped: it never changes what happens to the call.
 
 It sets OUT_ACTION to dial, busy, done or refuse; anything else (this script failing, the service
 down) leaves OUT_ACTION unset, which the dialplan treats as refuse. A call is never sent out
@@ -106,6 +110,33 @@ def first(agi: AGI) -> None:
     set_trunk(agi, *trunks[0])
 
 
+def report(agi: AGI) -> None:
+    """Tell the service how the call to the callee ended, once per call; never raises."""
+    try:
+        number = agi.get_variable("OUT_NUMBER")
+        status = agi.get_variable("DIALSTATUS")
+        if not number or not status or agi.get_variable("OUT_REPORTED"):
+            return
+        agi.set_variable("OUT_REPORTED", "1")
+        body = {"phone": agi.get_variable("CHANNEL(endpoint)"), "number": number, "status": status,
+                "answered_seconds": _seconds(agi.get_variable("ANSWEREDTIME")),
+                "dialled_seconds": _seconds(agi.get_variable("DIALEDTIME")),
+                "channel": agi.env.get("agi_uniqueid", ""), "trunk": agi.get_variable("OUT_TRUNK")}
+        request = urllib.request.Request(f"{SERVICE_URL}/api/calls/outbound", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(request, timeout=TIMEOUT):
+            pass
+    except Exception as e:      # the list misses one closing call; the phone call is unaffected
+        try:
+            agi.verbose(f"outbound call not reported: {type(e).__name__}: {e}"[:200], 1)
+        except Exception:
+            pass
+
+
+def _seconds(raw: str) -> int:
+    return int(raw) if raw.isdigit() else 0
+
+
 def after(agi: AGI) -> None:
     status = agi.get_variable("DIALSTATUS")
     trunk = agi.get_variable("OUT_TRUNK")
@@ -120,9 +151,11 @@ def after(agi: AGI) -> None:
     agi.verbose(f"outbound via {trunk}: {status} sip={code} cause={cause}", 2)
     if status == "BUSY" or code == 486:
         agi.set_variable("OUT_ACTION", "busy")
+        report(agi)
         return
     if not should_fail_over(status, code, cause):
         agi.set_variable("OUT_ACTION", "done")
+        report(agi)
         return
     trunks = agi.get_variable("OUT_TRUNKS").split()
     cids = agi.get_variable("OUT_CIDS").split()
@@ -131,12 +164,16 @@ def after(agi: AGI) -> None:
     i = trunks.index(trunk) + 1
     if i >= len(trunks):
         refuse(agi, "no-trunk", f"every trunk failed, the last with {status} {code}")
+        report(agi)
         return
     set_trunk(agi, trunks[i], "" if cids[i] == "-" else cids[i])
 
 
 def main(argv: list[str]) -> int:
     agi = AGI()
+    if argv[1:2] == ["hangup"]:
+        report(agi)
+        return 0
     try:
         (after if argv[1:2] == ["after"] else first)(agi)
     except Exception as e:      # fail safe: whatever went wrong, the call is refused, never routed

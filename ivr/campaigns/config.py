@@ -10,6 +10,8 @@ every problem is reported as FILE:LINE:COL and reading goes on.
         digits: {"1": confirm, "2": cancel, "3": dispatcher, "0": repeat}
         prompts: {intro: [campaign-intro], question: [campaign-confirm-question], ...}
         dispatcher: dispatch               # a hunt or queue node of the plan
+        webhook: https://crm.example/hook  # each answer, signed with this URL's secret from
+                                           # notifications.yaml (webhooks:)
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from ivr.plan.validate import Reader
 
 PROFILE_KEYS = ("flow", "hours", "call_on_holidays", "holidays_from", "deadline_hours", "ring_seconds",
                 "answer_timeout", "max_attempts", "retry", "pacing", "amd", "machine", "dispatcher",
-                "digits", "prompts", "caller_id")
+                "digits", "prompts", "caller_id", "webhook")
 PROMPT_KEYS = ("intro", "question", "thanks", "no_input", "call_again", "machine")
 PACING_KEYS = ("max_concurrent", "reserve_inbound", "calls_per_second")
 AMD_KEYS = ("enabled",) + tuple(f for f in Amd.__dataclass_fields__ if f != "enabled")
@@ -57,6 +59,7 @@ DEFAULT_PROMPTS = {
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d)?")
 _UNITS = {None: 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _CALLER_ID = re.compile(r"\+?[0-9]{3,15}")
+_URL = re.compile(r"https?://[^\s/]+(/\S*)?")
 
 
 def campaigns_file(settings: Settings) -> Path:
@@ -153,7 +156,8 @@ class _ProfileReader:
             amd=r.optional(f, "amd", lambda n, w: self._amd(n, what), Amd()),
             machine=r.optional(f, "machine", lambda n, w: r.choice(n, f"{what} machine", ("hangup", "message")),
                                "hangup"),
-            dispatcher=dispatcher, caller_id=caller_id)
+            dispatcher=dispatcher, caller_id=caller_id,
+            webhook=r.optional(f, "webhook", lambda n, w: self._webhook(n, what), ""))
 
     def _hours(self, node: YNode, what: str) -> dict[int, tuple[TimeRange, ...]]:
         r = self.r
@@ -274,6 +278,13 @@ class _ProfileReader:
             self.r.problem(node, f"{what} dispatcher: '{target}' is not a hunt or queue node of the plan")
             return None
         return target
+
+    def _webhook(self, node: YNode, what: str) -> str | None:
+        text = self.r.text(node, f"{what} webhook")
+        if text is not None and not _URL.fullmatch(text):
+            self.r.problem(node, f"{what} webhook: '{text}' is not an http(s) URL")
+            return None
+        return text
 
     def _caller_id(self, node: YNode, what: str) -> str | None:
         text = self.r.text(node, f"{what} caller_id")

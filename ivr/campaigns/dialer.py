@@ -12,6 +12,7 @@ import asyncio
 import logging
 import socket
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +29,8 @@ from ivr.campaigns.model import Attempt, Campaign, Profile, Row
 from ivr.campaigns.store import CampaignStore
 from ivr.errors import IvrError
 from ivr.plan.model import Plan
+from ivr.routing.router import Decision, trunk_of_channel
+from ivr.say import TextSpeaker
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,8 @@ CAUSES = {17: "busy", 21: "busy", 18: "no_answer", 19: "no_answer", 16: "no_answ
 # Without an event this long, a watcher asks Asterisk whether the channel still exists.
 POLL_SECONDS = 5.0
 AMD_CONTEXT = "campaign-amd"
+# Channels campaigns may still take per trunk; None: the trunk has no capacity limit.
+Budget = dict[str, "int | None"]
 
 
 def instance_name(web_port: int) -> str:
@@ -50,8 +55,28 @@ def endpoint_for(number: str, trunk: str) -> str:
     return f"PJSIP/{number}@trunk-{trunk}"
 
 
+def trunk_budget(plan: Plan, counts: dict[str, int], reserve_inbound: int) -> Budget:
+    """Channels campaigns may take per trunk (None: no limit); `reserve_inbound` stay free on each."""
+    return {t.name: max(0, t.capacity - reserve_inbound - counts.get(t.name, 0)) if t.capacity > 0 else None
+            for t in plan.trunks.values()}
+
+
+def pick_trunk(decision: Decision, plan: Plan, budget: Budget) -> str | None:
+    """The router's first candidate with a campaign channel free; but while the callee's own
+    carrier has trunks, only those (a full one is waited for, not paid around)."""
+    carrier = decision.info.carrier
+    own = {t.name for t in plan.trunks.values() if carrier and carrier in t.carriers}
+    for candidate in decision.candidates:
+        name = candidate.trunk.name
+        if own and name not in own:
+            continue
+        if budget.get(name) is None or budget[name] > 0:
+            return name
+    return None
+
+
 def default_trunk(plan: Plan) -> str:
-    """Until the carrier router (Services.router) exists: the plan's default trunk."""
+    """Without the carrier router, or for a number it cannot route: the plan's default trunk."""
     return next((t.name for t in plan.trunks.values() if t.default), None) or next(iter(plan.trunks), "default")
 
 
@@ -68,6 +93,7 @@ class CampaignDialer:
         self._profiles: tuple[tuple, dict[str, Profile]] = ((), {})
         self._last_originate = 0.0
         self._reconciled = asyncio.Event()
+        self.speaker = TextSpeaker(service.settings)          # route names: recording, else speech
 
     # ----- wiring -----
 
@@ -106,17 +132,12 @@ class CampaignDialer:
             log.error("campaign %s: no profile '%s'", campaign.id, campaign.profile)
             return
         plan = self.service.plans.current.plan
-        slots = await self.free_slots(campaign, profile, plan)
-        if slots <= 0:
-            return
-        router = self.service.services.router
-        if router is not None:
-            await router.refresh()
+        slots, budget = await self.free_slots(campaign, profile, plan)
         claimed = await self.store.claim(
             campaign.id, self.instance, self.now(), slots,
             channel_id_for=lambda row: f"camp-{campaign.id}-{row.id}-{row.attempts}",
-            trunk_for=lambda row: self.trunk_for(row.passenger.phone, plan),
-            expired=lambda row: self._expired(row, profile))
+            trunk_for=lambda row: self.trunk_for(row.passenger.phone, plan, budget),
+            expired=lambda row: self._expired(row, profile)) if slots > 0 else []
         for row, attempt in claimed:
             await self._pace(profile)
             await self._originate(campaign, profile, plan, row, attempt)
@@ -128,27 +149,43 @@ class CampaignDialer:
         limit = scheduler.deadline(row.passenger, profile)
         return limit is not None and self.now() > limit
 
-    def trunk_for(self, number: str, plan: Plan) -> str:
-        """The carrier router's choice (ctx.services.router), else the plan's default trunk."""
+    def trunk_for(self, number: str, plan: Plan, budget: Budget) -> str | None:
+        """The carrier router's choice (ctx.services.router) among trunks with a channel left for
+        campaigns in `budget` (taken from it), else None: the row waits. Without a router, or for
+        a number it cannot route, the plan's default trunk."""
         router = self.service.services.router
+        decision = None
         if router is not None:
             try:
-                return router.endpoint_for(number).rsplit("@trunk-", 1)[1]
+                decision = router.decide(number)
             except IvrError as e:
                 log.warning("campaign route failed number=%s error=%s", number, e.message)
-        return default_trunk(plan)
+        name = pick_trunk(decision, plan, budget) if decision is not None else default_trunk(plan)
+        if name is None or budget.get(name, None) == 0:
+            return None
+        if budget.get(name) is not None:
+            budget[name] -= 1
+        if router is not None:
+            # counted at once, so the next decision (inbound staff calls too) sees this channel
+            router.channels.reserve(name)
+            router.rates.record("trunk:" + name)
+        return name
 
-    async def free_slots(self, campaign: Campaign, profile: Profile, plan: Plan) -> int:
-        """Calls this campaign may start now: its own ceiling, and the trunks' free channels minus
-        those kept on each for inbound calls (inbound always has priority)."""
+    async def free_slots(self, campaign: Campaign, profile: Profile, plan: Plan) -> tuple[int, Budget]:
+        """Calls this campaign may start now, and per trunk the channels it may take: capacity
+        minus live channels (inbound, staff, other campaigns) minus those kept for inbound calls."""
         own = profile.pacing.max_concurrent - self.in_flight.get(campaign.id, 0)
-        trunks = list(plan.trunks.values())
-        if not trunks or any(t.capacity <= 0 for t in trunks):
-            return own
-        names = [c.name for c in await self.service.ari.list_channels()]
-        free = sum(max(0, t.capacity - profile.pacing.reserve_inbound
-                       - sum(1 for n in names if n.startswith(f"PJSIP/trunk-{t.name}-"))) for t in trunks)
-        return min(own, free)
+        router = self.service.services.router
+        if router is not None:
+            await router.refresh()
+            counts = router.channels.counts()
+        else:
+            counts = dict(Counter(t for c in await self.service.ari.list_channels()
+                                  if (t := trunk_of_channel(c.name)) is not None))
+        budget = trunk_budget(plan, counts, profile.pacing.reserve_inbound)
+        if not budget or any(v is None for v in budget.values()):
+            return own, budget
+        return min(own, sum(v or 0 for v in budget.values())), budget
 
     async def _pace(self, profile: Profile) -> None:
         gap = 1.0 / profile.pacing.calls_per_second
@@ -266,7 +303,7 @@ class CampaignDialer:
                               row.passenger.language or plan.language, self.service.catalog.resolve, self.now)
         try:
             await run_flow(session, self.store, attempt, row, profile, amd_status, plan, self.service.services,
-                           self.now)
+                           self.now, self.speaker.speak_text)
         except CallEnded:
             pass
         finally:

@@ -1,12 +1,15 @@
 """What the passenger hears and presses: the `confirm` and `notice` flows on CallSession.prompt.
 
 The digit is stored before the thank-you prompt plays, so a crash after a press never loses it.
-Speaking the trip: until the `say` module (ivr/say/) exists, the trip is read with Asterisk's own
-media (`number:`), in the call's language; route names are not spoken yet.
+The trip is spoken with ivr.say in the call's language: the route name (a recording, else speech
+made once), the departure in the callee's local time, then the seat (confirm) or bus and platform
+(notice).
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -17,8 +20,10 @@ from ivr.calls.prompt import PromptOptions, PromptResult
 from ivr.calls.session import CallSession
 from ivr.campaigns.model import Attempt, Profile, Row
 from ivr.campaigns.store import CampaignStore
+from ivr.errors import IvrError
 from ivr.flows.context import Services
 from ivr.plan.model import Plan
+from ivr.say import SayError, say_bus, say_datetime, say_platform, say_seat
 
 log = logging.getLogger(__name__)
 
@@ -26,16 +31,44 @@ log = logging.getLogger(__name__)
 MAX_REPEATS = 3
 
 
-def trip_prompts(row: Row) -> tuple[str, ...]:
-    """The trip as media: departure hour and minute, then the seat number."""
+# A prompt name for a text in a language (TextSpeaker.speak_text); blocking.
+Speak = Callable[[str, str], str]
+
+
+def _number(text: str) -> int | None:
+    """The first number of a seat, bus or platform as written ("12", "12, 13", "№ 3")."""
+    m = re.search(r"\d+", text)
+    return int(m.group()) if m and int(m.group()) > 0 else None
+
+
+def trip_words(row: Row, kind: str, language: str, route_prompt: str = "") -> tuple[str, ...]:
+    """The trip as prompt names: route, departure (callee's local time), then the seat for a
+    confirm call, bus and platform for a notice. A language the say module lacks says only the route."""
     p = row.passenger
-    media: list[str] = []
-    if p.departure is not None:
-        local = p.departure.astimezone(ZoneInfo(row.timezone))
-        media += [f"number:{local.hour}", f"number:{local.minute}"] if local.minute else [f"number:{local.hour}"]
-    if p.seat.split(",")[0].strip().isdigit():
-        media.append(f"number:{p.seat.split(',')[0].strip()}")
-    return tuple(media)
+    words: list[str] = [route_prompt] if route_prompt else []
+    try:
+        if p.departure is not None:
+            words += say_datetime(p.departure.astimezone(ZoneInfo(row.timezone)), language)
+        numbers = ((p.seat, say_seat),) if kind == "confirm" else ((p.bus, say_bus), (p.platform, say_platform))
+        for text, say in numbers:
+            n = _number(text)
+            if n is not None:
+                words += say(n, language)
+    except SayError as e:
+        log.warning("campaign trip not spoken row=%s lang=%s error=%s", row.id, language, e.message)
+        return tuple(words[:1]) if route_prompt else ()
+    return tuple(words)
+
+
+async def trip_prompts(row: Row, kind: str, language: str, speak: Speak | None) -> tuple[str, ...]:
+    """trip_words with the route name spoken (espeak-ng on a cache miss, off the event loop)."""
+    route_prompt = ""
+    if row.passenger.route.strip() and speak is not None:
+        try:
+            route_prompt = await asyncio.to_thread(speak, row.passenger.route, language)
+        except (IvrError, OSError) as e:     # no espeak-ng, a full disk: the call goes on without it
+            log.warning("campaign route name not spoken row=%s error=%s", row.id, e)
+    return trip_words(row, kind, language, route_prompt)
 
 
 async def _ask(session: CallSession, options: PromptOptions) -> PromptResult:
@@ -51,7 +84,8 @@ async def _ask(session: CallSession, options: PromptOptions) -> PromptResult:
 
 
 async def run_flow(session: CallSession, store: CampaignStore, attempt: Attempt, row: Row, profile: Profile,
-                   amd_status: str, plan: Plan, services: Services, now: Callable[[], datetime]) -> str:
+                   amd_status: str, plan: Plan, services: Services, now: Callable[[], datetime],
+                   speak: Speak | None = None) -> str:
     """Run one answered campaign call; returns the outcome it stored (an action, no_input, machine)."""
     w = profile.wording
     if attempt.answer:
@@ -59,17 +93,18 @@ async def run_flow(session: CallSession, store: CampaignStore, attempt: Attempt,
         await session.play(w.thanks.get(attempt.answer, ()))
         return attempt.answer
     await store.answered(attempt.id, now())
+    trip = await trip_prompts(row, profile.kind, session.language, speak)
     if amd_status == "MACHINE":
         await store.set_outcome(attempt.id, "machine")
         if profile.machine == "message":
-            await session.play(w.machine + trip_prompts(row))
+            await session.play(w.machine + trip)
         return "machine"
     digits = profile.digits
     silent = 0
     repeats = 0
     while True:
         result = await _ask(session, PromptOptions(
-            prompts=w.intro + trip_prompts(row) + w.question, first_digit_timeout=profile.answer_timeout,
+            prompts=w.intro + trip + w.question, first_digit_timeout=profile.answer_timeout,
             valid=frozenset(digits)))
         if result.status != "ok":
             silent += 1
@@ -87,7 +122,9 @@ async def run_flow(session: CallSession, store: CampaignStore, attempt: Attempt,
                 await session.play(w.call_again)
                 return "no_input"
             continue
-        await store.store_answer(attempt.id, result.digits, action, now())
+        if await store.store_answer(attempt.id, result.digits, action, now(), profile.webhook) \
+                and profile.webhook and services.missed is not None:
+            services.missed.worker.kick()        # the outbox worker of the notifications delivers it
         log.info("campaign answer call=%s row=%s digit=%s action=%s", session.channel_id, row.id,
                  result.digits, action)
         await session.play(w.thanks.get(action, ()))

@@ -97,6 +97,7 @@ class Profile:
     machine: str = "hangup"                           # hangup | message
     dispatcher: str = ""                              # plan node (hunt or queue) for option 3
     caller_id: str = ""
+    webhook: str = ""                                 # URL of a notifications.yaml webhook: each answer
 
 
 @dataclass(frozen=True)

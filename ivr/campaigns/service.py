@@ -6,9 +6,11 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from ivr.campaigns import scheduler
-from ivr.campaigns.model import Campaign, CampaignError, Passenger, Profile
+from ivr.campaigns.model import Attempt, Campaign, CampaignError, Passenger, Profile
 from ivr.campaigns.store import CampaignStore
 from ivr.plan.model import Plan
+from ivr.routing import report
+from ivr.routing.lookup import CarrierLookup
 
 
 def profile_named(profiles: dict[str, Profile], name: str) -> Profile:
@@ -33,3 +35,12 @@ async def create_campaign(store: CampaignStore, name: str, profile: Profile, pla
     campaign = await store.create(name, profile.kind, profile.name, now, profile.dispatcher)
     added, _ = await add_passengers(store, campaign, profile, plan, passengers, now, lookup)
     return campaign, added
+
+
+def trunk_report(attempts: Iterable[Attempt], plan: Plan, lookup: CarrierLookup) -> dict:
+    """Calls, answered calls, minutes and cost per trunk of a campaign's attempts, and the saving
+    against the default trunk (ivr.routing.report's summary, on the attempts the dialer stored)."""
+    return report.summarize((report.Attempt(
+        a.trunk, a.number, a.created_at, a.answered_at is not None,
+        int((a.ended_at - a.answered_at).total_seconds()) if a.answered_at and a.ended_at else 0)
+        for a in attempts), plan, lookup)

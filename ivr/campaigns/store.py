@@ -10,13 +10,14 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.campaigns.model import Attempt, Campaign, CampaignError, CampaignNotFound, Passenger, Row
 from ivr.campaigns.scheduler import Decision
+from ivr.notify.outbox import enqueue
 from ivr.store.db import Database
 from ivr.store.models import CampaignAttemptRow, CampaignEntryRow, CampaignRecordRow, DoNotCallRow
 
@@ -38,6 +39,15 @@ def _row(r: CampaignEntryRow) -> Row:
                   source_rows=tuple(r.source_rows or ()), key=r.idem_key or "")
     return Row(r.id, r.campaign_id, p, r.timezone, r.status, r.result, r.attempts, r.next_at,
                r.claim_token, r.claimed_by)
+
+
+def answer_payload(a: CampaignAttemptRow, r: CampaignEntryRow, key: str) -> dict:
+    """The signed JSON of one answer: the booking system finds its row by `row_key` (its own
+    idempotency key; "" for CSV rows, which it finds by trip and phone)."""
+    return {"event": "campaign-answer", "idempotency_key": key, "campaign_id": a.campaign_id,
+            "row_id": r.id, "row_key": r.idem_key or "", "trip_id": r.trip_id, "phone": r.phone,
+            "name": r.name, "attempt_id": a.id, "attempt": r.attempts, "digit": a.digit, "answer": a.answer,
+            "at": a.answer_at.isoformat() if a.answer_at else None}
 
 
 def _attempt(a: CampaignAttemptRow) -> Attempt:
@@ -158,9 +168,12 @@ class CampaignStore:
     # ----- claiming -----
 
     async def claim(self, campaign_id: int, instance: str, now: datetime, limit: int,
-                    channel_id_for: ChannelIdFor, trunk_for: Callable[[Row], str],
-                    expired: Callable[[Row], bool]) -> list[tuple[Row, Attempt]]:
-        """Claim up to `limit` due rows and write one attempt for each, in one transaction."""
+                    channel_id_for: ChannelIdFor, trunk_for: Callable[[Row], str | None],
+                    expired: Callable[[Row], bool], wait: timedelta = timedelta(seconds=2)
+                    ) -> list[tuple[Row, Attempt]]:
+        """Claim up to `limit` due rows and write one attempt for each, in one transaction. A row
+        whose trunk has no channel free for campaigns (trunk_for gives None) is handed back, due
+        again after `wait`, so rows for other trunks go first meanwhile."""
         if limit <= 0:
             return []
         token = uuid.uuid4().hex
@@ -190,8 +203,13 @@ class CampaignStore:
                     r.status, r.result, r.claimed_by, r.claim_token = "done", "expired", "", ""
                     r.attempts -= 1
                     continue
+                trunk = trunk_for(row)
+                if trunk is None:
+                    r.status, r.claimed_by, r.claim_token, r.next_at = "ready", "", "", now + wait
+                    r.attempts -= 1
+                    continue
                 a = CampaignAttemptRow(row_id=r.id, campaign_id=campaign_id, number=r.phone,
-                                       channel_id=channel_id_for(row), trunk=trunk_for(row),
+                                       channel_id=channel_id_for(row), trunk=trunk,
                                        instance=instance, created_at=now)
                 s.add(a)
                 await s.flush()
@@ -231,9 +249,25 @@ class CampaignStore:
     async def answered(self, attempt_id: int, now: datetime) -> None:
         await self._set(attempt_id, CampaignAttemptRow.answered_at.is_(None), answered_at=now)
 
-    async def store_answer(self, attempt_id: int, digit: str, action: str, now: datetime) -> None:
-        """Committed before the thank-you prompt plays: a crash after this keeps the answer."""
-        await self._set(attempt_id, CampaignAttemptRow.answer == "", digit=digit, answer=action, answer_at=now)
+    async def store_answer(self, attempt_id: int, digit: str, action: str, now: datetime,
+                           webhook: str = "") -> bool:
+        """Committed before the thank-you prompt plays: a crash after this keeps the answer. The
+        webhook for `webhook` (a URL) is queued in the outbox in the same transaction, keyed by the
+        attempt, so it exists exactly when the answer does. False if the attempt had an answer."""
+        async with self.db.session() as s:
+            res = await s.execute(update(CampaignAttemptRow).where(
+                CampaignAttemptRow.id == attempt_id, CampaignAttemptRow.answer == "")
+                .values(digit=digit, answer=action, answer_at=now))
+            if not res.rowcount:
+                await s.rollback()
+                return False
+            if webhook:
+                a = await s.get(CampaignAttemptRow, attempt_id)
+                r = await s.get(CampaignEntryRow, a.row_id)
+                key = f"webhook:campaign{a.campaign_id}:attempt{a.id}:{webhook}"
+                await enqueue(s, key, "webhook", webhook, answer_payload(a, r, key), now)
+            await s.commit()
+            return True
 
     async def set_outcome(self, attempt_id: int, outcome: str) -> None:
         await self._set(attempt_id, CampaignAttemptRow.ended_at.is_(None), outcome=outcome)

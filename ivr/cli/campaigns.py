@@ -9,12 +9,15 @@ from pathlib import Path
 
 from ivr.campaigns.config import campaigns_file, load_profiles
 from ivr.campaigns.importer import read_csv
-from ivr.campaigns.service import create_campaign, profile_named
+from ivr.campaigns.service import create_campaign, profile_named, trunk_report
 from ivr.campaigns.store import TRANSITIONS, CampaignStore
 from ivr.clock import Clock
 from ivr.config import Settings
 from ivr.errors import InvalidInput
 from ivr.plan.loader import load_plan
+from ivr.routing.carriers import load_carrier_table
+from ivr.routing.lookup import CarrierLookup
+from ivr.routing.router import OPERATORS_FILE
 from ivr.store.db import open_database
 
 BAR = 30
@@ -80,9 +83,9 @@ def change_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def show_command(args: argparse.Namespace, settings: Settings) -> int:
     async def work(store: CampaignStore):
-        return await store.get(args.id), await store.counts(args.id)
+        return await store.get(args.id), await store.counts(args.id), await store.attempts(args.id)
 
-    campaign, counts = _run(settings, work)
+    campaign, counts, attempts = _run(settings, work)
     total = sum(counts["status"].values())
     settled = counts["status"].get("done", 0) + counts["status"].get("cancelled", 0)
     filled = BAR * settled // total if total else BAR
@@ -92,6 +95,16 @@ def show_command(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  {name:12} {n}")
     for name, n in sorted(counts["result"].items(), key=lambda kv: -kv[1]):
         print(f"  {name:12} {n}")
+    if attempts:
+        plan = load_plan(settings.path(settings.plan_file), secrets_path=settings.path(settings.secrets_file))
+        lookup = CarrierLookup(settings.var / "numbering", load_carrier_table(settings.path(OPERATORS_FILE)))
+        report = trunk_report(attempts, plan, lookup)
+        print(f"  {'trunk':12} {'calls':>6} {'answered':>8} {'minutes':>8} {'cost':>8}")
+        for row in report["trunks"]:
+            print(f"  {row['trunk']:12} {row['calls']:>6} {row['answered']:>8} {row['minutes']:>8.2f} "
+                  f"{row['cost']:>8.2f}")
+        print(f"  cost {report['cost']:.2f}, through {report['default_trunk']} alone {report['default_cost']:.2f}, "
+              f"saving {report['saving']:.2f}")
     return 0
 
 

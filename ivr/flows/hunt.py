@@ -87,6 +87,15 @@ def attempt_batches(node: HuntNode, staff: Mapping[str, Any], start: int = 0) ->
     return [[a] for c in chains for a in c]
 
 
+def manager_first(batches: list[list[Attempt]], manager: str, ring_seconds: float) -> list[list[Attempt]]:
+    """The responsible manager's phone alone first, then the others in the strategy's order. A
+    manager who is not a member rings for `ring_seconds` (the node's first member's time)."""
+    own = next((a for batch in batches for a in batch if a.target == manager), None) \
+        or Attempt(HuntMember(manager, ring_seconds), manager, ring_seconds, False)
+    rest = [[a for a in batch if a.target != manager] for batch in batches]
+    return [[own], *(batch for batch in rest if batch)]
+
+
 def endpoint_for(target: str, ctx: FlowContext) -> str:
     """A staff extension rings its phone; a number leaves on the router's trunk for its carrier
     (raises ivr.routing.router.NoTrunk when none is free), or the default trunk without a router."""
@@ -265,10 +274,28 @@ class Hunt:
         return max(leg.started + max(0.0, leg.attempt.ring_seconds - self.node.overlap_seconds)
                    for leg in legs)
 
+    async def _manager(self) -> str:
+        """The caller's responsible manager when the node asks for it and the contact has one."""
+        missed = self.ctx.services.missed
+        if not self.node.manager_first or missed is None or not self.ctx.caller:
+            return ""
+        try:
+            contact = await missed.contacts.by_number(self.ctx.caller)
+        except Exception:        # the contacts are a preference: the hunt rings without them
+            log.exception("contact lookup failed caller=%s", self.ctx.caller)
+            return ""
+        manager = contact.manager if contact is not None else ""
+        return manager if manager in self.ctx.plan.staff else ""
+
     async def run(self) -> str | None:
         node = self.node
+        manager = await self._manager()
         await self._start_ringback()
-        batches = deque(attempt_batches(node, self.ctx.plan.staff, self._rotate()))
+        order = attempt_batches(node, self.ctx.plan.staff, self._rotate())
+        if manager:
+            self.ctx.journal.step("manager_first", manager=manager)
+            order = manager_first(order, manager, node.members[0].ring_seconds if node.members else 15.0)
+        batches = deque(order)
         deadline = self.began + node.limit_seconds if node.limit_seconds else math.inf
         next_start = self.began
         answered: Leg | None = None

@@ -14,6 +14,7 @@ import math
 
 from ivr.ari.client import AriError
 from ivr.ari.events import ChannelDtmfReceived, PlaybackEvent
+from ivr.calls.session import CallEnded
 from ivr.flows.context import FlowContext
 from ivr.flows.hunt import Attempt, Hunt
 from ivr.plan.model import HuntMember, HuntNode, QueueNode
@@ -45,7 +46,7 @@ class QueueCall:
             outcome, next_node = await self._wait(waiter)
             return next_node
         finally:
-            if outcome not in ("answered", "callback"):
+            if outcome not in ("answered", "callback") and not waiter.is_callback:
                 self.manager.leave(waiter, outcome)
                 if outcome != "abandoned":
                     journal.step("left_queue", reason=outcome,
@@ -181,8 +182,11 @@ class QueueCall:
         self.ctx.journal.step("callback_requested", callback_id=request, number=self.ctx.caller,
                               position=self.manager.position(waiter))
         self.ctx.journal.outcome = "queue_callback"
-        await self._music(False)
-        await self.call.play([announce.CALLBACK_CONFIRMED])
+        try:
+            await self._music(False)
+            await self.call.play([announce.CALLBACK_CONFIRMED])
+        except CallEnded:
+            pass        # hung up at once: the request stands, and the call is a call-back, not an abandon
 
 
 async def run(node: QueueNode, ctx: FlowContext) -> str | None:

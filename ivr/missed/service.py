@@ -13,7 +13,7 @@ import logging
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from ivr.ari.bus import EventBus, Subscription
@@ -33,6 +33,7 @@ from ivr.notify.outbox import Outbox, OutboxWorker
 from ivr.notify.webhook import WebhookDelivery
 from ivr.plan.model import Plan
 from ivr.store.calls import CallRecord, CallStore
+from ivr.store.errors import CallExists
 from ivr.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,18 @@ SWEEP_SECONDS = 30.0
 # Reasons an item closes by itself.
 CALLED_BACK = "called_back"
 CALLED_AGAIN = "customer_called_again"
+
+
+@dataclass(frozen=True)
+class StaffCall:
+    """What the dialplan knows after a staff phone's Dial to an outside number."""
+    phone: str                  # the staff extension
+    number: str                 # the callee, E.164
+    status: str                 # Asterisk's DIALSTATUS: ANSWER, BUSY, NOANSWER, CONGESTION, ...
+    answered_seconds: float     # ANSWEREDTIME: talk time, 0 when not answered
+    dialled_seconds: float      # DIALEDTIME: from the Dial to its end
+    channel_id: str             # the staff channel's unique id: a repeated report is recognised
+    trunk: str = ""
 
 
 @dataclass(frozen=True)
@@ -264,6 +277,41 @@ class MissedService:
         self._kick()
         return item
 
+    # ----- staff calls dialled from a desk phone -----
+
+    async def staff_call_ended(self, call: StaffCall) -> int:
+        """Store a staff phone's outbound call (reported by the dialplan's AGI after its Dial) and
+        review it: answered long enough closes the customer's items, anything else is an attempt.
+        Idempotent on the channel: a repeated report returns the stored call's id."""
+        if not is_e164(call.number):
+            raise InvalidInput(f"number: {call.number!r} is not an E.164 number")
+        if call.answered_seconds < 0 or call.dialled_seconds < call.answered_seconds:
+            raise InvalidInput("answered_seconds must be between 0 and dialled_seconds")
+        known = await self.calls.by_channel(call.channel_id)
+        if known is not None:
+            return known.id
+        ended = self.now()
+        started = ended - timedelta(seconds=call.dialled_seconds)
+        contact = await self.contacts.by_number(call.number)
+        try:
+            call_id = await self.calls.start(call.channel_id, call.number, "", "staff", None, started,
+                                             direction="outbound", contact_name=contact.name if contact else "")
+        except CallExists:       # the same report twice at once
+            known = await self.calls.by_channel(call.channel_id)
+            assert known is not None
+            return known.id
+        await self.calls.add_step(call_id, started, "staff", "dial",
+                                  {"phone": call.phone, "status": call.status, "trunk": call.trunk})
+        answered = call.status == "ANSWER" and call.answered_seconds > 0
+        if answered:
+            await self.calls.answered(call_id, ended - timedelta(seconds=call.answered_seconds))
+        await self.calls.finish(call_id, ended, "answered" if answered else call.status.lower() or "failed",
+                                call.phone)
+        verdict = await self.call_finished(call_id)
+        log.info("staff call reviewed phone=%s number=%s status=%s talk=%ss verdict=%s call=%d", call.phone,
+                 call.number, call.status, call.answered_seconds, verdict.kind, call_id)
+        return call_id
+
     # ----- call-back -----
 
     async def start_callback(self, item_id: int, staff: str, by: str = "") -> dict[str, object]:
@@ -281,8 +329,14 @@ class MissedService:
             raise MissedConflict(f"a call-back to {item.customer} is already running")
         endpoint = self._endpoint_for(item.customer) if self._endpoint_for else trunk_endpoint(plan, item.customer)
         channel_id, now = new_channel_id(), self.now()
-        call_id = await self.calls.start(channel_id, item.customer, item.company_number, item.source, None, now,
-                                         direction="outbound", contact_name=item.contact_name)
+        await self.store.claim_callback(item.customer, staff, now)     # other processes too
+        try:
+            call_id = await self.calls.start(channel_id, item.customer, item.company_number, item.source, None,
+                                             now, direction="outbound", contact_name=item.contact_name)
+        except Exception:
+            await self.store.release_callback(item.customer)
+            raise
+        await self.store.callback_call(item.customer, call_id)
         await self.calls.add_step(call_id, now, "callback", "callback", {"item": item_id, "staff": staff, "by": by})
         await self.store.log(item_id, "callback_started", by or staff, now, staff=staff, call=call_id)
         job = CallbackJob(item=item, staff=staff, channel_id=channel_id, call_id=call_id, customer_endpoint=endpoint,
@@ -304,6 +358,10 @@ class MissedService:
 
     async def _callback_ended(self, job: CallbackJob) -> None:
         """Store the outbound call's record, then review it like every call: closes or logs."""
+        try:
+            await self.store.release_callback(job.item.customer)
+        except Exception:      # the claim goes stale with the call's end: the next one takes it over
+            log.exception("releasing the call-back claim failed customer=%s", job.item.customer)
         try:
             for at, kind, data in job.steps:
                 await self.calls.add_step(job.call_id, at, "callback", kind, data)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 
 from ivr.missed.errors import MissedConflict, MissedItemNotFound
 from ivr.store.db import Database
-from ivr.store.models import CallReviewRow, CallRow, MissedEventRow, MissedItemRow
+from ivr.store.models import ActiveCallbackRow, CallReviewRow, CallRow, MissedEventRow, MissedItemRow
 
 STATUSES = ("open", "taken", "closed")
 PENDING = ("open", "taken")
@@ -199,6 +199,37 @@ class MissedStore:
             await self._review(session, call_id, "attempt", now, ids[0] if ids else None)
         return ids
 
+    # ----- one call-back per customer at a time (across processes) -----
+
+    async def claim_callback(self, customer: str, staff: str, now: datetime) -> None:
+        """Mark a call-back to `customer` as running; MissedConflict when one is (in any process).
+        A claim left by a crash is taken over: its call ended, or it never got a call in time."""
+        try:
+            async with self._db.session() as session, session.begin():
+                row = await session.get(ActiveCallbackRow, customer, with_for_update=True)
+                if row is not None:
+                    if not await _stale_claim(session, row, now):
+                        raise MissedConflict(f"a call-back to {customer} is already running",
+                                             {"staff": row.staff, "call_id": row.call_id})
+                    await session.delete(row)
+                    await session.flush()
+                session.add(ActiveCallbackRow(customer=customer, call_id=None, staff=staff, started_at=now))
+        except IntegrityError:      # another process claimed it between our read and our insert
+            raise MissedConflict(f"a call-back to {customer} is already running") from None
+
+    async def callback_call(self, customer: str, call_id: int) -> None:
+        """The claim's call record exists now: its end makes a crashed claim stale."""
+        async with self._db.session() as session, session.begin():
+            row = await session.get(ActiveCallbackRow, customer)
+            if row is not None:
+                row.call_id = call_id
+
+    async def release_callback(self, customer: str) -> None:
+        async with self._db.session() as session, session.begin():
+            row = await session.get(ActiveCallbackRow, customer)
+            if row is not None:
+                await session.delete(row)
+
     # ----- staff actions -----
 
     async def take(self, item_id: int, by: str, now: datetime, on_change: OnChange) -> MissedItem:
@@ -326,3 +357,14 @@ class MissedStore:
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+# A claim without its call record after this long was left by a crash between the two writes.
+CLAIM_WITHOUT_CALL = timedelta(seconds=60)
+
+
+async def _stale_claim(session: AsyncSession, row: ActiveCallbackRow, now: datetime) -> bool:
+    if row.call_id is None:
+        return now - row.started_at > CLAIM_WITHOUT_CALL
+    call = await session.get(CallRow, row.call_id)
+    return call is None or call.ended_at is not None

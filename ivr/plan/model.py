@@ -157,6 +157,7 @@ class HuntNode:
     overlap_seconds: float = 0.0     # overlap strategy: the next member starts this long before
     then: str | None = None
     kind: str = "hunt"
+    manager_first: bool = False      # a known contact's responsible manager (a staff extension) rings first
 
 
 @dataclass(frozen=True)

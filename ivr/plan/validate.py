@@ -65,7 +65,7 @@ NODE_KEYS: dict[str, tuple[str, ...]] = {
     "hangup": ("prompts",),
     "forward": ("number", "rings", "seconds", "then"),
     "hunt": ("members", "strategy", "rings", "seconds", "limit_seconds", "music", "ring_busy",
-             "overlap_seconds", "then"),
+             "overlap_seconds", "then", "manager_first"),
     "queue": ("agents", "strategy", "music", "announce_every", "max_wait", "max_callers",
               "callback_after", "agent_ring_seconds", "wrapup_seconds", "then", "vip",
               "service_level_seconds", "skip_after_no_answer_seconds", "leave_digit", "leave",
@@ -957,7 +957,8 @@ class PlanBuilder:
             # Default: one ring of the plan's cadence, so the caller hears the next phone start
             # during the last ring of the previous one.
             overlap_seconds=self._seconds(f, "overlap_seconds", self.ring_seconds),
-            then=self._opt_ref(f, "then", info))
+            then=self._opt_ref(f, "then", info),
+            manager_first=r.optional(f, "manager_first", r.boolean, False))
 
     def _node_queue(self, info: _NodeInfo, f: Fields) -> Node:
         r = self.r

@@ -17,6 +17,7 @@ from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.client import AriClient, AriError
 from ivr.ari.events import (ChannelDestroyed, ChannelHangupRequest, ChannelStateChange, Dial, PlaybackEvent,
                             StasisEnd, StasisStart)
+from ivr.errors import IvrError
 from ivr.plan.model import Plan, QueueNode
 from ivr.queues import announce
 from ivr.queues.manager import QueueManager, Waiter
@@ -41,9 +42,11 @@ def trunk_endpoint(number: str, plan: Plan) -> str:
 
 class CallbackDialer:
     def __init__(self, ari: AriClient, bus: EventBus, manager: QueueManager, calls: CallStore,
-                 resolve: Callable[[str, str], str | None], clock: Callable[[], datetime]):
+                 resolve: Callable[[str, str], str | None], clock: Callable[[], datetime],
+                 endpoint: Callable[[str, Plan], str] = trunk_endpoint):
         self.ari, self.bus, self.manager, self.calls = ari, bus, manager, calls
         self.resolve, self.clock = resolve, clock
+        self.endpoint = endpoint             # the customer's number -> the channel to dial
         self._ids = 0
 
     def _new_id(self, waiter: Waiter, what: str) -> str:
@@ -145,10 +148,10 @@ class CallbackDialer:
         result = "unavailable"
         if plan is not None and plan.trunks:
             try:
-                await self._stage(trunk_endpoint(waiter.caller, plan), customer, sub, legs)
+                await self._stage(self.endpoint(waiter.caller, plan), customer, sub, legs)
                 await self.ari.dial(customer, timeout=CUSTOMER_RING_SECONDS)
                 result = await self._await_customer(sub, customer, agent_leg)
-            except (AriError, asyncio.TimeoutError):
+            except (IvrError, asyncio.TimeoutError):     # ARI errors, or no trunk free
                 result = "unavailable"
         if result != "answered":
             await self._step(waiter, "callback_result", result=result, attempt=waiter.attempts)

@@ -11,7 +11,7 @@ from ivr.ari.client import AriError
 from ivr.ari.events import ChannelDestroyed, PlaybackEvent, StasisEnd, StasisStart
 from ivr.errors import IvrError
 from ivr.plan.model import Plan
-from ivr.queues.callback import CallbackDialer
+from ivr.queues.callback import CallbackDialer, trunk_endpoint
 from ivr.queues.manager import QueueManager
 from ivr.store.queues import QueueStore
 
@@ -32,9 +32,14 @@ def for_service(service: IvrService) -> QueueManager:
     def live_plan() -> Plan | None:
         return service.plans.current.plan if service.plans.current else None
 
+    def endpoint(number: str, plan: Plan) -> str:
+        # The outbound routing's trunk for the customer's carrier; the default trunk without it.
+        router = service.services.router
+        return router.endpoint_for(number) if router is not None else trunk_endpoint(number, plan)
+
     manager = QueueManager(service.bus, QueueStore(service.db), service.clock.now, live_plan)
     manager.run_callback = CallbackDialer(service.ari, service.bus, manager, service.calls,
-                                          service.catalog.resolve, service.clock.now).run
+                                          service.catalog.resolve, service.clock.now, endpoint).run
 
     async def feature(event: StasisStart, sub: Subscription) -> None:
         await feature_code(service, manager, event, sub)
@@ -60,8 +65,9 @@ async def feature_code(service: IvrService, manager: QueueManager, event: Stasis
             prompt = "beeperr"
         plan = service.plans.current.plan if service.plans.current else None
         language = plan.language if plan else "en"
-        # A second of silence first: the phone has only just been lifted to the ear.
-        media = ["sound:" + path for name in (PAUSE, prompt)
+        # A second of silence first (the phone has only just been lifted to the ear) and after
+        # (the last syllable must reach the phone before the hang-up).
+        media = ["sound:" + path for name in (PAUSE, prompt, PAUSE)
                  if (path := service.catalog.resolve(name, language) or service.catalog.resolve(name, "en"))]
         if media:
             playback = f"{channel}-feature"

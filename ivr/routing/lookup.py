@@ -5,16 +5,17 @@ prefix table (Ukrainian mobile codes), phonenumbers' carrier data (original allo
 else unknown. Region and time zone come from the registry's range even when another source names
 the carrier (a ported number keeps its region).
 
-Speed (target under 2 µs a lookup; bench/bench_numbering.py measures it): the ported numbers are
-a memory-mapped sorted int64 array searched with numpy's searchsorted (about 1 µs a scalar call,
-mostly argument boxing; a pure-Python block search measured slower). The registry's 317,000 range
-starts are a plain list searched with bisect (about 0.3 µs); single elements are read through
-memoryviews, which hand back plain ints without numpy scalar overhead.
+Speed (target under 2 µs a lookup; bench/bench_numbering.py measures it): both searches are the
+stdlib's bisect over a narrowed slice. Ported numbers: a bucket index (ivr.routing.ported.PortedIndex)
+leaves about a hundred uint16 values to bisect through a memoryview of the memory-mapped array
+(numpy's searchsorted on a scalar cost over 1 µs, mostly argument boxing, and cache misses over
+80 MB). The registry's 317,000 range starts are a plain list; a first-level index by the first
+five digits (0.8 MB) bounds the bisect to a few ranges. Memoryviews hand back plain ints without numpy scalar overhead.
 """
 from __future__ import annotations
 
 import os
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from pathlib import Path
 from typing import Literal, NamedTuple
 
@@ -28,6 +29,8 @@ from ivr.routing.carriers import CarrierTable
 from ivr.routing.numbers import InvalidNumber
 from ivr.routing.regions import DEFAULT_TIMEZONE, timezone_for_region
 
+BLOCK = 100_000                # registry index: national numbers by their first five digits
+BLOCKS = 10_000_000_000 // BLOCK
 Source = Literal["override", "ported", "registry", "table", "phonenumbers", "unknown"]
 
 
@@ -75,17 +78,22 @@ class CarrierLookup:
             starts, ends, op_idx, region_idx = (arrays[k] for k in registry.ARRAYS)
             operators, regions = meta["operators"], meta["regions"]
         self._starts = starts.tolist()
+        # the ranges starting within block b (national // BLOCK) are _blocks[b]:_blocks[b + 1]; any
+        # other start is below the block (so before the slice) or above the number
+        self._blocks = memoryview(np.searchsorted(starts, np.arange(0, BLOCKS + 1, dtype=np.int64) * BLOCK))
         self._ends = memoryview(ends)
         self._op_idx = memoryview(op_idx)
         self._region_idx = memoryview(region_idx)
         self._operators = [(self._table.for_operator(o["name"], o["inn"]), o["name"]) for o in operators]
         self._regions = [(r, timezone_for_region(r)) for r in regions]
-        numbers, carriers, names = ported.load(self._data_dir)
-        self._ported_search = numbers.searchsorted
-        self._ported_view = memoryview(numbers)
-        self._ported_carrier = memoryview(carriers)
-        self._ported_count = len(numbers)
-        self._ported_names = names
+        index = ported.load_index(self._data_dir)
+        self._ported_base = index.base
+        self._ported_buckets = len(index.bounds) - 1
+        self._ported_bounds = memoryview(index.bounds)
+        self._ported_low = memoryview(index.low)
+        self._ported_carrier = memoryview(index.carrier)
+        self._ported_count = len(index.low)
+        self._ported_names = index.names
         self._overrides = ported.load_overrides(self._data_dir)
 
     def refresh(self) -> bool:
@@ -109,11 +117,17 @@ class CarrierLookup:
         operator = region = timezone = ""
         if number.startswith("+7") and len(number) == 12:
             national = int(number[2:])
-            if carrier is None and self._ported_count:
-                i = self._ported_search(national)
-                if i < self._ported_count and self._ported_view[i] == national:
-                    carrier, source = self._ported_names[self._ported_carrier[i]], "ported"
-            j = bisect_right(self._starts, national) - 1
+            if carrier is None:
+                bucket, low = divmod(national, ported.BUCKET)
+                bucket -= self._ported_base
+                if 0 <= bucket < self._ported_buckets:
+                    bounds = self._ported_bounds
+                    hi = bounds[bucket + 1]
+                    i = bisect_left(self._ported_low, low, bounds[bucket], hi)
+                    if i < hi and self._ported_low[i] == low:
+                        carrier, source = self._ported_names[self._ported_carrier[i]], "ported"
+            block = national // BLOCK
+            j = bisect_right(self._starts, national, self._blocks[block], self._blocks[block + 1]) - 1
             if j >= 0 and national <= self._ends[j]:
                 op_carrier, operator = self._operators[self._op_idx[j]]
                 region, timezone = self._regions[self._region_idx[j]]

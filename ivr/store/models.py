@@ -408,3 +408,16 @@ class DoNotCallRow(Base):
     number: Mapped[str] = mapped_column(String(32), primary_key=True)   # E.164
     reason: Mapped[str] = mapped_column(String(200), default="")
     added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ActiveCallbackRow(Base):
+    """A call-back running to a customer: the primary key makes a second one at once impossible,
+    across processes too. Removed when the call-back ends; a row whose call ended (or that never got
+    its call) is stale after a crash and taken over."""
+
+    __tablename__ = "missed_active_callbacks"
+
+    customer: Mapped[str] = mapped_column(String(32), primary_key=True)   # E.164
+    call_id: Mapped[int | None] = mapped_column(Integer)
+    staff: Mapped[str] = mapped_column(String(32), default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())

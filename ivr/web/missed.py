@@ -17,7 +17,7 @@ from ivr.contacts.csvio import export_csv, import_csv
 from ivr.contacts.store import ContactData
 from ivr.errors import InvalidInput, NotFound
 from ivr.missed.report import build_report
-from ivr.missed.service import MissedService
+from ivr.missed.service import MissedService, StaffCall
 from ivr.missed.store import STATUSES
 from ivr.routing.numbers import normalize
 from ivr.web.keys import SERVICE
@@ -106,6 +106,28 @@ async def callback(request: web.Request) -> web.Response:
     staff = _text(data, "staff")
     started = await _missed(request).start_callback(_id(request), staff, _text(data, "by", staff))
     return web.json_response(started, status=202)
+
+
+def _seconds(data: dict[str, Any], key: str) -> float:
+    value = data.get(key, 0)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise InvalidInput(f"{key} must be a number of seconds, not {value!r}")
+    return float(value)
+
+
+async def staff_call(request: web.Request) -> web.Response:
+    """POST /api/calls/outbound from the staff dialplan's AGI after a Dial: stored and reviewed."""
+    data = await _body(request)
+    call = StaffCall(phone=_text(data, "phone"), number=_text(data, "number"), status=_text(data, "status").upper(),
+                     answered_seconds=_seconds(data, "answered_seconds"),
+                     dialled_seconds=_seconds(data, "dialled_seconds"), channel_id=_text(data, "channel"),
+                     trunk=_text(data, "trunk", ""))
+    if not call.phone or not call.channel_id:
+        raise InvalidInput("phone and channel must not be empty")
+    call_id = await _missed(request).staff_call_ended(call)
+    return web.json_response({"call_id": call_id}, status=201)
 
 
 async def voicemail(request: web.Request) -> web.StreamResponse:
@@ -207,6 +229,7 @@ def setup(app: web.Application) -> None:
     r.add_post("/api/missed/{id}/release", release)
     r.add_post("/api/missed/{id}/close", close)
     r.add_post("/api/missed/{id}/callback", callback)
+    r.add_post("/api/calls/outbound", staff_call)
     r.add_get("/api/notifications/outbox", outbox)
     r.add_get("/api/contacts", list_contacts)
     r.add_post("/api/contacts", add_contact)

@@ -3,17 +3,20 @@ at what intervals, and the answers stored."""
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import time
 from datetime import datetime, timedelta
 
 import pytest
+from aiohttp import web
 
-from conftest import OPEN, PLANS, SESSION_START
+from conftest import OPEN, PLANS, SESSION_START, heard
 from ivr.campaigns.config import load_profiles
 from ivr.campaigns.model import Passenger
 from ivr.campaigns.service import create_campaign
 from ivr.campaigns.store import CampaignStore
+from ivr.notify.webhook import KEY_HEADER, SIGNATURE_HEADER, verify
 from ivr.store import open_database
 from ivr.testing.world import Behaviour
 
@@ -126,3 +129,189 @@ async def test_sigkill_mid_campaign_never_calls_twice_and_keeps_answers(service,
             assert any(a.number == n and a.answer == "confirm" for a in attempts), (n, rows[n])
     assert sum(r.result == "confirm" for r in rows.values()) >= 1
     assert all(a.ended_at is not None for a in attempts)
+
+
+async def test_the_passenger_hears_intro_trip_and_question_in_order(service, world, campaigns, plan, prompts,
+                                                                    settings):
+    store, profiles = campaigns
+    world.reset()
+    number = "+79161000301"
+    # intro 3.9 s, the trip about 5 s, the question 8.4 s: press once all of them were heard
+    world.behaviours[number] = Behaviour("answer", after=0.3, press="1", press_after=19.0)
+    seat = settings.path(settings.sounds_dir) / "generated" / "ru" / "say" / "seat.wav"
+    candidates = {**prompts, "ru": {**prompts["ru"], "say/seat": seat}}
+    departure = service_now() + timedelta(hours=5)
+    people = [Passenger(name="Иван", phone=number, trip_id="T5", departure=departure, seat="12")]
+    campaign, _ = await create_campaign(store, "spoken", profiles["spoken"], plan, people, service_now())
+    await store.change(campaign.id, "start", service_now())
+    deadline = time.monotonic() + 60
+    while (await store.get(campaign.id)).status != "done":
+        assert time.monotonic() < deadline, await store.counts(campaign.id)
+        await asyncio.sleep(0.5)
+    [leg] = [leg for leg in world.incoming if leg.target == number]
+    names = heard(await world.wait_recording(leg), candidates)
+    assert names == ["ru/campaign-intro", "ru/say/seat", "ru/campaign-confirm-question",
+                     "ru/campaign-confirmed"], names
+    [row] = await store.rows(campaign.id)
+    assert (row.status, row.result) == ("done", "confirm")
+
+
+@pytest.fixture
+async def hooks(service, stack_dir):
+    """A webhook receiver, configured in the stack's notifications.yaml (the service restarts to read it)."""
+    received: list[tuple[bytes, dict[str, str]]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append((await request.read(), dict(request.headers)))
+        return web.Response(text="ok")
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/hook"
+    notifications = stack_dir / "notifications.yaml"
+    # events: only `closed` of the missed-call list, so other tests' missed calls are not posted here
+    notifications.write_text(f'webhooks: [{{url: "{url}", secret: {HOOK_SECRET}, events: [closed]}}]\n'
+                             "retry_max_seconds: 2\n", encoding="utf-8")
+    service.stop()
+    service.start()
+    await service.wait_ready()
+    try:
+        yield url, received
+    finally:
+        notifications.unlink()
+        service.stop()
+        service.start()
+        await service.wait_ready()
+        await runner.cleanup()
+
+
+HOOK_SECRET = "campaign-secret"
+
+
+async def test_each_answer_is_posted_as_a_signed_webhook(service, world, campaigns, plan, stack_dir, hooks):
+    store, _ = campaigns
+    url, received = hooks
+    text = (PLANS / "campaign.yaml").read_text(encoding="utf-8") + f"    webhook: {url}\n"   # on `spoken`
+    (stack_dir / "campaigns.yaml").write_text(text, encoding="utf-8")
+    profiles = load_profiles(stack_dir / "campaigns.yaml", plan)
+    world.reset()
+    numbers = {"+79161000401": Behaviour("answer", after=0.3, press="1", press_after=1.0),
+               "+79161000402": Behaviour("answer", after=0.3, press="2", press_after=1.0),
+               "+79161000403": Behaviour("busy")}
+    world.behaviours.update(numbers)
+    cid = await run_campaign(store, profiles["spoken"], plan, list(numbers))
+    deadline = time.monotonic() + 15
+    while len(received) < 2:
+        assert time.monotonic() < deadline, received
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(1.0)          # nothing more may come: the busy passenger gave no answer
+    assert len(received) == 2
+    for body, headers in received:
+        assert verify(HOOK_SECRET, body, headers[SIGNATURE_HEADER])
+    payloads = {p["phone"]: p for p in (json.loads(b) for b, _ in received)}
+    attempts = {a.number: a for a in await store.attempts(cid)}
+    rows = {r.passenger.phone: r for r in await store.rows(cid)}
+    assert {n: (p["event"], p["campaign_id"], p["row_id"], p["digit"], p["answer"], p["attempt_id"])
+            for n, p in payloads.items()} == {
+        "+79161000401": ("campaign-answer", cid, rows["+79161000401"].id, "1", "confirm",
+                         attempts["+79161000401"].id),
+        "+79161000402": ("campaign-answer", cid, rows["+79161000402"].id, "2", "cancel",
+                         attempts["+79161000402"].id)}
+    assert {headers[KEY_HEADER] for _, headers in received} == {p["idempotency_key"] for p in payloads.values()}
+
+
+async def test_option_3_bridges_the_passenger_to_the_dispatcher(service, world, campaigns, plan, prompts):
+    store, profiles = campaigns
+    world.reset()
+    number = "+79161000501"
+    welcome = str(prompts["en"]["welcome"]).removesuffix(".wav")
+    world.behaviours[number] = Behaviour("answer", after=0.3, press="3", press_after=1.0)
+    # the dispatcher answers, speaks (en/welcome, 2.7 s) once the passenger is on the line, hangs up
+    world.behaviours["101"] = Behaviour("answer", after=0.5, play=(f"sound:{welcome}",), play_after=1.0,
+                                        hangup_after=4.0)
+    cid = await run_campaign(store, profiles["booking"], plan, [number])
+    passenger = next(leg for leg in world.incoming if leg.target == number)
+    dispatcher = next(leg for leg in world.incoming if leg.target == "101")
+    assert dispatcher.answered_at is not None and dispatcher.answered_at > passenger.answered_at
+    names = heard(await world.wait_recording(passenger), prompts)
+    # the thanks, then the dispatcher's voice through the bridge
+    assert names[-2:] == ["ru/all-busy", "en/welcome"], names
+    [attempt] = await store.attempts(cid)
+    assert (attempt.digit, attempt.answer) == ("3", "dispatcher")
+    [row] = await store.rows(cid)
+    assert (row.status, row.result) == ("done", "dispatcher")
+
+
+# The routing plan (tests/integration/plans/routing.yaml): megafon's trunk has 2 channels.
+from test_routing import routing  # noqa: E402,F401  (the service on the routing plan)
+
+CAPACITY_PROFILES = """
+profiles:
+  cap:
+    flow: confirm
+    hours: {daily: "00:00-24:00"}
+    deadline_hours: 1
+    ring_seconds: 4
+    answer_timeout: 2
+    max_attempts: 1
+    pacing: {max_concurrent: 10, reserve_inbound: 1, calls_per_second: 10}
+    digits: {"1": confirm, "2": cancel, "0": repeat}
+    prompts:
+      intro: []
+      question: [invalid-choice]
+      thanks: {confirm: [goodbye], cancel: [goodbye]}
+      no_input: [no-input]
+      call_again: [closed]
+"""
+
+
+def most_at_once(legs) -> int:
+    """The largest number of these legs up at one moment (from INVITE to the end)."""
+    edges = sorted([(leg.invited_at, 1) for leg in legs] + [(leg.ended_at, -1) for leg in legs],
+                   key=lambda e: (e[0], e[1]))
+    now = top = 0
+    for _, step in edges:
+        now += step
+        top = max(top, now)
+    return top
+
+
+async def test_campaign_keeps_within_the_carrier_trunk_and_leaves_inbound_a_channel(routing, world, stack_dir):
+    from ivr.plan.loader import load_plan
+    (stack_dir / "campaigns.yaml").write_text(CAPACITY_PROFILES, encoding="utf-8")
+    plan = load_plan(stack_dir / "routing.yaml", secrets_path=PLANS / "secrets.yaml")
+    profile = load_profiles(stack_dir / "campaigns.yaml", plan)["cap"]
+    numbers = [f"+792612345{i:02d}" for i in range(10)]          # megafon's 926
+    for n in numbers:
+        world.behaviours[n] = Behaviour("answer", after=0.5, press="1", press_after=0.8)
+    db = await open_database(f"sqlite+aiosqlite:///{stack_dir}/routing.db")
+    try:
+        store = CampaignStore(db)
+        departure = service_now() + timedelta(hours=5)
+        people = [Passenger(name=n, phone=n, trip_id="T7", departure=departure) for n in numbers]
+        campaign, _ = await create_campaign(store, "cap", profile, plan, people, service_now())
+        await store.change(campaign.id, "start", service_now())
+        while len(world.incoming) < 3:
+            await asyncio.sleep(0.05)
+        # a passenger calls the company through megafon while the campaign runs
+        inbound = await world.call("+74951110000", "+79261119999", via="megafon")
+        await asyncio.wait_for(inbound.answered.wait(), 5)
+        await asyncio.wait_for(inbound.ended.wait(), 20)       # greeting, then goodbye
+        deadline = time.monotonic() + 90
+        while (await store.get(campaign.id)).status != "done":
+            assert time.monotonic() < deadline, await store.counts(campaign.id)
+            await asyncio.sleep(0.5)
+        rows = await store.rows(campaign.id)
+        attempts = await store.attempts(campaign.id)
+    finally:
+        await db.close()
+    legs = [leg for leg in world.incoming if leg.target in numbers]
+    assert sorted(leg.target for leg in legs) == sorted(numbers)           # each once
+    assert {leg.via for leg in legs} == {"megafon"} and {a.trunk for a in attempts} == {"megafon"}
+    # capacity 2, one channel kept for inbound: one campaign call at a time, two with the inbound one
+    assert most_at_once(legs) == 1
+    assert most_at_once(legs + [inbound]) == 2
+    assert {(r.status, r.result) for r in rows} == {("done", "confirm")}

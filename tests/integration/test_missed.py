@@ -34,6 +34,7 @@ from ivr.testing.world import Behaviour, Leg, World
 
 MAIN = "+74951110000"
 VOICEMAIL = "+74951110009"     # added to the test plan here: straight to a voicemail box
+MANAGED = "+74951110008"       # added here too: a hunt that rings a contact's manager first
 MENU_STARTED = 4.5          # seconds from the answer to the menu prompt (ru/welcome is 3.2 s)
 AFTER_HOURS = "2026-11-25T20:00:00+03:00"
 SECRET = "hook-secret"
@@ -118,8 +119,11 @@ async def missed_service(service_process, base_env, stack_dir, mailbox, hooks, w
     plan = plan_text()
     line = '  "+74951110001": {entry: main, source: ads-test}\n'
     assert line in plan
-    plan = plan.replace(line, line + f'  "{VOICEMAIL}": {{entry: voicemail_box, source: voicemail-line}}\n')
+    plan = plan.replace(line, line + f'  "{VOICEMAIL}": {{entry: voicemail_box, source: voicemail-line}}\n'
+                        f'  "{MANAGED}": {{entry: managed, source: managed-line}}\n')
     plan += "  voicemail_box: {type: voicemail, prompts: [leave-message], max_seconds: 20, then: goodbye}\n"
+    plan += ('  managed: {type: hunt, manager_first: yes, members: ["101", "102", "103"], rings: 2,'
+             ' then: all_busy}\n')
     (home / "ivr.yaml").write_text(plan, encoding="utf-8")
     (home / "notifications.yaml").write_text(f"""
 missed: {{close_after_seconds: 10}}
@@ -335,3 +339,73 @@ async def test_voicemail_left_then_hung_up_is_kept_and_mailed_as_mp3(missed_serv
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{missed_service.url}/api/missed/{item['id']}/voicemail") as r:
             assert r.status == 200 and await r.read() == wav.read_bytes()
+
+
+async def test_staff_phone_dialling_the_customer_closes_the_item_busy_does_not(missed_service, world):
+    """Staff phone 101 dials out through [from-staff]; the AGI's after step (or the h extension when
+    the staff phone hangs up first) reports the result, and the list closes or logs it."""
+    from test_routing import dial_from_phone   # the world's way of placing a staff call
+
+    world.reset()
+    first, second = "+79162000041", "+79162000042"
+    for customer in (first, second):
+        await call_and_hang_up(world, customer, MENU_STARTED + 1.0)
+    item = await item_of(missed_service, first, status="open")
+    other = await item_of(missed_service, second, status="open")
+
+    # Busy: the attempt lands on the item, which stays open.
+    world.behaviours[first] = Behaviour("busy", after=0.3)
+    phone = await dial_from_phone(world, "101", "8" + first[2:])
+    await asyncio.wait_for(phone.ended.wait(), 15)
+
+    async def attempts():
+        events = (await missed_service.get(f"/api/missed/{item['id']}"))["events"]
+        return [e for e in events if e["kind"] == "callback"]
+    (attempt,) = await wait_for(attempts, 15, "the busy staff call on the item")
+    assert (attempt["data"]["result"], attempt["by"]) == ("busy", "101")
+    assert (await missed_service.get(f"/api/missed/{item['id']}"))["status"] == "open"
+
+    # The customer answers, talks 12 s and hangs up: closed as called back by 101.
+    world.reset()
+    world.behaviours[first] = Behaviour("answer", after=0.5, hangup_after=12.0)
+    phone = await dial_from_phone(world, "101", "8" + first[2:])
+    await asyncio.wait_for(phone.ended.wait(), 30)
+    closed = await item_of(missed_service, first, status="closed")
+    assert (closed["close_reason"], closed["closed_by"]) == ("called_back", "101")
+    (leg,) = [leg for leg in world.incoming if leg.target == first]
+    assert 11.0 < leg.ended_at - leg.answered_at < 14.0
+
+    # The staff phone hangs up first after 12 s of talk: reported from the h extension, closed too.
+    world.reset()
+    world.behaviours[second] = Behaviour("answer", after=0.5)
+    phone = await dial_from_phone(world, "101", "8" + second[2:])
+    (leg,) = await wait_for(lambda: asyncio.sleep(0, [x for x in world.incoming if x.answered_at]), 15,
+                            "the customer's answer")
+    await asyncio.sleep(12.0)
+    await world.hangup(phone)
+    await asyncio.wait_for(leg.ended.wait(), 10)
+    closed = await item_of(missed_service, second, status="closed")
+    assert (closed["id"], closed["close_reason"], closed["closed_by"]) == (other["id"], "called_back", "101")
+
+
+async def test_a_known_contact_rings_the_responsible_manager_first(missed_service, world):
+    world.reset()
+    known, stranger = "+79162000051", "+79162000052"
+    status, _ = await missed_service.post("/api/contacts", {"name": "Managed Client", "numbers": [known],
+                                                            "manager": "103"})
+    assert status == 201
+    for phone in ("101", "102", "103"):
+        world.behaviours[phone] = Behaviour("ignore")
+    world.behaviours["103"] = Behaviour("answer", after=0.5, hangup_after=1.0)
+    leg = await world.call(MANAGED, known)
+    await asyncio.wait_for(leg.ended.wait(), 20)
+    assert [p.target for p in world.incoming] == ["103"]
+    assert world.incoming[0].answered_at is not None
+
+    # A caller who is not a contact: the members' own order, 101 first.
+    world.reset()
+    for phone in ("101", "102", "103"):
+        world.behaviours[phone] = Behaviour("answer", after=0.5, hangup_after=1.0)
+    leg = await world.call(MANAGED, stranger)
+    await asyncio.wait_for(leg.ended.wait(), 20)
+    assert [p.target for p in world.incoming] == ["101"]

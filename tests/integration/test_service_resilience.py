@@ -56,8 +56,9 @@ def active_version(env: dict[str, str]) -> tuple[int, int]:
     return active[0], len(rows)
 
 
-async def test_fallback_phones_ring_when_the_service_is_down(service_process, world):
-    service_process.stop()                            # the next test's `service` fixture restarts it
+async def test_fallback_phones_ring_when_the_service_is_down(service, world):
+    # `service` first: it renders the default plan's dialplan (another module may have loaded its own).
+    service.stop()                                    # the next test's `service` fixture restarts it
     world.reset()
     world.behaviours["101"] = Behaviour("answer", after=0.5, hangup_after=1.0)
     world.behaviours["102"] = Behaviour("ignore")

@@ -58,3 +58,43 @@ def test_profile_problems_point_to_line_and_column():
     assert (4, "profile 'confirm' retry busy after") in found
     assert any(line == 5 and "digit 1" in msg for line, msg in found)
     assert any(line == 6 for line, _ in found)
+
+
+def test_show_reports_calls_minutes_and_saving_per_trunk(tmp_path, capsys):
+    import asyncio
+    from datetime import datetime, timedelta, timezone
+
+    from ivr.campaigns.model import Passenger
+    from ivr.campaigns.scheduler import Decision
+    from ivr.campaigns.store import CampaignStore
+    from ivr.store import open_database
+
+    (tmp_path / "plan.yaml").write_text((PLANS / "routing.yaml").read_text())
+    settings = load_settings(env={"IVR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/ivr.db",
+                                  "IVR_PLAN_FILE": str(tmp_path / "plan.yaml"), "IVR_VAR_DIR": str(tmp_path),
+                                  "IVR_SECRETS_FILE": str(PLANS / "secrets.yaml")})
+    now = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+    trunks = {"+79261234567": "megafon", "+79261234568": "megafon", "+74957654321": "default"}
+
+    async def seed():
+        db = await open_database(settings.database_url, settings)
+        store = CampaignStore(db)
+        campaign = await store.create("c", "confirm", "confirm", now)
+        await store.add_rows(campaign.id, [(Passenger(name=n, phone=n, trip_id="T"), "Europe/Moscow",
+                                            Decision(False, "", now)) for n in trunks], now)
+        claimed = await store.claim(campaign.id, "a", now, 3, channel_id_for=lambda r: f"c{r.id}",
+                                    trunk_for=lambda r: trunks[r.passenger.phone], expired=lambda r: False)
+        done = lambda outcome, counts, attempts, row: Decision(True, outcome)     # noqa: E731
+        for (row, attempt), talk in zip(claimed, (90, 0, 30)):
+            if talk:
+                await store.answered(attempt.id, now)
+            await store.finish(attempt.id, "busy", now + timedelta(seconds=talk), done)
+        await db.close()
+    asyncio.run(seed())
+    assert run(["campaign", "show", "1"], settings) == 0
+    out, _ = capsys.readouterr()
+    lines = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.strip()}
+    assert lines["megafon"][:3] == ["2", "1", "1.50"]        # calls, answered, minutes
+    assert lines["default"][:3] == ["1", "1", "0.50"]
+    saving = float(out.rsplit("saving ", 1)[1])
+    assert saving > 0                                          # megafon is cheaper than default

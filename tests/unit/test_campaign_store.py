@@ -121,3 +121,36 @@ async def test_two_dialers_on_one_database_never_claim_the_same_row(database_url
     finally:
         for d in dbs:
             await d.close()
+
+
+async def test_answer_queues_one_signed_webhook_in_its_transaction(db):
+    from ivr.notify.outbox import Outbox
+    store = CampaignStore(db)
+    campaign = await store.create("c", "confirm", "confirm", NOW)
+    await store.add_rows(campaign.id, [(p, "Europe/Moscow", Decision(False, "", NOW))
+                                       for p in passengers(2, key=True)], NOW)
+    (row, attempt), (_, quiet) = await claim(store, campaign.id, "a", 2)
+    hook = "https://crm.example/hook"
+    assert await store.store_answer(attempt.id, "1", "confirm", NOW, hook)
+    assert not await store.store_answer(attempt.id, "2", "cancel", NOW, hook)    # the first answer stays
+    assert await store.store_answer(quiet.id, "2", "cancel", NOW)                # no webhook named
+    [message] = await Outbox(db).due(NOW)
+    assert (message.channel, message.target) == ("webhook", hook)
+    assert message.payload == {
+        "event": "campaign-answer", "idempotency_key": message.key, "campaign_id": campaign.id,
+        "row_id": row.id, "row_key": "k0", "trip_id": "T1", "phone": row.passenger.phone, "name": "P0",
+        "attempt_id": attempt.id, "attempt": 1, "digit": "1", "answer": "confirm", "at": NOW.isoformat()}
+    assert (await store.attempt(attempt.id)).answer == "confirm"
+
+
+async def test_a_row_whose_trunk_is_full_is_handed_back_not_dialled(db):
+    store = CampaignStore(db)
+    cid = await seeded(store, 3)
+    full = {(await store.rows(cid))[0].id}
+    claimed = await store.claim(cid, "a", NOW, 3, channel_id_for=lambda r: f"a-{r.id}",
+                                trunk_for=lambda r: None if r.id in full else "t", expired=lambda r: False,
+                                wait=timedelta(seconds=2))
+    assert sorted(r.id for r, _ in claimed) == sorted(r.id for r in await store.rows(cid) if r.id not in full)
+    waiting = next(r for r in await store.rows(cid) if r.id in full)
+    assert (waiting.status, waiting.attempts, waiting.next_at) == ("ready", 0, NOW + timedelta(seconds=2))
+    assert len(await store.attempts(cid)) == 2
