@@ -192,9 +192,11 @@ class AriClient:
     async def create_channel(self, endpoint: str, channel_id: str, app_args: str,
                              variables: dict[str, str] | None = None) -> ChannelInfo:
         """Stage an outgoing channel without dialling it (subscribe, then `dial`)."""
-        body = {"variables": variables} if variables else None
         result = await self._op("channels", "create", channelId=channel_id, endpoint=endpoint,
-                                app=self.app, appArgs=app_args, body=body)
+                                app=self.app, appArgs=app_args)
+        # aioari's description of `create` has no body, so variables are set one by one.
+        for name, value in (variables or {}).items():
+            await self.set_var(channel_id, name, value)
         return ChannelInfo.from_json(result)
 
     async def dial(self, channel_id: str, caller_channel: str | None = None, timeout: int = 0) -> None:

@@ -45,6 +45,9 @@ class CarrierInfo(NamedTuple):
     timezone: str
 
 
+_new_info = tuple.__new__
+
+
 class CarrierLookup:
     """Loads the stores under `data_dir` (memory-mapped) and answers lookups.
 
@@ -82,10 +85,14 @@ class CarrierLookup:
         # other start is below the block (so before the slice) or above the number
         self._blocks = memoryview(np.searchsorted(starts, np.arange(0, BLOCKS + 1, dtype=np.int64) * BLOCK))
         self._ends = memoryview(ends)
-        self._op_idx = memoryview(op_idx)
-        self._region_idx = memoryview(region_idx)
-        self._operators = [(self._table.for_operator(o["name"], o["inn"]), o["name"]) for o in operators]
-        self._regions = [(r, timezone_for_region(r)) for r in regions]
+        # one prepared answer per distinct (operator, region) pair: one read per lookup, not four
+        pairs, pair_idx = np.unique(op_idx.astype(np.int64) * max(1, len(regions)) + region_idx,
+                                    return_inverse=True)
+        self._pair_idx = memoryview(pair_idx.astype(np.uint32))
+        named = [(self._table.for_operator(o["name"], o["inn"]), o["name"]) for o in operators]
+        zoned = [(r, timezone_for_region(r)) for r in regions]
+        self._answers = [(*named[p // max(1, len(regions))], *zoned[p % max(1, len(regions))])
+                         for p in pairs.tolist()]
         index = ported.load_index(self._data_dir)
         self._ported_base = index.base
         self._ported_buckets = len(index.bounds) - 1
@@ -112,7 +119,7 @@ class CarrierLookup:
         .normalize for anything people typed)."""
         if number[:1] != "+" or not number[1:].isdigit() or not number.isascii():
             raise InvalidNumber(f"{number!r} is not an E.164 number")
-        carrier: str | None = self._overrides.get(number)
+        carrier: str | None = self._overrides.get(number) if self._overrides else None
         source: Source = "override"
         operator = region = timezone = ""
         if number.startswith("+7") and len(number) == 12:
@@ -129,15 +136,15 @@ class CarrierLookup:
             block = national // BLOCK
             j = bisect_right(self._starts, national, self._blocks[block], self._blocks[block + 1]) - 1
             if j >= 0 and national <= self._ends[j]:
-                op_carrier, operator = self._operators[self._op_idx[j]]
-                region, timezone = self._regions[self._region_idx[j]]
+                op_carrier, operator, region, timezone = self._answers[self._pair_idx[j]]
                 if carrier is None:
                     carrier, source = op_carrier, "registry"
         if carrier is None:
             carrier, source = self._table.for_prefix(number), "table"
         if carrier is None or not timezone:
             carrier, source, timezone = self._from_phonenumbers(number, carrier, source, timezone)
-        return CarrierInfo(number, carrier, source, operator, region, timezone)
+        # tuple.__new__ skips the NamedTuple's generated __new__, a Python call of its own
+        return _new_info(CarrierInfo, (number, carrier, source, operator, region, timezone))
 
     def _from_phonenumbers(self, number: str, carrier: str | None, source: Source,
                            timezone: str) -> tuple[str | None, Source, str]:

@@ -13,6 +13,7 @@ from ivr.users import UserStore
 from ivr.web import calls_pages, console, missed_pages
 from ivr.web import campaigns as campaigns_web
 from ivr.web import missed as missed_api
+from ivr.web import queues as queue_routes
 from ivr.web import routing
 from ivr.web.keys import SERVICE
 from ivr.web.sessions import Sessions, load_secret
@@ -85,4 +86,5 @@ def create_app(service: IvrService) -> web.Application:
     routing.setup(app)
     missed_api.setup(app)
     missed_pages.setup(app)
+    queue_routes.setup(app)
     return app
