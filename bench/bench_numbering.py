@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import shutil
 import subprocess
@@ -121,10 +122,12 @@ def phase(name: str, data_dir: Path, files: list[str], lookups: int) -> dict:
     load_s = time.perf_counter() - started
     for n in e164:                    # touch the pages once, as a running service would have
         lookup.lookup(n)
-    started = time.perf_counter()
-    for n in e164:
-        lookup.lookup(n)
-    bare = (time.perf_counter() - started) / len(e164)
+    bare = math.inf
+    for _ in range(5):                # best of five passes: other processes share the machine
+        started = time.perf_counter()
+        for n in e164:
+            lookup.lookup(n)
+        bare = min(bare, (time.perf_counter() - started) / len(e164))
     started = time.perf_counter()
     sources: dict[str, int] = {}
     for r in raw:
@@ -190,7 +193,7 @@ def main() -> int:
               f"{imp_p['seconds']:.1f} s, peak RSS {imp_p['peak_mb']:.0f} MB |")
         print(f"| stores on disk (registry + ported) | {store_mb:.0f} MB |")
         print(f"| CarrierLookup load (memory-mapped) | {look['load_s'] * 1000:.0f} ms |")
-        print(f"| lookup alone (E.164 in, no normalisation) | {look['bare_us']:.2f} µs |")
+        print(f"| lookup alone (E.164 in, no normalisation; best of 5 passes) | {look['bare_us']:.2f} µs |")
         print(f"| ours: normalize + lookup | {look['ours_per_s']:,.0f} /s |")
         print(f"| phonenumbers: parse + carrier.name_for_number | {look['pn_per_s']:,.0f} /s |")
         print(f"| lookup memory (RSS growth: load + {args.lookups:,} lookups) | {look['lookup_mb']:.0f} MB |")

@@ -26,6 +26,8 @@ from ivr.ari.events import (ChannelDestroyed, ChannelDtmfReceived, ChannelHangup
 from ivr.errors import IvrError
 from ivr.flows.context import FlowContext
 from ivr.plan.model import ForwardNode, HuntMember, HuntNode
+from ivr.routing.failover import should_fail_over
+from ivr.routing.router import trunk_of_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -96,12 +98,15 @@ def manager_first(batches: list[list[Attempt]], manager: str, ring_seconds: floa
     return [[own], *(batch for batch in rest if batch)]
 
 
-def endpoint_for(target: str, ctx: FlowContext) -> str:
+def endpoint_for(target: str, ctx: FlowContext, tried: tuple[str, ...] = ()) -> str:
     """A staff extension rings its phone; a number leaves on the router's trunk for its carrier
-    (raises ivr.routing.router.NoTrunk when none is free), or the default trunk without a router."""
+    (raises ivr.routing.router.NoTrunk when none is free), or the default trunk without a router.
+    `tried`: trunks that already failed this attempt (failover picks among the others)."""
     if target in ctx.plan.staff:
         return f"PJSIP/{target}"
     if ctx.services.router is not None:
+        if tried:
+            return ctx.services.router.endpoint_for(target, exclude=tried)
         return ctx.services.router.endpoint_for(target)
     trunk = next((t.name for t in ctx.plan.trunks.values() if t.default), None) \
         or next(iter(ctx.plan.trunks), "default")
@@ -117,6 +122,8 @@ class Leg:
     state: Literal["ringing", "confirming", "ended"] = "ringing"
     picked_up: float | None = None                 # the far end answered (before any confirm)
     playback_id: str = ""                          # the confirm prompt
+    tried: tuple[str, ...] = ()                    # router-chosen trunks of this attempt, this one last
+    failing: str = ""                              # a failed Dial status: the hangup cause decides failover
 
     @property
     def member(self) -> HuntMember:
@@ -160,23 +167,27 @@ class Hunt:
             return None
         return reason
 
-    async def start(self, attempt: Attempt, deadline: float) -> Leg | None:
+    async def start(self, attempt: Attempt, deadline: float, tried: tuple[str, ...] = ()) -> Leg | None:
         if (reason := await self.skip_reason(attempt.target)) is not None:
             self.ctx.journal.step("skipped", **self._who(attempt), reason=reason)
             return None
         try:
-            endpoint = endpoint_for(attempt.target, self.ctx)
+            endpoint = endpoint_for(attempt.target, self.ctx, tried)
         except IvrError as e:                       # no trunk may carry it now: like an unreachable phone
             self.ctx.journal.step("skipped", **self._who(attempt), reason="unavailable", error=e.message)
             return None
         leg_id = self.call.new_id("leg")
         self.call.sub.add_key(leg_id)
+        trunk = trunk_of_endpoint(endpoint) if self.ctx.services.router is not None else None
         try:
             # A staged channel can be dialled once it is inside our Stasis app.
             with self.call.bus.subscribe(leg_id) as staged:
                 await self.call.ari.create_channel(endpoint, leg_id, "leg")
                 while not isinstance(await staged.get(5), StasisStart):
                     pass
+            if trunk:   # the trunk report finds a leg the router sent out by the number in its CDR userfield
+                number = endpoint.partition("/")[2].partition("@")[0]
+                await self.call.ari.set_var(leg_id, "CDR(userfield)", number)
             await self.call.ari.dial(leg_id, caller_channel=self.call.channel_id,
                                      timeout=int(attempt.ring_seconds) + 5)
         except (AriError, asyncio.TimeoutError) as e:
@@ -186,9 +197,20 @@ class Hunt:
             return None
         now = self.loop.time()
         leg = Leg(attempt, leg_id, now, min(now + attempt.ring_seconds, deadline))
+        if trunk is not None:
+            leg.tried = (*tried, trunk)
         self.legs[leg_id] = leg
-        self.ctx.journal.step("ring", **self._who(attempt), offset=round(now - self.began, 2))
+        self.ctx.journal.step("ring", **self._who(attempt), offset=round(now - self.began, 2),
+                              **({"trunk": trunk} if trunk else {}))
         return leg
+
+    async def fail_over(self, leg: Leg, cause: int) -> None:
+        """The trunk, not the callee, failed (503, 408, no circuit): the same attempt on the next
+        trunk, within the attempt's ring time."""
+        self.ended(leg, "trunk_failed")
+        self.ctx.journal.step("fail_over", **self._who(leg.attempt), trunk=leg.tried[-1], cause=cause)
+        await self._hangup_quietly(leg.channel_id)
+        await self.start(leg.attempt, leg.until, leg.tried)
 
     def ended(self, leg: Leg, reason: str) -> None:
         """Record that a leg stopped ringing (or confirming) and why."""
@@ -229,7 +251,10 @@ class Hunt:
         if isinstance(event, Dial):
             leg = self.legs.get(event.peer_id)
             if leg and leg.state == "ringing" and event.dialstatus in DIAL_STATUS:
-                self.ended(leg, DIAL_STATUS[event.dialstatus])
+                if leg.tried and event.dialstatus in ("CONGESTION", "CHANUNAVAIL"):
+                    leg.failing = event.dialstatus  # the trunk's trouble or the callee's: see the cause
+                else:
+                    self.ended(leg, DIAL_STATUS[event.dialstatus])
             return None
         leg = self.legs.get(event.keys()[0]) if event.keys() else None
         if leg is None or not leg.active:
@@ -244,10 +269,17 @@ class Hunt:
                 return leg
         elif isinstance(event, (ChannelHangupRequest, ChannelDestroyed, StasisEnd)):
             # The cause (17 busy, 21 declined, ...) comes with the first two; StasisEnd has none.
+            cause = getattr(event, "cause", 0)
             if leg.state == "confirming":
                 self.ended(leg, "declined")
+            elif leg.tried and not isinstance(event, StasisEnd) \
+                    and should_fail_over(leg.failing, None, cause or None):
+                await self.fail_over(leg, cause)
+            elif leg.failing and isinstance(event, StasisEnd):
+                pass                                # the cause comes with the hangup events
             else:
-                self.ended(leg, CAUSES.get(getattr(event, "cause", 0), "no_answer"))
+                self.ended(leg, CAUSES.get(cause, "no_answer") if not leg.failing
+                           else DIAL_STATUS[leg.failing])
         return None
 
     # ----- the hunt -----

@@ -33,9 +33,18 @@ class QueueCall:
         self.loop = asyncio.get_running_loop()
         self.callback_offered = False
 
+    async def _vip_contact(self) -> bool:
+        """A contact marked VIP in the contacts (the small CRM) goes ahead of the line."""
+        missed = self.ctx.services.missed
+        if missed is None or not self.ctx.caller.startswith("+"):
+            return False
+        contact = await missed.contacts.by_number(self.ctx.caller)
+        return bool(contact and contact.vip)
+
     async def run(self) -> str | None:
         node, journal = self.node, self.ctx.journal
-        joined = self.manager.join(node, self.ctx.caller, self.call.channel_id, journal.call_id)
+        joined = self.manager.join(node, self.ctx.caller, self.call.channel_id, journal.call_id,
+                                   vip=await self._vip_contact())
         if isinstance(joined, str):
             journal.step("queue_refused", reason=joined)
             return node.then

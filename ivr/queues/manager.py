@@ -151,7 +151,8 @@ class QueueManager:
     def logged_in(self, node: QueueNode) -> list[str]:
         return [ext for ext in node.agents if self.agent(ext).logged_in]
 
-    def join(self, node: QueueNode, caller: str, channel_id: str, call_id: int | None) -> Waiter | str:
+    def join(self, node: QueueNode, caller: str, channel_id: str, call_id: int | None,
+             vip: bool = False) -> Waiter | str:
         """A caller enters the line: their Waiter, or why not ("full", "no_agents")."""
         queue = self._queue(node)
         now, wall = self._now(), self.clock()
@@ -160,7 +161,8 @@ class QueueManager:
             reason = "full"
         elif not self.logged_in(node):
             reason = "no_agents"
-        waiter = Waiter(node.id, caller, caller in node.vip, now, wall, channel_id, call_id)
+        # VIP: listed in the node, or flagged in the contacts (passed in by the flow).
+        waiter = Waiter(node.id, caller, vip or caller in node.vip, now, wall, channel_id, call_id)
         if reason:
             self._record(waiter, node, reason)
             return reason

@@ -9,8 +9,11 @@ import re
 CALLEE_CODES = frozenset({404, 410, 480, 484, 485, 486, 600, 603, 604})
 # The trunk's own trouble: overload, timeout, server failure, refused credentials.
 TRUNK_CODES = frozenset({401, 403, 407, 408, 500, 502, 503, 504, 580})
-# Q.850 causes meaning the network had no way through (34: no circuit, "all circuits busy").
-TRUNK_CAUSES = frozenset({34, 38, 41, 42, 44, 47, 102})
+# Q.850 causes meaning the network had no way through (34: no circuit, "all circuits busy"; PJSIP
+# gives 34 for 503, 18 for 408 and for no response at all, 102 for 504).
+TRUNK_CAUSES = frozenset({18, 34, 38, 41, 42, 44, 47, 102})
+# Causes that are the callee's (PJSIP: 404 -> 1, 486 -> 17, 480 -> 19, 603 -> 21, 410 -> 22, 484 -> 28).
+CALLEE_CAUSES = frozenset({1, 17, 19, 21, 22, 28})
 _SIP_CODE = re.compile(r"SIP (\d{3})\b")
 
 
@@ -24,11 +27,13 @@ def should_fail_over(dialstatus: str, code: int | None = None, cause: int | None
     """Whether a failed Dial on one trunk should try the next: on the trunk's trouble (503, 408,
     no response at all, no circuit), never on the callee's own answer (486, 480, 404, ...)."""
     status = dialstatus.upper()
-    if status in ("ANSWER", "BUSY", "NOANSWER", "CANCEL", "DONTCALL", "TORTURE", "INVALIDARGS"):
+    if status in ("ANSWER", "BUSY", "CANCEL", "DONTCALL", "TORTURE", "INVALIDARGS"):
         return False
-    if code in CALLEE_CODES:
+    if code in CALLEE_CODES or (code is None and cause in CALLEE_CAUSES):
         return False
     if code in TRUNK_CODES or cause in TRUNK_CAUSES:
         return True
+    if status == "NOANSWER":
+        return False
     # CONGESTION, or CHANUNAVAIL with no final answer at all (no response, channel not created).
     return status == "CONGESTION" or (status == "CHANUNAVAIL" and code is None)

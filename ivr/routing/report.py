@@ -2,7 +2,8 @@
 through the default trunk, from Asterisk's call detail records (cdr-csv/Master.csv).
 
 An outbound attempt is a record whose dialled channel is a trunk's ("PJSIP/trunk-mts-0000002a");
-the staff dialplan keeps the E.164 number in its userfield. Prices are the plan's current ones.
+the staff dialplan keeps the E.164 number in its userfield, and so do legs the service starts.
+Prices are the plan's current ones.
 """
 from __future__ import annotations
 
@@ -39,20 +40,36 @@ def cdr_path(instance: Instance) -> Path:
 
 
 def read_attempts(lines: Iterable[str]) -> Iterator[Attempt]:
+    """One attempt per trunk channel. Staff dials: the phone's record dials the trunk. Legs the
+    service starts (hunt, call-back, campaign) carry the number in their own userfield: their own
+    record has the trunk channel as `channel`, and the record of the call they are bridged to names
+    it as `dstchannel`; the two are one attempt (the longer record counts)."""
+    seen: dict[str, Attempt] = {}
     for row in csv.reader(lines):
         if len(row) < len(COLUMNS):
             continue
         rec = dict(zip(COLUMNS, row))
-        trunk = trunk_of_channel(rec["dstchannel"])
-        number = rec["userfield"]
-        if trunk is None or not number.startswith("+"):
+        # Asterisk joins both parties' userfields with ";" (";+79161234567" for a leg the service bridged)
+        number = next((part for part in reversed(rec["userfield"].split(";")) if part.startswith("+")), "")
+        if not number:
+            continue
+        channel = rec["dstchannel"]
+        trunk = trunk_of_channel(channel)
+        if trunk is None and not channel:
+            channel = rec["channel"]
+            trunk = trunk_of_channel(channel)
+        if trunk is None:
             continue
         try:
             start = datetime.strptime(rec["start"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
             seconds = int(rec["billsec"] or 0)
         except ValueError:
             continue
-        yield Attempt(trunk, number, start, rec["disposition"] == "ANSWERED", seconds)
+        attempt = Attempt(trunk, number, start, rec["disposition"] == "ANSWERED", seconds)
+        earlier = seen.get(channel)
+        if earlier is None or (attempt.answered, attempt.seconds) > (earlier.answered, earlier.seconds):
+            seen[channel] = attempt
+    yield from seen.values()
 
 
 def summarize(attempts: Iterable[Attempt], plan: Plan, lookup: CarrierLookup,

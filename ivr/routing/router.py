@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection, Iterable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ivr.errors import IvrError
@@ -75,6 +75,12 @@ def route_trunk(t: PlanTrunk) -> Trunk:
                  cost_mobile=t.cost_mobile, cost_landline=t.cost_landline,
                  cost_international=t.cost_international, priority=t.priority,
                  international=t.international, caller_id=t.caller_id)
+
+
+def trunk_of_endpoint(endpoint: str) -> str | None:
+    """"PJSIP/+79161234567@trunk-mts" -> "mts"; None for a phone's endpoint."""
+    _, sep, trunk = endpoint.rpartition("@" + ENDPOINT_PREFIX)
+    return trunk if sep and trunk else None
 
 
 def trunk_of_channel(name: str) -> str | None:
@@ -219,9 +225,13 @@ class Router:
         log.info("route number=%s carrier=%s source=%s trunk=%s", decision.info.number,
                  decision.info.carrier, decision.info.carrier_source, first)
 
-    def endpoint_for(self, number: str) -> str:
+    def endpoint_for(self, number: str, exclude: Collection[str] = ()) -> str:
         """The dial string of a service-originated leg (hunt, forward, call-back, campaign) to an
-        outside number, on counts as of the last refresh. Raises NoTrunk, InvalidNumber."""
+        outside number, on counts as of the last refresh; `exclude` names trunks this call already
+        tried (failover). Raises NoTrunk, InvalidNumber."""
         decision = self.decide(number)
+        if exclude:
+            decision = replace(decision, candidates=tuple(c for c in decision.candidates
+                                                          if c.trunk.name not in exclude))
         self._placed(decision, None)
         return f"PJSIP/{decision.info.number}@{ENDPOINT_PREFIX}{decision.trunk}"

@@ -194,7 +194,18 @@ HOOK_SECRET = "campaign-secret"
 async def test_each_answer_is_posted_as_a_signed_webhook(service, world, campaigns, plan, stack_dir, hooks):
     store, _ = campaigns
     url, received = hooks
-    text = (PLANS / "campaign.yaml").read_text(encoding="utf-8") + f"    webhook: {url}\n"   # on `spoken`
+    text = (PLANS / "campaign.yaml").read_text(encoding="utf-8") + f"""
+  hooked:
+    flow: confirm
+    hours: {{daily: "00:00-24:00"}}
+    ring_seconds: 4
+    answer_timeout: 2
+    max_attempts: 1
+    pacing: {{max_concurrent: 4, reserve_inbound: 0, calls_per_second: 5}}
+    prompts: {{intro: [], question: [invalid-choice], thanks: {{confirm: [goodbye], cancel: [goodbye]}}}}
+    digits: {{"1": confirm, "2": cancel}}
+    webhook: {url}
+"""
     (stack_dir / "campaigns.yaml").write_text(text, encoding="utf-8")
     profiles = load_profiles(stack_dir / "campaigns.yaml", plan)
     world.reset()
@@ -202,7 +213,7 @@ async def test_each_answer_is_posted_as_a_signed_webhook(service, world, campaig
                "+79161000402": Behaviour("answer", after=0.3, press="2", press_after=1.0),
                "+79161000403": Behaviour("busy")}
     world.behaviours.update(numbers)
-    cid = await run_campaign(store, profiles["spoken"], plan, list(numbers))
+    cid = await run_campaign(store, profiles["hooked"], plan, list(numbers))
     deadline = time.monotonic() + 15
     while len(received) < 2:
         assert time.monotonic() < deadline, received

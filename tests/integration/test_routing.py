@@ -166,6 +166,33 @@ async def test_a_trunk_answering_503_is_skipped_within_the_call(routing, world):
     assert phone.answered_at is not None
 
 
+async def test_a_hunt_member_behind_a_503_trunk_is_reached_via_the_next(routing, world):
+    number = "+79261234580"
+    world.behaviours[f"{number}@megafon"] = Behaviour("reject")     # the gateway: all circuits busy
+    world.behaviours[number] = Behaviour("answer", after=0.2, hangup_after=0.5)
+    before = await routing.get("/api/reports/trunks")
+    caller = await world.call("+74951110001", "+79031112233")
+    legs = await wait_incoming(world, 2)
+    assert [(leg.via, leg.target) for leg in legs] == [("megafon", number), ("tele2", number)]
+    await asyncio.wait_for(legs[1].answered.wait(), 10)
+    await asyncio.wait_for(caller.ended.wait(), 15)
+    assert len(world.incoming) == 2
+    # the trunk report counts the service's own legs too (Asterisk writes no record of the refused one)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        after = await routing.get("/api/reports/trunks")
+        if trunk_row(after, "tele2")["calls"] > trunk_row(before, "tele2")["calls"]:
+            break
+        await asyncio.sleep(0.3)
+    assert trunk_row(after, "tele2")["calls"] == trunk_row(before, "tele2")["calls"] + 1
+    assert trunk_row(after, "tele2")["answered"] == trunk_row(before, "tele2")["answered"] + 1
+    assert trunk_row(after, "default")["calls"] == trunk_row(before, "default")["calls"]   # inbound: not one
+
+
+def trunk_row(report: dict, trunk: str) -> dict:
+    return next((r for r in report["trunks"] if r["trunk"] == trunk), {"calls": 0, "answered": 0, "minutes": 0.0})
+
+
 async def test_a_busy_callee_is_reported_busy_and_not_sent_again(routing, world):
     number = "+79031234571"
     world.behaviours[number] = Behaviour("busy", after=0.2)

@@ -122,6 +122,18 @@ async def test_vip_goes_ahead_of_the_line(manager):
     await settle()
 
 
+async def test_a_contact_flagged_vip_goes_ahead_without_being_listed(manager):
+    n = node()                                                # no vip numbers in the plan
+    busy = manager.join(n, "+79160000001", "c1", 1)
+    plain = manager.join(n, "+79160000002", "c2", 2)
+    crm_vip = manager.join(n, "+79160000003", "c3", 3, vip=True)   # the flow looked up the contact
+    assert crm_vip.vip and not plain.vip
+    assert [manager.position(w) for w in (crm_vip, busy, plain)] == [1, 2, 3]
+    manager.offer_ended(busy, "101")
+    manager.talk_ended(busy, "101")
+    await settle()
+
+
 async def test_an_agent_who_lets_it_ring_is_skipped_for_the_configured_time(manager):
     loop = asyncio.get_running_loop()
     n = node(agents=("101", "102"), strategy="linear", skip_after_no_answer_seconds=30)

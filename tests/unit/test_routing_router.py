@@ -78,6 +78,11 @@ def router(plan, clock) -> Router:
     ("CHANUNAVAIL", "SIP 404 Not Found", None, False),
     ("CHANUNAVAIL", "SIP 480 Temporarily Unavailable", None, False),
     ("NOANSWER", "", None, False),
+    ("NOANSWER", "", 18, True),                      # PJSIP's cause for 408 / no response
+    ("CHANUNAVAIL", "", 1, False),                   # PJSIP's cause for 404: the callee's
+    ("", "", 34, True),                              # only a hangup cause known (a service-started leg)
+    ("", "", 19, False),                             # 480
+    ("", "", 16, False),                             # a normal hangup
     ("ANSWER", "", None, False),
 ])
 def test_fail_over_only_on_the_trunks_trouble(status, tech, cause, expected):
@@ -188,3 +193,17 @@ def test_report_minutes_cost_and_saving(plan):
     assert (report["cost"], report["default_cost"], report["saving"]) == (0.0, 4.8, 4.8)
     later = summarize(attempts, plan, Lookup(), since=datetime(2026, 11, 25, 8, 30, tzinfo=timezone.utc))
     assert [r["trunk"] for r in later["trunks"]] == ["default"]
+
+
+def test_report_counts_legs_the_service_starts_once(plan):
+    rows = [   # a hunt leg's own record, and the inbound call it was bridged to naming it
+        ',,+79161234567,default,"" <>,PJSIP/trunk-mts-7,,AppDial,x,'
+        '2026-11-25 10:00:00,2026-11-25 10:00:04,2026-11-25 10:01:04,64,60,ANSWERED,DOCUMENTATION,1.4,+79161234567',
+        ',+79031112233,+74951110001,from-trunk,"" <+7903>,PJSIP/trunk-default-6,PJSIP/trunk-mts-7,Stasis,x,'
+        '2026-11-25 09:59:58,2026-11-25 09:59:58,2026-11-25 10:01:04,66,0,ANSWERED,DOCUMENTATION,1.5,;+79161234567',
+        # a hunt leg refused by its trunk (503), then tried on the next
+        ',,+79161234567,default,"" <>,PJSIP/trunk-default-8,,AppDial,x,'
+        '2026-11-25 11:00:00,,2026-11-25 11:00:01,1,0,FAILED,DOCUMENTATION,1.6,+79161234567',
+    ]
+    attempts = sorted((a.trunk, a.answered, a.seconds) for a in read_attempts(rows))
+    assert attempts == [("default", False, 0), ("mts", True, 60)]
