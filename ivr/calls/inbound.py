@@ -45,7 +45,7 @@ async def run_inbound(ctx: FlowContext, calls: CallStore, plan_version: int | No
         await call.answer()
         await walk(ctx, number.entry)
     except CallEnded:
-        if journal.outcome not in ("answered", "voicemail"):
+        if journal.outcome not in ("answered", "voicemail", "callback_requested"):
             journal.outcome = ABANDONED.get(journal.node_kind, "abandoned")
         journal.step("caller_hung_up")
     finally:

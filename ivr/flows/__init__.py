@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ivr.flows import basic, hunt, menu, queue, schedule, voicemail
+from ivr.flows import basic, callback, hunt, menu, queue, schedule, voicemail
 from ivr.flows.context import FlowContext
 
 Executor = Callable[[Any, FlowContext], Awaitable[str | None]]
@@ -19,6 +19,7 @@ EXECUTORS: dict[str, Executor] = {
     "hunt": hunt.run,
     "forward": hunt.forward,
     "voicemail": voicemail.run,
+    "callback": callback.run,
     "queue": queue.run,
 }
 

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 MISSED_OUTCOMES = frozenset({
     "hung_up_in_greeting", "abandoned_in_menu", "abandoned_while_ringing", "abandoned_in_queue", "abandoned",
     "closed_hours", "holiday", "voicemail", "no_answer", "menu_no_choice", "rejected_full", "error",
+    "callback_requested",
 })
 # How often finished calls are looked for that no one reviewed (a review that failed, a record
 # finished by another process).

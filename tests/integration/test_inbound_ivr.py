@@ -250,3 +250,33 @@ async def test_caller_hangs_up_while_phones_ring(service, world, prompts):
     assert record["outcome"] == "abandoned_while_ringing", record
     assert sorted(d["member"] for d in steps(record, "ring", "dispatch")) == ["102", "103"]
     assert record["answered_by"] is None
+
+
+async def test_callback_offer_puts_the_caller_in_the_missed_list(service, world, prompts):
+    """Menu 8 offers a call-back; pressing 1 ends the call as a call-back request, which is an item
+    in the one missed-call list until someone reaches the caller."""
+    world.reset()
+    caller = "+79161000130"
+    leg = await answered_call(world, caller)
+    await asyncio.sleep(MENU_STARTED)
+    await world.press(leg, "8")
+    await asyncio.sleep(4.0)                         # the offer plays
+    await world.press(leg, "1")
+    await asyncio.wait_for(leg.ended.wait(), 15)    # confirmation, then the PBX hangs up
+
+    names = heard(await world.wait_recording(leg), prompts)
+    assert names[-2:] == ["ru/callback-offer", "ru/callback-confirmed"], names
+    record = await service.call_record(caller)
+    assert record["outcome"] == "callback_requested"
+    assert steps(record, "callback_requested", "call_me_back") == [{"number": caller}]
+
+    async def item():
+        items = (await service.get(f"/api/missed?customer={caller.replace('+', '%2B')}"))["items"]
+        return items[0] if items else None
+    deadline = asyncio.get_running_loop().time() + 15
+    found = None
+    while found is None and asyncio.get_running_loop().time() < deadline:
+        found = await item()
+        await asyncio.sleep(0.3)
+    assert found is not None, "no missed-call item for the call-back request"
+    assert found["reason"] == "callback_requested" and found["status"] == "open"

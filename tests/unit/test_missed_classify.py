@@ -33,7 +33,7 @@ GREETING = ((0.0, "main", "enter", {"node_kind": "schedule"}), (0.5, "greeting",
 
 @pytest.mark.parametrize("outcome", ["hung_up_in_greeting", "abandoned_in_menu", "abandoned_while_ringing",
                                      "abandoned_in_queue", "closed_hours", "holiday", "voicemail", "no_answer",
-                                     "menu_no_choice"])
+                                     "menu_no_choice", "callback_requested"])
 def test_missed_outcomes(outcome):
     verdict = classify(record(outcome, steps=GREETING), 3, 10)
     assert (verdict.kind, verdict.reason, verdict.node, verdict.short) == ("missed", outcome, "greeting", False)

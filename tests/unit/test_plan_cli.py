@@ -70,11 +70,14 @@ def test_default_file_and_secrets_come_from_settings(settings, capsys):
     assert capsys.readouterr().out.startswith(f"{plan}: OK, 2 numbers, 12 nodes,")
 
 
-def test_check_refuses_node_kinds_the_service_cannot_run_yet(settings, capsys):
-    # good.yaml is a valid plan *format* but uses a callback node, which this version cannot run.
-    s = dataclasses.replace(settings, plan_file=str(PLANS / "good.yaml"), secrets_file=str(PLANS / "secrets.yaml"))
-    assert run(["plan", "check", "--skip-prompts"], s) == 1
-    assert "callback nodes are not available in this version" in capsys.readouterr().err
+def test_check_refuses_node_kinds_the_service_cannot_run(settings):
+    # Every kind runs today; a service built without one (RUNNABLE) must refuse plans that use it.
+    from ivr.flows import RUNNABLE
+    from ivr.plan.loader import PlanError, load_plan
+    assert {"queue", "callback", "hunt", "voicemail"} <= RUNNABLE
+    with pytest.raises(PlanError) as refused:
+        load_plan(PLANS / "good.yaml", secrets_path=PLANS / "secrets.yaml", runnable=RUNNABLE - {"callback"})
+    assert "callback nodes are not available in this version" in refused.value.message
 
 
 def test_bad_plan_prints_every_problem_and_exits_1(settings, capsys):

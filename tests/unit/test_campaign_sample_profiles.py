@@ -1,0 +1,33 @@
+"""The shipped campaign flows are valid against the sample plan, and a broken one is reported by line."""
+from __future__ import annotations
+
+import pytest
+
+from ivr.campaigns.config import load_profiles, load_profiles_text
+from ivr.config import ROOT
+from ivr.plan.errors import PlanError
+from ivr.plan.loader import load_plan
+
+SAMPLE = ROOT / "config" / "campaigns.yaml"
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return load_plan(ROOT / "config" / "plan.yaml", secrets_path=ROOT / "config" / "secrets.yaml")
+
+
+def test_sample_profiles_fit_the_sample_plan(plan):
+    profiles = load_profiles(SAMPLE, plan=plan)
+    assert set(profiles) == {"confirm", "notice"}
+    confirm = profiles["confirm"]
+    assert confirm.digits == {"1": "confirm", "2": "cancel", "3": "dispatcher", "0": "repeat"}
+    assert confirm.dispatcher == "dispatch" and plan.nodes["dispatch"].kind == "hunt"
+    assert confirm.retry["busy"].after == 300 and confirm.retry["busy"].limit == 3
+
+
+def test_a_dispatcher_that_is_not_in_the_plan_is_reported_with_its_line(plan):
+    text = SAMPLE.read_text(encoding="utf-8").replace("dispatcher: dispatch", "dispatcher: dispach", 1)
+    with pytest.raises(PlanError) as refused:
+        load_profiles_text(text, "campaigns.yaml", plan=plan)
+    line = next(i for i, l in enumerate(text.splitlines(), 1) if "dispach" in l)
+    assert any(p.line == line and "dispach" in p.message for p in refused.value.problems), refused.value.message
