@@ -1,6 +1,7 @@
 """Database fixtures: every storage test runs on SQLite and on a real PostgreSQL server."""
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -42,6 +43,14 @@ async def db(database_url: str) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.close()
+
+
+def pytest_configure(config):
+    # Integration runs on different nets (IVR_TEST_NET) get separate temp roots: pytest prunes old
+    # pytest-N dirs, which would pull files from under a run on another net. Set here, in the root
+    # conftest, so it is in place before pytest makes its temp-path factory.
+    if not config.option.basetemp:
+        config.option.basetemp = f"/tmp/ivr-test-{os.environ.get('IVR_TEST_NET', '127.0.20')}"
 
 
 # ----- a real browser: Playwright driving Debian's Chromium (no browser download) -----

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -43,11 +44,17 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.integration)
 
 
-def pytest_configure(config):
-    # Each net gets its own temp root: pytest prunes old pytest-N dirs, which would pull the
-    # files from under a run on another net.
-    if not config.option.basetemp:
-        config.option.basetemp = f"/tmp/ivr-test-{NET}"
+def reap_stale_asterisks(net: str) -> None:
+    """An earlier run on this net that was killed leaves its Asterisks (own sessions, files maybe
+    already pruned) holding our addresses: stop every process bound to an address of this net."""
+    sockets = subprocess.run(["ss", "-Hulnpt"], capture_output=True, text=True).stdout
+    ours = (f" {net}.", f" 127.0.0.1:{WEB_PORT} ")          # its Asterisks and its service
+    pids = {m.group(1) for line in sockets.splitlines() if any(o in line for o in ours)
+            for m in re.finditer(r"pid=(\d+)", line)}
+    for pid in pids:
+        subprocess.run(["kill", "-9", pid], check=False)
+    if pids:
+        time.sleep(0.5)
 
 
 def plan_text(name: str = "ivr.yaml") -> str:
@@ -57,9 +64,7 @@ def plan_text(name: str = "ivr.yaml") -> str:
 
 @pytest.fixture(scope="session")
 def stack_dir(tmp_path_factory) -> Path:
-    # An earlier run on this net that was killed may have left its Asterisks holding our addresses.
-    subprocess.run(["pkill", "-9", "-f", rf"ivr-test-{NET.replace('.', '[.]')}/.*/(pbx|world)/etc/asterisk.conf"],
-                   check=False)
+    reap_stale_asterisks(NET)
     path = tmp_path_factory.mktemp("stack")
     (path / "ivr.yaml").write_text(plan_text(), encoding="utf-8")
     return path
