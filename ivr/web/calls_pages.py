@@ -1,20 +1,15 @@
 """Console pages of the call log."""
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from ivr.web.console import NAV, page, render
+from ivr.web.console import NAV, page, path_id, render
 from ivr.web.keys import SERVICE
 
 OUTCOMES = ("answered", "hung_up_in_greeting", "abandoned_in_menu", "abandoned_while_ringing", "no_answer",
             "closed_hours", "holiday", "voicemail", "menu_no_choice", "ended_by_plan", "unknown_number")
 
-
-def _tz(request: web.Request) -> ZoneInfo:
-    live = request.app[SERVICE].plans.current
-    return ZoneInfo(live.plan.timezone if live else "UTC")
 
 
 @page
@@ -23,16 +18,13 @@ async def calls_page(request: web.Request) -> web.Response:
     if outcome is not None and outcome not in OUTCOMES:
         outcome = None
     calls = await request.app[SERVICE].calls.list(limit=200, outcome=outcome, steps=False)
-    return render(request, "calls.html", calls=calls, outcomes=OUTCOMES, outcome=outcome or "", tz=_tz(request))
+    return render(request, "calls.html", calls=calls, outcomes=OUTCOMES, outcome=outcome or "")
 
 
 @page
 async def call_page(request: web.Request) -> web.Response:
-    raw = request.match_info["id"]
-    if not raw.isdigit():
-        raise web.HTTPNotFound()
-    call = await request.app[SERVICE].calls.get(int(raw))
-    return render(request, "call.html", call=call, tz=_tz(request))
+    call = await request.app[SERVICE].calls.get(path_id(request))
+    return render(request, "call.html", call=call)
 
 
 @page

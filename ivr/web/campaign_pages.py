@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from ivr.campaigns.model import CampaignNotFound
 from ivr.cli.campaigns import write_export
-from ivr.web.console import NAV, page, render
+from ivr.web.console import NAV, page, path_id, render
 from ivr.web.keys import SERVICE
 
 
@@ -18,21 +17,11 @@ def _store(request: web.Request):
     return request.app[SERVICE].campaigns.store
 
 
-def _tz(request: web.Request) -> ZoneInfo:
-    live = request.app[SERVICE].plans.current
-    return ZoneInfo(live.plan.timezone if live else "UTC")
-
-
-def _campaign_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit():
-        raise web.HTTPNotFound()
-    return int(raw)
 
 
 async def _campaign(request: web.Request):
     try:
-        return await _store(request).get(_campaign_id(request))
+        return await _store(request).get(path_id(request))
     except CampaignNotFound:
         raise web.HTTPNotFound(text="No such campaign.") from None
 
@@ -42,7 +31,7 @@ async def campaigns_page(request: web.Request) -> web.Response:
     store = _store(request)
     campaigns = list(reversed(await store.list()))
     counts = {c.id: await store.counts(c.id) for c in campaigns}
-    return render(request, "campaigns.html", campaigns=campaigns, counts=counts, tz=_tz(request))
+    return render(request, "campaigns.html", campaigns=campaigns, counts=counts)
 
 
 @page
@@ -59,7 +48,7 @@ async def campaign_page(request: web.Request) -> web.Response:
     total = sum(counts["status"].values())
     settled = counts["status"].get("done", 0) + counts["status"].get("cancelled", 0)
     return render(request, "campaign.html", campaign=campaign, counts=counts, rows=rows, attempts=attempts,
-                  total=total, settled=settled, status=status, result=result, tz=_tz(request))
+                  total=total, settled=settled, status=status, result=result)
 
 
 @page

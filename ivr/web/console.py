@@ -3,12 +3,14 @@ store or service, render one template."""
 from __future__ import annotations
 
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
 
 from ivr.errors import IvrError
 from ivr.users import User, UserStore
+from ivr.web.keys import SERVICE
 from ivr.web.sessions import Session, Sessions
 
 TEMPLATES = jinja2.Environment(
@@ -24,7 +26,21 @@ USER = web.RequestKey("user", User)
 SESSION = web.RequestKey("session", Session)
 
 
+def plan_timezone(request: web.Request) -> ZoneInfo:
+    """Times on the console are shown in the plan's time zone."""
+    live = request.app[SERVICE].plans.current
+    return ZoneInfo(live.plan.timezone if live else "UTC")
+
+
+def path_id(request: web.Request, name: str = "id") -> int:
+    raw = request.match_info[name]
+    if not raw.isdigit():
+        raise web.HTTPNotFound()
+    return int(raw)
+
+
 def render(request: web.Request, template: str, http_status: int = 200, **context) -> web.Response:
+    context.setdefault("tz", plan_timezone(request))
     page = TEMPLATES.get_template(template).render(
         user=request.get(USER), csrf=request[SESSION].csrf if SESSION in request else "",
         nav=request.app[NAV], path=request.path, **context)
@@ -97,4 +113,4 @@ def setup(app: web.Application, users: UserStore, sessions: Sessions) -> None:
     app.router.add_post("/logout", logout)
 
 
-__all__ = ["page", "render", "setup", "admin_only", "NAV", "USER", "SESSION"]
+__all__ = ["page", "render", "setup", "admin_only", "path_id", "plan_timezone", "NAV", "USER", "SESSION"]

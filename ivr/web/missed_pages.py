@@ -6,13 +6,12 @@ import email
 import email.policy
 from pathlib import Path
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from ivr.contacts.csvio import export_csv, import_csv
 from ivr.errors import IvrError
-from ivr.web.console import NAV, USER, page, render
+from ivr.web.console import NAV, USER, page, path_id, render
 from ivr.web.keys import SERVICE
 
 # "active": open and taken together, what a dispatcher works through; the default.
@@ -23,16 +22,6 @@ def _missed(request: web.Request):
     return request.app[SERVICE].services.missed
 
 
-def _tz(request: web.Request) -> ZoneInfo:
-    live = request.app[SERVICE].plans.current
-    return ZoneInfo(live.plan.timezone if live else "UTC")
-
-
-def _item_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit():
-        raise web.HTTPNotFound()
-    return int(raw)
 
 
 @page
@@ -45,13 +34,12 @@ async def missed_page(request: web.Request) -> web.Response:
     if status == "active":
         items = [i for i in items if i.status != "closed"]
     template = "missed_rows.html" if request.query.get("rows") == "1" else "missed.html"
-    return render(request, template, items=items, status=status, statuses=STATUSES, hide_short=hide_short,
-                  tz=_tz(request), message=request.query.get("message", ""))
+    return render(request, template, items=items, status=status, statuses=STATUSES, hide_short=hide_short, message=request.query.get("message", ""))
 
 
 @page
 async def missed_action(request: web.Request) -> web.Response:
-    item_id, action = _item_id(request), request.match_info["action"]
+    item_id, action = path_id(request), request.match_info["action"]
     user = request[USER]
     form = await request.post()
     missed = _missed(request)
@@ -82,14 +70,14 @@ async def missed_action(request: web.Request) -> web.Response:
 @page
 async def missed_item(request: web.Request) -> web.Response:
     """One item (the link in a notification mail)."""
-    item = await _missed(request).store.get(_item_id(request))
+    item = await _missed(request).store.get(path_id(request))
     return render(request, "missed.html", items=[item], status=item.status, statuses=STATUSES,
-                  hide_short=False, tz=_tz(request), message="")
+                  hide_short=False, message="")
 
 
 @page
 async def voicemail(request: web.Request) -> web.StreamResponse:
-    item = await _missed(request).store.get(_item_id(request))
+    item = await _missed(request).store.get(path_id(request))
     if not item.voicemail or not Path(item.voicemail).exists():
         raise web.HTTPNotFound(text="No voicemail for this call.")
     return web.FileResponse(item.voicemail, headers={"Content-Type": "audio/wav"})

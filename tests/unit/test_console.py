@@ -77,3 +77,18 @@ async def test_tampered_cookie_is_not_a_session(client):
                                              response_url=client.make_url("/"))
     r = await client.get("/calls", allow_redirects=False)
     assert r.status == 303
+
+
+@pytest.mark.parametrize("path", ["/missed", "/missed?status=all&short=1", "/contacts", "/mailbox", "/calls",
+                                  "/campaigns"])
+async def test_every_console_page_renders_for_a_logged_in_user(client, path):
+    await client.post("/login", data={"username": "anna", "password": "correct-horse"}, allow_redirects=False)
+    r = await client.get(path)
+    assert r.status == 200, await r.text()
+    assert "anna (dispatcher)" in await r.text()
+
+
+async def test_an_unknown_item_is_not_found(client):
+    await client.post("/login", data={"username": "anna", "password": "correct-horse"}, allow_redirects=False)
+    assert (await client.get("/missed/abc")).status == 404
+    assert (await client.get("/calls/x1")).status == 404
