@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -46,11 +47,17 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 
 def pytest_configure(config):
-    # Integration runs on different nets (IVR_TEST_NET) get separate temp roots: pytest prunes old
-    # pytest-N dirs, which would pull files from under a run on another net. Set here, in the root
-    # conftest, so it is in place before pytest makes its temp-path factory.
-    if not config.option.basetemp:
-        config.option.basetemp = f"/tmp/ivr-test-{os.environ.get('IVR_TEST_NET', '127.0.20')}"
+    # Each pytest process gets its own temp root, so runs side by side (developers, helpers, CI on
+    # other nets) never prune or wipe each other's files; roots of finished runs are removed here.
+    if config.option.basetemp:
+        return
+    root = Path("/tmp/ivr-tests")
+    root.mkdir(exist_ok=True)
+    for old in root.glob("run-*"):
+        pid = old.name.removeprefix("run-")
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(old, ignore_errors=True)
+    config.option.basetemp = str(root / f"run-{os.getpid()}")
 
 
 # ----- a real browser: Playwright driving Debian's Chromium (no browser download) -----
