@@ -214,12 +214,11 @@ class World:
         raise AssertionError(f"no finished recording for {leg.target} at {path}")
 
 
-async def wait_registered(instance, extensions: list[str], timeout: float = 30) -> None:
-    """Wait until the world's phones are registered to the PBX. One that missed its first try (the
-    PBX was still starting its transports) is nudged, but at most every few seconds: a new request
-    cancels the attempt in flight."""
+async def wait_registered(instance, extensions: list[str], timeout: float = 45) -> None:
+    """Wait until the world's phones are registered to the PBX. A first REGISTER sent while the
+    PBX was still starting is retried by Asterisk itself within a few seconds. Nothing is nudged:
+    `pjsip send register` unregisters first, so nudging knocks a phone out again."""
     deadline = time.monotonic() + timeout
-    nudged: dict[str, float] = {}
     missing = list(extensions)
     while time.monotonic() < deadline:
         out = instance.cli("pjsip show registrations").splitlines()
@@ -227,9 +226,5 @@ async def wait_registered(instance, extensions: list[str], timeout: float = 30) 
                    if not any(line.strip().startswith(f"reg-{e}/") and " Registered " in line for line in out)]
         if not missing:
             return
-        for e in missing:
-            if time.monotonic() - nudged.get(e, 0) > 4:
-                nudged[e] = time.monotonic()
-                instance.cli(f"pjsip send register reg-{e}")
         await asyncio.sleep(0.5)
     raise AssertionError(f"phones not registered to the PBX: {missing}")
