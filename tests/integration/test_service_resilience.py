@@ -206,6 +206,11 @@ async def test_call_in_progress_is_picked_up_after_the_service_died(service, wor
     await asyncio.wait_for(leg.ended.wait(), 15)
 
     names = heard(await world.wait_recording(leg), prompts)
-    assert names[-2:] == ["ru/main-menu", "ru/goodbye"] and "ru/welcome" in names, names
+    # The picked-up call started again from its entry: the greeting and the menu were heard. (The
+    # recording's last second can be cut when the PBX hangs up, so the record shows the end.)
+    assert "ru/welcome" in names and "ru/main-menu" in names[names.index("ru/welcome"):], names
     record = await service.call_record(caller)
     assert record["outcome"] == "ended_by_plan", record
+    after_pickup = [s for s in record["steps"]][[s["kind"] for s in record["steps"]].index("picked_up_after_restart"):]
+    walked = [(s["node"], s["kind"]) for s in after_pickup]
+    assert ("main_menu", "digit") in walked and ("goodbye", "enter") in walked, walked
