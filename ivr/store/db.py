@@ -6,6 +6,8 @@ timeout so these processes can share one file; PostgreSQL is reached through asy
 """
 from __future__ import annotations
 
+import asyncio
+
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -16,7 +18,7 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, event, inspect
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError, ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 
@@ -25,6 +27,7 @@ from ivr.store.errors import DatabaseUnavailable
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
+SQLITE_LOCK_RETRIES = 10
 URL_HINT = "use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DATABASE"
 
 # Writers wait this long for another process's write to finish instead of failing at once.
@@ -88,9 +91,18 @@ async def open_database(url: str, settings: Settings | None = None) -> Database:
     try:
         if parsed.get_backend_name() == "sqlite" and parsed.database and not _sqlite_in_memory(parsed):
             _make_parent(Path(parsed.database))
-        async with engine.connect() as conn:
-            await conn.run_sync(_upgrade, alembic_config())
-            await conn.commit()
+        for attempt in range(SQLITE_LOCK_RETRIES + 1):
+            try:
+                async with engine.connect() as conn:
+                    await conn.run_sync(_upgrade, alembic_config())
+                    await conn.commit()
+                break
+            except OperationalError as e:
+                # Turning a new SQLite file to WAL takes an exclusive lock that does not always wait
+                # for the busy timeout: a process opening it at the same moment is told "locked".
+                if "locked" not in str(e) or attempt == SQLITE_LOCK_RETRIES:
+                    raise
+                await asyncio.sleep(0.2 * (attempt + 1))
         opened = True
     except (SQLAlchemyError, OSError, CommandError) as e:
         raise DatabaseUnavailable(f"cannot open database {shown}: {_reason(e)}") from None
