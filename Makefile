@@ -16,14 +16,17 @@ stop:                           ## stop everything `make run` and `make demo` st
 	@$(PY) -m ivr.cli asterisk stop
 	@$(PY) scripts/demo.py --stop
 
+# Two workers: integration tests mostly wait on calls, so two Asterisk pairs (nets NET and NET+1) halve
+# the wall time; --dist loadfile keeps each module's fixtures on one worker.
+PYTEST_WORKERS ?= 2
 test: setup                     ## the whole suite, real Asterisk included
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile tests
 
 unit: .venv/stamp
 	$(PY) -m pytest -q tests/unit
 
 integration: setup
-	$(PY) -m pytest -q tests/integration
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests/integration
 
 demo: setup                     ## with `make run` going: simulated callers call the sample plan
 	$(PY) scripts/demo.py

@@ -3,7 +3,8 @@ phones) on other loopback addresses, and the IVR service as a real process (so t
 
 Addresses: PBX NET.1, world NET.2, carrier trunks NET.11+, with NET = $IVR_TEST_NET (default 127.0.20).
 They differ from `make run`'s 127.0.0.x, so the suite can run beside a running demo, and two runs with
-different nets (and so different temp dirs and web ports) can run side by side.
+different nets (and so different temp dirs and web ports) can run side by side. Under pytest-xdist each
+worker builds its own stack on the next net (gw0 on NET, gw1 on NET+1, ...).
 """
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from ivr.asterisk.process import Instance
 from ivr.asterisk.render import WorldLayout, render_pbx, render_world
@@ -27,7 +31,16 @@ from ivr.plan.loader import load_plan
 from ivr.testing.audio import find_prompts
 from ivr.testing.world import World, wait_registered
 
-NET = os.environ.get("IVR_TEST_NET", "127.0.20")
+
+
+def worker_net(base: str, worker: str) -> str:
+    """This pytest process's net: the base for a plain run or xdist's gw0, the next ones for gw1..."""
+    index = int(worker.removeprefix("gw")) if worker.startswith("gw") else 0
+    prefix, third = base.rsplit(".", 1)
+    return f"{prefix}.{int(third) + index}"
+
+
+NET = worker_net(os.environ.get("IVR_TEST_NET", "127.0.20"), os.environ.get("PYTEST_XDIST_WORKER", ""))
 PBX_IP, WORLD_IP = f"{NET}.1", f"{NET}.2"
 WEB_PORT = str(18000 + int(NET.rsplit(".", 1)[1]))
 PLANS = Path(__file__).parent / "plans"
@@ -247,3 +260,30 @@ def heard(path: Path, prompts: dict[str, dict[str, Path]]) -> list[str]:
     """Names of the prompts found in a recording, in order ("ru/welcome", "en/main-menu", ...)."""
     candidates = {f"{lang}/{name}": p for lang, names in prompts.items() for name, p in names.items()}
     return [m.name for m in find_prompts(path, candidates)]
+
+
+@asynccontextmanager
+async def webhook_receiver(stack_dir: Path, secret: str) -> AsyncIterator[tuple[str, list]]:
+    """A webhook receiver named in the stack's notifications.yaml (a service reads it when it
+    starts); yields its URL and the (body, headers) it received. The file is gone afterwards."""
+    received: list[tuple[bytes, dict[str, str]]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append((await request.read(), dict(request.headers)))
+        return web.Response(text="ok")
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/hook"
+    notifications = stack_dir / "notifications.yaml"
+    # events: only `closed` of the missed-call list, so other tests' missed calls are not posted here
+    notifications.write_text(f'webhooks: [{{url: "{url}", secret: {secret}, events: [closed]}}]\n'
+                             "retry_max_seconds: 2\n", encoding="utf-8")
+    try:
+        yield url, received
+    finally:
+        notifications.unlink(missing_ok=True)
+        await runner.cleanup()
