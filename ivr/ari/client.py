@@ -183,10 +183,10 @@ class AriClient:
 
     async def originate(self, endpoint: str, channel_id: str, app_args: str, caller_id: str = "",
                         timeout: int = 30, variables: dict[str, str] | None = None) -> ChannelInfo:
-        body = {"variables": variables} if variables else None
+        # `variables` is the name of ARI's body parameter: aioswagger sends {"variables": {...}}.
         result = await self._op("channels", "originateWithId", channelId=channel_id, endpoint=endpoint,
                                 app=self.app, appArgs=app_args, callerId=caller_id or None,
-                                timeout=timeout, body=body)
+                                timeout=timeout, variables=variables or None)
         return ChannelInfo.from_json(result)
 
     async def create_channel(self, endpoint: str, channel_id: str, app_args: str,
@@ -228,7 +228,10 @@ class AriClient:
     async def stop_recording(self, name: str) -> None:
         await self._op("recordings", "stop", recordingName=name)
 
-    async def create_bridge(self, bridge_id: str, kind: str = "mixing") -> None:
+    async def create_bridge(self, bridge_id: str, kind: str = "mixing,proxy_media") -> None:
+        # proxy_media: media always flows through Asterisk's core. With a native RTP bridge the caller
+        # heard nothing of a mobile behind a trunk, and a staff member nothing of a customer whose
+        # phone sends audio from its answer on (both seen on Asterisk 22).
         await self._op("bridges", "createWithId", bridgeId=bridge_id, type=kind)
 
     async def add_to_bridge(self, bridge_id: str, *channel_ids: str) -> None:

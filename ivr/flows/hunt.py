@@ -1,7 +1,9 @@
 """Hunt groups and forwards: ring members, bridge the first who answers (and, for confirm mode,
 accepts with 1).
 
-Each member is a leg staged with its own id (subscribe, then dial), so no event is missed. The
+Each member is a leg staged with its own id (subscribe, then dial), so no event is missed; an
+outside number the router sends out is originated over its trunk and fails over to the next trunk
+when that one fails (ivr.calls.outbound_leg, shared with the call-backs). The
 caller hears one ringback playback (or music) from the first member to the last, so there is no
 gap between members; hanging up cancels every ringing leg at once (the `finally` below runs on
 cancellation too).
@@ -23,10 +25,10 @@ from typing import Any, Literal
 from ivr.ari.client import AriError
 from ivr.ari.events import (ChannelDestroyed, ChannelDtmfReceived, ChannelHangupRequest, ChannelStateChange,
                             Dial, Event, PlaybackEvent, StasisEnd, StasisStart)
+from ivr.calls.outbound_leg import LegWatch, originate_leg
 from ivr.errors import IvrError
 from ivr.flows.context import FlowContext
 from ivr.plan.model import ForwardNode, HuntMember, HuntNode
-from ivr.routing.failover import should_fail_over
 from ivr.routing.router import trunk_of_endpoint
 
 log = logging.getLogger(__name__)
@@ -123,7 +125,7 @@ class Leg:
     picked_up: float | None = None                 # the far end answered (before any confirm)
     playback_id: str = ""                          # the confirm prompt
     tried: tuple[str, ...] = ()                    # router-chosen trunks of this attempt, this one last
-    failing: str = ""                              # a failed Dial status: the hangup cause decides failover
+    watch: LegWatch | None = None                  # a router-sent leg: answer, end or the trunk's failure
 
     @property
     def member(self) -> HuntMember:
@@ -138,6 +140,7 @@ class Hunt:
     def __init__(self, node: HuntNode, ctx: FlowContext):
         self.node, self.ctx, self.call = node, ctx, ctx.call
         self.legs: dict[str, Leg] = {}
+        self.skipped: dict[str, str] = {}            # target -> why it was not rung (device state)
         self.prompts: dict[str, Leg] = {}          # confirm playback id -> its leg
         self.loop = asyncio.get_running_loop()
         self.began = self.loop.time()
@@ -170,6 +173,7 @@ class Hunt:
     async def start(self, attempt: Attempt, deadline: float, tried: tuple[str, ...] = ()) -> Leg | None:
         if (reason := await self.skip_reason(attempt.target)) is not None:
             self.ctx.journal.step("skipped", **self._who(attempt), reason=reason)
+            self.skipped[attempt.target] = reason
             return None
         try:
             endpoint = endpoint_for(attempt.target, self.ctx, tried)
@@ -180,16 +184,18 @@ class Hunt:
         self.call.sub.add_key(leg_id)
         trunk = trunk_of_endpoint(endpoint) if self.ctx.services.router is not None else None
         try:
-            # A staged channel can be dialled once it is inside our Stasis app.
-            with self.call.bus.subscribe(leg_id) as staged:
-                await self.call.ari.create_channel(endpoint, leg_id, "leg")
-                while not isinstance(await staged.get(5), StasisStart):
-                    pass
-            if trunk:   # the trunk report finds a leg the router sent out by the number in its CDR userfield
-                number = endpoint.partition("/")[2].partition("@")[0]
-                await self.call.ari.set_var(leg_id, "CDR(userfield)", number)
-            await self.call.ari.dial(leg_id, caller_channel=self.call.channel_id,
-                                     timeout=int(attempt.ring_seconds) + 5)
+            if trunk is not None:
+                # The caller's number is shown, as a dial on the caller's behalf would.
+                await originate_leg(self.call.ari, endpoint, leg_id, ring_seconds=int(attempt.ring_seconds) + 5,
+                                    caller_id=self.ctx.caller)
+            else:
+                # A staged channel can be dialled once it is inside our Stasis app.
+                with self.call.bus.subscribe(leg_id) as staged:
+                    await self.call.ari.create_channel(endpoint, leg_id, "leg")
+                    while not isinstance(await staged.get(5), StasisStart):
+                        pass
+                await self.call.ari.dial(leg_id, caller_channel=self.call.channel_id,
+                                         timeout=int(attempt.ring_seconds) + 5)
         except (AriError, asyncio.TimeoutError) as e:
             self.ctx.journal.step("skipped", **self._who(attempt), reason="unavailable",
                                   error=getattr(e, "message", type(e).__name__))
@@ -198,7 +204,7 @@ class Hunt:
         now = self.loop.time()
         leg = Leg(attempt, leg_id, now, min(now + attempt.ring_seconds, deadline))
         if trunk is not None:
-            leg.tried = (*tried, trunk)
+            leg.tried, leg.watch = (*tried, trunk), LegWatch(leg_id)
         self.legs[leg_id] = leg
         self.ctx.journal.step("ring", **self._who(attempt), offset=round(now - self.began, 2),
                               **({"trunk": trunk} if trunk else {}))
@@ -250,36 +256,48 @@ class Hunt:
             return None
         if isinstance(event, Dial):
             leg = self.legs.get(event.peer_id)
-            if leg and leg.state == "ringing" and event.dialstatus in DIAL_STATUS:
-                if leg.tried and event.dialstatus in ("CONGESTION", "CHANUNAVAIL"):
-                    leg.failing = event.dialstatus  # the trunk's trouble or the callee's: see the cause
-                else:
-                    self.ended(leg, DIAL_STATUS[event.dialstatus])
+            if leg is None or leg.state != "ringing":
+                return None
+            if leg.watch is not None:
+                return await self._judge(leg, event)
+            if event.dialstatus in DIAL_STATUS:
+                self.ended(leg, DIAL_STATUS[event.dialstatus])
             return None
         leg = self.legs.get(event.keys()[0]) if event.keys() else None
         if leg is None or not leg.active:
             return None
+        if leg.watch is not None and leg.state == "ringing":
+            return await self._judge(leg, event)
         if isinstance(event, ChannelStateChange) and event.channel.state == "Up" and leg.state == "ringing":
-            leg.picked_up = self.loop.time()
-            if not leg.attempt.confirm:
-                return leg
-            await self.confirm(leg)
-        elif isinstance(event, ChannelDtmfReceived) and leg.state == "confirming":
-            if event.digit == CONFIRM_DIGIT:
-                return leg
-        elif isinstance(event, (ChannelHangupRequest, ChannelDestroyed, StasisEnd)):
+            return await self._picked_up(leg)
+        if isinstance(event, ChannelDtmfReceived) and leg.state == "confirming":
+            return leg if event.digit == CONFIRM_DIGIT else None
+        if isinstance(event, (ChannelHangupRequest, ChannelDestroyed, StasisEnd)):
             # The cause (17 busy, 21 declined, ...) comes with the first two; StasisEnd has none.
             cause = getattr(event, "cause", 0)
-            if leg.state == "confirming":
-                self.ended(leg, "declined")
-            elif leg.tried and not isinstance(event, StasisEnd) \
-                    and should_fail_over(leg.failing, None, cause or None):
-                await self.fail_over(leg, cause)
-            elif leg.failing and isinstance(event, StasisEnd):
-                pass                                # the cause comes with the hangup events
-            else:
-                self.ended(leg, CAUSES.get(cause, "no_answer") if not leg.failing
-                           else DIAL_STATUS[leg.failing])
+            self.ended(leg, "declined" if leg.state == "confirming" else CAUSES.get(cause, "no_answer"))
+        return None
+
+    async def _judge(self, leg: Leg, event: Event) -> Leg | None:
+        """A router-sent leg still ringing: answered, ended, or its trunk failed (the next one)."""
+        assert leg.watch is not None
+        verdict = leg.watch.verdict(event)
+        if verdict is None:
+            return None
+        if verdict.kind == "answered":
+            return await self._picked_up(leg)
+        if verdict.kind == "trunk_failed":
+            await self.fail_over(leg, verdict.cause)
+        else:
+            self.ended(leg, verdict.reason)
+        return None
+
+    async def _picked_up(self, leg: Leg) -> Leg | None:
+        """The far end answered: that is the answer, or with confirm mode the question."""
+        leg.picked_up = self.loop.time()
+        if not leg.attempt.confirm:
+            return leg
+        await self.confirm(leg)
         return None
 
     # ----- the hunt -----
@@ -386,9 +404,7 @@ class Hunt:
         if leg.playback_id:
             await self._stop_playback_quietly(leg.playback_id)
         self.bridge_id = self.call.new_id("br")
-        # proxy_media keeps the audio going through Asterisk's core: with a native RTP bridge
-        # between two trunk legs the caller heard nothing of a mobile (seen on Asterisk 22).
-        await self.call.ari.create_bridge(self.bridge_id, "mixing,proxy_media")
+        await self.call.ari.create_bridge(self.bridge_id)      # mixing,proxy_media: see AriClient
         await self._stop_ringback()
         await self.call.ari.add_to_bridge(self.bridge_id, self.call.channel_id, leg.channel_id)
         while True:

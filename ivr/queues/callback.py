@@ -1,7 +1,8 @@
 """Call-back keeping the place: when a request's turn comes, ring the offered agent(s) first; the
-agent who answers hears a short notice and music while the customer is called over the default
-trunk; the customer who answers hears a greeting and is bridged with the agent. A busy or
-unanswered customer keeps the place and is tried again later (QueueManager.callback_failed).
+agent who answers hears a short notice and music while the customer is called over the router's
+trunks (the next one when a trunk fails: ivr.calls.outbound_leg); the customer who answers hears a
+greeting and is bridged with the agent. A busy or unanswered customer keeps the place and is tried
+again later (QueueManager.callback_failed).
 
 Each step is added to the call record of the call that asked for the call-back.
 """
@@ -17,6 +18,7 @@ from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.client import AriClient, AriError
 from ivr.ari.events import (ChannelDestroyed, ChannelHangupRequest, ChannelStateChange, Dial, PlaybackEvent,
                             StasisEnd, StasisStart)
+from ivr.calls.outbound_leg import GONE, dial_number
 from ivr.errors import IvrError
 from ivr.plan.model import Plan, QueueNode
 from ivr.queues import announce
@@ -31,11 +33,10 @@ ENDED = (ChannelHangupRequest, ChannelDestroyed, StasisEnd)
 # Dial statuses that end a ringing leg (RINGING, PROGRESS and "" do not).
 FINAL = {"BUSY": "busy", "NOANSWER": "no_answer", "CANCEL": "no_answer", "CONGESTION": "unavailable",
          "CHANUNAVAIL": "unavailable"}
-CAUSES = {17: "busy", 21: "declined", 1: "unavailable", 3: "unavailable", 20: "unavailable",
-          34: "unavailable", 38: "unavailable"}
 
 
-def trunk_endpoint(number: str, plan: Plan) -> str:
+def trunk_endpoint(number: str, plan: Plan, tried: tuple[str, ...] = ()) -> str:
+    """The plan's default trunk (no router: `tried` cannot be avoided, so there is no failover)."""
     trunk = next((t.name for t in plan.trunks.values() if t.default), None) or next(iter(plan.trunks), "default")
     return f"PJSIP/{number}@trunk-{trunk}"
 
@@ -43,10 +44,10 @@ def trunk_endpoint(number: str, plan: Plan) -> str:
 class CallbackDialer:
     def __init__(self, ari: AriClient, bus: EventBus, manager: QueueManager, calls: CallStore,
                  resolve: Callable[[str, str], str | None], clock: Callable[[], datetime],
-                 endpoint: Callable[[str, Plan], str] = trunk_endpoint):
+                 endpoint: Callable[[str, Plan, tuple[str, ...]], str] = trunk_endpoint):
         self.ari, self.bus, self.manager, self.calls = ari, bus, manager, calls
         self.resolve, self.clock = resolve, clock
-        self.endpoint = endpoint             # the customer's number -> the channel to dial
+        self.endpoint = endpoint             # (customer's number, plan, trunks tried) -> the channel to dial
         self._ids = 0
 
     def _new_id(self, waiter: Waiter, what: str) -> str:
@@ -143,16 +144,22 @@ class CallbackDialer:
         except AriError:
             pass                             # the agent hung up: seen below as an ended leg
         waiter.attempts += 1
-        customer = self._new_id(waiter, "customer")
         await self._step(waiter, "callback_dial", number=waiter.caller, attempt=waiter.attempts, agent=agent)
-        result = "unavailable"
+        result, customer = "unavailable", ""
         if plan is not None and plan.trunks:
             try:
-                await self._stage(self.endpoint(waiter.caller, plan), customer, sub, legs)
-                await self.ari.dial(customer, timeout=CUSTOMER_RING_SECONDS)
-                result = await self._await_customer(sub, customer, agent_leg)
-            except (IvrError, asyncio.TimeoutError):     # ARI errors, or no trunk free
-                result = "unavailable"
+                reached = await dial_number(self.ari, sub, waiter.caller,
+                                            lambda number, tried: self.endpoint(number, plan, tried),
+                                            lambda: self._new_id(waiter, "customer"),
+                                            ring_seconds=CUSTOMER_RING_SECONDS, watch=(agent_leg,),
+                                            on_leg=legs.append)
+            except IvrError as e:                        # events lost: the leg's fate is unknown
+                log.warning("call-back dial failed callback=%s error=%s", waiter.callback_id, e.message)
+            else:
+                for trunk, cause in reached.failed:
+                    await self._step(waiter, "callback_trunk_failed", trunk=trunk, cause=cause)
+                result = "agent_hung_up" if reached.result == GONE else reached.result
+                customer = reached.channel_id
         if result != "answered":
             await self._step(waiter, "callback_result", result=result, attempt=waiter.attempts)
             self.manager.callback_failed(waiter, result)
@@ -163,25 +170,6 @@ class CallbackDialer:
             await self._talk(waiter, language, sub, agent_leg, customer, ringback)
         finally:
             self.manager.callback_done(waiter, agent)
-
-    async def _await_customer(self, sub: Subscription, customer: str, agent_leg: str) -> str:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + CUSTOMER_RING_SECONDS + 5
-        while loop.time() < deadline:
-            try:
-                event = await sub.get(timeout=deadline - loop.time())
-            except asyncio.TimeoutError:
-                break
-            key = event.keys()[0] if event.keys() else ""
-            if key == agent_leg and isinstance(event, ENDED):
-                return "agent_hung_up"
-            if key == customer and isinstance(event, ChannelStateChange) and event.channel.state == "Up":
-                return "answered"
-            if key == customer and isinstance(event, (ChannelHangupRequest, ChannelDestroyed)):
-                return CAUSES.get(event.cause, "no_answer")
-            if isinstance(event, Dial) and event.peer_id == customer and event.dialstatus in FINAL:
-                return FINAL[event.dialstatus]
-        return "no_answer"
 
     async def _talk(self, waiter: Waiter, language: str, sub: Subscription, agent_leg: str, customer: str,
                     ringback: str) -> None:

@@ -32,10 +32,11 @@ def for_service(service: IvrService) -> QueueManager:
     def live_plan() -> Plan | None:
         return service.plans.current.plan if service.plans.current else None
 
-    def endpoint(number: str, plan: Plan) -> str:
-        # The outbound routing's trunk for the customer's carrier; the default trunk without it.
+    def endpoint(number: str, plan: Plan, tried: tuple[str, ...] = ()) -> str:
+        # The outbound routing's trunk for the customer's carrier (not one of `tried`: failover);
+        # the default trunk without it.
         router = service.services.router
-        return router.endpoint_for(number) if router is not None else trunk_endpoint(number, plan)
+        return router.endpoint_for(number, tried) if router is not None else trunk_endpoint(number, plan)
 
     manager = QueueManager(service.bus, QueueStore(service.db), service.clock.now, live_plan)
     manager.run_callback = CallbackDialer(service.ari, service.bus, manager, service.calls,
