@@ -20,7 +20,7 @@ from ivr.errors import IvrError
 from ivr.notify.mailbox import Mailbox
 from ivr.service import IvrService
 from ivr.store.db import open_database
-from ivr.users import UserStore
+from ivr.users import UserExists, UserStore
 from ivr.web.app import create_app
 
 log = logging.getLogger("ivr")
@@ -32,7 +32,10 @@ async def first_admin(settings, db) -> None:
     if await users.count():
         return
     password = secrets.token_urlsafe(12)
-    await users.add("admin", password, "admin")
+    try:
+        await users.add("admin", password, "admin")
+    except UserExists:
+        return              # a second service started at the same moment on the same database
     path = settings.var / "admin-password"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(password + "\n")

@@ -17,6 +17,7 @@ from ivr.clock import Clock
 from ivr.config import Settings
 from ivr.errors import InvalidInput, IvrError
 from ivr.flows.context import Services
+from ivr.missed.auto_callback import AutoCallback
 from ivr.missed.service import MissedService
 from ivr.plan.live import PlanHolder
 from ivr.queues import setup as queues_setup
@@ -48,6 +49,8 @@ class IvrService:
         self.services.missed = MissedService(settings, db, self.clock.now,
                                              lambda: self.plans.current.plan if self.plans.current else None)
         self.services.missed.use_telephony(self.ari, self.bus, self.services.router.endpoint_for)
+        self.auto_callback = AutoCallback(self.services.missed, lambda: self.plans.current.plan
+                                          if self.plans.current else None, self.services.queues)
         self.campaigns = CampaignDialer(self, CampaignStore(db))
         self.supervisor.handlers.update(self.campaigns.handlers())
 
@@ -55,6 +58,7 @@ class IvrService:
         await self.plans.load()
         await self.services.queues.start()
         await self.services.missed.start()
+        self.auto_callback.start()
 
     async def run(self) -> None:
         await asyncio.gather(self.ari.run_forever(), self.campaigns.run())
@@ -139,6 +143,7 @@ class IvrService:
         log.info("asterisk configuration reloaded")
 
     async def shutdown(self) -> None:
+        await self.auto_callback.stop()
         await self.supervisor.shutdown()
         await self.services.queues.stop()
         await self.services.missed.stop()

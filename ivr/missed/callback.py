@@ -4,11 +4,13 @@ result reaches the item the usual way: answered for at least N seconds closes it
 logged on it (busy, no answer, the staff phone not answered).
 
 Phases: StaffRinging (originate into Stasis(ivr,callback,ITEM)) → CustomerRinging (the customer's leg
-staged, subscribed, then dialled) → Talking (bridged) → Ended.
+originated over the router's trunks, the next trunk when one fails: ivr.calls.outbound_leg) →
+Talking (bridged) → Ended.
 """
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import uuid
 from collections.abc import Callable
@@ -18,8 +20,8 @@ from typing import Any
 
 from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.client import AriClient, AriError
-from ivr.ari.events import (ChannelDestroyed, ChannelHangupRequest, ChannelStateChange, Dial, Event,
-                            StasisEnd, StasisStart)
+from ivr.ari.events import ChannelDestroyed, ChannelHangupRequest, Event, StasisEnd, StasisStart
+from ivr.calls.outbound_leg import GONE, EndpointFor, dial_number
 from ivr.errors import InvalidInput, ServiceUnavailable
 from ivr.missed.errors import MissedConflict
 from ivr.missed.store import MissedItem
@@ -29,11 +31,9 @@ log = logging.getLogger(__name__)
 
 STAFF_RING_SECONDS = 30
 CUSTOMER_RING_SECONDS = 40
-# Q.850 causes of a leg that ended unanswered.
+# Q.850 causes of a staff leg that ended unanswered.
 CAUSES = {17: "busy", 18: "no_answer", 19: "no_answer", 21: "declined", 1: "unavailable", 3: "unavailable",
           20: "unavailable", 34: "congestion", 38: "congestion", 16: "no_answer"}
-FINAL = {"BUSY": "busy", "NOANSWER": "no_answer", "CONGESTION": "congestion", "CHANUNAVAIL": "unavailable",
-         "CANCEL": "no_answer", "DONTCALL": "declined", "INVALIDARGS": "unavailable"}
 
 
 @dataclass
@@ -42,7 +42,7 @@ class CallbackJob:
     staff: str
     channel_id: str             # the staff leg; the call record's channel
     call_id: int
-    customer_endpoint: str
+    customer_endpoint: str      # the router's first choice; the next trunks come from Callbacks.endpoint_for
     tonezone: str = "ru"        # the plan's country: the ringback the staff member hears
     steps: list[tuple[datetime, str, dict[str, Any]]] = field(default_factory=list)
     outcome: str = "staff_no_answer"
@@ -60,8 +60,10 @@ def trunk_endpoint(plan: Plan, number: str) -> str:
 class Callbacks:
     """Running call-backs of this process; never two to the same customer at once."""
 
-    def __init__(self, ari: AriClient, bus: EventBus, now: Callable[[], datetime]):
+    def __init__(self, ari: AriClient, bus: EventBus, now: Callable[[], datetime],
+                 endpoint_for: EndpointFor | None = None):
         self.ari, self.bus, self.now = ari, bus, now
+        self.endpoint_for = endpoint_for              # the router's (number, trunks to skip) -> dial string
         self.jobs: dict[str, CallbackJob] = {}        # staff channel id -> job
         self.customers: dict[str, str] = {}           # customer number -> staff channel id
         self._watchers: set[asyncio.Task] = set()
@@ -123,33 +125,35 @@ class Callbacks:
             log.warning("call-back leg without a job, hanging up call=%s", event.channel.id)
             await self._hangup(event.channel.id)
             return
-        staff_id, leg_id = job.channel_id, job.channel_id + "-customer"
-        ringback_id, bridge_id = job.channel_id + "-ringback", job.channel_id + "-bridge"
+        staff_id, bridge_id = job.channel_id, job.channel_id + "-bridge"
+        ringback_id = job.channel_id + "-ringback"
+        legs: list[str] = []
+        numbers = itertools.count(1)
         bridged = False
         job.outcome = "staff_hung_up"
         job.steps.append((self.now(), "staff_answered", {"staff": job.staff}))
         try:
-            sub.add_key(leg_id)
             await self.ari.play(staff_id, [f"tone:ring;tonezone={job.tonezone}"], ringback_id)
-            with self.bus.subscribe(leg_id) as staged:
-                await self.ari.create_channel(job.customer_endpoint, leg_id, "leg")
-                while not isinstance(await staged.get(5), StasisStart):
-                    pass
-            # The customer sees the company number they called (an outgoing PJSIP channel presents
-            # its connected line in the From header).
-            await self.ari.set_var(leg_id, "CONNECTEDLINE(num,i)", job.item.company_number)
-            await self.ari.dial(leg_id, caller_channel=staff_id, timeout=CUSTOMER_RING_SECONDS)
             job.steps.append((self.now(), "customer_ringing", {"number": job.item.customer}))
-            result = await self._wait_customer(sub, staff_id, leg_id)
-            if result != "answered":
-                job.outcome = result
-                job.steps.append((self.now(), "customer_not_reached", {"result": result}))
+            # The customer sees the company number they called.
+            reached = await dial_number(
+                self.ari, sub, job.item.customer, self.endpoint_for or (lambda number, tried: job.customer_endpoint),
+                lambda: f"{staff_id}-customer{next(numbers)}", ring_seconds=CUSTOMER_RING_SECONDS,
+                caller_id=job.item.company_number, watch=(staff_id,), first_endpoint=job.customer_endpoint,
+                on_leg=legs.append)
+            for trunk, cause in reached.failed:
+                job.steps.append((self.now(), "trunk_failed", {"trunk": trunk, "cause": cause}))
+            if reached.result != "answered":
+                job.outcome = "staff_hung_up" if reached.result == GONE else reached.result
+                job.steps.append((self.now(), "customer_not_reached", {"result": job.outcome}))
                 return
+            leg_id = reached.channel_id
             job.answered_at = self.now()
             job.outcome = "answered"
-            job.steps.append((job.answered_at, "customer_answered", {}))
+            job.steps.append((job.answered_at, "customer_answered",
+                              {"trunk": reached.trunks[-1]} if reached.trunks else {}))
             await self._quietly(self.ari.stop_playback(ringback_id))
-            await self.ari.create_bridge(bridge_id)
+            await self.ari.create_bridge(bridge_id)            # mixing,proxy_media: see AriClient
             bridged = True
             await self.ari.add_to_bridge(bridge_id, staff_id, leg_id)
             who = await self._wait_end(sub, staff_id, leg_id)
@@ -159,26 +163,7 @@ class Callbacks:
             if job.answered_at is None:
                 job.outcome = "error"
         finally:
-            await asyncio.shield(self._cleanup(job, leg_id, bridge_id if bridged else "", on_end))
-
-    async def _wait_customer(self, sub: Subscription, staff_id: str, leg_id: str) -> str:
-        deadline = asyncio.get_running_loop().time() + CUSTOMER_RING_SECONDS + 10
-        while True:
-            left = deadline - asyncio.get_running_loop().time()
-            if left <= 0:
-                return "no_answer"
-            try:
-                event = await sub.get(left)
-            except asyncio.TimeoutError:
-                return "no_answer"
-            if _gone(event, staff_id):
-                return "staff_hung_up"
-            if isinstance(event, Dial) and event.peer_id == leg_id and event.dialstatus in FINAL:
-                return FINAL[event.dialstatus]
-            if isinstance(event, ChannelStateChange) and event.channel.id == leg_id and event.channel.state == "Up":
-                return "answered"
-            if isinstance(event, (ChannelHangupRequest, ChannelDestroyed)) and event.channel.id == leg_id:
-                return CAUSES.get(event.cause, "no_answer")
+            await asyncio.shield(self._cleanup(job, legs, bridge_id if bridged else "", on_end))
 
     async def _wait_end(self, sub: Subscription, staff_id: str, leg_id: str) -> str:
         while True:
@@ -188,8 +173,9 @@ class Callbacks:
             if _gone(event, leg_id):
                 return "customer"
 
-    async def _cleanup(self, job: CallbackJob, leg_id: str, bridge_id: str, on_end: Callable[[CallbackJob], Any]) -> None:
-        for channel in (leg_id, job.channel_id):
+    async def _cleanup(self, job: CallbackJob, legs: list[str], bridge_id: str,
+                       on_end: Callable[[CallbackJob], Any]) -> None:
+        for channel in (*legs, job.channel_id):
             await self._hangup(channel)
         if bridge_id:
             await self._quietly(self.ari.destroy_bridge(bridge_id))

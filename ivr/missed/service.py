@@ -25,6 +25,7 @@ from ivr.contacts.store import ContactStore
 from ivr.errors import InvalidInput, IvrError, ServiceUnavailable
 from ivr.missed.callback import CallbackJob, Callbacks, new_channel_id, trunk_endpoint
 from ivr.missed.errors import MissedConflict
+from ivr.missed.reasons import MISSED_OUTCOMES
 from ivr.missed.store import MissedCall, MissedItem, MissedStore
 from ivr.notify.config import NotifyConfig, load_notify_config
 from ivr.notify.mail import MailDelivery
@@ -38,17 +39,14 @@ from ivr.store.db import Database
 
 log = logging.getLogger(__name__)
 
-# Outcomes of an inbound call that never talked to a person (ivr/calls/inbound.py and the flows).
-MISSED_OUTCOMES = frozenset({
-    "hung_up_in_greeting", "abandoned_in_menu", "abandoned_while_ringing", "abandoned_in_queue", "abandoned",
-    "closed_hours", "holiday", "voicemail", "no_answer", "menu_no_choice", "rejected_full", "error",
-    "callback_requested",
-})
 # How often finished calls are looked for that no one reviewed (a review that failed, a record
 # finished by another process).
 SWEEP_SECONDS = 30.0
 # Reasons an item closes by itself.
 CALLED_BACK = "called_back"
+AUTO_CALLED_BACK = "auto_called_back"     # by the automatic call-back (ivr/missed/auto_callback.py)
+# `by` of a call-back the service started by itself.
+AUTO = "auto"
 CALLED_AGAIN = "customer_called_again"
 
 
@@ -84,7 +82,8 @@ def classify(call: CallRecord, short_call_seconds: float, close_after_seconds: f
         if call.answered_at is not None and call.ended_at is not None:
             talk = (call.ended_at - call.answered_at).total_seconds()
             if talk >= close_after_seconds:
-                return Verdict("reached", CALLED_BACK, by=call.answered_by or "")
+                auto = any(s.kind == "callback" and s.data.get("by") == AUTO for s in call.steps)
+                return Verdict("reached", AUTO_CALLED_BACK if auto else CALLED_BACK, by=call.answered_by or "")
             return Verdict("attempt", f"short_{talk:.0f}s", by=call.answered_by or "")
         return Verdict("attempt", outcome, by=call.answered_by or "")
     if outcome == "answered":
@@ -134,11 +133,14 @@ class MissedService:
         self._lock = asyncio.Lock()   # one review at a time in this process: no self-inflicted races
         self.callbacks: Callbacks | None = None
         self._endpoint_for: Callable[[str], str] | None = None
+        # Told of every call-back of this process when it has ended and been reviewed (the
+        # automatic call-back frees its staff member then).
+        self.on_callback_end: Callable[[CallbackJob], None] | None = None
 
     def use_telephony(self, ari: AriClient, bus: EventBus, endpoint_for: Callable[[str], str] | None = None) -> None:
         """Call-backs need the ARI connection: only the service has one. `endpoint_for` is the
         carrier router's dial string for an outside number (default: the plan's default trunk)."""
-        self.callbacks = Callbacks(ari, bus, self.now)
+        self.callbacks = Callbacks(ari, bus, self.now, endpoint_for)
         self._endpoint_for = endpoint_for
 
     def _make_worker(self) -> OutboxWorker:
@@ -315,9 +317,14 @@ class MissedService:
 
     # ----- call-back -----
 
-    async def start_callback(self, item_id: int, staff: str, by: str = "") -> dict[str, object]:
+    async def start_callback(self, item_id: int, staff: str, by: str = "", note: dict[str, object] | None = None,
+                             seen_events: int | None = None) -> dict[str, object]:
         """Ring `staff`'s phone; when answered the customer is called and bridged. Returns at once
-        with the outbound call's record id; its result lands on the item when it ends."""
+        with the outbound call's record id; its result lands on the item when it ends.
+
+        `note` is added to the item's `callback_started` event. `seen_events`: the caller decided on
+        the item with this many events (the automatic call-back); if another process or person
+        added one meanwhile (an attempt, a new missed call), MissedConflict and nothing is dialled."""
         if self.callbacks is None or not self.callbacks.ari.connected:
             raise ServiceUnavailable("call-back needs the running service connected to Asterisk")
         plan = self._plan()
@@ -331,6 +338,15 @@ class MissedService:
         endpoint = self._endpoint_for(item.customer) if self._endpoint_for else trunk_endpoint(plan, item.customer)
         channel_id, now = new_channel_id(), self.now()
         await self.store.claim_callback(item.customer, staff, now)     # other processes too
+        if seen_events is not None:
+            try:
+                fresh = await self.store.get(item_id)
+            except Exception:
+                await self.store.release_callback(item.customer)
+                raise
+            if fresh.status != "open" or len(fresh.events) != seen_events:
+                await self.store.release_callback(item.customer)
+                raise MissedConflict(f"missed call {item_id} changed while its call-back was being decided")
         try:
             call_id = await self.calls.start(channel_id, item.customer, item.company_number, item.source, None,
                                              now, direction="outbound", contact_name=item.contact_name)
@@ -339,7 +355,7 @@ class MissedService:
             raise
         await self.store.callback_call(item.customer, call_id)
         await self.calls.add_step(call_id, now, "callback", "callback", {"item": item_id, "staff": staff, "by": by})
-        await self.store.log(item_id, "callback_started", by or staff, now, staff=staff, call=call_id)
+        await self.store.log(item_id, "callback_started", by or staff, now, **(note or {}), staff=staff, call=call_id)
         job = CallbackJob(item=item, staff=staff, channel_id=channel_id, call_id=call_id, customer_endpoint=endpoint,
                           tonezone=plan.country.lower())
         try:
@@ -359,6 +375,13 @@ class MissedService:
 
     async def _callback_ended(self, job: CallbackJob) -> None:
         """Store the outbound call's record, then review it like every call: closes or logs."""
+        try:
+            await self._store_callback(job)
+        finally:
+            if self.on_callback_end is not None:
+                self.on_callback_end(job)
+
+    async def _store_callback(self, job: CallbackJob) -> None:
         try:
             await self.store.release_callback(job.item.customer)
         except Exception:      # the claim goes stale with the call's end: the next one takes it over

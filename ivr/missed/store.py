@@ -7,12 +7,12 @@ exist together or not at all.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -23,6 +23,8 @@ from ivr.store.models import ActiveCallbackRow, CallReviewRow, CallRow, MissedEv
 
 STATUSES = ("open", "taken", "closed")
 PENDING = ("open", "taken")
+# The automatic call-back gave up on an item's latest missed call (its attempts are spent).
+AUTO_STOPPED = "auto_callback_stopped"
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,14 @@ class MissedCall:
     short: bool
     voicemail: str = ""         # path of the kept WAV, "" if none
     rung: tuple[str, ...] = ()  # staff extensions whose phones rang
+
+
+@dataclass(frozen=True)
+class CallState:
+    """How far one call-back's call record got (the automatic call-back counts attempts by it)."""
+    started_at: datetime
+    ended_at: datetime | None
+    outcome: str | None
 
 
 @dataclass(frozen=True)
@@ -304,6 +314,32 @@ class MissedStore:
         async with self._db.session() as session:
             rows = (await session.scalars(query)).all()
             return [await self._item(session, row, events=True) for row in rows]
+
+    async def auto_candidates(self, reasons: Collection[str], numbers: Collection[str] | None = None,
+                              include_short: bool = True, limit: int = 200) -> builtins.list[MissedItem]:
+        """Open (not taken) items the automatic call-back may consider, oldest first: of these
+        reasons (and company numbers, None: any), and not given up on since the latest missed call."""
+        stopped = exists().where(MissedEventRow.item_id == MissedItemRow.id, MissedEventRow.kind == AUTO_STOPPED,
+                                 MissedEventRow.at >= MissedItemRow.last_at)
+        query = (select(MissedItemRow).where(MissedItemRow.status == "open", MissedItemRow.reason.in_(list(reasons)),
+                                             ~stopped)
+                 .order_by(MissedItemRow.first_at, MissedItemRow.id).limit(limit))
+        if numbers is not None:
+            query = query.where(MissedItemRow.company_number.in_(list(numbers)))
+        if not include_short:
+            query = query.where(MissedItemRow.short.is_(False))
+        async with self._db.session() as session:
+            rows = (await session.scalars(query)).all()
+            return [await self._item(session, row, events=True) for row in rows]
+
+    async def call_states(self, call_ids: Collection[int]) -> dict[int, CallState]:
+        if not call_ids:
+            return {}
+        query = select(CallRow.id, CallRow.started_at, CallRow.ended_at, CallRow.outcome).where(
+            CallRow.id.in_(list(call_ids)))
+        async with self._db.session() as session:
+            return {row.id: CallState(row.started_at, row.ended_at, row.outcome)
+                    for row in (await session.execute(query)).all()}
 
     async def between(self, since: datetime, until: datetime) -> builtins.list[MissedItem]:
         """Items first missed in [since, until), for the call-back report."""

@@ -201,6 +201,24 @@ class CallbackNode:
     kind: str = "callback"
 
 
+@dataclass(frozen=True)
+class AutoCallbackRule:
+    """`auto_callback:` in the plan: which open missed-call items the service calls back by itself,
+    when, and who takes them (docs/plan-format.md#automatic-call-back)."""
+    name: str
+    schedule: str                    # only while this schedule is open
+    reasons: frozenset[str]          # item reasons (call outcomes) that qualify, groups expanded
+    numbers: tuple[str, ...] = ()    # company numbers (E.164) it covers; () = every one
+    staff: tuple[str, ...] = ()      # who takes it: the first free of these extensions ...
+    queue: str = ""                  # ... or a free agent of this queue node (logged in, not paused)
+    not_before: time | None = None   # local time of day; None: from the schedule's opening
+    not_after: time | None = None    # time.max stands for 24:00
+    delay_seconds: float = 60.0      # after the customer's latest call: they may call again first
+    attempts: int = 3                # calls to the customer per missed call, then people take over
+    retry_seconds: float = 600.0     # after a busy, unanswered or failed attempt
+    skip_short: bool = True          # items of misdials only (all calls `short`) are left alone
+
+
 Node = Union[PlayNode, MenuNode, ScheduleNode, LanguageNode, GotoNode, HangupNode, ForwardNode,
              HuntNode, QueueNode, VoicemailNode, CallbackNode]
 
@@ -220,5 +238,6 @@ class Plan:
     fallback: tuple[str, ...]        # extensions the dialplan rings when the service is down
     nodes: dict[str, Node]
     trunks: dict[str, Trunk] = field(default_factory=dict)
+    auto_callback: tuple[AutoCallbackRule, ...] = ()    # first matching rule wins
     source: str = ""                 # file name the plan came from
     checksum: str = ""               # sha256 of the YAML text

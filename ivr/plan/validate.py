@@ -11,17 +11,18 @@ import difflib
 import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import phonenumbers
 from ruamel.yaml.nodes import MappingNode, Node as YNode, ScalarNode, SequenceNode
 
 from ivr.errors import ConfigError
+from ivr.missed.reasons import REASON_GROUPS, REASON_WORDS, expand_reasons
 from ivr.plan import schedule as sched
 from ivr.plan.errors import Problem
 from ivr.plan.model import (
-    CallbackNode, Closure, CompanyNumber, ForwardNode, GotoNode, HangupNode, HuntMember, HuntNode,
+    AutoCallbackRule, CallbackNode, Closure, CompanyNumber, ForwardNode, GotoNode, HangupNode, HuntMember, HuntNode,
     LanguageNode, MenuNode, Node, Plan, PlayNode, QueueNode, Schedule, ScheduleNode, Staff, TimeRange,
     Trunk, VoicemailNode,
 )
@@ -39,7 +40,8 @@ QUEUE_STRATEGIES = ("ringall", "linear", "longestidle", "leastrecent", "roundrob
 MENU_KEYS = tuple("0123456789*#")
 
 TOP_KEYS = ("company", "timezone", "country", "language", "languages", "ring_seconds",
-            "short_call_seconds", "numbers", "schedules", "staff", "fallback", "nodes", "trunks")
+            "short_call_seconds", "numbers", "schedules", "staff", "fallback", "nodes", "trunks",
+            "auto_callback")
 NUMBER_KEYS = ("entry", "source", "name")
 SCHEDULE_KEYS = ("hours", "holidays", "closures")
 HOLIDAY_KEYS = ("date", "from", "to", "name")
@@ -54,6 +56,8 @@ COST_CLASSES = ("onnet", "mobile", "landline", "international")
 # A trunk name becomes a PJSIP section and a dialplan word.
 _TRUNK_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 _HOST = re.compile(r"[A-Za-z0-9.-]+(:\d{1,5})?")
+AUTO_CALLBACK_KEYS = ("schedule", "reasons", "numbers", "staff", "queue", "not_before", "not_after",
+                      "delay_seconds", "attempts", "retry_seconds", "skip_short")
 MEMBER_KEYS = ("target", "rings", "seconds", "follow_me", "confirm")
 AGENT_KEYS = ("extension", "penalty")
 NODE_KEYS: dict[str, tuple[str, ...]] = {
@@ -319,6 +323,7 @@ class PlanBuilder:
         trunks = self._trunks(top)
         nodes = self._nodes(top)
         numbers = self._numbers(top)
+        auto_callback = self._auto_callback(top, numbers, trunks)
         self._check_graph(numbers)
         self._check_languages()
         self._check_prompts()
@@ -328,7 +333,7 @@ class PlanBuilder:
             company=company or "", timezone=str(self.tz.key if self.tz else ""), country=self.country,
             language=self.language, languages=self.languages, ring_seconds=self.ring_seconds,
             short_call_seconds=short_call, numbers=numbers, schedules=schedules,
-            staff=self.staff, fallback=fallback, nodes=nodes, trunks=trunks,
+            staff=self.staff, fallback=fallback, nodes=nodes, trunks=trunks, auto_callback=auto_callback,
         )
 
     # ----- top-level settings -----
@@ -1018,6 +1023,93 @@ class PlanBuilder:
     def _node_callback(self, info: _NodeInfo, f: Fields) -> Node:
         return CallbackNode(id=info.id, prompts=self._prompts(f, "prompts", info),
                             then=self._opt_ref(f, "then", info))
+
+    # ----- automatic call-back of missed calls -----
+
+    def _auto_callback(self, top: Fields, numbers: dict[str, CompanyNumber],
+                       trunks: dict[str, Trunk]) -> tuple[AutoCallbackRule, ...]:
+        r = self.r
+        node = top.get("auto_callback")
+        fields = r.mapping(node, "auto_callback") if node is not None else None
+        if fields is None:
+            return ()
+        if fields.entries and not trunks:
+            r.problem(top.entries["auto_callback"][0], "auto_callback: the plan has no trunk to call customers through")
+        rules = []
+        for name, (key, value) in fields.entries.items():
+            what = f"auto_callback '{name}'"
+            if not _NODE_ID.fullmatch(name):
+                r.problem(key, f"auto_callback: '{name}' may use only letters, digits, '_' and '-'")
+            info = r.mapping(value, what, AUTO_CALLBACK_KEYS)
+            if info is None:
+                continue
+            before = len(r.problems)
+            schedule_node = r.require(info, "schedule", what)
+            schedule = r.text(schedule_node, "schedule") if schedule_node is not None else None
+            if schedule is not None and schedule not in self.schedule_names:
+                r.problem(schedule_node, f"{what}: unknown schedule '{schedule}'"
+                                         f"{did_you_mean(schedule, self.schedule_names)}")
+            reasons_node = r.require(info, "reasons", what)
+            reasons: set[str] = set()
+            for word, item in (r.texts(reasons_node, "reasons") if reasons_node is not None else []):
+                try:
+                    reasons |= expand_reasons([word])
+                except KeyError:
+                    r.problem(item, f"{what}: reasons: '{word}' is not a reason: use {', '.join(REASON_GROUPS)}, "
+                                    f"or a call outcome like abandoned_in_menu{did_you_mean(word, REASON_WORDS)}")
+            staff, queue = self._auto_callback_takers(info, what)
+            covered = []
+            for _, item in (r.texts(info.get("numbers"), "numbers") if info.get("numbers") is not None else []):
+                number = self._phone(item, "numbers")
+                if number is not None and number not in numbers:
+                    r.problem(item, f"{what}: {number} is not a company number of this plan")
+                elif number is not None:
+                    covered.append(number)
+            not_before, not_after = self._time_of_day(info, "not_before"), self._time_of_day(info, "not_after")
+            if not_before is not None and not_after is not None and not_after <= not_before:
+                r.problem(info.get("not_after"), f"{what}: not_after must be later than not_before")
+            rule = AutoCallbackRule(
+                name=name, schedule=schedule or "", reasons=frozenset(reasons), numbers=tuple(covered),
+                staff=staff, queue=queue, not_before=not_before, not_after=not_after,
+                delay_seconds=self._seconds(info, "delay_seconds", 60.0),
+                attempts=int(r.optional(info, "attempts", lambda n, w: r.number(n, w, integer=True, positive=True), 3)),
+                retry_seconds=self._seconds(info, "retry_seconds", 600.0, positive=True),
+                skip_short=r.optional(info, "skip_short", r.boolean, True))
+            if len(r.problems) == before:
+                rules.append(rule)
+        return tuple(rules)
+
+    def _auto_callback_takers(self, info: Fields, what: str) -> tuple[tuple[str, ...], str]:
+        """`staff: [101, 102]` or `queue: NODE`: exactly one of them says who takes the call-back."""
+        r = self.r
+        staff_node, queue_node = info.get("staff"), info.get("queue")
+        if (staff_node is None) == (queue_node is None):
+            r.problem(queue_node or info.at, f"{what}: give either staff (extensions) or queue (a queue node), "
+                                             f"{'not both' if staff_node is not None else 'one of them'}")
+            return (), ""
+        if queue_node is not None:
+            queue = r.text(queue_node, "queue")
+            known = self.nodes.get(queue or "")
+            if queue is not None and (known is None or known.kind != "queue"):
+                queues = [i for i, n in self.nodes.items() if n.kind == "queue"]
+                r.problem(queue_node, f"{what}: queue: '{queue}' is not a queue node{did_you_mean(queue, queues)}")
+            return (), queue or ""
+        staff: list[str] = []
+        for ext, item in r.texts(staff_node, "staff"):
+            if self._extension(ext, item, f"{what}: staff") and ext not in staff:
+                staff.append(ext)
+        return tuple(staff), ""
+
+    def _time_of_day(self, info: Fields, name: str) -> time | None:
+        node = info.get(name)
+        text = self.r.text(node, name) if node is not None else None
+        if text is None:
+            return None
+        try:
+            return sched.parse_time(text, end=name == "not_after")
+        except ConfigError as e:
+            self.r.problem(node, f"{name}: {e.message}")
+            return None
 
     # ----- whole-plan checks -----
 
