@@ -10,6 +10,7 @@ every problem is reported as FILE:LINE:COL and reading goes on.
         digits: {"1": confirm, "2": cancel, "3": dispatcher, "0": repeat}
         prompts: {intro: [campaign-intro], question: [campaign-confirm-question], ...}
         dispatcher: dispatch               # a hunt or queue node of the plan
+        pacing: {max_concurrent: 10, per_free_dispatcher: 3}   # calls in flight per free dispatcher
         webhook: https://crm.example/hook  # each answer, signed with this URL's secret from
                                            # notifications.yaml (webhooks:)
 """
@@ -34,7 +35,7 @@ PROFILE_KEYS = ("flow", "hours", "call_on_holidays", "holidays_from", "deadline_
                 "answer_timeout", "max_attempts", "retry", "pacing", "amd", "machine", "dispatcher",
                 "digits", "prompts", "caller_id", "webhook")
 PROMPT_KEYS = ("intro", "question", "thanks", "no_input", "call_again", "machine")
-PACING_KEYS = ("max_concurrent", "reserve_inbound", "calls_per_second")
+PACING_KEYS = ("max_concurrent", "reserve_inbound", "calls_per_second", "per_free_dispatcher", "min_concurrent")
 AMD_KEYS = ("enabled",) + tuple(f for f in Amd.__dataclass_fields__ if f != "enabled")
 RETRY_KEYS = ("after", "limit")
 # Digits each flow offers unless the profile says otherwise.
@@ -152,7 +153,8 @@ class _ProfileReader:
             max_attempts=int(r.optional(f, "max_attempts",
                                         lambda n, w: r.number(n, w, integer=True, positive=True), 3)),
             retry=retry,
-            pacing=r.optional(f, "pacing", lambda n, w: self._pacing(n, what), Pacing()),
+            pacing=r.optional(f, "pacing", lambda n, w: self._pacing(
+                n, what, f.get("dispatcher") is not None, "dispatcher" in digits.values()), Pacing()),
             amd=r.optional(f, "amd", lambda n, w: self._amd(n, what), Amd()),
             machine=r.optional(f, "machine", lambda n, w: r.choice(n, f"{what} machine", ("hangup", "message")),
                                "hangup"),
@@ -246,16 +248,29 @@ class _ProfileReader:
                 rules[outcome] = RetryRule(after, int(limit))
         return rules
 
-    def _pacing(self, node: YNode, what: str) -> Pacing | None:
+    def _pacing(self, node: YNode, what: str, has_dispatcher: bool, offers_dispatcher: bool) -> Pacing | None:
         r = self.r
         f = r.mapping(node, f"{what} pacing", PACING_KEYS)
         if f is None:
             return None
-        return Pacing(
+        pacing = Pacing(
             max_concurrent=int(r.optional(f, "max_concurrent",
                                           lambda n, w: r.number(n, w, integer=True, positive=True), 10)),
             reserve_inbound=int(r.optional(f, "reserve_inbound", lambda n, w: r.number(n, w, integer=True), 1)),
-            calls_per_second=r.optional(f, "calls_per_second", lambda n, w: r.number(n, w, positive=True), 2.0))
+            calls_per_second=r.optional(f, "calls_per_second", lambda n, w: r.number(n, w, positive=True), 2.0),
+            per_free_dispatcher=r.optional(f, "per_free_dispatcher", lambda n, w: r.number(n, w), 0.0),
+            min_concurrent=int(r.optional(f, "min_concurrent", lambda n, w: r.number(n, w, integer=True), 0)))
+        # Dispatcher-aware pacing needs someone to pace for: option 3 and the node it leads to.
+        if pacing.per_free_dispatcher > 0 and not has_dispatcher:
+            r.problem(f.get("per_free_dispatcher"), f"{what} pacing per_free_dispatcher: the profile names no "
+                                                    "'dispatcher' node")
+        elif pacing.per_free_dispatcher > 0 and not offers_dispatcher:
+            r.problem(f.get("per_free_dispatcher"), f"{what} pacing per_free_dispatcher: no digit leads to "
+                                                    "'dispatcher'")
+        if pacing.min_concurrent > pacing.max_concurrent:
+            r.problem(f.get("min_concurrent"), f"{what} pacing min_concurrent: more than max_concurrent "
+                                               f"({pacing.min_concurrent} > {pacing.max_concurrent})")
+        return pacing
 
     def _amd(self, node: YNode, what: str) -> Amd | None:
         r = self.r

@@ -5,6 +5,10 @@ Never twice: an attempt (with the channel id we chose) is committed before the o
 restart an open attempt whose channel still exists is carried on, and one whose channel is gone is
 ended from what was stored (answer kept; answered without an answer: "interrupted", no retry;
 never answered: "lost", retried under its own rule, and it counts as an attempt).
+
+Failover within an attempt: a leg the trunk failed (503, 408, no circuit: the routing package's
+rule) before anyone answered is dialled again on the router's next candidate, under a new channel id
+stored on the attempt before the dial; only when every candidate failed is the outcome "congestion".
 """
 from __future__ import annotations
 
@@ -14,13 +18,14 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ivr.ari.bus import Subscription
-from ivr.ari.client import AriError, ChannelGone
-from ivr.ari.events import ChannelDestroyed, StasisStart
+from ivr.ari.client import AriConflict, AriError, ChannelGone
+from ivr.ari.events import ChannelDestroyed, ChannelStateChange, Dial, StasisStart
 from ivr.calls.session import CallEnded, CallSession
 from ivr.campaigns import scheduler
 from ivr.campaigns.config import campaigns_file, load_profiles
@@ -29,6 +34,7 @@ from ivr.campaigns.model import Attempt, Campaign, Profile, Row
 from ivr.campaigns.store import CampaignStore
 from ivr.errors import IvrError
 from ivr.plan.model import Plan
+from ivr.routing.failover import should_fail_over
 from ivr.routing.router import Decision, trunk_of_channel
 from ivr.say import TextSpeaker
 
@@ -40,6 +46,8 @@ CAUSES = {17: "busy", 21: "busy", 18: "no_answer", 19: "no_answer", 16: "no_answ
           1: "unreachable", 3: "unreachable", 20: "unreachable", 27: "unreachable", 28: "unreachable"}
 # Without an event this long, a watcher asks Asterisk whether the channel still exists.
 POLL_SECONDS = 5.0
+# How often the running dialer looks for open attempts nobody watches (besides every reconnect).
+RECONCILE_SECONDS = 30.0
 AMD_CONTEXT = "campaign-amd"
 # Channels campaigns may still take per trunk; None: the trunk has no capacity limit.
 Budget = dict[str, "int | None"]
@@ -53,6 +61,26 @@ def instance_name(web_port: int) -> str:
 def endpoint_for(number: str, trunk: str) -> str:
     """The one place that turns a callee and a trunk into a dial string."""
     return f"PJSIP/{number}@trunk-{trunk}"
+
+
+def failover_channel_id(attempt: Attempt) -> str:
+    """The channel id of the attempt's next leg: unique (the attempt id, and one leg per trunk)."""
+    return f"camp-{attempt.campaign_id}-{attempt.row_id}-a{attempt.id}-{len(attempt.tried) + 1}"
+
+
+@dataclass(frozen=True)
+class LegEnd:
+    """How one leg of an attempt ended: its Q.850 cause (None: gone without an event, e.g. while
+    the service was down), Asterisk's last dial status, and whether it was ever answered."""
+
+    cause: int | None
+    dialstatus: str = ""
+    answered: bool = False
+
+    @property
+    def trunk_failed(self) -> bool:
+        """The trunk's trouble, not the callee's answer: another trunk may reach the passenger."""
+        return not self.answered and self.cause is not None and should_fail_over(self.dialstatus, None, self.cause)
 
 
 def trunk_budget(plan: Plan, counts: dict[str, int], reserve_inbound: int) -> Budget:
@@ -88,11 +116,17 @@ class CampaignDialer:
         self.store = store
         self.tick = tick
         self.instance = instance_name(service.settings.web_port)
-        self.watchers: dict[str, asyncio.Task] = {}          # channel id -> its watcher
+        self.watchers: dict[int, asyncio.Task] = {}          # attempt id -> its watcher
+        # Attempts this process dials or watches, from their claim on: reconcile leaves them alone.
+        self.owned: set[int] = set()
+        self._claiming = asyncio.Lock()                      # a claim and its `owned` vs. reconcile
         self.in_flight: dict[int, int] = {}                  # campaign id -> attempts being watched
         self._profiles: tuple[tuple, dict[str, Profile]] = ((), {})
         self._last_originate = 0.0
         self._reconciled = asyncio.Event()
+        # Set when a campaign channel ends: the loop claims the next row at once instead of at its
+        # next tick (the tick alone made "slot free -> INVITE" about 300 ms, bench_campaign).
+        self.slot_freed = asyncio.Event()
         self.speaker = TextSpeaker(service.settings)          # route names: recording, else speech
 
     # ----- wiring -----
@@ -114,17 +148,27 @@ class CampaignDialer:
     # ----- the loop -----
 
     async def run(self) -> None:
+        last_reconcile = time.monotonic()
         while True:
             await self._reconciled.wait()
             try:
                 if self.service.ari.connected:
                     for campaign in await self.store.list("running"):
                         await self._dial_due(campaign)
+                    # An attempt left undialled by an unexpected error is open and unwatched: settle
+                    # it now and then instead of only after the next ARI reconnect.
+                    if time.monotonic() - last_reconcile > RECONCILE_SECONDS:
+                        last_reconcile = time.monotonic()
+                        await self.reconcile()
             except IvrError as e:
                 log.error("campaign dialer error=%s", e.message)
             except Exception:
                 log.exception("campaign dialer failed")
-            await asyncio.sleep(self.tick)
+            try:
+                await asyncio.wait_for(self.slot_freed.wait(), self.tick)
+            except asyncio.TimeoutError:
+                pass
+            self.slot_freed.clear()
 
     async def _dial_due(self, campaign: Campaign) -> None:
         profile = self.profiles().get(campaign.profile)
@@ -133,14 +177,20 @@ class CampaignDialer:
             return
         plan = self.service.plans.current.plan
         slots, budget = await self.free_slots(campaign, profile, plan)
-        claimed = await self.store.claim(
-            campaign.id, self.instance, self.now(), slots,
-            channel_id_for=lambda row: f"camp-{campaign.id}-{row.id}-{row.attempts}",
-            trunk_for=lambda row: self.trunk_for(row.passenger.phone, plan, budget),
-            expired=lambda row: self._expired(row, profile)) if slots > 0 else []
-        for row, attempt in claimed:
-            await self._pace(profile)
-            await self._originate(campaign, profile, plan, row, attempt)
+        async with self._claiming:
+            claimed = await self.store.claim(
+                campaign.id, self.instance, self.now(), slots,
+                channel_id_for=lambda row: f"camp-{campaign.id}-{row.id}-{row.attempts}",
+                trunk_for=lambda row: self.trunk_for(row.passenger.phone, plan, budget),
+                expired=lambda row: self._expired(row, profile)) if slots > 0 else []
+            self.owned.update(attempt.id for _, attempt in claimed)
+        try:
+            for row, attempt in claimed:
+                await self._pace(profile)
+                self._watch(attempt, await self._originate(campaign, profile, plan, row, attempt))
+        finally:
+            # Attempts left undialled by an unexpected error: the next reconcile ends them.
+            self.owned.difference_update(a.id for _, a in claimed if a.id not in self.watchers)
         if not claimed and not self.in_flight.get(campaign.id):
             if await self.store.finish_if_complete(campaign.id):
                 log.info("campaign done id=%s", campaign.id)
@@ -173,8 +223,14 @@ class CampaignDialer:
 
     async def free_slots(self, campaign: Campaign, profile: Profile, plan: Plan) -> tuple[int, Budget]:
         """Calls this campaign may start now, and per trunk the channels it may take: capacity
-        minus live channels (inbound, staff, other campaigns) minus those kept for inbound calls."""
+        minus live channels (inbound, staff, other campaigns) minus those kept for inbound calls;
+        with dispatcher-aware pacing, no more in flight than the option-3 dispatchers can take."""
+        from ivr.campaigns.pacing import dispatcher_room
         own = profile.pacing.max_concurrent - self.in_flight.get(campaign.id, 0)
+        room = await dispatcher_room(profile, plan, self.service.services, self.service.ari,
+                                     self.in_flight.get(campaign.id, 0))
+        if room is not None:
+            own = min(own, room)
         router = self.service.services.router
         if router is not None:
             await router.refresh()
@@ -195,58 +251,138 @@ class CampaignDialer:
         self._last_originate = time.monotonic()
 
     async def _originate(self, campaign: Campaign, profile: Profile, plan: Plan, row: Row,
-                         attempt: Attempt) -> None:
+                         attempt: Attempt) -> Subscription | None:
+        """Dial the attempt's current leg; its subscription, or None if Asterisk refused the dial."""
         sub = self.service.bus.subscribe(attempt.channel_id)     # subscribe, then dial
         app_args = f"{'campaign-amd' if profile.amd.enabled else 'campaign'},{attempt.id}"
         trunk = plan.trunks.get(attempt.trunk)
         caller_id = profile.caller_id or (trunk.caller_id if trunk else "")
-        variables = {"CAMPAIGN_AMD": profile.amd.arguments()} if profile.amd.enabled else None
+        # The trunk report finds the attempt by the number in its CDR userfield (refused ones too).
+        # CAMPAIGN_APP: after app_amd the dialplan returns the call to the service that dialled it
+        # (two services on one Asterisk have two ARI apps).
+        variables = {"CDR(userfield)": attempt.number, "CAMPAIGN_APP": self.service.settings.ari_app}
+        if profile.amd.enabled:
+            variables["CAMPAIGN_AMD"] = profile.amd.arguments()
         log.info("campaign dial id=%s row=%s attempt=%s number=%s trunk=%s", campaign.id, row.id, attempt.id,
                  attempt.number, attempt.trunk)
         try:
             await self.service.ari.originate(endpoint_for(attempt.number, attempt.trunk), attempt.channel_id,
                                              app_args, caller_id=caller_id, timeout=profile.ring_seconds,
                                              variables=variables)
+        except AriConflict:
+            pass                                  # the channel exists: this dial got through before
         except AriError as e:
-            log.warning("campaign originate failed attempt=%s error=%s", attempt.id, e.message)
+            log.warning("campaign originate refused attempt=%s error=%s", attempt.id, e.message)
             sub.cancel()
-            await self._finish(attempt, "congestion")
-            return
-        self._watch(attempt, sub)
+            return None
+        except IvrError as e:
+            # Unreachable mid-request: the channel may exist all the same; following it tells
+            # (gone: "lost"), a second dial could call twice.
+            log.warning("campaign originate unanswered attempt=%s error=%s", attempt.id, e.message)
+        return sub
 
     # ----- watching one attempt -----
 
-    def _watch(self, attempt: Attempt, sub: Subscription) -> None:
+    def _watch(self, attempt: Attempt, sub: Subscription | None) -> None:
+        self.owned.add(attempt.id)
         self.in_flight[attempt.campaign_id] = self.in_flight.get(attempt.campaign_id, 0) + 1
         task = asyncio.create_task(self._watcher(attempt, sub), name=f"campaign-{attempt.channel_id}")
-        self.watchers[attempt.channel_id] = task
+        self.watchers[attempt.id] = task
 
-    async def _watcher(self, attempt: Attempt, sub: Subscription) -> None:
-        outcome = "lost"
+    async def _watcher(self, attempt: Attempt, sub: Subscription | None) -> None:
+        """Follow the attempt to its end, leg after leg while trunks fail it; then finish it."""
         try:
             while True:
-                try:
-                    event = await sub.get(POLL_SECONDS)
-                except asyncio.TimeoutError:
-                    try:
-                        await self.service.ari.get_channel(attempt.channel_id)
-                        continue
-                    except ChannelGone:
-                        break
-                    except IvrError:
-                        continue                          # Asterisk unreachable: keep waiting
-                if isinstance(event, ChannelDestroyed) and event.channel.id == attempt.channel_id:
-                    outcome = CAUSES.get(event.cause, "no_answer")
+                if sub is None:                       # Asterisk refused the dial: the trunk's trouble
+                    outcome, trunk_failed = "congestion", True
+                else:
+                    end = await self._follow(attempt, sub)
+                    sub.cancel()
+                    outcome = "lost" if end.cause is None else CAUSES.get(end.cause, "no_answer")
+                    trunk_failed = end.trunk_failed
+                if not trunk_failed:
                     break
+                moved = await self._fail_over(attempt)
+                if moved is None:
+                    outcome = "congestion"            # every candidate failed, or none has a channel
+                    break
+                attempt, sub = moved
             # The flow may still be storing its last words.
             flow = self.service.supervisor.tasks.get(attempt.channel_id)
             if flow is not None:
                 await asyncio.wait([flow], timeout=10)
             await self._finish(attempt, outcome)
         finally:
-            sub.cancel()
-            self.watchers.pop(attempt.channel_id, None)
+            if sub is not None:
+                sub.cancel()
+            self.watchers.pop(attempt.id, None)
+            self.owned.discard(attempt.id)
             self.in_flight[attempt.campaign_id] = max(0, self.in_flight.get(attempt.campaign_id, 1) - 1)
+            self.slot_freed.set()
+
+    async def _follow(self, attempt: Attempt, sub: Subscription) -> LegEnd:
+        """Wait for the end of the attempt's current leg; without an event for a while, ask
+        Asterisk whether the channel still exists."""
+        status, answered = "", attempt.answered_at is not None
+        while True:
+            try:
+                event = await sub.get(POLL_SECONDS)
+            except asyncio.TimeoutError:
+                try:
+                    await self.service.ari.get_channel(attempt.channel_id)
+                    continue
+                except ChannelGone:
+                    return LegEnd(None, status, answered)
+                except IvrError:
+                    continue                          # Asterisk unreachable: keep waiting
+            if isinstance(event, Dial) and event.peer_id == attempt.channel_id and event.dialstatus:
+                status = event.dialstatus
+                answered |= status == "ANSWER"
+            elif isinstance(event, ChannelStateChange) and event.channel.id == attempt.channel_id:
+                answered |= event.channel.state == "Up"
+            elif isinstance(event, ChannelDestroyed) and event.channel.id == attempt.channel_id:
+                return LegEnd(event.cause, status, answered or event.channel.state == "Up")
+
+    async def _fail_over(self, attempt: Attempt) -> tuple[Attempt, Subscription | None] | None:
+        """The attempt's next leg on the router's next candidate with a campaign channel free,
+        its channel id stored before the dial (a crash now leaves an attempt whose channel is gone:
+        "lost", never a second call). None when no candidate is left, or the attempt moved on
+        meanwhile (ended, answered): nothing is dialled then."""
+        campaign = await self.store.get(attempt.campaign_id)
+        profile = self.profiles().get(campaign.profile)
+        plan = self.service.plans.current.plan
+        trunk = await self._next_trunk(attempt, plan, profile) if profile is not None else None
+        if trunk is None:
+            return None
+        moved = await self.store.fail_over(attempt.id, attempt.channel_id, failover_channel_id(attempt), trunk)
+        if moved is None:
+            return None
+        log.warning("campaign fail over attempt=%s number=%s from=%s to=%s", attempt.id, attempt.number,
+                    attempt.trunk, trunk)
+        row = await self.store.row(moved.row_id)
+        return moved, await self._originate(campaign, profile, plan, row, moved)
+
+    async def _next_trunk(self, attempt: Attempt, plan: Plan, profile: Profile) -> str | None:
+        """The router's first candidate this attempt has not tried that has a channel left for
+        campaigns (counted at once, like trunk_for); None without a router or candidates."""
+        router = self.service.services.router
+        if router is None:
+            return None
+        tried = {*attempt.tried, attempt.trunk}
+        try:
+            await router.refresh()
+            decision = router.decide(attempt.number)
+        except IvrError as e:
+            log.warning("campaign fail over: no route number=%s error=%s", attempt.number, e.message)
+            return None
+        budget = trunk_budget(plan, router.channels.counts(), profile.pacing.reserve_inbound)
+        for candidate in decision.candidates:
+            name = candidate.trunk.name
+            if name not in tried and (budget.get(name) is None or budget[name] > 0):
+                router.channels.reserve(name)
+                router.rates.record("trunk:" + name)
+                return name
+        return None
 
     async def _finish(self, attempt: Attempt, outcome: str) -> None:
         plan = self.service.plans.current.plan
@@ -268,19 +404,22 @@ class CampaignDialer:
     async def reconcile(self) -> None:
         """Attempts of this instance left open: carry on those whose channel exists, end the rest."""
         try:
-            for attempt in await self.store.open_attempts(self.instance):
-                if attempt.channel_id in self.watchers:
-                    continue
-                sub = self.service.bus.subscribe(attempt.channel_id)
-                try:
-                    await self.service.ari.get_channel(attempt.channel_id)
-                except ChannelGone:
-                    sub.cancel()
-                    log.warning("campaign attempt lost in a restart attempt=%s", attempt.id)
-                    await self._finish(attempt, "lost")
-                    continue
-                log.warning("campaign attempt carried on after a restart attempt=%s", attempt.id)
-                self._watch(attempt, sub)
+            # Under the claim lock: an attempt claimed by this process is in `owned` before its
+            # dial, so one claimed but not dialled yet is never taken for lost (and dialled again).
+            async with self._claiming:
+                for attempt in await self.store.open_attempts(self.instance):
+                    if attempt.id in self.owned:
+                        continue
+                    sub = self.service.bus.subscribe(attempt.channel_id)
+                    try:
+                        await self.service.ari.get_channel(attempt.channel_id)
+                    except ChannelGone:
+                        sub.cancel()
+                        log.warning("campaign attempt lost in a restart attempt=%s", attempt.id)
+                        await self._finish(attempt, "lost")
+                        continue
+                    log.warning("campaign attempt carried on after a restart attempt=%s", attempt.id)
+                    self._watch(attempt, sub)
         except IvrError as e:
             log.error("campaign reconcile failed error=%s", e.message)
             return
@@ -304,7 +443,7 @@ class CampaignDialer:
         try:
             await run_flow(session, self.store, attempt, row, profile, amd_status, plan, self.service.services,
                            self.now, self.speaker.speak_text)
-        except CallEnded:
-            pass
+        except (CallEnded, ChannelGone):
+            pass                                  # the passenger hung up, or Asterisk lost the call
         finally:
             await asyncio.shield(session.hangup())

@@ -40,6 +40,8 @@ class Pacing:
     max_concurrent: int = 10          # campaign calls at once, before trunk capacity is considered
     reserve_inbound: int = 1          # trunk channels always left free for inbound calls
     calls_per_second: float = 2.0     # ceiling on new originates
+    per_free_dispatcher: float = 0.0  # calls in flight per free dispatcher of option 3; 0 = not dispatcher-aware
+    min_concurrent: int = 0           # calls in flight allowed however few dispatchers are free
 
 
 @dataclass(frozen=True)
@@ -175,10 +177,12 @@ class Attempt:
     digit: str = ""
     answer: str = ""             # action of the digit (confirm, cancel, ...)
     answer_at: datetime | None = None
+    tried: tuple[str, ...] = ()  # trunks that failed this attempt before `trunk` (503, 408, ...)
 
     def to_dict(self) -> dict[str, Any]:
         iso = lambda t: t.isoformat() if t else None   # noqa: E731
         return {"id": self.id, "row_id": self.row_id, "number": self.number,
-                "channel_id": self.channel_id, "trunk": self.trunk, "created_at": iso(self.created_at),
+                "channel_id": self.channel_id, "trunk": self.trunk, "tried": list(self.tried),
+                "created_at": iso(self.created_at),
                 "answered_at": iso(self.answered_at), "ended_at": iso(self.ended_at),
                 "outcome": self.outcome, "digit": self.digit, "answer": self.answer}

@@ -1,32 +1,81 @@
 """Campaigns, their rows and attempts in the database; row claiming that two dialers share safely.
 
 Claiming: PostgreSQL picks due rows with SELECT ... FOR UPDATE SKIP LOCKED; SQLite (one writer at a
-time) marks them with UPDATE ... WHERE status = 'ready' and a fresh claim token, then reads back by
-token. Either way the attempt rows (with the channel ids we chose) are inserted in the same
+time) marks them with UPDATE ... WHERE status = 'ready' and a fresh claim token. Either way the UPDATE
+returns the rows it took (RETURNING). Rows whose trunk is full are handed back within the
+transaction, untouched. The attempt rows (with the channel ids we chose) are inserted in the same
 transaction, so an attempt exists in the database before anything is dialled.
+
+Do-not-call: the pick never takes a row whose number is on the list. Rows are settled ("done",
+result do_not_call) when the number is added, when they are imported, when an attempt would put
+them back in line, and, for any a race left, when the campaign has nothing else left.
 """
 from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from typing import TypeVar
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Select, and_, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.campaigns.model import Attempt, Campaign, CampaignError, CampaignNotFound, Passenger, Row
 from ivr.campaigns.scheduler import Decision
 from ivr.notify.outbox import enqueue
 from ivr.store.db import Database
-from ivr.store.models import CampaignAttemptRow, CampaignEntryRow, CampaignRecordRow, DoNotCallRow
+from ivr.errors import InvalidInput
+from ivr.store.models import (CampaignAttemptRow, CampaignEntryRow, CampaignMarkRow, CampaignRecordRow,
+                              DoNotCallRow)
 
 # Allowed status changes: command -> (states it applies to, new state).
 TRANSITIONS = {"start": (("draft", "paused"), "running"), "pause": (("running",), "paused"),
                "resume": (("paused",), "running"), "cancel": (("draft", "running", "paused"), "cancelled")}
 
 Decide = Callable[[str, dict[str, int], int, Row], Decision]
+# What a person may mark a row with (`ivr campaign done --answer`), as the row's result.
+MARK_ANSWERS = {"confirmed": "confirm", "confirm": "confirm", "cancelled": "cancel", "cancel": "cancel",
+                "understood": "understood"}
+# Rows one claim looks at, at most, while passing over rows whose trunk is full.
+SCAN_ROWS = 500
+# Rows of one INSERT of add_rows: bounded memory, and keys looked up below the backends' limits
+# on bound parameters.
+INSERT_CHUNK = 5000
 ChannelIdFor = Callable[[Row], str]
+T = TypeVar("T")
+ON_DNC_LIST = exists().where(DoNotCallRow.number == CampaignEntryRow.phone)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A row settled by a person rather than by a call."""
+
+    row_id: int
+    answer: str
+    by: str
+    at: datetime
+    in_flight: bool              # an attempt was being dialled at the time (it decided nothing)
+
+    def to_dict(self) -> dict:
+        return {"row_id": self.row_id, "answer": self.answer, "by": self.by, "at": self.at.isoformat(),
+                "in_flight": self.in_flight}
+
+
+def mark_answer(word: str) -> str:
+    """"confirmed" (or "confirm"), "cancelled", "understood" -> the row's result."""
+    result = MARK_ANSWERS.get(word.strip().lower())
+    if result is None:
+        raise InvalidInput(f"'{word}' is not an answer to mark a row with (confirmed, cancelled, understood)")
+    return result
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
 
 
 def _campaign(r: CampaignRecordRow) -> Campaign:
@@ -52,12 +101,15 @@ def answer_payload(a: CampaignAttemptRow, r: CampaignEntryRow, key: str) -> dict
 
 def _attempt(a: CampaignAttemptRow) -> Attempt:
     return Attempt(a.id, a.row_id, a.campaign_id, a.number, a.channel_id, a.trunk, a.instance, a.created_at,
-                   a.answered_at, a.ended_at, a.outcome, a.digit, a.answer, a.answer_at)
+                   a.answered_at, a.ended_at, a.outcome, a.digit, a.answer, a.answer_at, tuple(a.tried or ()))
 
 
 class CampaignStore:
     def __init__(self, db: Database):
         self.db = db
+        # campaign id -> (call time, id) of the last row a claim looked at when it stopped at its
+        # scan limit: the next claim goes on from there.
+        self._cursors: dict[int, tuple[datetime, int]] = {}
 
     # ----- campaigns -----
 
@@ -105,29 +157,41 @@ class CampaignStore:
 
     async def add_rows(self, campaign_id: int, rows: Iterable[tuple[Passenger, str, Decision]],
                        now: datetime) -> tuple[int, list[str]]:
-        """Insert rows (passenger, callee zone, first decision). Rows whose idempotency key the
-        campaign already has are skipped; returns (added, keys skipped)."""
-        rows = list(rows)
+        """Insert rows (passenger, callee zone, first decision) in one transaction. A row whose
+        idempotency key the campaign already has (or an earlier row of these has) is skipped; a
+        ready row whose number is on the do-not-call list is stored done. Returns (added, keys
+        skipped)."""
+        added, skipped = 0, set()
         async with self.db.session() as s:
-            keys = [p.key for p, _, _ in rows if p.key]
-            existing: set[str] = set()
-            if keys:
-                existing = set((await s.scalars(select(CampaignEntryRow.idem_key).where(
-                    CampaignEntryRow.campaign_id == campaign_id, CampaignEntryRow.idem_key.in_(keys)))).all())
-            added = 0
-            for p, zone, decision in rows:
-                if p.key and p.key in existing:
-                    continue
-                s.add(CampaignEntryRow(
-                    campaign_id=campaign_id, name=p.name, phone=p.phone, raw_phone=p.raw_phone,
-                    trip_id=p.trip_id, route=p.route, departure=p.departure, seat=p.seat, bus=p.bus,
-                    platform=p.platform, language=p.language, timezone=zone,
-                    status="done" if decision.final else "ready", result=decision.result,
-                    attempts=0, next_at=decision.next_at, idem_key=p.key or None,
-                    source_rows=list(p.source_rows), updated_at=now))
-                added += 1
+            for chunk in _chunks(rows, INSERT_CHUNK):
+                keys = {p.key for p, _, _ in chunk if p.key}
+                seen = set((await s.scalars(select(CampaignEntryRow.idem_key).where(
+                    CampaignEntryRow.campaign_id == campaign_id,
+                    CampaignEntryRow.idem_key.in_(keys)))).all()) if keys else set()
+                barred = set((await s.scalars(select(DoNotCallRow.number).where(
+                    DoNotCallRow.number.in_({p.phone for p, _, d in chunk if not d.final})))).all())
+                values = []
+                for p, zone, decision in chunk:
+                    if p.key and p.key in seen:
+                        skipped.add(p.key)
+                        continue
+                    if p.key:
+                        seen.add(p.key)
+                    status, result = "done" if decision.final else "ready", decision.result
+                    if status == "ready" and p.phone in barred:
+                        status, result = "done", "do_not_call"
+                    values.append(dict(
+                        campaign_id=campaign_id, name=p.name, phone=p.phone, raw_phone=p.raw_phone,
+                        trip_id=p.trip_id, route=p.route, departure=p.departure, seat=p.seat, bus=p.bus,
+                        platform=p.platform, language=p.language, timezone=zone, status=status,
+                        result=result, attempts=0, next_at=decision.next_at, idem_key=p.key or None,
+                        source_rows=list(p.source_rows), claimed_by="", claim_token="", updated_at=now))
+                if values:
+                    # Core executemany: no ORM object per row
+                    await s.execute(insert(CampaignEntryRow.__table__), values)
+                    added += len(values)
             await s.commit()
-        return added, sorted(existing)
+        return added, sorted(skipped)
 
     async def rows(self, campaign_id: int) -> list[Row]:
         async with self.db.session() as s:
@@ -156,73 +220,147 @@ class CampaignStore:
                     by_result[result] += n
         return {"status": dict(by_status), "result": dict(by_result)}
 
-    async def mark_done(self, campaign_id: int, phone: str, result: str, now: datetime) -> int:
-        """A passenger settled another way (confirmed with a dispatcher): no more calls."""
+    async def mark_done(self, campaign_id: int, target: int | str, answer: str, by: str,
+                        now: datetime) -> list[Row]:
+        """Settle rows by hand (a passenger who called in and confirmed with a dispatcher): the
+        row (`target` an id) or every open row of a phone (`target` E.164) is done with `answer`,
+        and who and when are kept. A row whose attempt is in flight is settled too: that call goes
+        on, but its end decides nothing and no retry follows. Returns the rows marked."""
+        result = mark_answer(answer)
         async with self.db.session() as s:
-            res = await s.execute(update(CampaignEntryRow).where(
-                CampaignEntryRow.campaign_id == campaign_id, CampaignEntryRow.phone == phone,
-                CampaignEntryRow.status == "ready").values(status="done", result=result, updated_at=now))
+            q = select(CampaignEntryRow).where(CampaignEntryRow.campaign_id == campaign_id)
+            q = q.where(CampaignEntryRow.id == target) if isinstance(target, int) \
+                else q.where(CampaignEntryRow.phone == target)
+            found = (await s.scalars(q.order_by(CampaignEntryRow.id).with_for_update())).all()
+            if not found:
+                what = f"row {target}" if isinstance(target, int) else f"row with phone {target}"
+                raise CampaignNotFound(f"campaign {campaign_id} has no {what}")
+            open_rows = [r for r in found if r.status in ("ready", "calling")]
+            if not open_rows:
+                settled = ", ".join(f"row {r.id} is {r.status} ({r.result or 'no result'})" for r in found)
+                raise CampaignError(f"nothing to mark: {settled}")
+            for r in open_rows:
+                s.add(CampaignMarkRow(row_id=r.id, campaign_id=campaign_id, answer=result, marked_by=by,
+                                      marked_at=now, in_flight=r.status == "calling"))
+                r.status, r.result, r.next_at = "done", result, None
+                r.claimed_by, r.claim_token, r.updated_at = "", "", now
             await s.commit()
-            return res.rowcount or 0
+            return [_row(r) for r in open_rows]
+
+    async def marks(self, campaign_id: int) -> dict[int, Mark]:
+        """Rows settled by hand, by row id."""
+        async with self.db.session() as s:
+            q = select(CampaignMarkRow).where(CampaignMarkRow.campaign_id == campaign_id)
+            return {m.row_id: Mark(m.row_id, m.answer, m.marked_by, m.marked_at, m.in_flight)
+                    for m in (await s.scalars(q)).all()}
+
+    async def outcome_times(self, campaign_id: int) -> list[tuple[datetime, str]]:
+        """When each attempt ended and how, and each row marked by hand ("marked"): the outcomes
+        over time of the console's chart."""
+        async with self.db.session() as s:
+            ended = (await s.execute(select(CampaignAttemptRow.ended_at, CampaignAttemptRow.outcome).where(
+                CampaignAttemptRow.campaign_id == campaign_id, CampaignAttemptRow.ended_at.is_not(None)))).all()
+            marked = (await s.scalars(select(CampaignMarkRow.marked_at).where(
+                CampaignMarkRow.campaign_id == campaign_id))).all()
+        return [(t, o or "lost") for t, o in ended] + [(t, "marked") for t in marked]
 
     # ----- claiming -----
 
     async def claim(self, campaign_id: int, instance: str, now: datetime, limit: int,
                     channel_id_for: ChannelIdFor, trunk_for: Callable[[Row], str | None],
-                    expired: Callable[[Row], bool], wait: timedelta = timedelta(seconds=2)
-                    ) -> list[tuple[Row, Attempt]]:
-        """Claim up to `limit` due rows and write one attempt for each, in one transaction. A row
-        whose trunk has no channel free for campaigns (trunk_for gives None) is handed back, due
-        again after `wait`, so rows for other trunks go first meanwhile."""
+                    expired: Callable[[Row], bool], scan: int = SCAN_ROWS) -> list[tuple[Row, Attempt]]:
+        """Claim up to `limit` due rows, earliest call time first, and write one attempt for each,
+        in one transaction. A row whose trunk has no channel free for campaigns (trunk_for gives
+        None) is passed over exactly as it was (call time, attempts) and the rows behind it are
+        looked at, so a full trunk never holds back rows on other trunks.
+
+        Rows are claimed in windows (growing while rows are passed over), at most `scan` per call.
+        A call that stops at `scan` leaves a cursor: the next call goes on from there and back to
+        the head of the line at its end, so every due row is looked at however long a full
+        trunk's line is."""
         if limit <= 0:
             return []
-        token = uuid.uuid4().hex
+        out: list[tuple[Row, Attempt]] = []
+        cursor = self._cursors.pop(campaign_id, None)
+        wrapped = cursor is None
+        examined, window = 0, limit
         async with self.db.session() as s:
-            await self._apply_dnc(s, campaign_id, now)
-            due = and_(CampaignEntryRow.campaign_id == campaign_id, CampaignEntryRow.status == "ready",
-                       CampaignEntryRow.next_at <= now)
-            pick = select(CampaignEntryRow.id).where(due).order_by(CampaignEntryRow.next_at,
-                                                                  CampaignEntryRow.id).limit(limit)
-            if self.db.dialect == "postgresql":
-                ids = list((await s.scalars(pick.with_for_update(skip_locked=True))).all())
-                if not ids:
-                    await s.rollback()
-                    return []
-                target = CampaignEntryRow.id.in_(ids)
-            else:
-                target = and_(CampaignEntryRow.id.in_(pick.scalar_subquery()), due)
-            await s.execute(update(CampaignEntryRow).where(target).values(
-                status="calling", claimed_by=instance, claim_token=token, updated_at=now,
-                attempts=CampaignEntryRow.attempts + 1))
-            claimed = (await s.scalars(select(CampaignEntryRow).where(
-                CampaignEntryRow.claim_token == token).order_by(CampaignEntryRow.id))).all()
-            out = []
-            for r in claimed:
-                row = _row(r)
-                if expired(row):
-                    r.status, r.result, r.claimed_by, r.claim_token = "done", "expired", "", ""
-                    r.attempts -= 1
+            while len(out) < limit and examined < scan:
+                batch = await self._claim_window(s, campaign_id, instance, now, cursor,
+                                                 min(window, scan - examined))
+                if not batch:
+                    if wrapped:
+                        break
+                    cursor, wrapped = None, True          # the end: on from the head of the line
                     continue
-                trunk = trunk_for(row)
-                if trunk is None:
-                    r.status, r.claimed_by, r.claim_token, r.next_at = "ready", "", "", now + wait
-                    r.attempts -= 1
-                    continue
-                a = CampaignAttemptRow(row_id=r.id, campaign_id=campaign_id, number=r.phone,
-                                       channel_id=channel_id_for(row), trunk=trunk,
-                                       instance=instance, created_at=now)
-                s.add(a)
-                await s.flush()
-                out.append((row, _attempt(a)))
+                examined += len(batch)
+                cursor = (batch[-1].next_at, batch[-1].id)
+                window *= 2
+                taken: list[tuple[Row, CampaignAttemptRow]] = []
+                for r in batch:
+                    if len(out) + len(taken) == limit:
+                        self._release(r)                  # claimed beyond the need: not looked at
+                        continue
+                    row = _row(r)
+                    if expired(row):
+                        self._release(r)
+                        r.status, r.result, r.updated_at = "done", "expired", now
+                        continue
+                    trunk = trunk_for(row)
+                    if trunk is None:
+                        self._release(r)
+                        continue
+                    r.updated_at = now
+                    a = CampaignAttemptRow(row_id=r.id, campaign_id=campaign_id, number=r.phone,
+                                           channel_id=channel_id_for(row), trunk=trunk,
+                                           instance=instance, created_at=now)
+                    s.add(a)
+                    taken.append((row, a))
+                await s.flush()                           # one INSERT of the attempts (their ids)
+                out += [(row, _attempt(a)) for row, a in taken]
+            if len(out) < limit and examined >= scan and cursor is not None:
+                self._cursors[campaign_id] = cursor
             await s.commit()
             return out
 
     @staticmethod
-    async def _apply_dnc(s: AsyncSession, campaign_id: int, now: datetime) -> None:
-        await s.execute(update(CampaignEntryRow).where(
-            CampaignEntryRow.campaign_id == campaign_id, CampaignEntryRow.status == "ready",
-            CampaignEntryRow.phone.in_(select(DoNotCallRow.number))).values(
-            status="done", result="do_not_call", updated_at=now))
+    def pick(campaign_id: int, now: datetime, after: tuple[datetime, int] | None, size: int) -> Select:
+        """The ids of the next `size` due rows after `after` (call time, id), by ix_campaign_rows_due;
+        numbers on the do-not-call list are never picked."""
+        due = and_(CampaignEntryRow.campaign_id == campaign_id, CampaignEntryRow.status == "ready",
+                   CampaignEntryRow.next_at <= now)
+        if after is not None:
+            due = and_(due, or_(CampaignEntryRow.next_at > after[0],
+                                and_(CampaignEntryRow.next_at == after[0], CampaignEntryRow.id > after[1])))
+        return select(CampaignEntryRow.id).where(due, ~ON_DNC_LIST) \
+            .order_by(CampaignEntryRow.next_at, CampaignEntryRow.id).limit(size)
+
+    async def _claim_window(self, s: AsyncSession, campaign_id: int, instance: str, now: datetime,
+                            after: tuple[datetime, int] | None, size: int) -> list[CampaignEntryRow]:
+        """Claim the next `size` due rows after `after` for this instance, marked with a fresh
+        token: PostgreSQL locks them first (SKIP LOCKED: rows another dialer holds are not waited
+        for); on SQLite the UPDATE only takes rows still ready. RETURNING gives exactly the rows
+        this UPDATE took."""
+        pick = self.pick(campaign_id, now, after, size)
+        if self.db.dialect == "postgresql":
+            ids = list((await s.scalars(pick.with_for_update(skip_locked=True, of=CampaignEntryRow))).all())
+            if not ids:
+                return []
+            target = CampaignEntryRow.id.in_(ids)
+        else:
+            target = and_(CampaignEntryRow.id.in_(pick.scalar_subquery()), CampaignEntryRow.status == "ready")
+        taken = (await s.scalars(
+            update(CampaignEntryRow).where(target).values(
+                status="calling", claimed_by=instance, claim_token=uuid.uuid4().hex,
+                attempts=CampaignEntryRow.attempts + 1).returning(CampaignEntryRow),
+            execution_options={"synchronize_session": False, "populate_existing": True})).all()
+        return sorted(taken, key=lambda r: (r.next_at, r.id))
+
+    @staticmethod
+    def _release(r: CampaignEntryRow) -> None:
+        """Undo a claim: the row is as it was before this transaction."""
+        r.status, r.claimed_by, r.claim_token = "ready", "", ""
+        r.attempts -= 1
 
     # ----- attempts -----
 
@@ -269,6 +407,28 @@ class CampaignStore:
             await s.commit()
             return True
 
+    async def fail_over(self, attempt_id: int, channel_id: str, new_channel_id: str, trunk: str) -> Attempt | None:
+        """Move an open, unanswered attempt from its failed leg `channel_id` to a new leg on
+        `trunk`, committed before that leg is dialled; the failed trunk joins `tried`. None when
+        the attempt ended, was answered or already moved on: nothing may be dialled then."""
+        async with self.db.session() as s:
+            a = await s.get(CampaignAttemptRow, attempt_id)
+            if a is None:
+                return None
+            res = await s.execute(update(CampaignAttemptRow).where(
+                CampaignAttemptRow.id == attempt_id, CampaignAttemptRow.channel_id == channel_id,
+                CampaignAttemptRow.ended_at.is_(None), CampaignAttemptRow.answered_at.is_(None),
+                # a row marked done by hand meanwhile is not dialled again
+                CampaignAttemptRow.row_id.in_(select(CampaignEntryRow.id).where(
+                    CampaignEntryRow.id == a.row_id, CampaignEntryRow.status == "calling")))
+                .values(channel_id=new_channel_id, trunk=trunk, tried=[*(a.tried or ()), a.trunk])
+                .execution_options(synchronize_session=False))
+            if not res.rowcount:
+                await s.rollback()
+                return None
+            await s.commit()
+        return await self.attempt(attempt_id)
+
     async def set_outcome(self, attempt_id: int, outcome: str) -> None:
         await self._set(attempt_id, CampaignAttemptRow.ended_at.is_(None), outcome=outcome)
 
@@ -299,6 +459,8 @@ class CampaignStore:
                 decision = decide(outcome, counts, r.attempts, _row(r))
                 if campaign is not None and campaign.status == "cancelled" and not decision.final:
                     decision = Decision(True, "cancelled")
+                if not decision.final and await s.get(DoNotCallRow, r.phone) is not None:
+                    decision = Decision(True, "do_not_call")     # listed while this call was made
                 r.status = "done" if decision.final else "ready"
                 r.result = decision.result
                 r.next_at = decision.next_at
@@ -307,13 +469,19 @@ class CampaignStore:
             return outcome
 
     async def finish_if_complete(self, campaign_id: int) -> bool:
-        """A running campaign with nothing left to call or in flight is done."""
+        """A running campaign with nothing left to call or in flight is done. Ready rows of numbers
+        on the do-not-call list are not left to call: they are settled then (rows a race with
+        do_not_call or an import left ready)."""
+        open_row = and_(CampaignEntryRow.campaign_id == campaign_id,
+                        CampaignEntryRow.status.in_(("ready", "calling")))
         async with self.db.session() as s:
-            left = await s.scalar(select(func.count()).where(
-                CampaignEntryRow.campaign_id == campaign_id,
-                CampaignEntryRow.status.in_(("ready", "calling"))))
-            if left:
+            if await s.scalar(select(CampaignEntryRow.id).where(
+                    open_row, or_(CampaignEntryRow.status == "calling", ~ON_DNC_LIST)).limit(1)) is not None:
                 return False
+            await s.execute(update(CampaignEntryRow).where(
+                CampaignEntryRow.campaign_id == campaign_id, CampaignEntryRow.status == "ready", ON_DNC_LIST)
+                .values(status="done", result="do_not_call", updated_at=select(DoNotCallRow.added_at).where(
+                    DoNotCallRow.number == CampaignEntryRow.phone).scalar_subquery()))
             res = await s.execute(update(CampaignRecordRow).where(
                 CampaignRecordRow.id == campaign_id, CampaignRecordRow.status == "running").values(status="done"))
             await s.commit()
@@ -322,9 +490,14 @@ class CampaignStore:
     # ----- do not call -----
 
     async def do_not_call(self, number: str, reason: str, now: datetime) -> None:
+        """Put a number on the list; its ready rows in every campaign are done at once (a call in
+        flight goes on, and is not retried)."""
         async with self.db.session() as s:
             if await s.get(DoNotCallRow, number) is None:
                 s.add(DoNotCallRow(number=number, reason=reason, added_at=now))
+                await s.execute(update(CampaignEntryRow).where(
+                    CampaignEntryRow.phone == number, CampaignEntryRow.status == "ready").values(
+                    status="done", result="do_not_call", updated_at=now))
                 await s.commit()
 
     async def do_not_call_list(self) -> Sequence[str]:

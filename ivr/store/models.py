@@ -350,7 +350,10 @@ class CampaignEntryRow(Base):
     __table_args__ = (
         CheckConstraint("status IN ('ready', 'calling', 'done', 'cancelled')", name="status"),
         UniqueConstraint("campaign_id", "idem_key", name="uq_campaign_rows_campaign_id_idem_key"),
-        Index("ix_campaign_rows_due", "campaign_id", "status", "next_at"),
+        # `id` too: the claim's pick orders by (next_at, id) and reads it off the index alone
+        Index("ix_campaign_rows_due", "campaign_id", "status", "next_at", "id"),
+        # adding a number to the do-not-call list settles its ready rows in every campaign
+        Index("ix_campaign_rows_phone", "phone"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -400,6 +403,8 @@ class CampaignAttemptRow(Base):
     digit: Mapped[str] = mapped_column(String(4), default="")
     answer: Mapped[str] = mapped_column(String(32), default="")
     answer_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # trunks that failed this attempt before `trunk` (failover within the attempt)
+    tried: Mapped[list[str]] = mapped_column(JsonData, default=list)
 
 
 class DoNotCallRow(Base):
@@ -421,3 +426,17 @@ class ActiveCallbackRow(Base):
     call_id: Mapped[int | None] = mapped_column(Integer)
     staff: Mapped[str] = mapped_column(String(32), default="")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CampaignMarkRow(Base):
+    """A campaign row settled by a person (a passenger who called in and confirmed with a
+    dispatcher): who, when, and the answer. At most one per row; the row is then done."""
+
+    __tablename__ = "campaign_marks"
+
+    row_id: Mapped[int] = mapped_column(ForeignKey("campaign_rows.id", ondelete="CASCADE"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer, index=True)
+    answer: Mapped[str] = mapped_column(String(32))
+    marked_by: Mapped[str] = mapped_column(String(128))
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    in_flight: Mapped[bool] = mapped_column(Boolean, default=False)   # an attempt was being dialled

@@ -1,29 +1,49 @@
-"""Console pages of outbound campaigns: the list, and a page per campaign with counts by outcome,
-its rows with their attempts (filtered by status or outcome) and the CSV export."""
+"""Console pages of outbound campaigns: the list, and a page per campaign with its progress, a
+chart of outcomes over time, counts by outcome (both kept live by a small JSON endpoint the page
+polls), its rows with their attempts (filtered by status, outcome or a search), a button that
+marks a passenger done by hand, and the CSV export."""
 from __future__ import annotations
 
 import io
 from collections import defaultdict
+from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import web
 
-from ivr.campaigns.model import CampaignNotFound
+from ivr.campaigns.model import Campaign, CampaignNotFound
+from ivr.campaigns.progress import Progress, label, timeline
 from ivr.cli.campaigns import write_export
-from ivr.web.console import NAV, page, path_id, render
+from ivr.errors import IvrError
+from ivr.web.campaign_chart import layout
+from ivr.web.console import NAV, TEMPLATES, USER, page, path_id, plan_timezone, render
 from ivr.web.keys import SERVICE
+
+# Rows listed on a campaign's page at most (a filter or the export shows the others).
+ROWS_SHOWN = 300
 
 
 def _store(request: web.Request):
     return request.app[SERVICE].campaigns.store
 
 
-
-
-async def _campaign(request: web.Request):
+async def _campaign(request: web.Request) -> Campaign:
     try:
         return await _store(request).get(path_id(request))
     except CampaignNotFound:
         raise web.HTTPNotFound(text="No such campaign.") from None
+
+
+async def _live_parts(request: web.Request, campaign: Campaign) -> tuple[Progress, str, str]:
+    """The progress, and the counts table and the chart as HTML (the page, and its live updates)."""
+    store = _store(request)
+    progress = Progress.of(campaign, await store.counts(campaign.id))
+    tz = plan_timezone(request)
+    now = request.app[SERVICE].clock.now()
+    events = await store.outcome_times(campaign.id)
+    chart = layout(timeline(events, None if progress.ended else now), tz)
+    counts_html = TEMPLATES.get_template("campaign_counts.html").render(progress=progress, label=label)
+    chart_html = TEMPLATES.get_template("campaign_chart.html").render(chart=chart)
+    return progress, counts_html, chart_html
 
 
 @page
@@ -38,17 +58,48 @@ async def campaigns_page(request: web.Request) -> web.Response:
 async def campaign_page(request: web.Request) -> web.Response:
     campaign = await _campaign(request)
     store = _store(request)
-    counts = await store.counts(campaign.id)
+    progress, counts_html, chart_html = await _live_parts(request, campaign)
     status, result = request.query.get("status", ""), request.query.get("result", "")
+    q = request.query.get("q", "").strip()
+    needle = q.lower()
     rows = [r for r in await store.rows(campaign.id)
-            if (not status or r.status == status) and (not result or r.result == result)]
+            if (not status or r.status == status) and (not result or r.result == result)
+            and (not needle or needle in r.passenger.name.lower() or needle in r.passenger.phone
+                 or needle in r.passenger.trip_id.lower())]
     attempts = defaultdict(list)
     for a in await store.attempts(campaign.id):
         attempts[a.row_id].append(a)
-    total = sum(counts["status"].values())
-    settled = counts["status"].get("done", 0) + counts["status"].get("cancelled", 0)
-    return render(request, "campaign.html", campaign=campaign, counts=counts, rows=rows, attempts=attempts,
-                  total=total, settled=settled, status=status, result=result)
+    return render(request, "campaign.html", campaign=campaign, progress=progress, counts=progress.by_result,
+                  statuses=progress.by_status, counts_html=counts_html, chart_html=chart_html,
+                  rows=rows[:ROWS_SHOWN], matching=len(rows), attempts=attempts,
+                  marks=await store.marks(campaign.id), status=status, result=result, q=q, label=label,
+                  message=request.query.get("message", ""), back=request.query_string)
+
+
+@page
+async def campaign_live(request: web.Request) -> web.Response:
+    """What the page's script polls: the progress, and the counts and chart to put in place."""
+    campaign = await _campaign(request)
+    progress, counts_html, chart_html = await _live_parts(request, campaign)
+    return web.json_response({**progress.to_dict(), "counts_html": counts_html, "chart_html": chart_html})
+
+
+@page
+async def mark_done(request: web.Request) -> web.Response:
+    """The button of a row: this passenger settled it with a dispatcher; no more calls."""
+    campaign = await _campaign(request)
+    form = await request.post()
+    service = request.app[SERVICE]
+    try:
+        rows = await _store(request).mark_done(campaign.id, path_id(request, "row"),
+                                               str(form.get("answer") or "confirmed"), request[USER].username,
+                                               service.clock.now())
+        message = f"{rows[0].passenger.name}: marked {label(rows[0].result)}."
+    except IvrError as e:
+        message = e.message
+    # Back to the page with the filters it had.
+    params = {k: v for k, v in parse_qsl(str(form.get("back") or "")) if k != "message"}
+    raise web.HTTPSeeOther(f"/campaigns/{campaign.id}?{urlencode({**params, 'message': message})}")
 
 
 @page
@@ -65,4 +116,6 @@ def setup(app: web.Application) -> None:
     app[NAV].append(("/campaigns", "Campaigns"))
     app.router.add_get("/campaigns", campaigns_page)
     app.router.add_get("/campaigns/{id}", campaign_page)
+    app.router.add_get("/campaigns/{id}/live", campaign_live)
+    app.router.add_post("/campaigns/{id}/rows/{row}/done", mark_done)
     app.router.add_get("/campaigns/{id}/export.csv", campaign_export)

@@ -1,5 +1,7 @@
 """Campaign API: POST /api/campaigns (rows with an idempotency key each), GET /api/campaigns/{id},
-GET /api/campaigns/{id}/export (CSV), POST /api/campaigns/{id}/{start|pause|resume|cancel}."""
+GET /api/campaigns/{id}/progress (counts and outcomes over time), GET /api/campaigns/{id}/export
+(CSV), POST /api/campaigns/{id}/done (a row settled by hand), POST /api/campaigns/{id}/{start|pause|
+resume|cancel}."""
 from __future__ import annotations
 
 import io
@@ -7,10 +9,12 @@ import io
 from aiohttp import web
 
 from ivr.campaigns.importer import read_records
+from ivr.campaigns.progress import Progress, timeline
 from ivr.campaigns.service import add_passengers, profile_named
 from ivr.campaigns.store import TRANSITIONS
 from ivr.cli.campaigns import write_export
 from ivr.errors import InvalidInput
+from ivr.routing.numbers import normalize
 
 FIELDS = ("name", "phone", "trip_id", "route", "departure", "seat", "bus", "platform", "language")
 
@@ -65,7 +69,8 @@ async def show(request: web.Request) -> web.Response:
     attempts = await store.attempts(campaign_id)
     return web.json_response({"campaign": campaign.to_dict(), "counts": await store.counts(campaign_id),
                               "rows": [r.to_dict() for r in await store.rows(campaign_id)],
-                              "attempts": [a.to_dict() for a in attempts]})
+                              "attempts": [a.to_dict() for a in attempts],
+                              "marks": [m.to_dict() for m in (await store.marks(campaign_id)).values()]})
 
 
 async def export(request: web.Request) -> web.Response:
@@ -75,6 +80,40 @@ async def export(request: web.Request) -> web.Response:
     out = io.StringIO()
     write_export(out, await store.rows(campaign_id), await store.attempts(campaign_id))
     return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8")
+
+
+async def progress(request: web.Request) -> web.Response:
+    service = _service(request)
+    store, campaign_id = service.campaigns.store, _id(request)
+    state = Progress.of(await store.get(campaign_id), await store.counts(campaign_id))
+    events = timeline(await store.outcome_times(campaign_id), None if state.ended else service.clock.now())
+    return web.json_response({**state.to_dict(), "timeline": events.to_dict()})
+
+
+async def done(request: web.Request) -> web.Response:
+    """{"row_id": N} or {"phone": "..."}, "answer" (confirmed, cancelled, understood), "by": the
+    passenger settled it with a dispatcher; the row (every open row of the phone) is not called again."""
+    service = _service(request)
+    campaign_id = _id(request)
+    try:
+        body = await request.json()
+    except ValueError:
+        raise InvalidInput("the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be an object")
+    by = str(body.get("by") or "").strip()
+    if not by:
+        raise InvalidInput("'by' (who settled it) is missing")
+    target: int | str
+    if type(body.get("row_id")) is int:
+        target = body["row_id"]
+    elif str(body.get("phone") or "").strip():
+        target = normalize(str(body["phone"]), service.plans.current.plan.country)
+    else:
+        raise InvalidInput("give 'row_id' (a number) or 'phone'")
+    rows = await service.campaigns.store.mark_done(campaign_id, target, str(body.get("answer") or "confirmed"),
+                                                   by, service.clock.now())
+    return web.json_response({"rows": [r.to_dict() for r in rows]})
 
 
 async def change(request: web.Request) -> web.Response:
@@ -90,4 +129,6 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/api/campaigns", create)
     app.router.add_get("/api/campaigns/{id}", show)
     app.router.add_get("/api/campaigns/{id}/export", export)
+    app.router.add_get("/api/campaigns/{id}/progress", progress)
+    app.router.add_post("/api/campaigns/{id}/done", done)             # before {command}, which would match it
     app.router.add_post("/api/campaigns/{id}/{command}", change)

@@ -11,7 +11,8 @@ from ivr.cli import campaigns as cli
 from ivr.config import load_settings
 from ivr.plan.errors import PlanError
 
-PLANS = __import__("pathlib").Path(__file__).resolve().parents[1] / "integration" / "plans"
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+PLANS = ROOT / "tests" / "integration" / "plans"
 
 
 @pytest.fixture
@@ -47,6 +48,23 @@ def test_import_show_export(settings, tmp_path, capsys):
     assert run(["campaign", "export", "1", "--output", str(export)], settings) == 0
     rows = list(csv.DictReader(io.StringIO(export.read_text())))
     assert [(r["phone"], r["seat"], r["status"]) for r in rows] == [("+79161234567", "12, 14", "ready")]
+
+
+def test_import_gives_each_callee_the_time_zone_of_its_region(settings, tmp_path, capsys):
+    # Local calling hours depend on it: a Novosibirsk passenger must not get the plan's Moscow zone.
+    from ivr.cli import numbering
+    parser = __import__("argparse").ArgumentParser()
+    numbering.register(parser.add_subparsers())
+    args = parser.parse_args(["numbering", "import", str(ROOT / "config" / "numbering" / "sample-DEF-9xx.csv")])
+    assert args.handler(args, settings) == 0
+    source = tmp_path / "trip.csv"
+    source.write_text("name,phone,trip,departure\nOlga,+79130001234,T1,2026-11-26 09:30\n"
+                      "Ivan,+79161234567,T1,2026-11-26 09:30\n")
+    assert run(["campaign", "import", str(source), "--name", "t", "--kind", "confirm"], settings) == 0
+    export = tmp_path / "out.csv"
+    assert run(["campaign", "export", "1", "--output", str(export)], settings) == 0
+    zones = {r["phone"]: r["timezone"] for r in csv.DictReader(io.StringIO(export.read_text()))}
+    assert zones["+79130001234"] == "Asia/Novosibirsk"
 
 
 def test_profile_problems_point_to_line_and_column():

@@ -148,9 +148,8 @@ async def test_a_row_whose_trunk_is_full_is_handed_back_not_dialled(db):
     cid = await seeded(store, 3)
     full = {(await store.rows(cid))[0].id}
     claimed = await store.claim(cid, "a", NOW, 3, channel_id_for=lambda r: f"a-{r.id}",
-                                trunk_for=lambda r: None if r.id in full else "t", expired=lambda r: False,
-                                wait=timedelta(seconds=2))
+                                trunk_for=lambda r: None if r.id in full else "t", expired=lambda r: False)
     assert sorted(r.id for r, _ in claimed) == sorted(r.id for r in await store.rows(cid) if r.id not in full)
     waiting = next(r for r in await store.rows(cid) if r.id in full)
-    assert (waiting.status, waiting.attempts, waiting.next_at) == ("ready", 0, NOW + timedelta(seconds=2))
+    assert (waiting.status, waiting.attempts, waiting.next_at) == ("ready", 0, NOW)    # untouched
     assert len(await store.attempts(cid)) == 2

@@ -94,3 +94,48 @@ async def test_export_and_unknown_campaign(setup):
     assert [(row["name"], row["result"], row["digit"]) for row in rows] == [
         ("Пассажир 0", "confirm", "1"), ("Пассажир 1", "busy", ""), ("Пассажир 2", "", "")]
     assert (await client.get("/campaigns/999")).status == 404
+
+
+def csrf_of(page: str) -> str:
+    return __import__("re").search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+async def test_chart_of_outcomes_over_time_and_live_progress(setup):
+    client, store = setup
+    cid = await seeded(store)
+    page = await (await client.get(f"/campaigns/{cid}")).text()
+    svg = page[page.index("<svg"):page.index("</svg>")]
+    titles = __import__("re").findall(r"<title>([^<]+)</title>", svg)
+    assert sorted(t.split(" ", 2)[2] for t in titles) == ["busy: 1", "confirmed: 1"]   # one bucket, stacked
+    assert 'data-outcome="confirm"' in page and "2/3" in page and 'fetch("/campaigns/' in page
+    live = await client.get(f"/campaigns/{cid}/live")
+    assert live.status == 200
+    data = await live.json()
+    assert (data["settled"], data["total"], data["calling"], data["ended"]) == (2, 3, 1, False)
+    assert data["result"] == {"confirm": 1, "busy": 1}
+    assert "<svg" in data["chart_html"] and 'data-outcome="busy"' in data["counts_html"]
+    api = await (await client.get(f"/api/campaigns/{cid}/progress")).json()
+    assert [b["counts"] for b in api["timeline"]["buckets"]][0] == {"confirm": 1, "busy": 1}
+    client.session.cookie_jar.clear()
+    assert (await client.get(f"/campaigns/{cid}/live", allow_redirects=False)).status == 303
+
+
+async def test_mark_done_button_settles_the_row_by_the_logged_in_user(setup):
+    client, store = setup
+    cid = await seeded(store)
+    page = await (await client.get(f"/campaigns/{cid}?status=calling")).text()
+    calling = next(r for r in await store.rows(cid) if r.status == "calling")
+    assert f'action="/campaigns/{cid}/rows/{calling.id}/done"' in page
+    r = await client.post(f"/campaigns/{cid}/rows/{calling.id}/done",
+                          data={"csrf": csrf_of(page), "answer": "cancelled", "back": "status=calling"},
+                          allow_redirects=False)
+    assert r.status == 303 and r.headers["Location"].startswith(f"/campaigns/{cid}?status=calling&message=")
+    row = await store.row(calling.id)
+    assert (row.status, row.result) == ("done", "cancel")
+    assert (await store.marks(cid))[calling.id].by == "anna"
+    page = await (await client.get(f"/campaigns/{cid}?q={calling.passenger.phone}")).text()
+    assert "marked by anna" in page and f'/rows/{calling.id}/done"' not in page
+    assert page.count('<tr data-row=') == 1                                # the search finds one row
+    refused = await client.post(f"/campaigns/{cid}/rows/{calling.id}/done", data={"answer": "confirmed"},
+                                allow_redirects=False)
+    assert refused.status == 403                                          # no CSRF token
