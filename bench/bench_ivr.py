@@ -17,41 +17,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import json
-import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-import aiohttp
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from stack import (HERE, AriObserver, BenchError, Stack, ari_time, cpu_seconds, percentile, run_bench,
+                   sipp_binary, sipp_counts)
 
-from ivr.asterisk.process import LIB_DIRS, Instance  # noqa: E402
-from ivr.asterisk.render import render_pbx  # noqa: E402
-from ivr.config import load_settings  # noqa: E402
-from ivr.errors import IvrError  # noqa: E402
-from ivr.plan.loader import load_plan  # noqa: E402
-
-HERE = Path(__file__).resolve().parent
 PBX_IP, CARRIER_IP = "127.0.30.1", "127.0.30.11"
 WEB_PORT = 18130
 COMPANY_NUMBER = "+74951110000"
 NEXT_PROMPT = "all-busy"          # what digit 1 leads to in bench/plan.yaml
-OPEN = "2026-11-25T11:00:00+03:00"  # a Wednesday, office open
 MAX_RATE = 50                     # new calls per second
-
-
-class BenchError(IvrError):
-    error_id = "bench-error"
 
 
 @dataclass(frozen=True)
@@ -66,155 +49,43 @@ class RunResult:
     wall_s: float
 
     def percentile(self, q: float) -> float | None:
-        if not self.latencies_ms:
-            return None
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+        return percentile(self.latencies_ms, q)
 
 
-@dataclass
-class Observer:
-    """A passive ARI application that sees every channel's DTMF and playback events."""
+class Observer(AriObserver):
+    """Every channel's first DTMF and the start of the prompt that follows it."""
 
-    url: str
-    user: str
-    password: str
-    dtmf: dict[str, datetime] = field(default_factory=dict)
-    started: dict[str, datetime] = field(default_factory=dict)
-    _task: asyncio.Task | None = None
-    _ready: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-        await asyncio.wait_for(self._ready.wait(), 10)
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+    def __init__(self, url: str, user: str, password: str):
+        super().__init__(url, user, password, "bench-observer")
+        self.dtmf: dict[str, datetime] = {}
+        self.started: dict[str, datetime] = {}
 
     def reset(self) -> None:
         self.dtmf.clear()
         self.started.clear()
 
-    async def _run(self) -> None:
-        ws_url = (self.url.replace("http", "ws", 1) + "/ari/events?app=bench-observer"
-                  f"&subscribeAll=true&api_key={self.user}:{self.password}")
-        async with aiohttp.ClientSession() as http, http.ws_connect(ws_url) as ws:
-            self._ready.set()
-            async for msg in ws:
-                if msg.type != aiohttp.WSMsgType.TEXT:
-                    continue
-                event = json.loads(msg.data)
-                kind = event.get("type")
-                if kind == "ChannelDtmfReceived":
-                    self.dtmf.setdefault(event["channel"]["id"], _ts(event["timestamp"]))
-                elif kind == "PlaybackStarted":
-                    playback = event["playback"]
-                    if NEXT_PROMPT in playback.get("media_uri", ""):
-                        channel = playback.get("target_uri", "").removeprefix("channel:")
-                        self.started.setdefault(channel, _ts(event["timestamp"]))
+    def seen(self, event: dict) -> None:
+        kind = event.get("type")
+        if kind == "ChannelDtmfReceived":
+            self.dtmf.setdefault(event["channel"]["id"], ari_time(event["timestamp"]))
+        elif kind == "PlaybackStarted":
+            playback = event["playback"]
+            if NEXT_PROMPT in playback.get("media_uri", ""):
+                channel = playback.get("target_uri", "").removeprefix("channel:")
+                self.started.setdefault(channel, ari_time(event["timestamp"]))
 
     def latencies_ms(self) -> list[float]:
         return [(self.started[c] - t).total_seconds() * 1000
                 for c, t in self.dtmf.items() if c in self.started]
 
 
-def _ts(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
 def sipp_command(rootfs: Path, calls: int, concurrency: int, stat_file: Path) -> list[str]:
-    libs = ":".join(str(rootfs / d) for d in LIB_DIRS)
-    return [str(rootfs / "lib64/ld-linux-x86-64.so.2"), "--library-path", libs,
-            str(rootfs / "usr/bin/sipp"), f"{PBX_IP}:5060",
+    return [*sipp_binary(rootfs), f"{PBX_IP}:5060",
             "-sf", str(HERE / "sipp" / "ivr_menu_digit.xml"), "-s", COMPANY_NUMBER,
             "-i", CARRIER_IP, "-p", "5060", "-mi", CARRIER_IP, "-mp", "16000",
             "-m", str(calls), "-l", str(concurrency), "-r", str(min(concurrency, MAX_RATE)),
             "-nostdin", "-trace_stat", "-stf", str(stat_file), "-fd", "1",
             "-trace_err", "-error_file", str(stat_file.with_suffix(".errors"))]
-
-
-def sipp_counts(stat_file: Path) -> tuple[int, int]:
-    """(successful, failed) calls from the last line of SIPp's statistics file."""
-    with open(stat_file, newline="") as fh:
-        rows = list(csv.DictReader(fh, delimiter=";"))
-    if not rows:
-        raise BenchError(f"SIPp wrote no statistics to {stat_file}")
-    last = rows[-1]
-    return int(last["SuccessfulCall(C)"]), int(last["FailedCall(C)"])
-
-
-class Stack:
-    """The PBX Asterisk and the service on 127.0.30.x, with their own files under `work`."""
-
-    def __init__(self, work: Path):
-        self.work = work
-        self.env = {
-            "IVR_SIP_ADDRESS": PBX_IP,
-            "IVR_ARI_URL": f"http://{PBX_IP}:8088",
-            "IVR_DATABASE_URL": f"sqlite+aiosqlite:///{work}/ivr.db",
-            "IVR_ASTERISK_CONFIG_DIR": str(work / "pbx" / "etc"),
-            "IVR_PLAN_FILE": str(HERE / "plan.yaml"),
-            "IVR_SECRETS_FILE": str(HERE / "secrets.yaml"),
-            "IVR_VAR_DIR": str(work / "var"),
-            "IVR_WEB_PORT": str(WEB_PORT),
-            "IVR_PUBLIC_URL": f"http://127.0.0.1:{WEB_PORT}",
-            "IVR_CLOCK": OPEN,
-            "IVR_LOG_LEVEL": "WARNING",
-        }
-        self.settings = load_settings(env=self.env)
-        self.rootfs = Path(self.settings.asterisk_rootfs)
-        self.pbx = Instance("pbx-bench", work / "pbx", self.rootfs)
-        self.service: subprocess.Popen | None = None
-
-    async def start(self) -> None:
-        plan = load_plan(HERE / "plan.yaml", secrets_path=HERE / "secrets.yaml")
-        render_pbx(self.settings, plan, self.pbx)
-        self.pbx.start()
-        log = open(self.work / "service.log", "ab")
-        self.service = subprocess.Popen([sys.executable, str(ROOT / "ari_app.py")],
-                                        env={**os.environ, **self.env}, stdout=log,
-                                        stderr=subprocess.STDOUT, cwd=ROOT)
-        deadline = time.monotonic() + 30
-        async with aiohttp.ClientSession() as http:
-            while time.monotonic() < deadline:
-                if self.service.poll() is not None:
-                    raise BenchError(f"service exited; see {self.work / 'service.log'}")
-                try:
-                    async with http.get(f"http://127.0.0.1:{WEB_PORT}/status") as r:
-                        if r.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise BenchError(f"service not ready; see {self.work / 'service.log'}")
-
-    def stop(self) -> None:
-        if self.service and self.service.poll() is None:
-            self.service.terminate()
-            try:
-                self.service.wait(10)
-            except subprocess.TimeoutExpired:
-                self.service.kill()
-                self.service.wait()
-        self.pbx.stop()
-
-    async def wait_idle(self, timeout: float = 60) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.pbx.cli("core show channels count").startswith("0 active channels"):
-                return True
-            await asyncio.sleep(0.5)
-        return False
 
 
 async def run_once(stack: Stack, observer: Observer, concurrency: int, calls: int,
@@ -253,7 +124,7 @@ async def run_once(stack: Stack, observer: Observer, concurrency: int, calls: in
 
 
 async def bench(concurrencies: list[int], repeats: int, work: Path) -> list[RunResult]:
-    stack = Stack(work)
+    stack = Stack(work, PBX_IP, WEB_PORT, HERE / "plan.yaml", HERE / "secrets.yaml")
     results = []
     try:
         await stack.start()
@@ -307,16 +178,9 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the summary and every run here")
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it (logs, SIPp stats)")
     args = parser.parse_args()
-    work = args.keep or Path(tempfile.mkdtemp(prefix="bench-ivr-"))
-    work.mkdir(parents=True, exist_ok=True)
-    try:
-        results = asyncio.run(bench(args.concurrency, args.repeats, work))
-    except BenchError as exc:
-        print(f"bench_ivr: {exc}", file=sys.stderr)
+    results = run_bench("bench_ivr", args.keep, lambda work: bench(args.concurrency, args.repeats, work))
+    if results is None:
         return 1
-    finally:
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
     summary = summarize(results)
     if args.json:
         runs = [{**asdict(r), "p50_ms": r.percentile(0.5), "p99_ms": r.percentile(0.99)} for r in results]

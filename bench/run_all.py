@@ -1,5 +1,5 @@
-"""Run every benchmark (the IVR on the real stack, then the numbering core) one after the other and
-write docs/benchmarks.md with the machine and the date.
+"""Run every benchmark (the IVR on the real stack, the numbering core, hunting, the queue against
+app_queue, campaigns) one after the other and write docs/benchmarks.md with the machine and the date.
 
     .venv/bin/python bench/run_all.py [--repeats 3] [--ported 10000000] [--out docs/benchmarks.md]
 """
@@ -17,6 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
+SECTIONS = ("bench_hunt.py", "bench_queue.py", "bench_campaign.py")
 
 
 def machine() -> str:
@@ -51,6 +52,8 @@ def main() -> int:
                          "--json", str(runs_file)])
         runs = json.loads(runs_file.read_text())["runs"]
     numbering_table = run([sys.executable, str(BENCH / "bench_numbering.py"), "--ported", str(args.ported)])
+    # Each of these prints its own complete section (heading, method, tables).
+    sections = "\n\n".join(run([sys.executable, str(BENCH / script)]) for script in SECTIONS)
     per_run = "\n".join(
         f"| {r['concurrency']} | {r['calls']} | {r['failed']} | "
         f"{_ms(r['p50_ms'])} | {_ms(r['p99_ms'])} | "
@@ -102,6 +105,8 @@ Every run:
 ## Numbering core (`bench/bench_numbering.py`)
 
 {numbering_table}
+
+{sections}
 """)
     print(f"wrote {args.out}", file=sys.stderr)
     return 0

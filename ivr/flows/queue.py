@@ -172,7 +172,8 @@ class QueueCall:
                     await hunt.stop(leg, "no_answer" if answered is None else "answered_elsewhere")
             rang = tuple(leg.attempt.target for leg in hunt.legs.values() if leg is not answered)
             answered_ext = answered.attempt.target if answered else None
-            self.manager.offer_ended(waiter, answered_ext, no_answer=rang)
+            busy = tuple(ext for ext, why in hunt.skipped.items() if why == "busy")
+            self.manager.offer_ended(waiter, answered_ext, no_answer=rang, busy=busy)
             if answered is None:
                 return False
             talking = True

@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 AGENT_ACTIONS = ("login", "logout", "pause", "unpause")
 # An agent whose phone was busy or unreachable is tried again after this long at the earliest.
 UNREACHABLE_SKIP_SECONDS = 5.0
+# An agent whose phone reports "in use" is looked at again this soon: right after its own queue call
+# Asterisk still says "in use" for a few ms, and a longer skip left a free agent idle (bench_queue).
+BUSY_RECHECK_SECONDS = 0.5
 # Weight of the newest talk time in the running average used for wait estimates.
 TALK_AVERAGE_WEIGHT = 0.3
 
@@ -240,9 +243,11 @@ class QueueManager:
         self._wake_at = at
         self._wake = asyncio.get_running_loop().call_at(at + 0.01, self.dispatch)
 
-    def offer_ended(self, waiter: Waiter, answered: str | None, no_answer: tuple[str, ...] = ()) -> None:
+    def offer_ended(self, waiter: Waiter, answered: str | None, no_answer: tuple[str, ...] = (),
+                    busy: tuple[str, ...] = ()) -> None:
         """The owner of an offer reports: who answered (now TALKING), who let it ring (skipped for
-        the node's time); the other offered agents could not be reached (skipped briefly)."""
+        the node's time), whose phone was busy (looked at again shortly); the other offered agents
+        could not be reached (skipped for a while)."""
         queue = self.queues[waiter.queue]
         node, now = queue.node, self._now()
         for ext in waiter.offer:
@@ -254,6 +259,8 @@ class QueueManager:
                 agent.state = AgentState.IDLE
             if ext in no_answer:
                 agent.skip_until = now + node.skip_after_no_answer_seconds
+            elif ext in busy:
+                agent.skip_until = now + BUSY_RECHECK_SECONDS
             else:
                 agent.skip_until = now + max(node.skip_after_no_answer_seconds, UNREACHABLE_SKIP_SECONDS)
         waiter.offer = ()

@@ -150,6 +150,20 @@ async def test_an_agent_who_lets_it_ring_is_skipped_for_the_configured_time(mana
     await settle()
 
 
+async def test_an_agent_found_busy_is_offered_again_shortly_not_skipped(manager):
+    # Just after its own queue call Asterisk still reports the phone "in use" for a few ms: the
+    # agent must be looked at again within a second, not held out like one who let it ring.
+    n = node(agents=("101",), skip_after_no_answer_seconds=10)
+    w = manager.join(n, "+79160000001", "c1", 1)
+    assert w.offer == ("101",)
+    manager.offer_ended(w, None, busy=("101",))
+    assert w.offer == ()
+    await asyncio.sleep(1.0)
+    assert w.offer == ("101",)
+    manager.offer_ended(w, "101")
+    await settle()
+
+
 async def test_wrapup_keeps_the_agent_from_the_next_caller(manager):
     loop = asyncio.get_running_loop()
     n = node(wrapup_seconds=0.2)
