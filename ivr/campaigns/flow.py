@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from ivr.calls.inbound import new_context, walk
 from ivr.ari.client import AriError, ChannelGone
+from ivr.calls.cards import Card
 from ivr.calls.prompt import PromptOptions, PromptResult
 from ivr.calls.session import CallSession
 from ivr.campaigns.model import Attempt, Profile, Row
@@ -69,6 +70,21 @@ async def trip_prompts(row: Row, kind: str, language: str, speak: Speak | None) 
         except (IvrError, OSError) as e:     # no espeak-ng, a full disk: the call goes on without it
             log.warning("campaign route name not spoken row=%s error=%s", row.id, e)
     return trip_words(row, kind, language, route_prompt)
+
+
+def campaign_card(row: Row, campaign: str, digit: str, action: str, timezone: str) -> Card:
+    """The dispatcher's card for a passenger who pressed `digit` (their phone shows the label:
+    "Olga Ivanova T1 26.11 09:30"); the departure in the plan's time zone, as the console shows times."""
+    p = row.passenger
+    departure = p.departure.astimezone(ZoneInfo(timezone)) if p.departure is not None else None
+    label = " ".join(part for part in (p.name, p.trip_id, departure.strftime("%d.%m %H:%M") if departure else "")
+                     if part)
+    fields = (("Phone", p.phone), ("Trip", p.trip_id), ("Route", p.route),
+              ("Departure", departure.strftime("%d.%m.%Y %H:%M") if departure else ""),
+              ("Seat", p.seat), ("Bus", p.bus), ("Platform", p.platform), ("Campaign", campaign),
+              ("Pressed", f"{digit} ({action})"))
+    return Card(title=p.name or p.phone, number=p.phone, label=label,
+                fields=tuple((name, value) for name, value in fields if value), kind="campaign")
 
 
 async def _ask(session: CallSession, options: PromptOptions) -> PromptResult:
@@ -130,5 +146,11 @@ async def run_flow(session: CallSession, store: CampaignStore, attempt: Attempt,
         await session.play(w.thanks.get(action, ()))
         if action == "dispatcher" and profile.dispatcher:
             ctx = new_context(session, plan, now, "", row.passenger.phone, services)
+            try:
+                name = (await store.get(row.campaign_id)).name
+            except Exception:        # the card is a help: the passenger reaches a dispatcher without it
+                log.exception("campaign name not read row=%s", row.id)
+                name = ""
+            ctx.card = campaign_card(row, name, result.digits, action, plan.timezone)
             await walk(ctx, profile.dispatcher)
         return action

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ivr.calls.cards import Card, Cards
 from ivr.calls.journal import CallJournal
 from ivr.calls.session import CallSession
 from ivr.plan.model import Plan
@@ -20,6 +21,7 @@ class Services:
     queues: Any = None        # the queue manager (queue nodes)
     router: Any = None        # outbound trunk choice (legs to outside numbers)
     missed: Any = None        # the missed-call service
+    cards: Cards = field(default_factory=Cards)   # call cards on the staff phones being rung
 
 
 @dataclass
@@ -31,3 +33,4 @@ class FlowContext:
     company_number: str = ""
     caller: str = ""
     services: Services = field(default_factory=Services)
+    card: Card | None = None   # who the caller is, shown on the staff phones this call rings

@@ -147,6 +147,7 @@ class Hunt:
         self.bridge_id = ""
         self.ringback_id = ""
         self.answered: Leg | None = None
+        self.carded: set[str] = set()              # leg ids whose extension shows the call's card
 
     # ----- journal -----
 
@@ -183,22 +184,23 @@ class Hunt:
         leg_id = self.call.new_id("leg")
         self.call.sub.add_key(leg_id)
         trunk = trunk_of_endpoint(endpoint) if self.ctx.services.router is not None else None
+        self._show_card(attempt.target, leg_id)     # before the phone can ring
         try:
             if trunk is not None:
                 # The caller's number is shown, as a dial on the caller's behalf would.
                 await originate_leg(self.call.ari, endpoint, leg_id, ring_seconds=int(attempt.ring_seconds) + 5,
-                                    caller_id=self.ctx.caller)
+                                    caller_id=self._caller_id())
             else:
                 # A staged channel can be dialled once it is inside our Stasis app.
                 with self.call.bus.subscribe(leg_id) as staged:
                     await self.call.ari.create_channel(endpoint, leg_id, "leg")
                     while not isinstance(await staged.get(5), StasisStart):
                         pass
-                await self.call.ari.dial(leg_id, caller_channel=self.call.channel_id,
-                                         timeout=int(attempt.ring_seconds) + 5)
+                await self._dial_staged(leg_id, int(attempt.ring_seconds) + 5)
         except (AriError, asyncio.TimeoutError) as e:
             self.ctx.journal.step("skipped", **self._who(attempt), reason="unavailable",
                                   error=getattr(e, "message", type(e).__name__))
+            self._hide_card(leg_id)
             await self._hangup_quietly(leg_id)
             return None
         now = self.loop.time()
@@ -209,6 +211,33 @@ class Hunt:
         self.ctx.journal.step("ring", **self._who(attempt), offset=round(now - self.began, 2),
                               **({"trunk": trunk} if trunk else {}))
         return leg
+
+    def _caller_id(self) -> str:
+        """What an originated leg shows: the caller's number, with the card's name when there is one."""
+        card = self.ctx.card
+        return f'"{card.phone_name()}" <{card.number}>' if card is not None else self.ctx.caller
+
+    async def _dial_staged(self, leg_id: str, timeout: int) -> None:
+        card = self.ctx.card
+        if card is None:
+            await self.call.ari.dial(leg_id, caller_channel=self.call.channel_id, timeout=timeout)
+            return
+        # A dial on the caller's behalf copies the caller channel's own caller id onto the phone's
+        # display (for a campaign call: the company's number), so the card's name and number are
+        # set as the leg's connected line (PJSIP's From) and the leg is dialled on its own.
+        await self.call.ari.set_var(leg_id, "CONNECTEDLINE(num,i)", card.number)
+        await self.call.ari.set_var(leg_id, "CONNECTEDLINE(name,i)", card.phone_name())
+        await self.call.ari.dial(leg_id, timeout=timeout)
+
+    def _show_card(self, target: str, leg_id: str) -> None:
+        if self.ctx.card is not None:
+            self.ctx.services.cards.show(target, leg_id, self.call.channel_id, self.ctx.card, self.ctx.now())
+            self.carded.add(leg_id)
+
+    def _hide_card(self, leg_id: str) -> None:
+        if leg_id in self.carded:
+            self.carded.discard(leg_id)
+            self.ctx.services.cards.clear(leg_id)
 
     async def fail_over(self, leg: Leg, cause: int) -> None:
         """The trunk, not the callee, failed (503, 408, no circuit): the same attempt on the next
@@ -221,6 +250,7 @@ class Hunt:
     def ended(self, leg: Leg, reason: str) -> None:
         """Record that a leg stopped ringing (or confirming) and why."""
         leg.state = "ended"
+        self._hide_card(leg.channel_id)
         self.ctx.journal.step("ring_end", **self._who(leg.attempt), reason=reason,
                               seconds=self._since(leg.started), offset=self._since(self.began))
 
@@ -395,6 +425,7 @@ class Hunt:
     async def connect(self, leg: Leg) -> None:
         leg.state = "ended"
         self.answered = leg
+        self.ctx.services.cards.talking(leg.channel_id)
         member = leg.member
         self.ctx.journal.person_answered(member.target)
         self.ctx.journal.step("answered", **self._who(leg.attempt),
@@ -410,6 +441,7 @@ class Hunt:
         while True:
             event = await self.call.next_event()
             if isinstance(event, (ChannelDestroyed, StasisEnd)) and event.channel.id == leg.channel_id:
+                self._hide_card(leg.channel_id)
                 self.ctx.journal.step("member_hung_up", member=member.target)
                 return
 
@@ -426,6 +458,8 @@ class Hunt:
             pass
 
     async def cleanup(self) -> None:
+        for leg_id in list(self.carded):           # first, before any await can be cut short
+            self._hide_card(leg_id)
         for leg in self.legs.values():
             if leg.active:
                 self.ended(leg, "caller_hung_up")

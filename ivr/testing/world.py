@@ -41,6 +41,8 @@ class Leg:
     target: str                      # the number dialled / phone extension
     via: str = ""                    # carrier address or "" for a caller
     invited_at: float = 0.0
+    caller_number: str = ""          # what the INVITE presented (From): number and display name
+    caller_name: str = ""
     answered_at: float | None = None
     ended_at: float | None = None
     cause: int = 0
@@ -98,7 +100,8 @@ class World:
         if isinstance(event, StasisStart) and event.args[:1] == ("incoming",):
             exten, local = event.args[1], (event.args[2] if len(event.args) > 2 else "")
             ip = local.rsplit(":", 1)[0]
-            leg = Leg(event.channel.id, exten, self.carriers.get(ip, ""), time.monotonic())
+            leg = Leg(event.channel.id, exten, self.carriers.get(ip, ""), time.monotonic(),
+                      caller_number=event.channel.caller_number, caller_name=event.channel.caller_name)
             self.legs[leg.channel_id] = leg
             self.incoming.append(leg)
             # "number@carrier" scripts one network only (a trunk that fails while another gets through).

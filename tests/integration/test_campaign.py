@@ -7,6 +7,7 @@ import json
 import shutil
 import time
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -203,6 +204,15 @@ async def test_each_answer_is_posted_as_a_signed_webhook(service, world, campaig
     assert {headers[KEY_HEADER] for _, headers in received} == {p["idempotency_key"] for p in payloads.values()}
 
 
+async def watch_cards(url: str, extension: str, seen: list[dict]) -> None:
+    """Keep every card /api/cards shows for the extension, until cancelled."""
+    async with aiohttp.ClientSession() as http:
+        while True:
+            async with http.get(f"{url}/api/cards", params={"extension": extension}) as r:
+                seen.extend((await r.json())["cards"])
+            await asyncio.sleep(0.1)
+
+
 async def test_option_3_bridges_the_passenger_to_the_dispatcher(service, world, campaigns, plan, prompts):
     store, profiles = campaigns
     world.reset()
@@ -210,12 +220,29 @@ async def test_option_3_bridges_the_passenger_to_the_dispatcher(service, world, 
     welcome = str(prompts["en"]["welcome"]).removesuffix(".wav")
     world.behaviours[number] = Behaviour("answer", after=0.3, press="3", press_after=1.0)
     # the dispatcher answers, speaks (en/welcome, 2.7 s) once the passenger is on the line, hangs up
-    world.behaviours["101"] = Behaviour("answer", after=0.5, play=(f"sound:{welcome}",), play_after=1.0,
+    # (rings 1 s: long enough for the card watcher to see it ringing on a busy machine)
+    world.behaviours["101"] = Behaviour("answer", after=1.0, play=(f"sound:{welcome}",), play_after=1.0,
                                         hangup_after=4.0)
-    cid = await run_campaign(store, profiles["booking"], plan, [number])
+    cards: list[dict] = []
+    watcher = asyncio.create_task(watch_cards(service.url, "101", cards))
+    try:
+        cid = await run_campaign(store, profiles["booking"], plan, [number])
+    finally:
+        watcher.cancel()
     passenger = next(leg for leg in world.incoming if leg.target == number)
     dispatcher = next(leg for leg in world.incoming if leg.target == "101")
     assert dispatcher.answered_at is not None and dispatcher.answered_at > passenger.answered_at
+    # the dispatcher's phone showed the passenger and the trip, the console card too, gone after the call
+    [row] = await store.rows(cid)
+    departure = row.passenger.departure.astimezone(ZoneInfo(plan.timezone))
+    label = f"P0 T1 {departure:%d.%m %H:%M}"
+    assert (dispatcher.caller_name, dispatcher.caller_number) == (label, number)
+    assert {c["state"] for c in cards} == {"ringing", "talking"}, cards
+    fields = {f["name"]: f["value"] for f in cards[-1]["fields"]}
+    assert (cards[-1]["title"], cards[-1]["number"], cards[-1]["label"]) == ("P0", number, label)
+    assert (fields["Trip"], fields["Departure"], fields["Seat"], fields["Campaign"], fields["Pressed"]) == (
+        "T1", f"{departure:%d.%m.%Y %H:%M}", "10", "test", "3 (dispatcher)")
+    assert (await service.get("/api/cards?extension=101"))["cards"] == []
     names = heard(await world.wait_recording(passenger), prompts)
     # the thanks, then the dispatcher's voice through the bridge
     assert names[-2:] == ["ru/all-busy", "en/welcome"], names
