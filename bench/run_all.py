@@ -1,7 +1,7 @@
 """Run every benchmark (the IVR on the real stack, the numbering core, hunting, the queue against
 app_queue, campaigns) one after the other and write docs/benchmarks.md with the machine and the date.
 
-    .venv/bin/python bench/run_all.py [--repeats 3] [--ported 10000000] [--out docs/benchmarks.md]
+    .venv/bin/python bench/run_all.py [--repeats 3] [--ported 10000000] [--out docs/benchmarks.md] [--quick]
 """
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 SECTIONS = ("bench_hunt.py", "bench_queue.py", "bench_campaign.py")
+# --quick: every benchmark at a small size, to check the whole chain in a few minutes (not for numbers).
+QUICK = {"bench_ivr.py": ["--concurrency", "1", "20"], "bench_numbering.py": ["--def-rows", "2000", "--abc-rows",
+         "20000", "--lookups", "20000"], "bench_hunt.py": ["--calls", "10"],
+         "bench_queue.py": ["--callers", "20", "--repeats", "1"],
+         "bench_campaign.py": ["--rows", "3000", "--calls", "24", "--concurrency", "8", "--repeats", "1", "--no-postgres"]}
 
 
 def machine() -> str:
@@ -43,17 +48,22 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs of each IVR concurrency")
     parser.add_argument("--ported", type=int, default=10_000_000, help="numbers in the ported dump")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--quick", action="store_true", help="small sizes, one run each: checks the chain")
     args = parser.parse_args()
+    if args.quick:
+        args.repeats, args.ported = 1, 100_000
+
+    def sized(script: str) -> list[str]:
+        return [sys.executable, str(BENCH / script), *(QUICK[script] if args.quick else [])]
 
     started = datetime.now(timezone.utc)
     with tempfile.TemporaryDirectory(prefix="bench-all-") as tmp:
         runs_file = Path(tmp) / "ivr.json"
-        ivr_table = run([sys.executable, str(BENCH / "bench_ivr.py"), "--repeats", str(args.repeats),
-                         "--json", str(runs_file)])
+        ivr_table = run([*sized("bench_ivr.py"), "--repeats", str(args.repeats), "--json", str(runs_file)])
         runs = json.loads(runs_file.read_text())["runs"]
-    numbering_table = run([sys.executable, str(BENCH / "bench_numbering.py"), "--ported", str(args.ported)])
+    numbering_table = run([*sized("bench_numbering.py"), "--ported", str(args.ported)])
     # Each of these prints its own complete section (heading, method, tables).
-    sections = "\n\n".join(run([sys.executable, str(BENCH / script)]) for script in SECTIONS)
+    sections = "\n\n".join(run(sized(script)) for script in SECTIONS)
     per_run = "\n".join(
         f"| {r['concurrency']} | {r['calls']} | {r['failed']} | "
         f"{_ms(r['p50_ms'])} | {_ms(r['p99_ms'])} | "
