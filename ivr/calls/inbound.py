@@ -4,10 +4,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from ivr.calls.cards import Card
 from ivr.calls.journal import CallJournal
 from ivr.calls.session import CallEnded, CallSession
+from ivr.contacts.card import contact_card
 from ivr.flows import EXECUTORS
 from ivr.flows.context import FlowContext, Services
+from ivr.missed.service import is_e164
 from ivr.plan.model import Plan
 from ivr.store.calls import CallStore
 
@@ -23,17 +26,16 @@ ABANDONED = {"play": "hung_up_in_greeting", "menu": "abandoned_in_menu", "hunt":
 async def run_inbound(ctx: FlowContext, calls: CallStore, plan_version: int | None) -> None:
     journal, call, plan = ctx.journal, ctx.call, ctx.plan
     number = plan.numbers.get(ctx.company_number)
+    contact_name, ctx.card = await _caller_card(ctx)
     earlier = await calls.by_channel(call.channel_id)
     if earlier is not None:
         # The service restarted while this caller waited: carry on the same record.
         journal.call_id = earlier.id
         journal.step("picked_up_after_restart")
     else:
-        missed = ctx.services.missed
-        contact = await missed.contact_name(ctx.caller) if missed is not None else ""
         journal.call_id = await calls.start(call.channel_id, ctx.caller, ctx.company_number,
                                             number.source if number else "", plan_version, ctx.now(),
-                                            language=call.language, contact_name=contact)
+                                            language=call.language, contact_name=contact_name)
     log.info("call started call=%s caller=%s number=%s source=%s", call.channel_id, ctx.caller,
              ctx.company_number, number.source if number else "-")
     try:
@@ -50,6 +52,27 @@ async def run_inbound(ctx: FlowContext, calls: CallStore, plan_version: int | No
         journal.step("caller_hung_up")
     finally:
         await asyncio.shield(_finish(ctx, calls))
+
+
+async def _caller_card(ctx: FlowContext) -> tuple[str, Card | None]:
+    """The caller's contact name (for the record) and card (for the staff phones rung), ("", None)
+    for an unknown caller. The card is a courtesy: a failed lookup is logged and the call goes on."""
+    missed = ctx.services.missed
+    if missed is None or not is_e164(ctx.caller):          # anonymous, an extension: no contact
+        return "", None
+    try:
+        contact = await missed.contacts.by_number(ctx.caller)
+    except Exception:
+        log.exception("contact lookup failed call=%s caller=%s", ctx.call.channel_id, ctx.caller)
+        return "", None
+    if contact is None:
+        return "", None
+    try:
+        items = await missed.store.list(status="pending", customer=ctx.caller)
+    except Exception:            # the card without its missed calls
+        log.exception("missed-call lookup failed call=%s caller=%s", ctx.call.channel_id, ctx.caller)
+        items = []
+    return contact.name, contact_card(contact, ctx.caller, items, ctx.plan.timezone, ctx.now())
 
 
 async def walk(ctx: FlowContext, node_id: str | None) -> None:

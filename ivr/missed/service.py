@@ -260,11 +260,6 @@ class MissedService:
         await asyncio.to_thread(_copy, source, target)
         return str(target)
 
-    async def contact_name(self, number: str) -> str:
-        """The contact's name for a caller's number, "" when unknown (for the call record)."""
-        contact = await self.contacts.by_number(number) if is_e164(number) else None
-        return contact.name if contact else ""
-
     # ----- staff actions -----
 
     async def take(self, item_id: int, by: str) -> MissedItem:

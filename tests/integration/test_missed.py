@@ -392,15 +392,30 @@ async def test_a_known_contact_rings_the_responsible_manager_first(missed_servic
     world.reset()
     known, stranger = "+79162000051", "+79162000052"
     status, _ = await missed_service.post("/api/contacts", {"name": "Managed Client", "numbers": [known],
-                                                            "manager": "103"})
+                                                            "manager": "103", "company": "Managed Co"})
     assert status == 201
     for phone in ("101", "102", "103"):
         world.behaviours[phone] = Behaviour("ignore")
-    world.behaviours["103"] = Behaviour("answer", after=0.5, hangup_after=1.0)
+    # rings 1 s (of the hunt's 2): time to read the card while it rings
+    world.behaviours["103"] = Behaviour("answer", after=1.0, hangup_after=1.0)
     leg = await world.call(MANAGED, known)
+
+    async def manager_rings() -> Leg | None:
+        return next((p for p in world.incoming if p.target == "103"), None)
+    manager = await wait_for(manager_rings, 10, "the manager's phone ringing")
+    # the screen pop: the contact's card on the ringing extension's console, the name on the phone
+    [card] = (await missed_service.get("/api/cards?extension=103"))["cards"]
+    fields = {f["name"]: f["value"] for f in card["fields"]}
+    assert (card["title"], card["number"], card["kind"], fields["Company"], fields["Manager"]) == (
+        "Managed Client", known, "contact", "Managed Co", "103"), card
+    assert (manager.caller_name, manager.caller_number) == ("Managed Client", known)
     await asyncio.wait_for(leg.ended.wait(), 20)
     assert [p.target for p in world.incoming] == ["103"]
     assert world.incoming[0].answered_at is not None
+
+    async def card_gone() -> bool:
+        return (await missed_service.get("/api/cards?extension=103"))["cards"] == []
+    await wait_for(card_gone, 5, "the card gone after the call")
 
     # A caller who is not a contact: the members' own order, 101 first.
     world.reset()
