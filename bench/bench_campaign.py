@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 from campaign_data import MOBILE, passengers_csv, write_registry  # noqa: E402
-from stack import AriObserver, BenchError, Sipp, Stack, ari_time, cpu_seconds, percentile, sipp_counts  # noqa: E402
+from stack import AriObserver, BenchError, Sipp, Stack, ari_time, percentile, sipp_counts  # noqa: E402
 
 from ivr.campaigns import scheduler  # noqa: E402
 from ivr.campaigns.config import load_profiles_text  # noqa: E402
@@ -347,10 +347,7 @@ async def dial_once(stack: DialerStack, store: CampaignStore, observer: Observer
     sipp = await stack.callee(calls, tag).start()
     await asyncio.sleep(0.5)            # SIPp binds its port
     assert stack.service is not None
-    service_pid, asterisk_pid = stack.service.pid, stack.pbx.pid()
-    if asterisk_pid is None:
-        raise BenchError("the PBX Asterisk is not running")
-    cpu_before = cpu_seconds(service_pid), cpu_seconds(asterisk_pid)
+    cpu_before = stack.cpu()
     started = time.monotonic()
     campaign, _ = await create_campaign(store, f"bench {tag}", profile, stack.plan, people, now)
     await store.change(campaign.id, "start", datetime.now(tz))
@@ -364,7 +361,7 @@ async def dial_once(stack: DialerStack, store: CampaignStore, observer: Observer
         raise BenchError(f"channels left on the PBX after the run:\n{stack.pbx.cli('core show channels')}")
     wall = time.monotonic() - started
     await asyncio.sleep(0.5)            # the last events reach the observer
-    cpu_after = cpu_seconds(service_pid), cpu_seconds(asterisk_pid)
+    cpu_after = stack.cpu()
     await sipp.wait(15)                 # it ends after its last call's BYE and time-wait
     ok, failed = sipp_counts(stack.work / f"sipp-{tag}.csv")
     counts = await store.counts(campaign.id)

@@ -27,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 
 
-from stack import (HERE, AriObserver, BenchError, Stack, ari_time, cpu_seconds, percentile, run_bench,
+from stack import (HERE, AriObserver, BenchError, Stack, ari_time, percentile, run_bench,
                    sipp_binary, sipp_counts)
 
 PBX_IP, CARRIER_IP = "127.0.30.1", "127.0.30.11"
@@ -93,10 +93,7 @@ async def run_once(stack: Stack, observer: Observer, concurrency: int, calls: in
     observer.reset()
     stat_file = stack.work / f"sipp-{concurrency}-{index}.csv"
     assert stack.service is not None
-    service_pid, asterisk_pid = stack.service.pid, stack.pbx.pid()
-    if asterisk_pid is None:
-        raise BenchError("the PBX Asterisk is not running")
-    cpu_before = cpu_seconds(service_pid), cpu_seconds(asterisk_pid)
+    cpu_before = stack.cpu()
     started = time.monotonic()
     # SIPp reads the digit's pcap relative to its working directory.
     proc = await asyncio.create_subprocess_exec(
@@ -113,7 +110,7 @@ async def run_once(stack: Stack, observer: Observer, concurrency: int, calls: in
         raise BenchError(f"channels left on the PBX after the run:\n{stack.pbx.cli('core show channels')}")
     wall = time.monotonic() - started
     await asyncio.sleep(0.5)          # the last events reach the observer
-    cpu_after = cpu_seconds(service_pid), cpu_seconds(asterisk_pid)
+    cpu_after = stack.cpu()
     ok, sipp_failed = sipp_counts(stat_file)
     latencies = observer.latencies_ms()
     # A call fails if SIPp did not complete it, or if its digit or the prompt it leads to was never seen.

@@ -335,6 +335,13 @@ class Stack:
         self.stop_service()
         self.pbx.stop()
 
+    def cpu(self) -> tuple[float, float]:
+        """CPU seconds used so far by the service (0 when it is not running) and by the PBX Asterisk."""
+        asterisk_pid = self.pbx.pid()
+        if asterisk_pid is None:
+            raise BenchError("the PBX Asterisk is not running")
+        return (cpu_seconds(self.service.pid) if self.service else 0.0), cpu_seconds(asterisk_pid)
+
     async def wait_idle(self, timeout: float = 60) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -398,13 +405,9 @@ async def register_phones(rootfs: Path, pbx_ip: str, local_ip: str, phones: dict
 async def measured(stack: Stack, run: Callable[[], object]) -> tuple[object, float, float, float]:
     """Run `run()` (a coroutine function) and return its result, wall seconds, and the CPU seconds
     the service and Asterisk used meanwhile (the service's is 0 when it is not running)."""
-    service_pid = stack.service.pid if stack.service else None
-    asterisk_pid = stack.pbx.pid()
-    if asterisk_pid is None:
-        raise BenchError("the PBX Asterisk is not running")
-    before = (cpu_seconds(service_pid) if service_pid else 0.0), cpu_seconds(asterisk_pid)
+    before = stack.cpu()
     started = time.monotonic()
     result = await run()  # type: ignore[misc]
     wall = time.monotonic() - started
-    after = (cpu_seconds(service_pid) if service_pid else 0.0), cpu_seconds(asterisk_pid)
+    after = stack.cpu()
     return result, wall, after[0] - before[0], after[1] - before[1]

@@ -10,7 +10,6 @@ from ivr.calls.session import CallEnded, CallSession
 from ivr.contacts.card import contact_card
 from ivr.flows import EXECUTORS
 from ivr.flows.context import FlowContext, Services
-from ivr.missed.service import is_e164
 from ivr.plan.model import Plan
 from ivr.store.calls import CallStore
 
@@ -57,16 +56,10 @@ async def run_inbound(ctx: FlowContext, calls: CallStore, plan_version: int | No
 async def _caller_card(ctx: FlowContext) -> tuple[str, Card | None]:
     """The caller's contact name (for the record) and card (for the staff phones rung), ("", None)
     for an unknown caller. The card is a courtesy: a failed lookup is logged and the call goes on."""
-    missed = ctx.services.missed
-    if missed is None or not is_e164(ctx.caller):          # anonymous, an extension: no contact
-        return "", None
-    try:
-        contact = await missed.contacts.by_number(ctx.caller)
-    except Exception:
-        log.exception("contact lookup failed call=%s caller=%s", ctx.call.channel_id, ctx.caller)
-        return "", None
+    contact = await ctx.caller_contact()
     if contact is None:
         return "", None
+    missed = ctx.services.missed
     try:
         items = await missed.store.list(status="pending", customer=ctx.caller)
     except Exception:            # the card without its missed calls

@@ -1,6 +1,7 @@
 """What a node executor gets: the call, the plan version the call started on, and its journal."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,6 +11,8 @@ from ivr.calls.cards import Card, Cards
 from ivr.calls.journal import CallJournal
 from ivr.calls.session import CallSession
 from ivr.plan.model import Plan
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -34,3 +37,20 @@ class FlowContext:
     caller: str = ""
     services: Services = field(default_factory=Services)
     card: Card | None = None   # who the caller is, shown on the staff phones this call rings
+    _contact: Any = field(default=None, repr=False)
+    _contact_looked_up: bool = field(default=False, repr=False)
+
+    async def caller_contact(self) -> Any:
+        """The caller's entry in the contacts, looked up once per call (the call record, the card,
+        a hunt's manager-first, a queue's VIP all ask). None for an unknown caller, an extension or
+        anonymous, or when the lookup fails: contacts are a courtesy, so that is logged and the call
+        goes on without them."""
+        if not self._contact_looked_up:
+            self._contact_looked_up = True
+            missed = self.services.missed
+            if missed is not None and self.caller.startswith("+") and self.caller[1:].isdigit():
+                try:
+                    self._contact = await missed.contacts.by_number(self.caller)
+                except Exception:
+                    log.exception("contact lookup failed call=%s caller=%s", self.call.channel_id, self.caller)
+        return self._contact

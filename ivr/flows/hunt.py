@@ -356,14 +356,9 @@ class Hunt:
 
     async def _manager(self) -> str:
         """The caller's responsible manager when the node asks for it and the contact has one."""
-        missed = self.ctx.services.missed
-        if not self.node.manager_first or missed is None or not self.ctx.caller:
+        if not self.node.manager_first:
             return ""
-        try:
-            contact = await missed.contacts.by_number(self.ctx.caller)
-        except Exception:        # the contacts are a preference: the hunt rings without them
-            log.exception("contact lookup failed caller=%s", self.ctx.caller)
-            return ""
+        contact = await self.ctx.caller_contact()
         manager = contact.manager if contact is not None else ""
         return manager if manager in self.ctx.plan.staff else ""
 

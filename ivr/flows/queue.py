@@ -35,10 +35,7 @@ class QueueCall:
 
     async def _vip_contact(self) -> bool:
         """A contact marked VIP in the contacts (the small CRM) goes ahead of the line."""
-        missed = self.ctx.services.missed
-        if missed is None or not self.ctx.caller.startswith("+"):
-            return False
-        contact = await missed.contacts.by_number(self.ctx.caller)
+        contact = await self.ctx.caller_contact()
         return bool(contact and contact.vip)
 
     async def run(self) -> str | None:
