@@ -33,6 +33,7 @@ from ivr.campaigns.flow import run_flow
 from ivr.campaigns.model import Attempt, Campaign, Profile, Row
 from ivr.campaigns.store import CampaignStore
 from ivr.errors import IvrError
+from ivr.missed.service import StaffCall
 from ivr.plan.model import Plan
 from ivr.routing.failover import should_fail_over
 from ivr.routing.router import Decision, trunk_of_channel
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 CAUSES = {17: "busy", 21: "busy", 18: "no_answer", 19: "no_answer", 16: "no_answer", 0: "no_answer",
           34: "congestion", 38: "congestion", 42: "congestion", 44: "congestion", 47: "congestion",
           1: "unreachable", 3: "unreachable", 20: "unreachable", 27: "unreachable", 28: "unreachable"}
+# Attempt outcome -> the DIALSTATUS-like status the missed-call list logs an unanswered call with.
+MISSED_STATUS = {"busy": "BUSY", "no_answer": "NOANSWER", "congestion": "CONGESTION", "unreachable": "CHANUNAVAIL"}
 # Without an event this long, a watcher asks Asterisk whether the channel still exists.
 POLL_SECONDS = 5.0
 # How often the running dialer looks for open attempts nobody watches (besides every reconnect).
@@ -398,6 +401,25 @@ class CampaignDialer:
 
         stored = await asyncio.shield(self.store.finish(attempt.id, outcome, self.now(), decide))
         log.info("campaign attempt ended attempt=%s number=%s outcome=%s", attempt.id, attempt.number, stored)
+        await asyncio.shield(self._tell_missed(attempt.id))
+
+    async def _tell_missed(self, attempt_id: int) -> None:
+        """A campaign call answered long enough reaches the customer: it closes their open missed-call
+        items like a call-back; an unanswered one is logged on them as an attempt."""
+        missed = self.service.services.missed
+        if missed is None:
+            return
+        a = await self.store.attempt(attempt_id)
+        if a.ended_at is None:
+            return
+        talk = (a.ended_at - a.answered_at).total_seconds() if a.answered_at else 0.0
+        status = "ANSWER" if a.answered_at else MISSED_STATUS.get(a.outcome, "FAILED")
+        try:
+            await missed.staff_call_ended(StaffCall(
+                "", a.number, status, talk, max(talk, (a.ended_at - a.created_at).total_seconds()),
+                a.channel_id, a.trunk, source="campaign"))
+        except IvrError as e:
+            log.warning("campaign call not reviewed for missed calls attempt=%s error=%s", a.id, e.message)
 
     # ----- after (re)connecting -----
 

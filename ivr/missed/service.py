@@ -60,6 +60,7 @@ class StaffCall:
     dialled_seconds: float      # DIALEDTIME: from the Dial to its end
     channel_id: str             # the staff channel's unique id: a repeated report is recognised
     trunk: str = ""
+    source: str = "staff"       # "campaign": a campaign's call to a passenger (no staff phone)
 
 
 @dataclass(frozen=True)
@@ -278,8 +279,9 @@ class MissedService:
     # ----- staff calls dialled from a desk phone -----
 
     async def staff_call_ended(self, call: StaffCall) -> int:
-        """Store a staff phone's outbound call (reported by the dialplan's AGI after its Dial) and
-        review it: answered long enough closes the customer's items, anything else is an attempt.
+        """Store a staff phone's outbound call (reported by the dialplan's AGI after its Dial), or a
+        campaign's call (reported by the dialer), and review it: answered long enough closes the
+        customer's items, anything else is an attempt.
         Idempotent on the channel: a repeated report returns the stored call's id."""
         if not is_e164(call.number):
             raise InvalidInput(f"number: {call.number!r} is not an E.164 number")
@@ -292,13 +294,13 @@ class MissedService:
         started = ended - timedelta(seconds=call.dialled_seconds)
         contact = await self.contacts.by_number(call.number)
         try:
-            call_id = await self.calls.start(call.channel_id, call.number, "", "staff", None, started,
+            call_id = await self.calls.start(call.channel_id, call.number, "", call.source, None, started,
                                              direction="outbound", contact_name=contact.name if contact else "")
         except CallExists:       # the same report twice at once
             known = await self.calls.by_channel(call.channel_id)
             assert known is not None
             return known.id
-        await self.calls.add_step(call_id, started, "staff", "dial",
+        await self.calls.add_step(call_id, started, call.source, "dial",
                                   {"phone": call.phone, "status": call.status, "trunk": call.trunk})
         answered = call.status == "ANSWER" and call.answered_seconds > 0
         if answered:

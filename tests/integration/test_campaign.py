@@ -20,6 +20,7 @@ from ivr.campaigns.store import CampaignStore
 from ivr.notify.webhook import KEY_HEADER, SIGNATURE_HEADER, verify
 from ivr.store import open_database
 from ivr.testing.world import Behaviour
+from test_missed import call_and_hang_up, item_of
 
 RETRY = 3.0       # seconds, tests/integration/plans/campaign.yaml
 
@@ -250,6 +251,21 @@ async def test_option_3_bridges_the_passenger_to_the_dispatcher(service, world, 
     assert (attempt.digit, attempt.answer) == ("3", "dispatcher")
     [row] = await store.rows(cid)
     assert (row.status, row.result) == ("done", "dispatcher")
+
+
+async def test_a_campaign_call_that_reaches_the_customer_closes_their_missed_call(service, world, campaigns, plan):
+    # The customer's call was missed; the trip campaign then reaches them and they talk 12 s (option 3
+    # to a dispatcher): the missed-call list counts that as reaching them, like any call-back.
+    store, profiles = campaigns
+    world.reset()
+    number = "+79161000601"
+    await call_and_hang_up(world, number, after=1.0)
+    item = await item_of(service, number, status="open")
+    world.behaviours[number] = Behaviour("answer", after=0.3, press="3", press_after=1.0)
+    world.behaviours["101"] = Behaviour("answer", after=0.5, hangup_after=12.0)
+    await run_campaign(store, profiles["booking"], plan, [number])
+    closed = await item_of(service, number, status="closed")
+    assert closed["id"] == item["id"] and closed["close_reason"] == "called_back", closed
 
 
 # The routing plan (tests/integration/plans/routing.yaml): megafon's trunk has 2 channels.
