@@ -194,11 +194,12 @@ class ServiceProcess:
                 return await r.json()
 
     async def call_record(self, caller: str, timeout: float = 10) -> dict:
-        """The finished call record of the latest call from `caller`."""
+        """The finished call record of the latest inbound call from `caller` (an outbound call to that
+        number, a campaign's or a staff phone's, is stored with the number in `caller` too)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             calls = (await self.get("/api/calls?limit=200"))["calls"]
-            mine = [c for c in calls if c["caller"] == caller and c["ended_at"]]
+            mine = [c for c in calls if c["caller"] == caller and c["direction"] == "inbound" and c["ended_at"]]
             if mine:
                 return await self.get(f"/api/calls/{mine[0]['id']}")
             await asyncio.sleep(0.3)
