@@ -18,6 +18,7 @@ from ivr import logs
 from ivr.config import load_settings
 from ivr.errors import IvrError
 from ivr.notify.mailbox import Mailbox
+from ivr.security import local
 from ivr.service import IvrService
 from ivr.store.db import open_database
 from ivr.users import UserExists, UserStore
@@ -51,6 +52,7 @@ async def main() -> int:
     await service.start()
     await service.apply_asterisk_config()
     await first_admin(settings, db)
+    await local.provision(settings, db)      # tokens of the AGI script and the `ivr` commands
 
     mailbox = None
     if settings.demo_mailbox_port:

@@ -32,6 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ivr.routing.failover import sip_code, should_fail_over  # noqa: E402
 
 SERVICE_URL = os.environ.get("IVR_ROUTE_URL", "http://127.0.0.1:8080")
+# The service writes this script's API token (role system) into this file when it starts.
+TOKEN_FILE = os.environ.get("IVR_TOKEN_FILE", "")
 TIMEOUT = 3.0
 PROMPTS = {
     "invalid-number": "cannot-complete-as-dialed",
@@ -53,10 +55,18 @@ class RouteError(Exception):
         self.kind = kind
 
 
+def _auth() -> dict[str, str]:
+    try:
+        return {"Authorization": f"Bearer {Path(TOKEN_FILE).read_text().strip()}"}
+    except OSError:
+        return {}                         # the service then answers 401: the call is refused
+
+
 def ask_service(number: str, phone: str) -> dict:
     query = urllib.parse.urlencode({"number": number, "phone": phone, "dial": "1"})
+    request = urllib.request.Request(f"{SERVICE_URL}/api/route?{query}", headers=_auth())
     try:
-        with urllib.request.urlopen(f"{SERVICE_URL}/api/route?{query}", timeout=TIMEOUT) as reply:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as reply:
             return json.load(reply)
     except urllib.error.HTTPError as e:
         try:
@@ -123,7 +133,7 @@ def report(agi: AGI) -> None:
                 "dialled_seconds": _seconds(agi.get_variable("DIALEDTIME")),
                 "channel": agi.env.get("agi_uniqueid", ""), "trunk": agi.get_variable("OUT_TRUNK")}
         request = urllib.request.Request(f"{SERVICE_URL}/api/calls/outbound", data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"}, method="POST")
+                                         headers={"Content-Type": "application/json", **_auth()}, method="POST")
         with urllib.request.urlopen(request, timeout=TIMEOUT):
             pass
     except Exception as e:      # the list misses one closing call; the phone call is unaffected

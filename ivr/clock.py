@@ -27,3 +27,8 @@ def parse_aware(raw: str, what: str) -> datetime:
     if value.tzinfo is None:
         raise InvalidInput(f"{what}: {raw!r} needs a UTC offset, e.g. {raw}+03:00")
     return value
+
+
+def utc_now() -> datetime:
+    """The real time, for sessions, tokens and the audit log: never the service's test or demo clock."""
+    return datetime.now(timezone.utc)

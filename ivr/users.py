@@ -1,4 +1,4 @@
-"""Staff accounts of the web console: scrypt password hashes, roles admin and dispatcher."""
+"""Staff accounts of the web console: scrypt password hashes, one of the staff roles each."""
 from __future__ import annotations
 
 import hashlib
@@ -8,14 +8,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ivr.errors import InvalidInput, IvrError, NotFound
 from ivr.store.db import Database
-from ivr.store.models import UserRow
+from ivr.security.roles import STAFF_ROLES
+from ivr.store.models import ConsoleSessionRow, UserRow
 
-ROLES = ("admin", "dispatcher")
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 # scrypt cost: ~50 ms per check on this class of machine, far too slow to guess at scale.
 _N, _R, _P = 2**14, 8, 1
@@ -32,6 +32,11 @@ class User:
     username: str
     role: str
     extension: str
+
+
+def _check_strength(password: str) -> None:
+    if len(password) < 8:
+        raise InvalidInput("password: at least 8 characters")
 
 
 def hash_password(password: str) -> str:
@@ -56,10 +61,9 @@ class UserStore:
     async def add(self, username: str, password: str, role: str, extension: str = "") -> User:
         if not _USERNAME.match(username):
             raise InvalidInput(f"user name {username!r}: use 2-64 lower-case letters, digits, '.', '_' or '-'")
-        if role not in ROLES:
-            raise InvalidInput(f"role {role!r}: must be one of {', '.join(ROLES)}")
-        if len(password) < 8:
-            raise InvalidInput("password: at least 8 characters")
+        if role not in STAFF_ROLES:
+            raise InvalidInput(f"role {role!r}: must be one of {', '.join(STAFF_ROLES)}")
+        _check_strength(password)
         row = UserRow(username=username, password_hash=hash_password(password), role=role,
                       extension=extension, created_at=datetime.now(UTC))
         try:
@@ -89,3 +93,19 @@ class UserStore:
     async def count(self) -> int:
         async with self._db.session() as session:
             return int(await session.scalar(select(func.count()).select_from(UserRow)) or 0)
+
+    async def set_password(self, username: str, password: str) -> User:
+        """A new password; every console session of the user ends with it."""
+        _check_strength(password)
+        async with self._db.session() as session, session.begin():
+            row = await session.scalar(select(UserRow).where(UserRow.username == username))
+            if row is None:
+                raise NotFound(f"no user {username!r}")
+            row.password_hash = hash_password(password)
+            await session.execute(delete(ConsoleSessionRow).where(ConsoleSessionRow.user_id == row.id))
+        return User(row.id, row.username, row.role, row.extension)
+
+    async def list(self) -> list[User]:
+        async with self._db.session() as session:
+            rows = await session.scalars(select(UserRow).order_by(UserRow.username))
+            return [User(r.id, r.username, r.role, r.extension) for r in rows]

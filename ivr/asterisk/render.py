@@ -18,15 +18,17 @@ import jinja2
 
 from ivr.asterisk.process import Instance
 from ivr.config import ROOT, Settings
+from ivr.security.local import AGI_TOKEN, local_url, token_path
 from ivr.plan.model import Plan
 
 TEMPLATES = ROOT / "dialplan"
 AGI_SCRIPTS = ROOT / "agi_scripts"
 # Asterisk runs AGI scripts with its own environment, which has no virtualenv: each script gets a
-# small wrapper in the instance that runs it with the project's Python and the service's address.
+# small wrapper in the instance that runs it with the project's Python, the service's address and
+# the file holding its API token (role system; the service writes it at start).
 AGI_WRAPPER = """#!/bin/sh
 # Rendered by ivr: run {script} with the project's Python; the service answers at {url}.
-IVR_ROUTE_URL={url} exec {python} -E -s {script} "$@"
+IVR_ROUTE_URL={url} IVR_TOKEN_FILE={token_file} exec {python} -E -s {script} "$@"
 """
 OUTBOUND_RING_SECONDS = 120
 
@@ -142,17 +144,13 @@ def render_pbx(settings: Settings, plan: Plan, instance: Instance | None = None)
     return _render(instance, ["common", "pbx"], context, skip)
 
 
-def _service_url(settings: Settings) -> str:
-    host = settings.web_host if settings.web_host not in ("", "0.0.0.0", "::") else "127.0.0.1"
-    return f"http://{host}:{settings.web_port}"
-
-
 def _render_agi(settings: Settings, instance: Instance) -> Path:
     """Wrappers for agi_scripts/*.py in <instance>/agi (Asterisk's astagidir); returns that directory."""
     agi_dir = instance.root / "agi"
     for script in sorted(AGI_SCRIPTS.glob("*.py")):
         text = AGI_WRAPPER.format(script=shlex.quote(str(script)), python=shlex.quote(sys.executable),
-                                  url=shlex.quote(_service_url(settings)))
+                                  url=shlex.quote(local_url(settings)),
+                                  token_file=shlex.quote(str(token_path(settings, AGI_TOKEN))))
         wrapper = agi_dir / script.stem
         _write_if_changed(wrapper, text)
         wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)

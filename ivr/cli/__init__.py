@@ -10,7 +10,7 @@ from ivr.config import load_settings
 from ivr.errors import IvrError
 
 # Modules under ivr/cli/ that add sub-commands, in the order `ivr --help` lists them.
-COMMAND_MODULES = ["plan", "calls", "asterisk", "phones", "users", "sounds", "numbering", "route",
+COMMAND_MODULES = ["plan", "calls", "asterisk", "phones", "users", "tokens", "audit", "sounds", "numbering", "route",
                    "report", "campaigns", "missed", "contacts", "queues"]
 
 

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import aiohttp
 
 from ivr.clock import Clock, parse_aware
+from ivr.security.local import local_headers, local_url
 from ivr.config import Settings
 from ivr.errors import IvrError, NotFound, ServiceUnavailable
 from ivr.missed.report import Report, build_report
@@ -150,19 +151,15 @@ def staff_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def service_url(settings: Settings) -> str:
-    host = "127.0.0.1" if settings.web_host in ("0.0.0.0", "::", "") else settings.web_host
-    return f"http://{host}:{settings.web_port}"
-
-
 async def post_to_service(settings: Settings, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    url = service_url(settings) + path
+    url = local_url(settings) + path
     try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15),
+                                         headers=local_headers(settings)) as http:
             async with http.post(url, json=body) as response:
                 data = await response.json(content_type=None)
     except (aiohttp.ClientError, asyncio.TimeoutError, json.JSONDecodeError):
-        raise ServiceUnavailable(f"the service does not answer at {service_url(settings)}; is it running?") from None
+        raise ServiceUnavailable(f"the service does not answer at {local_url(settings)}; is it running?") from None
     if response.status >= 300:
         error = IvrError(data.get("message", f"HTTP {response.status}") if isinstance(data, dict) else str(data))
         error.status_code = response.status

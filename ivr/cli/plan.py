@@ -14,6 +14,7 @@ from ivr.config import Settings
 from ivr.flows import RUNNABLE
 from ivr.plan.loader import PlanError, load_plan
 from ivr.plan.model import Plan
+from ivr.security.audit import record_from_cli
 from ivr.sounds.catalog import PromptCatalog
 from ivr.store.db import open_database
 from ivr.store.plans import PlanStore
@@ -91,6 +92,7 @@ def apply_command(args: argparse.Namespace, settings: Settings) -> int:
     text = path.read_text(encoding="utf-8")
     version = _with_plans(settings, lambda plans: plans.save(text, str(path), plan.checksum, args.by))
     print(f"{path}: OK, {summary(plan)}; stored as version {version}")
+    record_from_cli(settings, "plan.apply", f"version {version} ({path.name}) by {args.by}")
     _tell_service(settings)
     return 0
 
@@ -98,6 +100,7 @@ def apply_command(args: argparse.Namespace, settings: Settings) -> int:
 def rollback_command(args: argparse.Namespace, settings: Settings) -> int:
     version = _with_plans(settings, lambda plans: plans.rollback())
     print(f"version {version.version} ({version.source_file}) is active again")
+    record_from_cli(settings, "plan.rollback", f"version {version.version}")
     _tell_service(settings)
     return 0
 

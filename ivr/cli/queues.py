@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 
 from ivr.clock import Clock, parse_aware
+from ivr.security.local import local_headers, local_url
 from ivr.config import Settings
 from ivr.errors import InvalidInput, IvrError
 from ivr.queues.manager import AGENT_ACTIONS
@@ -43,20 +44,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     agent.set_defaults(handler=agent_command)
 
 
-def _base(settings: Settings) -> str:
-    host = "127.0.0.1" if settings.web_host in ("0.0.0.0", "::", "") else settings.web_host
-    return f"http://{host}:{settings.web_port}"
-
-
 async def _api(settings: Settings, method: str, path: str, params: dict[str, str]) -> dict[str, Any] | None:
     """The API's answer; None when the service is not running."""
     try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
-            async with http.request(method, _base(settings) + path, params=params) as r:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10),
+                                         headers=local_headers(settings)) as http:
+            async with http.request(method, local_url(settings) + path, params=params) as r:
                 body = await r.json() if r.content_type == "application/json" else None
                 if r.status >= 400 or not isinstance(body, dict):
                     message = body.get("message") if isinstance(body, dict) else None
-                    raise ApiRefused(message or f"the service at {_base(settings)} answered HTTP {r.status} "
+                    raise ApiRefused(message or f"the service at {local_url(settings)} answered HTTP {r.status} "
                                                 f"to {method} {path}; is it a version without queues?")
                 return body
     except (aiohttp.ClientConnectionError, asyncio.TimeoutError):

@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from ivr.cli.numbering import info_dict, open_lookup
+from ivr.security.local import local_headers, local_url
 from ivr.config import Settings
 from ivr.errors import IvrError
 from ivr.plan.loader import load_plan
@@ -37,16 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_route)
 
 
-def service_url(settings: Settings) -> str:
-    host = settings.web_host if settings.web_host not in ("", "0.0.0.0", "::") else "127.0.0.1"
-    return f"http://{host}:{settings.web_port}"
-
-
 def ask_service(settings: Settings, number: str) -> dict | None:
     """The running service's decision (live counts), or None when no service answers."""
-    url = f"{service_url(settings)}/api/route?{urllib.parse.urlencode({'number': number})}"
+    url = f"{local_url(settings)}/api/route?{urllib.parse.urlencode({'number': number})}"
     try:
-        with urllib.request.urlopen(url, timeout=ASK_TIMEOUT) as reply:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=local_headers(settings)),
+                                    timeout=ASK_TIMEOUT) as reply:
             return json.load(reply)
     except urllib.error.HTTPError as e:
         try:

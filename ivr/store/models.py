@@ -260,7 +260,7 @@ class UserRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(256))
-    role: Mapped[str] = mapped_column(String(16))            # admin | dispatcher
+    role: Mapped[str] = mapped_column(String(16))            # one of ivr.security.roles.STAFF_ROLES
     extension: Mapped[str] = mapped_column(String(16), default="")   # their own phone, for call-back
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -440,3 +440,47 @@ class CampaignMarkRow(Base):
     marked_by: Mapped[str] = mapped_column(String(128))
     marked_at: Mapped[datetime] = mapped_column(UTCDateTime())
     in_flight: Mapped[bool] = mapped_column(Boolean, default=False)   # an attempt was being dialled
+
+
+# ----- security: console sessions, API tokens, the audit log (migration 0008_security) -----
+
+class ConsoleSessionRow(Base):
+    """A logged-in console session; the cookie holds a random id whose SHA-256 is the key, so
+    deleting the row (logout, password change) ends the session at once."""
+
+    __tablename__ = "console_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ApiTokenRow(Base):
+    """A bearer token of a person or an integration; only its SHA-256 is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditRow(Base):
+    """Who did what and when: logins, missed-call actions, campaigns, plans, users, tokens, recordings."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(80))          # user name, token:NAME or cli:OSUSER
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")
+    outcome: Mapped[str] = mapped_column(String(16), default="ok")

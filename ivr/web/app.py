@@ -1,4 +1,5 @@
-"""aiohttp application: one error middleware turns IvrError into JSON; /status for health."""
+"""aiohttp application: one error middleware turns IvrError into JSON, one guard decides who may
+call what (ivr/web/access.py); /status for health."""
 from __future__ import annotations
 
 import logging
@@ -9,14 +10,16 @@ from aiohttp import web
 from ivr.clock import parse_aware
 from ivr.errors import InvalidInput, IvrError
 from ivr.service import IvrService
+from ivr.security.audit import AuditLog
+from ivr.security.tokens import TokenStore
 from ivr.users import UserStore
-from ivr.web import calls_pages, campaign_pages, cards, console, missed_pages
+from ivr.web import access, audit_pages, calls_pages, campaign_pages, cards, console, missed_pages
 from ivr.web import campaigns as campaigns_web
 from ivr.web import missed as missed_api
 from ivr.web import queues as queue_routes
 from ivr.web import routing
 from ivr.web.keys import SERVICE
-from ivr.web.sessions import Sessions, load_secret
+from ivr.web.sessions import Sessions
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +30,14 @@ async def errors(request: web.Request, handler):
         return await handler(request)
     except IvrError as e:
         return web.json_response({"error": e.error_id, "message": e.message, "details": e.details},
-                                 status=e.status_code)
+                                 status=e.status_code, headers=getattr(e, "headers", None))
 
 
 async def status(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     live = service.plans.current
-    body = {"ari_connected": service.ari.connected, "calls_in_progress": len(service.supervisor.tasks),
-            "plan_version": live.version if live else None}
+    # Public (health checks): nothing about calls or callers.
+    body = {"ari_connected": service.ari.connected, "plan_version": live.version if live else None}
     return web.json_response(body, status=200 if service.ari.connected else 503)
 
 
@@ -72,15 +75,22 @@ async def plan_reload(request: web.Request) -> web.Response:
                              status=200 if ok else 422)
 
 
+# The largest body a request may have (a contact CSV import is the biggest); more is a 413.
+MAX_BODY_BYTES = 6 * 1024 * 1024
+
+
 def create_app(service: IvrService) -> web.Application:
-    app = web.Application(middlewares=[errors])
+    app = web.Application(middlewares=[errors], client_max_size=MAX_BODY_BYTES)
     app[SERVICE] = service
     app.router.add_get("/status", status)
     app.router.add_get("/api/calls", list_calls)
     app.router.add_get("/api/calls/{id}", get_call)
     app.router.add_post("/api/plan/reload", plan_reload)
-    secret = load_secret(service.settings.var / "console-secret")
-    console.setup(app, UserStore(service.db), Sessions(secret, service.settings.public_url.startswith("https:")))
+    public_url = service.settings.public_url
+    access.setup(app, UserStore(service.db), Sessions(service.db, public_url.startswith("https:")),
+                 TokenStore(service.db), AuditLog(service.db), public_url)
+    console.setup(app)
+    audit_pages.setup(app)
     calls_pages.setup(app)
     campaigns_web.setup(app)
     routing.setup(app)

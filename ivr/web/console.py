@@ -1,29 +1,26 @@
 """The web console: server-rendered pages behind a login. Handlers read the request, call one
-store or service, render one template."""
+store or service, render one template. Who may open which page is decided in ivr/web/access.py."""
 from __future__ import annotations
 
-from urllib.parse import quote
+import logging
+import time
 from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
 
-from ivr.errors import IvrError
-from ivr.users import User, UserStore
+from ivr.clock import utc_now
+from ivr.web.access import AUDIT, SESSION, SESSIONS, THROTTLE, USER, USERS, allowed, client_address
 from ivr.web.keys import SERVICE
-from ivr.web.sessions import Session, Sessions
 
+log = logging.getLogger(__name__)
 TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("ivr.web", "templates"),
     autoescape=jinja2.select_autoescape(["html"]),
     undefined=jinja2.StrictUndefined,
 )
-USERS = web.AppKey("users", UserStore)
-SESSIONS = web.AppKey("sessions", Sessions)
 # Console pages other capabilities add: (path, title) shown in the navigation.
 NAV = web.AppKey("nav", list)
-USER = web.RequestKey("user", User)
-SESSION = web.RequestKey("session", Session)
 
 
 def plan_timezone(request: web.Request) -> ZoneInfo:
@@ -39,42 +36,21 @@ def path_id(request: web.Request, name: str = "id") -> int:
     return int(raw)
 
 
-def render(request: web.Request, template: str, http_status: int = 200, **context) -> web.Response:
+def render(request: web.Request, template: str, http_status: int = 200, headers: dict | None = None,
+           **context) -> web.Response:
     context.setdefault("tz", plan_timezone(request))
-    page = TEMPLATES.get_template(template).render(
-        user=request.get(USER), csrf=request[SESSION].csrf if SESSION in request else "",
-        nav=request.app[NAV], path=request.path, **context)
-    return web.Response(text=page, status=http_status, content_type="text/html")
-
-
-@web.middleware
-async def console_auth(request: web.Request, handler):
-    """Pages need a logged-in user; a POST needs the session's CSRF token."""
-    if not getattr(handler, "console_page", False):
-        return await handler(request)
-    session = request.app[SESSIONS].read(request)
-    if session is None:
-        raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs)}")
-    try:
-        request[USER] = await request.app[USERS].get(session.user_id)
-    except IvrError:
-        raise web.HTTPSeeOther("/login") from None
-    request[SESSION] = session
-    if request.method == "POST":
-        form = await request.post()
-        if form.get("csrf") != session.csrf and request.headers.get("X-CSRF-Token") != session.csrf:
-            raise web.HTTPForbidden(text="The form expired; reload the page and try again.")
-    return await handler(request)
+    user = request.get(USER)
+    nav = [(href, title) for href, title in request.app[NAV] if user and allowed(user.role, "GET", href)]
+    page_text = TEMPLATES.get_template(template).render(
+        user=user, csrf=request[SESSION].csrf if SESSION in request else "",
+        nav=nav, path=request.path, **context)
+    return web.Response(text=page_text, status=http_status, content_type="text/html", headers=headers)
 
 
 def page(handler):
+    """Marks a console page: without a session a browser is sent to the login form, not given a 401."""
     handler.console_page = True
     return handler
-
-
-def admin_only(user: User) -> None:
-    if user.role != "admin":
-        raise web.HTTPForbidden(text="Only an administrator can do this.")
 
 
 async def login_form(request: web.Request) -> web.Response:
@@ -86,31 +62,44 @@ async def login(request: web.Request) -> web.Response:
     target = str(form.get("next") or "/")
     if not target.startswith("/") or target.startswith("//"):
         target = "/"                                   # no open redirect
-    user = await request.app[USERS].authenticate(str(form.get("username", "")).strip().lower(),
-                                                 str(form.get("password", "")))
+    username, address = str(form.get("username", "")).strip().lower(), client_address(request)
+    keys, throttle, audit = (f"user:{username}", f"addr:{address}"), request.app[THROTTLE], request.app[AUDIT]
+    wait = throttle.retry_after(keys, time.monotonic())
+    if wait:
+        log.warning("login throttled user=%s address=%s retry_after=%s", username, address, wait)
+        await audit.record(utc_now(), username, "login", address=address, outcome="throttled")
+        return render(request, "login.html", http_status=429, headers={"Retry-After": str(wait)}, next=target,
+                      error=f"Too many failed log-ins. Try again in {_duration(wait)}.")
+    user = await request.app[USERS].authenticate(username, str(form.get("password", "")))
     if user is None:
-        return render(request, "login.html", http_status=401, next=target,
-                      error="Wrong user name or password.")
+        lock = throttle.failed(keys, time.monotonic())
+        log.warning("login failed user=%s address=%s locked_for=%s", username, address, lock)
+        await audit.record(utc_now(), username, "login", address=address, outcome="failed")
+        return render(request, "login.html", http_status=401, next=target, error="Wrong user name or password.")
+    throttle.succeeded(keys)
+    await audit.record(utc_now(), user.username, "login", address=address)
     response = web.HTTPSeeOther(target)
-    request.app[SESSIONS].issue(response, user.id)
+    await request.app[SESSIONS].issue(response, user.id, utc_now())
     raise response
+
+
+def _duration(seconds: int) -> str:
+    return f"{seconds} seconds" if seconds < 120 else f"{round(seconds / 60)} minutes"
 
 
 @page
 async def logout(request: web.Request) -> web.Response:
     response = web.HTTPSeeOther("/login")
-    Sessions.clear(response)
+    await request.app[SESSIONS].revoke(request, response)
+    await request.app[AUDIT].record(utc_now(), request[USER].username, "logout", address=client_address(request))
     raise response
 
 
-def setup(app: web.Application, users: UserStore, sessions: Sessions) -> None:
-    app[USERS] = users
-    app[SESSIONS] = sessions
+def setup(app: web.Application) -> None:
     app[NAV] = []
-    app.middlewares.append(console_auth)
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
 
 
-__all__ = ["page", "render", "setup", "admin_only", "path_id", "plan_timezone", "NAV", "USER", "SESSION"]
+__all__ = ["page", "render", "setup", "path_id", "plan_timezone", "NAV", "USER", "SESSION"]

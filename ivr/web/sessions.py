@@ -1,70 +1,65 @@
-"""Signed session cookies and CSRF tokens for the console (no server-side session store needed).
+"""Console sessions kept in the database. The cookie holds a random id; the server keeps its
+SHA-256 with the user, the CSRF token and the expiry, so logout and a password change end a
+session everywhere at once, and a copied cookie is worth nothing afterwards.
 
-The cookie holds the user id, a CSRF token and an expiry, signed with HMAC-SHA256 by a secret kept
-in var/console-secret. Forms carry the CSRF token; a POST without the session's token is refused.
-"""
+Cookies are HttpOnly and SameSite=Strict, and Secure when the console's public URL is https."""
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
-import json
-import os
 import secrets
-import time
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import datetime, timedelta
 
 from aiohttp import web
+from sqlalchemy import delete, select
+
+from ivr.store.db import Database
+from ivr.store.models import ConsoleSessionRow
 
 COOKIE = "ivr_session"
-LIFETIME = 12 * 3600
+LIFETIME = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
 class Session:
     user_id: int
     csrf: str
-    expires: float
+    expires: datetime
 
 
-def load_secret(path: Path) -> bytes:
-    """The signing key, made once with 0600 permissions."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
-    return bytes.fromhex(path.read_text().strip())
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 class Sessions:
-    def __init__(self, secret: bytes, secure: bool = False):
-        self._secret, self._secure = secret, secure
+    def __init__(self, db: Database, secure: bool = False):
+        self._db, self._secure = db, secure
 
-    def _sign(self, payload: bytes) -> str:
-        return hmac.new(self._secret, payload, hashlib.sha256).hexdigest()
-
-    def issue(self, response: web.StreamResponse, user_id: int) -> Session:
-        session = Session(user_id, secrets.token_urlsafe(24), time.time() + LIFETIME)
-        payload = base64.urlsafe_b64encode(json.dumps(
-            {"u": session.user_id, "c": session.csrf, "e": session.expires}).encode())
-        response.set_cookie(COOKIE, f"{payload.decode()}.{self._sign(payload)}", max_age=LIFETIME,
-                            httponly=True, samesite="Lax", secure=self._secure, path="/")
+    async def issue(self, response: web.StreamResponse, user_id: int, now: datetime) -> Session:
+        raw = secrets.token_urlsafe(32)
+        session = Session(user_id, secrets.token_urlsafe(24), now + LIFETIME)
+        async with self._db.session() as db, db.begin():
+            # Expired sessions of anyone are dropped here, so the table stays small.
+            await db.execute(delete(ConsoleSessionRow).where(ConsoleSessionRow.expires_at <= now))
+            db.add(ConsoleSessionRow(id_hash=_digest(raw), user_id=user_id, csrf=session.csrf,
+                                     created_at=now, expires_at=session.expires))
+        response.set_cookie(COOKIE, raw, max_age=int(LIFETIME.total_seconds()), httponly=True,
+                            samesite="Strict", secure=self._secure, path="/")
         return session
 
-    def read(self, request: web.Request) -> Session | None:
+    async def read(self, request: web.Request, now: datetime) -> Session | None:
         raw = request.cookies.get(COOKIE, "")
-        payload, _, signature = raw.rpartition(".")
-        if not payload or not hmac.compare_digest(self._sign(payload.encode()), signature):
+        if not raw:
             return None
-        try:
-            data = json.loads(base64.urlsafe_b64decode(payload))
-            session = Session(int(data["u"]), str(data["c"]), float(data["e"]))
-        except (ValueError, KeyError, TypeError):
+        async with self._db.session() as db:
+            row = await db.scalar(select(ConsoleSessionRow).where(ConsoleSessionRow.id_hash == _digest(raw)))
+        if row is None or row.expires_at <= now:
             return None
-        return session if session.expires > time.time() else None
+        return Session(row.user_id, row.csrf, row.expires_at)
 
-    @staticmethod
-    def clear(response: web.StreamResponse) -> None:
+    async def revoke(self, request: web.Request, response: web.StreamResponse) -> None:
+        raw = request.cookies.get(COOKIE, "")
+        if raw:
+            async with self._db.session() as db, db.begin():
+                await db.execute(delete(ConsoleSessionRow).where(ConsoleSessionRow.id_hash == _digest(raw)))
         response.del_cookie(COOKIE, path="/")

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -149,6 +150,7 @@ class ServiceProcess:
     def __init__(self, env: dict[str, str], log_path: Path):
         self.env, self.log_path = env, log_path
         self.proc: subprocess.Popen | None = None
+        self.current: dict[str, str] = {}
         self.url = f"http://127.0.0.1:{env['IVR_WEB_PORT']}"
 
     def start(self, **overrides: str) -> None:
@@ -188,10 +190,32 @@ class ServiceProcess:
                 self.proc.wait()
         self.proc = None
 
-    async def get(self, path: str) -> dict:
+    @property
+    def headers(self) -> dict[str, str]:
+        """An admin's credentials: the token the service makes at start for local `ivr` commands
+        (var/cli-token; read each time, since a service on another var directory has its own)."""
+        var = Path({**self.env, **self.current}["IVR_VAR_DIR"])
+        return {"Authorization": f"Bearer {(var / 'cli-token').read_text().strip()}"}
+
+    async def request(self, method: str, path: str, body: dict | list | None = None, data: bytes | None = None,
+                      headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        """(status, JSON body or text) of one API call with the admin token, unless `headers` has
+        its own Authorization (e.g. another role's token)."""
         async with aiohttp.ClientSession() as http:
-            async with http.get(self.url + path) as r:
-                return await r.json()
+            async with http.request(method, self.url + path, json=body, data=data,
+                                    headers={**self.headers, **(headers or {})}) as r:
+                answer = await r.json() if r.content_type == "application/json" else await r.text()
+                return r.status, answer
+
+    async def get(self, path: str) -> dict:
+        status, answer = await self.request("GET", path)
+        assert status == 200, (path, status, answer)
+        return answer
+
+    async def post(self, path: str, body: dict | None = None, data: bytes | None = None,
+                   content_type: str = "text/csv") -> tuple[int, Any]:
+        """A JSON body, or raw `data` (a CSV import) of `content_type`."""
+        return await self.request("POST", path, body, data, {"Content-Type": content_type} if data is not None else None)
 
     async def call_record(self, caller: str, timeout: float = 10) -> dict:
         """The finished call record of the latest inbound call from `caller` (an outbound call to that

@@ -108,10 +108,9 @@ async def test_a_passenger_marked_done_while_ringing_is_not_called_again(service
     while not world.incoming:
         assert time.monotonic() < deadline, "the passenger was never called"
         await asyncio.sleep(0.05)
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{service.url}/api/campaigns/{campaign.id}/done",
-                             json={"phone": "8 916 100-03-01", "answer": "confirmed", "by": "olga"}) as r:
-            assert r.status == 200, await r.text()
+    status, answer = await service.post(f"/api/campaigns/{campaign.id}/done",
+                                        {"phone": "8 916 100-03-01", "answer": "confirmed", "by": "olga"})
+    assert status == 200, answer
     while (await store.get(campaign.id)).status != "done":
         assert time.monotonic() < deadline + 15, await store.counts(campaign.id)
         await asyncio.sleep(0.5)
@@ -205,11 +204,11 @@ async def test_each_answer_is_posted_as_a_signed_webhook(service, world, campaig
     assert {headers[KEY_HEADER] for _, headers in received} == {p["idempotency_key"] for p in payloads.values()}
 
 
-async def watch_cards(url: str, extension: str, seen: list[dict]) -> None:
+async def watch_cards(service, extension: str, seen: list[dict]) -> None:
     """Keep every card /api/cards shows for the extension, until cancelled."""
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=service.headers) as http:
         while True:
-            async with http.get(f"{url}/api/cards", params={"extension": extension}) as r:
+            async with http.get(f"{service.url}/api/cards", params={"extension": extension}) as r:
                 seen.extend((await r.json())["cards"])
             await asyncio.sleep(0.1)
 
@@ -225,7 +224,7 @@ async def test_option_3_bridges_the_passenger_to_the_dispatcher(service, world, 
     world.behaviours["101"] = Behaviour("answer", after=1.0, play=(f"sound:{welcome}",), play_after=1.0,
                                         hangup_after=4.0)
     cards: list[dict] = []
-    watcher = asyncio.create_task(watch_cards(service.url, "101", cards))
+    watcher = asyncio.create_task(watch_cards(service, "101", cards))
     try:
         cid = await run_campaign(store, profiles["booking"], plan, [number])
     finally:

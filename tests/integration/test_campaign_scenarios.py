@@ -13,7 +13,6 @@ import json
 import time
 from datetime import datetime, timedelta, timezone
 
-import aiohttp
 import pytest
 
 from conftest import PLANS, WEB_PORT, ServiceProcess, heard, webhook_receiver
@@ -252,11 +251,9 @@ VLADIVOSTOK, NOVOSIBIRSK, MOSCOW = "+79140000001", "+79506000001", "+79261000099
 
 
 async def api(service: ServiceProcess, path: str, body: dict | None = None) -> dict:
-    async with aiohttp.ClientSession() as http:
-        async with http.post(service.url + path, json=body or {}) as r:
-            payload = await r.json()
-            assert r.status in (200, 201), payload
-            return payload
+    status, payload = await service.post(path, body or {})
+    assert status in (200, 201), payload
+    return payload
 
 
 async def test_a_passenger_in_novosibirsk_is_called_from_nine_local(routing, world, stack_dir, service_process):

@@ -59,10 +59,6 @@ class MissedServiceProcess(ServiceProcess):
         self.start(**overrides)
         await self.wait_ready()
 
-    async def post(self, path: str, body: dict | None = None, data: bytes | None = None) -> tuple[int, dict]:
-        async with aiohttp.ClientSession() as http:
-            async with http.post(self.url + path, json=body if data is None else None, data=data) as r:
-                return r.status, await r.json()
 
 
 class Hooks:
@@ -336,7 +332,7 @@ async def test_voicemail_left_then_hung_up_is_kept_and_mailed_as_mp3(missed_serv
     assert "The voicemail is attached" in mail.get_body().get_content()
     (attachment,) = list(mail.iter_attachments())
     assert attachment.get_content_type() == "audio/mpeg" and len(attachment.get_content()) > 1000
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=missed_service.headers) as http:
         async with http.get(f"{missed_service.url}/api/missed/{item['id']}/voicemail") as r:
             assert r.status == 200 and await r.read() == wav.read_bytes()
 

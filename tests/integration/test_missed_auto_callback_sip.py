@@ -13,7 +13,6 @@ import asyncio
 import time
 from datetime import datetime, timedelta
 
-import aiohttp
 import pytest
 
 from conftest import ServiceProcess, plan_text
@@ -49,9 +48,8 @@ async def auto_service(service_process, base_env, stack_dir):
 
 
 async def post(service: ServiceProcess, path: str) -> int:
-    async with aiohttp.ClientSession() as http:
-        async with http.post(service.url + path) as r:
-            return r.status
+    status, _ = await service.request("POST", path)
+    return status
 
 
 def legs_to(world: World, target: str) -> list[Leg]:

@@ -11,7 +11,6 @@ import asyncio
 from datetime import datetime, timezone
 from urllib.parse import quote
 
-import aiohttp
 
 from ivr.testing.world import Behaviour, World
 from test_missed import item_of, wait_for
@@ -34,9 +33,8 @@ async def missed_item(service, world: World, customer: str) -> dict:
 
 
 async def call_back(service, item: dict) -> None:
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{service.url}/api/missed/{item['id']}/callback", json={"staff": STAFF}) as r:
-            assert r.status == 202, await r.text()
+    status, answer = await service.post(f"/api/missed/{item['id']}/callback", {"staff": STAFF})
+    assert status == 202, answer
 
 
 async def callback_events(service, item: dict) -> list[dict]:

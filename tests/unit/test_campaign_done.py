@@ -19,6 +19,7 @@ from ivr.config import load_settings
 from ivr.errors import InvalidInput
 from ivr.service import IvrService
 from ivr.store import open_database
+from ivr.testing.credentials import bearer
 from ivr.web.app import create_app
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
@@ -143,7 +144,7 @@ async def test_api_marks_a_row_done(tmp_path):
     settings = dataclasses.replace(load_settings(env={}), var_dir=str(tmp_path),
                                    database_url=f"sqlite+aiosqlite:///{tmp_path}/ivr.db")
     db = await open_database(settings.database_url, settings)
-    client = TestClient(TestServer(create_app(IvrService(settings, db))))
+    client = TestClient(TestServer(create_app(IvrService(settings, db))), headers=await bearer(db, "ops"))
     await client.start_server()
     try:
         store = CampaignStore(db)

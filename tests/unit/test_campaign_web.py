@@ -18,6 +18,7 @@ from ivr.service import IvrService
 from ivr.store.db import open_database
 from ivr.users import UserStore
 from ivr.web import campaign_pages
+from ivr.testing.credentials import same_origin
 from ivr.web.app import create_app
 from ivr.web.console import NAV
 
@@ -128,7 +129,7 @@ async def test_mark_done_button_settles_the_row_by_the_logged_in_user(setup):
     assert f'action="/campaigns/{cid}/rows/{calling.id}/done"' in page
     r = await client.post(f"/campaigns/{cid}/rows/{calling.id}/done",
                           data={"csrf": csrf_of(page), "answer": "cancelled", "back": "status=calling"},
-                          allow_redirects=False)
+                          headers=same_origin(str(client.make_url("/"))), allow_redirects=False)
     assert r.status == 303 and r.headers["Location"].startswith(f"/campaigns/{cid}?status=calling&message=")
     row = await store.row(calling.id)
     assert (row.status, row.result) == ("done", "cancel")
@@ -137,5 +138,5 @@ async def test_mark_done_button_settles_the_row_by_the_logged_in_user(setup):
     assert "marked by anna" in page and f'/rows/{calling.id}/done"' not in page
     assert page.count('<tr data-row=') == 1                                # the search finds one row
     refused = await client.post(f"/campaigns/{cid}/rows/{calling.id}/done", data={"answer": "confirmed"},
-                                allow_redirects=False)
+                                headers=same_origin(str(client.make_url("/"))), allow_redirects=False)
     assert refused.status == 403                                          # no CSRF token

@@ -13,6 +13,7 @@ from ivr.config import load_settings
 from ivr.service import IvrService
 from ivr.store.db import open_database
 from ivr.users import UserStore
+from ivr.testing.credentials import bearer
 from ivr.web.app import create_app
 
 CARD = Card(title="Olga Ivanova", number="+79161000501", label="Olga Ivanova T1 26.11 09:30",
@@ -29,6 +30,7 @@ async def app(tmp_path):
     await users.add("boris", "correct-horse", "admin")
     service = IvrService(settings, db)
     client = TestClient(TestServer(create_app(service)))
+    client.api_headers = await bearer(db, "viewer")      # the API by token, the pages by login
     await client.start_server()
     yield client, service.services.cards
     await client.close()
@@ -44,21 +46,21 @@ async def login(client: TestClient, username: str) -> None:
 async def test_api_lists_the_cards_of_one_extension(app):
     client, cards = app
     cards.show("101", "leg-1", "camp-3-7", CARD, datetime(2025, 11, 25, 12, 0, tzinfo=UTC))
-    body = await (await client.get("/api/cards?extension=101")).json()
+    body = await (await client.get("/api/cards?extension=101", headers=client.api_headers)).json()
     assert body["extension"] == "101"
     [card] = body["cards"]
     assert (card["title"], card["number"], card["label"], card["state"], card["call_id"]) == (
         "Olga Ivanova", "+79161000501", "Olga Ivanova T1 26.11 09:30", "ringing", "camp-3-7")
     assert {f["name"]: f["value"] for f in card["fields"]}["Trip"] == "T1"
-    assert (await (await client.get("/api/cards?extension=102")).json())["cards"] == []
+    assert (await (await client.get("/api/cards?extension=102", headers=client.api_headers)).json())["cards"] == []
     cards.clear("leg-1")
-    assert (await (await client.get("/api/cards?extension=101")).json())["cards"] == []
+    assert (await (await client.get("/api/cards?extension=101", headers=client.api_headers)).json())["cards"] == []
 
 
 @pytest.mark.parametrize("query", ["", "?extension=", "?extension=10%201"])
 async def test_api_needs_an_extension(app, query):
     client, _ = app
-    r = await client.get(f"/api/cards{query}")
+    r = await client.get(f"/api/cards{query}", headers=client.api_headers)
     assert r.status == 400 and (await r.json())["error"] == "invalid-input"
 
 
