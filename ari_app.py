@@ -19,6 +19,7 @@ from ivr.config import load_settings
 from ivr.errors import IvrError
 from ivr.notify.mailbox import Mailbox
 from ivr.security import local
+from ivr.security.tls import server_context
 from ivr.service import IvrService
 from ivr.store.db import open_database
 from ivr.users import UserExists, UserStore
@@ -47,6 +48,7 @@ async def first_admin(settings, db) -> None:
 async def main() -> int:
     settings = load_settings()
     logs.setup(settings.log_level, settings.log_format)
+    tls = server_context(settings)               # a bad certificate stops the start, before anything runs
     db = await open_database(settings.database_url, settings)
     service = IvrService(settings, db)
     await service.start()
@@ -63,11 +65,17 @@ async def main() -> int:
 
     runner = web.AppRunner(create_app(service), access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, settings.web_host, settings.web_port).start()
+    await web.TCPSite(runner, settings.web_host, settings.web_port, ssl_context=tls).start()
+    if tls is not None:
+        # Local callers (the AGI script, `ivr` commands) keep plain HTTP on loopback; still token-only.
+        await web.TCPSite(runner, "127.0.0.1", settings.internal_port).start()
+        if not settings.public_url.startswith("https:"):
+            log.warning("tls is on but public_url %s is not https: session cookies are not marked Secure",
+                        settings.public_url)
     pidfile = settings.var / "ivr.pid"
     pidfile.parent.mkdir(parents=True, exist_ok=True)
     pidfile.write_text(str(os.getpid()))
-    log.info("web api on http://%s:%s", settings.web_host, settings.web_port)
+    log.info("web api on %s://%s:%s", "https" if tls else "http", settings.web_host, settings.web_port)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -40,7 +40,13 @@ class Settings:
     fastagi_port: int = 4573
     web_host: str = "127.0.0.1"
     web_port: int = 8080
-    public_url: str = "http://127.0.0.1:8080"
+    public_url: str = "http://127.0.0.1:8080"     # https: makes the session cookie Secure
+    # TLS of the console itself: PEM certificate (chain) and key; both empty = plain HTTP (e.g. behind
+    # a reverse proxy that terminates TLS). With TLS on, the AGI script and `ivr` commands on this
+    # machine reach the API over plain HTTP on 127.0.0.1:internal_port instead.
+    tls_cert: str = ""
+    tls_key: str = ""
+    internal_port: int = 8081
     # A local catch-all SMTP server for demos (0 = none); the console lists what it received.
     demo_mailbox_port: int = 0
     # A fixed wall clock (ISO 8601 with offset) for tests and demos; empty means the real clock.

@@ -43,7 +43,9 @@ async def provision(settings: Settings, db: Database) -> None:
 
 
 def local_url(settings: Settings) -> str:
-    """The running service's API as seen from this machine."""
+    """The running service's API as seen from this machine: with TLS on, its plain loopback listener."""
+    if settings.tls_cert:
+        return f"http://127.0.0.1:{settings.internal_port}"
     host = "127.0.0.1" if settings.web_host in ("0.0.0.0", "::", "") else settings.web_host
     return f"http://{host}:{settings.web_port}"
 
