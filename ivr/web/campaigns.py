@@ -13,10 +13,17 @@ from ivr.campaigns.progress import Progress, timeline
 from ivr.campaigns.service import add_passengers, profile_named
 from ivr.campaigns.store import TRANSITIONS
 from ivr.cli.campaigns import write_export
-from ivr.errors import InvalidInput
+from ivr.errors import InvalidInput, IvrError
 from ivr.routing.numbers import normalize
 
+# Rows of one request: a larger list is refused whole (413), so nothing is half-written.
+MAX_ROWS = 10_000
 FIELDS = ("name", "phone", "trip_id", "route", "departure", "seat", "bus", "platform", "language")
+
+
+class TooManyRows(IvrError):
+    status_code = 413
+    error_id = "too-many-rows"
 
 
 def _service(request: web.Request):
@@ -42,6 +49,15 @@ async def create(request: web.Request) -> web.Response:
     rows = body.get("rows") if isinstance(body, dict) else None
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise InvalidInput("'rows' must be a list of objects")
+    if len(rows) > MAX_ROWS:
+        raise TooManyRows(f"{len(rows)} rows in one request; send at most {MAX_ROWS} (more in further "
+                          "requests with 'campaign_id')")
+    for key in ("name", "profile"):
+        if not isinstance(body.get(key) or "", str):
+            raise InvalidInput(f"'{key}' must be a text")
+    campaign_id = body.get("campaign_id")
+    if campaign_id is not None and (type(campaign_id) is not int or campaign_id < 1):
+        raise InvalidInput(f"'campaign_id' must be a campaign number, not {campaign_id!r}")
     missing = [i for i, r in enumerate(rows) if not str(r.get("key", "")).strip()]
     if missing:
         raise InvalidInput(f"rows {missing[:10]} have no idempotency 'key'")
@@ -51,8 +67,8 @@ async def create(request: web.Request) -> web.Response:
     result = read_records(records, plan.country, plan.timezone, plan.languages,
                           keys={i: str(r["key"]) for i, r in enumerate(rows)})
     store, now = service.campaigns.store, service.clock.now()
-    if body.get("campaign_id") is not None:
-        campaign = await store.get(int(body["campaign_id"]))
+    if campaign_id is not None:
+        campaign = await store.get(campaign_id)
     else:
         campaign = await store.create(str(body.get("name") or "api"), profile.kind, profile.name, now,
                                       profile.dispatcher)

@@ -95,7 +95,10 @@ async def contacts_import(request: web.Request) -> web.Response:
     missed = _missed(request)
     form = await request.post()
     upload = form.get("file")
-    text = upload.file.read().decode("utf-8-sig", errors="replace") if hasattr(upload, "file") else ""
+    try:
+        text = upload.file.read().decode("utf-8-sig") if hasattr(upload, "file") else ""
+    except UnicodeDecodeError:
+        raise web.HTTPBadRequest(text="The file is not UTF-8 text: save it as \"CSV UTF-8\" and import it again.") from None
     plan = request.app[SERVICE].plans.current
     report = await import_csv(missed.contacts, text, plan.plan.country if plan else "RU", missed.now())
     contacts = await missed.contacts.list()
