@@ -37,6 +37,11 @@ class Settings:
     sip_address: str = "127.0.0.1"
     sip_port: int = 5060
     agi_path: str = "agi_scripts"
+    # SIP brute force: this many failed authentications from one address within the window
+    # (seconds) block it for sip_block_seconds (doubled each time it is blocked again).
+    sip_block_failures: int = 5
+    sip_block_window: int = 300
+    sip_block_seconds: int = 900
     fastagi_port: int = 4573
     web_host: str = "127.0.0.1"
     web_port: int = 8080

@@ -23,6 +23,7 @@ from ivr.plan.live import PlanHolder
 from ivr.queues import setup as queues_setup
 from ivr.routing.numbers import normalize
 from ivr.routing.router import Router
+from ivr.security import sip_guard
 from ivr.sounds.catalog import PromptCatalog
 from ivr.store.calls import CallStore
 from ivr.store.db import Database
@@ -53,6 +54,7 @@ class IvrService:
                                           if self.plans.current else None, self.services.queues)
         self.campaigns = CampaignDialer(self, CampaignStore(db))
         self.supervisor.handlers.update(self.campaigns.handlers())
+        self.sip_guard = sip_guard.for_settings(settings, self._reload_pjsip)
 
     async def start(self) -> None:
         await self.plans.load()
@@ -61,7 +63,7 @@ class IvrService:
         self.auto_callback.start()
 
     async def run(self) -> None:
-        await asyncio.gather(self.ari.run_forever(), self.campaigns.run())
+        await asyncio.gather(self.ari.run_forever(), self.campaigns.run(), self.sip_guard.run())
 
     # ----- calls -----
 
@@ -132,6 +134,14 @@ class IvrService:
         self._reload_pending |= bool(changed)
         if self._reload_pending and self.ari.connected:
             await self._reload_asterisk()
+
+    async def _reload_pjsip(self) -> None:
+        """The SIP block list changed; without ARI now, the next connect reloads everything."""
+        try:
+            await self.ari.reload_module("res_pjsip.so")
+        except IvrError as e:
+            self._reload_pending = True
+            log.warning("pjsip reload postponed until asterisk answers: %s", e.message)
 
     async def _reload_asterisk(self) -> None:
         self._reload_pending = False

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ivr.errors import InvalidInput, IvrError, NotFound
 from ivr.store.db import Database
+from ivr.security.passwords import weakness
 from ivr.security.roles import STAFF_ROLES
 from ivr.store.models import ConsoleSessionRow, UserRow
 
@@ -34,9 +35,9 @@ class User:
     extension: str
 
 
-def _check_strength(password: str) -> None:
-    if len(password) < 8:
-        raise InvalidInput("password: at least 8 characters")
+def _check_strength(password: str, username: str) -> None:
+    if weak := weakness(password, username):
+        raise InvalidInput(f"password: too weak: {weak}")
 
 
 def hash_password(password: str) -> str:
@@ -63,7 +64,7 @@ class UserStore:
             raise InvalidInput(f"user name {username!r}: use 2-64 lower-case letters, digits, '.', '_' or '-'")
         if role not in STAFF_ROLES:
             raise InvalidInput(f"role {role!r}: must be one of {', '.join(STAFF_ROLES)}")
-        _check_strength(password)
+        _check_strength(password, username)
         row = UserRow(username=username, password_hash=hash_password(password), role=role,
                       extension=extension, created_at=datetime.now(UTC))
         try:
@@ -96,7 +97,7 @@ class UserStore:
 
     async def set_password(self, username: str, password: str) -> User:
         """A new password; every console session of the user ends with it."""
-        _check_strength(password)
+        _check_strength(password, username)
         async with self._db.session() as session, session.begin():
             row = await session.scalar(select(UserRow).where(UserRow.username == username))
             if row is None:

@@ -27,6 +27,7 @@ from ivr.plan.model import (
     Trunk, VoicemailNode,
 )
 from ivr.routing.carriers import CARRIER_KEY
+from ivr.security.passwords import weakness
 
 PromptExists = Callable[[str, str], bool]
 
@@ -421,6 +422,9 @@ class PlanBuilder:
             if not _PASSWORD.fullmatch(password):
                 s.reader.problem(node, f"password for '{ext}' must be 8 to 64 characters: letters, digits "
                                        f"and _ . ! @ % ^ * + = : , / ? ~ -")
+                continue
+            if weak := weakness(password, ext):
+                s.reader.problem(node, f"password for '{ext}' is too weak: {weak}")
                 continue
             s.passwords[ext] = password
 

@@ -249,6 +249,22 @@ def test_weak_password_and_bad_secrets_are_reported_in_the_secrets_file(tmp_path
     assert "unknown key 'extra'" in problems[2].message
 
 
+@pytest.mark.parametrize("password, words", [
+    ("1234", "must be 8 to 64 characters"),
+    ("12345678", "too weak: mix at least two kinds"),
+    ("password", "too weak: mix at least two kinds"),
+    ("Password", "too weak: a well-known"),
+    ("p@ssw0rd", "too weak: a well-known"),
+    ("aaaa1111", "too weak: too few different characters"),
+    ("sip-101!", "too weak: a well-known or guessable"),
+])
+def test_guessable_sip_passwords_are_refused_at_plan_check(tmp_path, password, words):
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text(f'staff:\n  "101": {{password: "{password}"}}\n', encoding="utf-8")
+    problems = problems_of(STAFFED, secrets_path=secrets)
+    assert (problems[-1].file, problems[-1].line) == (str(secrets), 2) and words in problems[-1].message
+
+
 def test_secrets_syntax_error_points_into_the_secrets_file(tmp_path):
     secrets = tmp_path / "secrets.yaml"
     secrets.write_text("staff: {\n", encoding="utf-8")
