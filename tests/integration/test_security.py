@@ -4,16 +4,19 @@ text/plain writes, a session that ends at logout, and log-in throttling."""
 from __future__ import annotations
 
 import os
+import asyncio
 import re
 import subprocess
 import sys
+import time
 
 import aiohttp
 from yarl import URL
 
-from conftest import NET
+from conftest import NET, PBX_IP
 from ivr.config import ROOT
 from ivr.security.roles import ROLES
+from ivr.testing.sip_register import register
 
 DOCS = ROOT / "docs" / "security.md"
 MISSING = "999999"          # ids no test creates: an allowed write answers 404/400 and changes nothing
@@ -143,3 +146,23 @@ async def test_repeated_wrong_passwords_are_throttled(service, base_env):
             assert r.status == 429
     assert "throttled" in ivr(base_env, "audit", "--action", "login")
     assert 0 < first <= 30
+
+
+async def test_sip_brute_force_from_one_address_is_blocked_while_another_registers(service, pbx, plan, stack_dir):
+    attacker, office = f"{NET}.60", f"{NET}.61"
+    password = plan.staff["103"].password
+    assert await register(attacker, PBX_IP, 5060, "103", password) == 200      # a query: no binding changes
+    for i in range(5):
+        assert await register(attacker, PBX_IP, 5060, "103", f"guess-{i}-Xy") in (401, 403)
+    acl = stack_dir / "pbx" / "etc" / "pjsip_blocked.conf"
+    deadline = time.monotonic() + 10
+    while attacker not in (acl.read_text() if acl.exists() else ""):
+        assert time.monotonic() < deadline, "the attacker's address was never blocked"
+        await asyncio.sleep(0.3)
+    # Blocked now even with the right password; the office next door still registers.
+    deadline = time.monotonic() + 10
+    while await register(attacker, PBX_IP, 5060, "103", password, timeout=1) == 200:
+        assert time.monotonic() < deadline, "res_pjsip never took the block"
+        await asyncio.sleep(0.5)
+    assert await register(office, PBX_IP, 5060, "103", password) == 200
+    assert "sip address blocked address=" + attacker in service.log_path.read_text()

@@ -1,0 +1,44 @@
+"""The SIP brute-force guard's rules: failures counted per address in a window, blocks that double
+and end, the ACL file it writes (and reads back after a restart), and security-log parsing."""
+from __future__ import annotations
+
+from ivr.security.sip_guard import Blocks, parse
+
+LINE = ('[2026-12-06 04:47:23.512] SECURITY[8170] res_security_log.c: SecurityEvent="ChallengeResponseFailed",'
+        'EventTV="2026-12-06T04:47:23.512+0000",Severity="Error",Service="PJSIP",EventVersion="1",AccountID="103",'
+        'SessionID="abc",LocalAddress="IPV4/UDP/127.0.40.1/5060",RemoteAddress="IPV4/UDP/127.0.40.60/40211",'
+        'Challenge="x",ReceivedChallenge="x",ReceivedHash="y"')
+
+
+def test_security_log_lines_give_the_event_and_the_remote_address():
+    assert parse(LINE) == ("ChallengeResponseFailed", "127.0.40.60")
+    assert parse("[2026-12-06] NOTICE something else") is None
+    assert parse(LINE.replace("127.0.40.60", "not-an-ip")) is None
+
+
+def test_failures_within_the_window_block_and_a_repeat_blocks_twice_as_long():
+    blocks = Blocks(failures=3, window=60, block=100)
+    assert not blocks.failed("a", 0) and not blocks.failed("a", 10)
+    assert not blocks.failed("a", 80)                 # the first two fell out of the window
+    assert not blocks.failed("a", 85) and blocks.failed("a", 90)
+    assert blocks.until == {"a": 190}
+    assert not blocks.failed("b", 91)                 # another address counts on its own
+    assert not blocks.failed("a", 100)                # blocked: not counted again
+    assert blocks.expire(190) and blocks.until == {}
+    for t in (200, 201, 202):
+        blocked = blocks.failed("a", t)
+    assert blocked and blocks.until["a"] == 202 + 200
+
+
+def test_the_acl_file_lists_each_block_with_its_end_and_is_read_back():
+    blocks = Blocks(failures=1, window=60, block=100)
+    assert blocks.render() == "; no address is blocked\n"
+    blocks.failed("127.0.40.60", 1000)
+    text = blocks.render()
+    assert "[ivr-blocked]\ntype = acl\ndeny = 127.0.40.60 ; until 1100\n" in text
+    again = Blocks()
+    again.load(text, 1050)
+    assert again.until == {"127.0.40.60": 1100}
+    later = Blocks()
+    later.load(text, 1200)
+    assert later.until == {}
