@@ -45,6 +45,10 @@ def normalize(raw: str, country: str = "RU") -> str:
     if not text or len(text) > _MAX_LEN or not _ALLOWED.fullmatch(text):
         raise InvalidNumber(f"{_shown(raw)} is not a phone number: only digits, spaces, "
                             "'+', '(', ')', '-' and '.' are allowed")
+    if text.startswith("00"):
+        # "00" is the international prefix of most of the world (and of phones people bring from
+        # abroad); phonenumbers reads it only for countries that use it. "810" (Russia's) it knows.
+        text = "+" + text[2:]
     try:
         parsed = phonenumbers.parse(text, country.upper())
     except phonenumbers.NumberParseException:

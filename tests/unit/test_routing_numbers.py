@@ -17,6 +17,9 @@ from ivr.routing.numbers import InvalidNumber, classify, normalize
     ("+380 67 123 45 67", "UA", "+380671234567"),
     ("+380671234567", "RU", "+380671234567"),
     ("8 800 555-35-35", "RU", "+78005553535"),
+    ("810 49 30 1234 5678", "RU", "+493012345678"),      # Russia's international prefix
+    ("00 49 30 1234 5678", "RU", "+493012345678"),       # and the rest of the world's
+    ("0049 30 1234 5678", "UA", "+493012345678"),
 ])
 def test_normalize_accepts(raw: str, country: str, expected: str) -> None:
     assert normalize(raw, country) == expected

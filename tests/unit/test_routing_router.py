@@ -142,9 +142,10 @@ def test_on_net_first_then_next_cheapest_when_full(router):
 
 
 def test_class_of_service(router):
-    with pytest.raises(RouteRefused, match="international"):
-        router.decide("+493012345678", phone="101")
-    assert router.decide("+493012345678", phone="102").trunk == "default"
+    for dialled in ("+493012345678", "00493012345678", "810493012345678"):
+        with pytest.raises(RouteRefused, match="international"):
+            router.decide(dialled, phone="101")                   # international is off by default
+        assert router.decide(dialled, phone="102").trunk == "default"
     with pytest.raises(RouteRefused, match="long-distance"):
         router.decide("+73832123456", phone="102")
     with pytest.raises(RouteRefused):
