@@ -30,6 +30,7 @@ from ivr.calls.session import CallEnded, CallSession
 from ivr.campaigns import scheduler
 from ivr.campaigns.config import campaigns_file, load_profiles
 from ivr.campaigns.flow import run_flow
+from ivr.campaigns.limits import DailyLimit
 from ivr.campaigns.model import Attempt, Campaign, Profile, Row
 from ivr.campaigns.store import CampaignStore
 from ivr.errors import IvrError
@@ -118,6 +119,7 @@ class CampaignDialer:
         self.service = service
         self.store = store
         self.tick = tick
+        self.limit = DailyLimit(store)                       # the plan's `limits:` (toll fraud)
         self.instance = instance_name(service.settings.web_port)
         self.watchers: dict[int, asyncio.Task] = {}          # attempt id -> its watcher
         # Attempts this process dials or watches, from their claim on: reconcile leaves them alone.
@@ -156,8 +158,7 @@ class CampaignDialer:
             await self._reconciled.wait()
             try:
                 if self.service.ari.connected:
-                    for campaign in await self.store.list("running"):
-                        await self._dial_due(campaign)
+                    await self._dial_running()
                     # An attempt left undialled by an unexpected error is open and unwatched: settle
                     # it now and then instead of only after the next ARI reconnect.
                     if time.monotonic() - last_reconcile > RECONCILE_SECONDS:
@@ -173,13 +174,30 @@ class CampaignDialer:
                 pass
             self.slot_freed.clear()
 
-    async def _dial_due(self, campaign: Campaign) -> None:
+    async def _dial_running(self) -> None:
+        """One round over the running campaigns, within what the plan's daily limit leaves."""
+        running = await self.store.list("running")
+        if not running:
+            return
+        left = await self.limit.calls_left(self.service.plans.current.plan, self.now())
+        if left == 0:
+            for campaign in running:
+                await self.store.change(campaign.id, "pause", self.now())
+                log.warning("campaign paused by the daily limit id=%s", campaign.id)
+            return
+        for campaign in running:
+            left = await self._dial_due(campaign, left)
+
+    async def _dial_due(self, campaign: Campaign, left: int | None = None) -> int | None:
+        """Dials the campaign's due rows, at most `left` (None: no daily limit); returns what is left."""
         profile = self.profiles().get(campaign.profile)
         if profile is None:
             log.error("campaign %s: no profile '%s'", campaign.id, campaign.profile)
-            return
+            return left
         plan = self.service.plans.current.plan
         slots, budget = await self.free_slots(campaign, profile, plan)
+        if left is not None:
+            slots = min(slots, left)
         async with self._claiming:
             claimed = await self.store.claim(
                 campaign.id, self.instance, self.now(), slots,
@@ -197,6 +215,7 @@ class CampaignDialer:
         if not claimed and not self.in_flight.get(campaign.id):
             if await self.store.finish_if_complete(campaign.id):
                 log.info("campaign done id=%s", campaign.id)
+        return None if left is None else left - len(claimed)
 
     def _expired(self, row: Row, profile: Profile) -> bool:
         limit = scheduler.deadline(row.passenger, profile)

@@ -224,6 +224,15 @@ Node = Union[PlayNode, MenuNode, ScheduleNode, LanguageNode, GotoNode, HangupNod
 
 
 @dataclass(frozen=True)
+class DailyLimits:
+    """`limits:` in the plan, the toll-fraud guard: outbound use a day (the plan's time zone) that
+    campaigns together may reach. An alert mail goes out at ALERT_SHARE; at the limit they stop."""
+    campaign_calls: int = 0          # 0: no limit
+    campaign_minutes: int = 0
+    alert_to: tuple[str, ...] = ()   # mail addresses
+
+
+@dataclass(frozen=True)
 class Plan:
     company: str
     timezone: str                    # IANA name
@@ -239,5 +248,6 @@ class Plan:
     nodes: dict[str, Node]
     trunks: dict[str, Trunk] = field(default_factory=dict)
     auto_callback: tuple[AutoCallbackRule, ...] = ()    # first matching rule wins
+    limits: DailyLimits = field(default_factory=DailyLimits)
     source: str = ""                 # file name the plan came from
     checksum: str = ""               # sha256 of the YAML text

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import phonenumbers
@@ -22,7 +23,7 @@ from ivr.missed.reasons import REASON_GROUPS, REASON_WORDS, expand_reasons
 from ivr.plan import schedule as sched
 from ivr.plan.errors import Problem
 from ivr.plan.model import (
-    AutoCallbackRule, CallbackNode, Closure, CompanyNumber, ForwardNode, GotoNode, HangupNode, HuntMember, HuntNode,
+    AutoCallbackRule, CallbackNode, Closure, CompanyNumber, DailyLimits, ForwardNode, GotoNode, HangupNode, HuntMember, HuntNode,
     LanguageNode, MenuNode, Node, Plan, PlayNode, QueueNode, Schedule, ScheduleNode, Staff, TimeRange,
     Trunk, VoicemailNode,
 )
@@ -42,7 +43,7 @@ MENU_KEYS = tuple("0123456789*#")
 
 TOP_KEYS = ("company", "timezone", "country", "language", "languages", "ring_seconds",
             "short_call_seconds", "numbers", "schedules", "staff", "fallback", "nodes", "trunks",
-            "auto_callback")
+            "auto_callback", "limits")
 NUMBER_KEYS = ("entry", "source", "name")
 SCHEDULE_KEYS = ("hours", "holidays", "closures")
 HOLIDAY_KEYS = ("date", "from", "to", "name")
@@ -325,6 +326,7 @@ class PlanBuilder:
         nodes = self._nodes(top)
         numbers = self._numbers(top)
         auto_callback = self._auto_callback(top, numbers, trunks)
+        limits = self._limits(top)
         self._check_graph(numbers)
         self._check_languages()
         self._check_prompts()
@@ -335,6 +337,7 @@ class PlanBuilder:
             language=self.language, languages=self.languages, ring_seconds=self.ring_seconds,
             short_call_seconds=short_call, numbers=numbers, schedules=schedules,
             staff=self.staff, fallback=fallback, nodes=nodes, trunks=trunks, auto_callback=auto_callback,
+            limits=limits,
         )
 
     # ----- top-level settings -----
@@ -1029,6 +1032,27 @@ class PlanBuilder:
                             then=self._opt_ref(f, "then", info))
 
     # ----- automatic call-back of missed calls -----
+
+    def _limits(self, top: Fields) -> DailyLimits:
+        """`limits: {campaigns: {calls_per_day, minutes_per_day}, alert_to: [mail, ...]}`."""
+        r = self.r
+        node = top.get("limits")
+        fields = r.mapping(node, "limits", ("campaigns", "alert_to")) if node is not None else None
+        if fields is None:
+            return DailyLimits()
+        per_day = fields.get("campaigns")
+        campaigns = r.mapping(per_day, "limits campaigns", ("calls_per_day", "minutes_per_day")) \
+            if per_day is not None else None
+
+        def whole(name: str) -> int:
+            return int(r.optional(campaigns, name, partial(r.number, integer=True), 0) or 0) if campaigns else 0
+        alert_to = []
+        if fields.get("alert_to") is not None:
+            for address, at in r.texts(fields.get("alert_to"), "limits alert_to"):
+                if "@" not in address:
+                    r.problem(at, f"limits alert_to: {address!r} is not a mail address")
+                alert_to.append(address)
+        return DailyLimits(whole("calls_per_day"), whole("minutes_per_day"), tuple(alert_to))
 
     def _auto_callback(self, top: Fields, numbers: dict[str, CompanyNumber],
                        trunks: dict[str, Trunk]) -> tuple[AutoCallbackRule, ...]:

@@ -1,0 +1,101 @@
+"""The toll-fraud guard of campaigns: the plan's `limits:` caps the outbound calls and minutes all
+campaigns together may use a day (midnight to midnight in the plan's time zone). At ALERT_SHARE of
+either an alert mail goes to `alert_to`; at the limit no further call starts and every running
+campaign is paused (an operator resumes it, tomorrow or after raising the limit).
+
+Calls are counted when they are claimed, so the call limit is exact; minutes are counted when a call
+ends, so calls in flight at the moment the minute limit is reached still finish."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from ivr.campaigns.store import CampaignStore
+from ivr.clock import utc_now
+from ivr.notify.outbox import enqueue
+from ivr.plan.model import DailyLimits, Plan
+from ivr.security.audit import AuditLog
+from ivr.store.db import Database
+from ivr.store.models import CampaignAttemptRow
+
+log = logging.getLogger(__name__)
+ALERT_SHARE = 0.8
+
+
+@dataclass(frozen=True)
+class Usage:
+    calls: int
+    seconds: float
+
+    def share(self, limits: DailyLimits) -> float:
+        """The larger of the used shares of the call and the minute limit (0 when neither is set)."""
+        shares = [self.calls / limits.campaign_calls if limits.campaign_calls else 0.0,
+                  self.seconds / 60 / limits.campaign_minutes if limits.campaign_minutes else 0.0]
+        return max(shares)
+
+    def calls_left(self, limits: DailyLimits) -> int | None:
+        """Calls campaigns may still start today; None without limits."""
+        if not limits.campaign_calls and not limits.campaign_minutes:
+            return None
+        if self.share(limits) >= 1:
+            return 0
+        return limits.campaign_calls - self.calls if limits.campaign_calls else None
+
+
+def day_start(now: datetime, timezone: str) -> datetime:
+    local = now.astimezone(ZoneInfo(timezone))
+    return datetime.combine(local.date(), time(0), tzinfo=local.tzinfo)
+
+
+async def usage_since(db: Database, since: datetime) -> Usage:
+    async with db.session() as session:
+        rows = (await session.execute(select(CampaignAttemptRow.answered_at, CampaignAttemptRow.ended_at)
+                                      .where(CampaignAttemptRow.created_at >= since))).all()
+    seconds = sum((ended - answered).total_seconds() for answered, ended in rows if answered and ended)
+    return Usage(len(rows), seconds)
+
+
+class DailyLimit:
+    """Asked by the dialer before each round: how many calls may start now."""
+
+    def __init__(self, store: CampaignStore):
+        self.store = store
+        self._told: set[str] = set()          # "day:level" alerts already sent by this process
+
+    async def calls_left(self, plan: Plan, now: datetime) -> int | None:
+        limits = plan.limits
+        if not limits.campaign_calls and not limits.campaign_minutes:
+            return None
+        start = day_start(now, plan.timezone)
+        usage = await usage_since(self.store.db, start)
+        share = usage.share(limits)
+        if share >= ALERT_SHARE:
+            await self._alert(plan, start, usage, "stop" if share >= 1 else "alert", now)
+        return usage.calls_left(limits)
+
+    async def _alert(self, plan: Plan, day: datetime, usage: Usage, level: str, now: datetime) -> None:
+        key = f"{day.date().isoformat()}:{level}"
+        if key in self._told:
+            return
+        self._told.add(key)
+        limits = plan.limits
+        what = (f"{usage.calls} of {limits.campaign_calls or 'unlimited'} calls and "
+                f"{usage.seconds / 60:.0f} of {limits.campaign_minutes or 'unlimited'} minutes")
+        if level == "stop":
+            subject = f"{plan.company}: campaigns stopped, daily limit reached ({day.date()})"
+            text = (f"Campaign calls today: {what}. No further campaign call starts today; running "
+                    "campaigns are paused. Resume them tomorrow, or raise `limits` in the plan.\n")
+        else:
+            subject = f"{plan.company}: campaigns at {usage.share(limits):.0%} of the daily limit ({day.date()})"
+            text = f"Campaign calls today: {what}. At 100 % campaigns stop until tomorrow.\n"
+        log.warning("campaign daily limit %s: %s", level, what)
+        await AuditLog(self.store.db).record(utc_now(), "toll-guard", f"limit.{level}", what)
+        async with self.store.db.session() as session, session.begin():
+            for address in limits.alert_to:
+                # The key makes a restarted service's second alert of the day a no-op.
+                await enqueue(session, f"limit:{key}:{address}", "mail", address,
+                              {"subject": subject, "text": text}, now)
