@@ -6,7 +6,7 @@ import asyncio
 import time
 from datetime import timedelta
 
-from test_campaign import service_now
+from test_campaign import campaigns, service_now, var_dir  # noqa: F401 - fixtures used here
 from test_security import ivr
 from ivr.campaigns.limits import day_start, usage_since
 from ivr.campaigns.model import Passenger
@@ -25,38 +25,53 @@ async def apply_plan(service, base_env, path) -> None:
         await asyncio.sleep(0.3)
 
 
-async def test_the_daily_limit_stops_a_campaign(service, world, campaigns, plan, stack_dir, base_env):
+def passengers(numbers: list[str]) -> list[Passenger]:
+    departure = service_now() + timedelta(hours=5)
+    return [Passenger(name=f"P{i}", phone=n, trip_id="T9", departure=departure, seat=str(i))
+            for i, n in enumerate(numbers)]
+
+
+async def wait_status(store, campaign_id: int, status: str) -> None:
+    deadline = time.monotonic() + 60
+    while (await store.get(campaign_id)).status != status:
+        assert time.monotonic() < deadline, await store.counts(campaign_id)
+        await asyncio.sleep(0.5)
+
+
+async def test_the_daily_limit_alerts_at_80_and_stops_a_campaign_at_100(service, world, campaigns, plan,
+                                                                      stack_dir, base_env):
     store, profiles = campaigns
     world.reset()
-    numbers = [f"+7916100020{i}" for i in range(1, 5)]
-    for number in numbers:
+    first, second = [f"+7916100020{i}" for i in range(1, 5)], ["+79161000211", "+79161000212"]
+    for number in first + second:
         world.behaviours[number] = Behaviour("answer", after=0.3, press="1", press_after=1.0)
-    # Earlier tests of this session called today too: the limit leaves room for two more calls.
+    # Earlier tests of this session called today too: the limit leaves room for five more calls.
     used = await usage_since(store.db, day_start(service_now(), plan.timezone))
     limited = stack_dir / "limited.yaml"
     limited.write_text((stack_dir / "ivr.yaml").read_text(encoding="utf-8")
-                       + f"limits: {{campaigns: {{calls_per_day: {used.calls + 2}}}, alert_to: [{BOSS}]}}\n",
+                       + f"limits: {{campaigns: {{calls_per_day: {used.calls + 5}}}, alert_to: [{BOSS}]}}\n",
                        encoding="utf-8")
+    day = day_start(service_now(), plan.timezone).date().isoformat()
+    a, _ = await create_campaign(store, "limited-a", profiles["confirm"], plan, passengers(first), service_now())
+    b, _ = await create_campaign(store, "limited-b", profiles["confirm"], plan, passengers(second), service_now())
     await apply_plan(service, base_env, limited)
     try:
-        departure = service_now() + timedelta(hours=5)
-        people = [Passenger(name=f"P{i}", phone=n, trip_id="T9", departure=departure, seat=str(i))
-                  for i, n in enumerate(numbers)]
-        campaign, _ = await create_campaign(store, "limited", profiles["confirm"], plan, people, service_now())
-        await store.change(campaign.id, "start", service_now())
-        deadline = time.monotonic() + 60
-        while (await store.get(campaign.id)).status != "paused":
-            assert time.monotonic() < deadline, await store.counts(campaign.id)
-            await asyncio.sleep(0.5)
+        # Four calls: 80 % of the day's limit, an alert; the campaign ends normally.
+        await store.change(a.id, "start", service_now())
+        await wait_status(store, a.id, "done")
+        assert await mail_keys(service) == {f"limit:{day}:alert:{BOSS}"}
+        # The fifth call is the last: the next campaign makes one and is paused.
+        await store.change(b.id, "start", service_now())
+        await wait_status(store, b.id, "paused")
         await asyncio.sleep(3)                                   # nothing more goes out
-        attempts = await store.attempts(campaign.id)
-        assert len(attempts) == 2 and len({leg.target for leg in world.incoming}) == 2
-        assert sorted(r.status for r in await store.rows(campaign.id)).count("ready") == 2
-        outbox = (await service.get("/api/notifications/outbox"))["messages"]
-        keys = {m["key"] for m in outbox if m["target"] == BOSS}
-        day = day_start(service_now(), plan.timezone).date().isoformat()
-        assert {f"limit:{day}:alert:{BOSS}", f"limit:{day}:stop:{BOSS}"} <= keys, keys
+        assert len(await store.attempts(b.id)) == 1 and len(world.incoming) == 5
+        assert [r.status for r in await store.rows(b.id)].count("ready") == 1
+        assert await mail_keys(service) == {f"limit:{day}:alert:{BOSS}", f"limit:{day}:stop:{BOSS}"}
         assert "limit.stop" in ivr(base_env, "audit", "--action", "limit.stop")
     finally:
         await apply_plan(service, base_env, stack_dir / "ivr.yaml")
-        await store.change(campaign.id, "cancel", service_now())
+        await store.change(b.id, "cancel", service_now())
+
+
+async def mail_keys(service) -> set[str]:
+    return {m["key"] for m in (await service.get("/api/notifications/outbox"))["messages"] if m["target"] == BOSS}
