@@ -260,3 +260,13 @@ def setup(app: web.Application, users: UserStore, sessions: Sessions, tokens: To
     app[ORIGINS] = frozenset({_origin(public_url)})
     app.middlewares.append(guard)
 
+
+
+if __name__ == "__main__":
+    # `python -m ivr.web.access`: rewrite the table in docs/security.md after changing RULES.
+    from ivr.config import ROOT
+    docs = ROOT / "docs" / "security.md"
+    text = docs.read_text(encoding="utf-8")
+    start, end = "<!-- routes: generated from ivr/web/access.py -->\n", "<!-- /routes -->"
+    docs.write_text(text[:text.index(start) + len(start)] + markdown_table() + text[text.index(end):], encoding="utf-8")
+    print(f"{docs}: route table updated")

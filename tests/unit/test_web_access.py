@@ -56,14 +56,15 @@ def test_the_docs_show_the_table_the_guard_enforces():
     text = DOCS.read_text(encoding="utf-8")
     start, end = "<!-- routes: generated from ivr/web/access.py -->\n", "<!-- /routes -->"
     assert text[text.index(start) + len(start):text.index(end)] == access.markdown_table(), \
-        "docs/security.md is out of date: paste ivr.web.access.markdown_table() between the markers"
+        "docs/security.md is out of date: run .venv/bin/python -m ivr.web.access"
 
 
 async def test_every_route_of_the_app_has_a_rule_or_is_public(env):
     _, _, app = env
     routes = {(r.method, r.resource.canonical) for r in app.router.routes() if r.method != "HEAD"}
     listed = {(r.method, r.path) for r in access.RULES} | set(access.PUBLIC)
-    assert routes - listed == set(), "routes without an entry in ivr/web/access.py RULES (admin-only until added)"
+    assert routes - listed == set(), ("routes without a rule are admin-only: add them to RULES in "
+                                      "ivr/web/access.py, then run .venv/bin/python -m ivr.web.access")
     assert listed - routes == set(), "rules for routes the app does not have"
     assert {role for r in access.RULES for role in r.roles} <= set(ROLES)
 
