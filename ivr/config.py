@@ -52,6 +52,9 @@ class Settings:
     tls_cert: str = ""
     tls_key: str = ""
     internal_port: int = 8081
+    # Reverse proxies (comma-separated addresses) whose X-Forwarded-For names the client: log-in
+    # throttling and the audit log then see the user's address, not the proxy's.
+    trusted_proxies: str = ""
     # A local catch-all SMTP server for demos (0 = none); the console lists what it received.
     demo_mailbox_port: int = 0
     # A fixed wall clock (ISO 8601 with offset) for tests and demos; empty means the real clock.

@@ -37,6 +37,7 @@ AUDIT = web.AppKey("audit", AuditLog)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
 # Origins a cookie-authenticated write may come from, besides the request's own (the public URL's).
 ORIGINS = web.AppKey("origins", frozenset)
+PROXIES = web.AppKey("proxies", frozenset)       # addresses whose X-Forwarded-For is believed
 USER = web.RequestKey("user", User)              # a token's caller is User(0, "token:NAME", role, "")
 SESSION = web.RequestKey("session", Session)     # only for console sessions
 
@@ -162,7 +163,11 @@ def markdown_table() -> str:
 
 
 def client_address(request: web.Request) -> str:
-    return request.remote or ""
+    """The client's address; behind a trusted reverse proxy, the one it appended to X-Forwarded-For."""
+    remote = request.remote or ""
+    if remote in request.app[PROXIES] and (forwarded := request.headers.get("X-Forwarded-For", "")):
+        return forwarded.rsplit(",", 1)[-1].strip()
+    return remote
 
 
 async def _authenticate(request: web.Request) -> tuple[User, Session | None] | None:
@@ -254,10 +259,11 @@ async def guard(request: web.Request, handler):
 
 
 def setup(app: web.Application, users: UserStore, sessions: Sessions, tokens: TokenStore, audit: AuditLog,
-          public_url: str) -> None:
+          public_url: str, trusted_proxies: str = "") -> None:
     app[USERS], app[SESSIONS], app[TOKENS], app[AUDIT] = users, sessions, tokens, audit
     app[THROTTLE] = LoginThrottle()
     app[ORIGINS] = frozenset({_origin(public_url)})
+    app[PROXIES] = frozenset(a.strip() for a in trusted_proxies.split(",") if a.strip())
     app.middlewares.append(guard)
 
 

@@ -88,7 +88,7 @@ def create_app(service: IvrService) -> web.Application:
     app.router.add_post("/api/plan/reload", plan_reload)
     public_url = service.settings.public_url
     access.setup(app, UserStore(service.db), Sessions(service.db, public_url.startswith("https:")),
-                 TokenStore(service.db), AuditLog(service.db), public_url)
+                 TokenStore(service.db), AuditLog(service.db), public_url, service.settings.trusted_proxies)
     console.setup(app)
     audit_pages.setup(app)
     calls_pages.setup(app)

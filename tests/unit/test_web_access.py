@@ -216,3 +216,26 @@ async def test_bad_json_and_big_bodies_are_clear_4xx(env):
     assert r.status == 400 and (await r.json())["error"] == "invalid-input"
     r = await client.post("/api/campaigns", data=b"x" * (7 * 1024 * 1024), headers=headers)
     assert r.status == 413
+
+
+async def test_behind_a_trusted_proxy_the_forwarded_address_is_throttled(tmp_path):
+    settings = dataclasses.replace(load_settings(env={}), var_dir=str(tmp_path), trusted_proxies="127.0.0.1",
+                                   database_url=f"sqlite+aiosqlite:///{tmp_path}/ivr.db")
+    db = await open_database(settings.database_url, settings)
+    await UserStore(db).add("anna", "correct-horse", "dispatcher")
+    client = TestClient(TestServer(create_app(IvrService(settings, db))))
+    await client.start_server()
+    try:
+        proxied = {"X-Forwarded-For": "192.0.2.1, 10.0.0.5"}      # the proxy appended 10.0.0.5
+        for _ in range(5):
+            await client.post("/login", data={"username": "x", "password": "y"}, headers=proxied,
+                              allow_redirects=False)
+        r = await client.post("/login", data={"username": "anna", "password": "correct-horse"}, headers=proxied,
+                              allow_redirects=False)
+        assert r.status == 429                                  # the user behind the proxy is locked ...
+        assert (await login(client)).status == 303              # ... not everyone coming through it
+        entries = await AuditLog(db).list(action="login")
+        assert {e.address for e in entries} == {"10.0.0.5", "127.0.0.1"}
+    finally:
+        await client.close()
+        await db.close()
