@@ -111,6 +111,7 @@ class Passenger:
     trip_id: str
     route: str = ""
     departure: datetime | None = None     # aware
+    timezone: str = ""                    # the departure stop's zone (the ticket's); "" = the plan's
     seat: str = ""
     bus: str = ""
     platform: str = ""
@@ -122,6 +123,7 @@ class Passenger:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "phone": self.phone, "trip_id": self.trip_id, "route": self.route,
                 "departure": self.departure.isoformat() if self.departure else None,
+                "trip_timezone": self.timezone,
                 "seat": self.seat, "bus": self.bus, "platform": self.platform,
                 "language": self.language}
 

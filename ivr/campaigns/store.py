@@ -84,7 +84,7 @@ def _campaign(r: CampaignRecordRow) -> Campaign:
 
 def _row(r: CampaignEntryRow) -> Row:
     p = Passenger(name=r.name, phone=r.phone, trip_id=r.trip_id, route=r.route, departure=r.departure,
-                  seat=r.seat, bus=r.bus, platform=r.platform, language=r.language, raw_phone=r.raw_phone,
+                  timezone=r.trip_timezone or "", seat=r.seat, bus=r.bus, platform=r.platform, language=r.language, raw_phone=r.raw_phone,
                   source_rows=tuple(r.source_rows or ()), key=r.idem_key or "")
     return Row(r.id, r.campaign_id, p, r.timezone, r.status, r.result, r.attempts, r.next_at,
                r.claim_token, r.claimed_by)
@@ -182,7 +182,8 @@ class CampaignStore:
                         status, result = "done", "do_not_call"
                     values.append(dict(
                         campaign_id=campaign_id, name=p.name, phone=p.phone, raw_phone=p.raw_phone,
-                        trip_id=p.trip_id, route=p.route, departure=p.departure, seat=p.seat, bus=p.bus,
+                        trip_id=p.trip_id, route=p.route, departure=p.departure,
+                        trip_timezone=p.timezone, seat=p.seat, bus=p.bus,
                         platform=p.platform, language=p.language, timezone=zone, status=status,
                         result=result, attempts=0, next_at=decision.next_at, idem_key=p.key or None,
                         source_rows=list(p.source_rows), claimed_by="", claim_token="", updated_at=now))
