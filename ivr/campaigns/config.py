@@ -6,7 +6,7 @@ every problem is reported as FILE:LINE:COL and reading goes on.
         flow: confirm
         hours: {daily: "09:00-21:00"}      # the callee's local time
         deadline_hours: 3
-        retry: {busy: {after: 5m, limit: 3}, no_answer: {after: 30m, limit: 3}}
+        retry: {busy: {after: 5m, retries: 2}, no_answer: {after: 30m, retries: 2}}   # calls after the first
         digits: {"1": confirm, "2": cancel, "3": dispatcher, "0": repeat}
         prompts: {intro: [campaign-intro], question: [campaign-confirm-question], ...}
         dispatcher: dispatch               # a hunt or queue node of the plan
@@ -16,6 +16,7 @@ every problem is reported as FILE:LINE:COL and reading goes on.
 """
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -31,13 +32,15 @@ from ivr.plan.loader import _compose, _read
 from ivr.plan.model import Plan, TimeRange
 from ivr.plan.validate import Reader
 
+log = logging.getLogger(__name__)
+
 PROFILE_KEYS = ("flow", "hours", "call_on_holidays", "holidays_from", "deadline_hours", "ring_seconds",
                 "answer_timeout", "max_attempts", "retry", "pacing", "amd", "machine", "dispatcher",
                 "digits", "prompts", "caller_id", "webhook")
 PROMPT_KEYS = ("intro", "question", "thanks", "no_input", "call_again", "machine")
 PACING_KEYS = ("max_concurrent", "reserve_inbound", "calls_per_second", "per_free_dispatcher", "min_concurrent")
 AMD_KEYS = ("enabled",) + tuple(f for f in Amd.__dataclass_fields__ if f != "enabled")
-RETRY_KEYS = ("after", "limit")
+RETRY_KEYS = ("after", "retries", "limit")
 # Digits each flow offers unless the profile says otherwise.
 DEFAULT_DIGITS = {"confirm": {"1": "confirm", "2": "cancel", "3": "dispatcher", "0": "repeat"},
                   "notice": {"1": "understood", "3": "dispatcher", "0": "repeat"}}
@@ -45,7 +48,7 @@ FLOW_ACTIONS = {"confirm": ("confirm", "cancel", "dispatcher", "repeat"),
                 "notice": ("understood", "dispatcher", "repeat")}
 DEFAULT_RETRY = {"busy": RetryRule(300, 3), "no_answer": RetryRule(1800, 3), "congestion": RetryRule(300, 3),
                  "unreachable": RetryRule(1800, 2), "machine": RetryRule(3600, 2),
-                 "no_input": RetryRule(1800, 2), "lost": RetryRule(300, 3)}
+                 "no_input": RetryRule(1800, 2), "interrupted": RetryRule(300, 3), "lost": RetryRule(300, 3)}
 DEFAULT_PROMPTS = {
     "confirm": Wording(intro=("campaign-intro",), question=("campaign-confirm-question",),
                        thanks={"confirm": ("campaign-confirmed",), "cancel": ("campaign-cancelled",),
@@ -243,9 +246,18 @@ class _ProfileReader:
                     after = parse_duration(text) if text is not None else None
                 except ConfigError as e:
                     r.problem(after_node, f"{what} retry {outcome} after: {e.message}")
-            limit = r.optional(rf, "limit", lambda n, w: r.number(n, w, integer=True), 3)
+            if rf.get("limit") is not None and rf.get("retries") is not None:
+                r.problem(rf.get("limit"), f"{what} retry {outcome}: 'limit' and 'retries' both given; "
+                                           "keep 'retries' (calls after the first)")
+            if rf.get("limit") is not None:
+                # `limit: N` read as "retry N times" but meant N calls in all: say so, keep its meaning
+                log.warning("%s: %s retry %s: 'limit: N' is deprecated, write 'retries: N-1' (retries "
+                            "after the first call)", r.source, what, outcome)
+                limit = int(r.optional(rf, "limit", lambda n, w: r.number(n, w, integer=True), 3))
+            else:
+                limit = 1 + int(r.optional(rf, "retries", lambda n, w: r.number(n, w, integer=True), 2))
             if after is not None:
-                rules[outcome] = RetryRule(after, int(limit))
+                rules[outcome] = RetryRule(after, limit)
         return rules
 
     def _pacing(self, node: YNode, what: str, has_dispatcher: bool, offers_dispatcher: bool) -> Pacing | None:

@@ -13,7 +13,9 @@ FLOW_KINDS: tuple[str, ...] = ("confirm", "notice")
 # What a digit does in a campaign flow.
 ACTIONS = ("confirm", "cancel", "dispatcher", "repeat", "understood")
 # Outcomes of one attempt that did not give an answer; each may have a retry rule.
-RETRY_OUTCOMES = ("busy", "no_answer", "congestion", "unreachable", "machine", "no_input", "lost")
+# "interrupted": answered, then cut off before an answer was stored; "lost": the channel was gone
+# after a restart and nobody knows how it ended. Nobody cut off is left unconfirmed.
+RETRY_OUTCOMES = ("busy", "no_answer", "congestion", "unreachable", "machine", "no_input", "interrupted", "lost")
 # Outcomes of an attempt in which the passenger answered a question (the action pressed).
 ANSWERS = ("confirm", "cancel", "dispatcher", "understood")
 CAMPAIGN_STATES = ("draft", "running", "paused", "cancelled", "done")
@@ -32,7 +34,7 @@ class CampaignNotFound(NotFound):
 @dataclass(frozen=True)
 class RetryRule:
     after: float          # seconds until the next attempt
-    limit: int            # attempts ending with this outcome before the row is given up
+    limit: int            # attempts ending with this outcome before the row is given up (retries + 1)
 
 
 @dataclass(frozen=True)

@@ -248,6 +248,27 @@ class CampaignStore:
             await s.commit()
             return [_row(r) for r in open_rows]
 
+    async def call_again(self, campaign_id: int, row_id: int, now: datetime) -> Row:
+        """Call one row again now (ops: a passenger cut off, or given up on): it is due at `now`,
+        whatever its retries said, and a campaign that had finished runs again for it. Not while
+        a call to it is in flight, not in a cancelled campaign, not to a do-not-call number."""
+        async with self.db.session() as s:
+            r = await s.get(CampaignEntryRow, row_id, with_for_update=True)
+            if r is None or r.campaign_id != campaign_id:
+                raise CampaignNotFound(f"campaign {campaign_id} has no row {row_id}")
+            campaign = await s.get(CampaignRecordRow, campaign_id, with_for_update=True)
+            if campaign.status == "cancelled":
+                raise CampaignError(f"campaign {campaign_id} is cancelled: start a new one to call again")
+            if r.status == "calling":
+                raise CampaignError(f"row {row_id} is being called now")
+            if await s.get(DoNotCallRow, r.phone) is not None:
+                raise CampaignError(f"{r.phone} is on the do-not-call list")
+            r.status, r.next_at, r.updated_at = "ready", now, now
+            if campaign.status == "done":
+                campaign.status = "running"
+            await s.commit()
+            return _row(r)
+
     async def marks(self, campaign_id: int) -> dict[int, Mark]:
         """Rows settled by hand, by row id."""
         async with self.db.session() as s:
