@@ -1,5 +1,6 @@
 """A campaign's rows as a spreadsheet for people: headers and result names in their language,
 times local (the departure as its ticket prints it, the rest in the plan's zone, to the minute),
+with the passenger's own zone (their calling hours),
 as `;`-separated CSV with a BOM or as XLSX. The passenger columns are the import template's, so
 an export can be imported again."""
 from __future__ import annotations
@@ -15,8 +16,10 @@ from ivr.campaigns.progress import STATUS_LABELS, label
 
 FORMATS = ("csv", "xlsx")
 LANGUAGES = ("ru", "en")
-_RESULT_COLUMNS = {"en": ("status", "result", "attempts", "digit", "answered at", "next call"),
-                   "ru": ("статус", "результат", "попыток", "нажата цифра", "ответ получен", "следующий звонок")}
+_RESULT_COLUMNS = {"en": ("passenger's time zone", "status", "result", "attempts", "digit", "answered at",
+                          "next call"),
+                   "ru": ("часовой пояс пассажира", "статус", "результат", "попыток", "нажата цифра",
+                          "ответ получен", "следующий звонок")}
 _TIME = {"ru": "%d.%m.%Y %H:%M", "en": "%Y-%m-%d %H:%M"}
 
 
@@ -34,7 +37,7 @@ def export_table(rows: Iterable[Row], attempts: Iterable[Attempt], plan_zone: st
         p, a = r.passenger, answers.get(r.id)
         trip_zone = p.timezone or plan_zone
         out.append([p.name, p.phone, p.trip_id, p.route, at(p.departure, ZoneInfo(trip_zone)), trip_zone,
-                    p.seat, p.bus, p.platform, p.language,
+                    p.seat, p.bus, p.platform, p.language, r.timezone,
                     STATUS_LABELS[lang].get(r.status, r.status), label(r.result, lang) if r.result else "",
                     r.attempts, a.digit if a else "", at(a.answer_at if a else None),
                     at(r.next_at) if r.status in ("ready", "calling") else ""])

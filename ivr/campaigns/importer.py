@@ -20,8 +20,7 @@ from ivr.campaigns.model import Passenger
 from ivr.errors import InvalidInput
 from ivr.routing.numbers import normalize
 
-# Column -> the header names accepted for it (case, spaces and underscores ignored). The first
-# English and the first Russian name head the template and the export.
+# Column -> the header names accepted for it (case, spaces and underscores ignored).
 COLUMNS: dict[str, tuple[str, ...]] = {
     "name": ("name", "фио", "passenger", "passenger name", "full name", "пассажир", "фио пассажира",
              "фамилия имя отчество", "ф.и.о.", "фамилия, имя, отчество"),
@@ -39,6 +38,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "language": ("language", "язык", "lang"),
 }
 REQUIRED = ("name", "phone", "trip_id", "departure")
+# The headers of the template and the export (English, Russian).
+HEADERS: dict[str, tuple[str, str]] = {
+    "name": ("name", "ФИО"), "phone": ("phone", "Телефон"), "trip_id": ("trip", "Рейс"),
+    "route": ("route", "Маршрут"), "departure": ("departure", "Отправление"),
+    "timezone": ("timezone", "Часовой пояс"), "seat": ("seat", "Место"), "bus": ("bus", "Автобус"),
+    "platform": ("platform", "Платформа"), "language": ("language", "Язык")}
 _FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%d.%m.%Y %H:%M", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M:%S",
             "%d.%m.%y %H:%M", "%d/%m/%Y %H:%M")
 # Moscow time as Russian timetables write it: МСК, МСК+4, MSK-1.
@@ -220,8 +225,7 @@ _RUSSIAN_ZONES = {2: "Europe/Kaliningrad", 3: "Europe/Moscow", 4: "Europe/Samara
 
 def template_header(lang: str) -> list[str]:
     """The template's and the export's passenger columns, in `lang` ("ru" or "en")."""
-    return [aliases[1] if lang == "ru" else aliases[0] for name, aliases in COLUMNS.items()
-            if name not in ("departure_date",)]
+    return [ru if lang == "ru" else en for en, ru in HEADERS.values()]
 
 
 def template_rows(lang: str) -> list[list[str]]:
