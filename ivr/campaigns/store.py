@@ -509,6 +509,47 @@ class CampaignStore:
             await s.commit()
             return bool(res.rowcount)
 
+    # ----- a passenger calling back -----
+
+    async def callback_row(self, phone: str, now: datetime) -> tuple[Row, Campaign] | None:
+        """The row a passenger calling back is about: their soonest trip not yet gone, in a
+        campaign not cancelled (the latest row when no departure is known)."""
+        async with self.db.session() as s:
+            q = select(CampaignEntryRow, CampaignRecordRow).join(
+                CampaignRecordRow, CampaignRecordRow.id == CampaignEntryRow.campaign_id).where(
+                CampaignEntryRow.phone == phone, CampaignRecordRow.status != "cancelled",
+                CampaignEntryRow.status != "cancelled",
+                or_(CampaignEntryRow.departure.is_(None), CampaignEntryRow.departure > now)) \
+                .order_by(CampaignEntryRow.departure.is_(None), CampaignEntryRow.departure,
+                          CampaignEntryRow.id.desc()).limit(1)
+            found = (await s.execute(q)).first()
+            return (_row(found[0]), _campaign(found[1])) if found else None
+
+    async def inbound_attempt(self, row: Row, channel_id: str, instance: str, now: datetime) -> Attempt:
+        """The passenger's own call, stored as an attempt of their row (trunk "inbound") so their
+        answer is kept like any other, with its digit and webhook."""
+        async with self.db.session() as s:
+            a = CampaignAttemptRow(row_id=row.id, campaign_id=row.campaign_id, number=row.passenger.phone,
+                                   channel_id=channel_id, trunk="inbound", instance=instance, created_at=now,
+                                   answered_at=now)
+            s.add(a)
+            await s.commit()
+            return _attempt(a)
+
+    async def finish_callback(self, attempt_id: int, now: datetime) -> str:
+        """End the passenger's own call: an answer settles their row (unless a call to them is in
+        flight, whose end decides); without one the row stays as it was."""
+        async with self.db.session() as s:
+            a = await s.get(CampaignAttemptRow, attempt_id, with_for_update=True)
+            outcome = a.answer or a.outcome or "interrupted"
+            if a.ended_at is None:
+                a.outcome, a.ended_at = outcome, now
+            r = await s.get(CampaignEntryRow, a.row_id, with_for_update=True)
+            if a.answer and r is not None and r.status != "calling":
+                r.status, r.result, r.next_at, r.updated_at = "done", a.answer, None, now
+            await s.commit()
+            return outcome
+
     # ----- do not call -----
 
     async def do_not_call(self, number: str, reason: str, now: datetime) -> None:
