@@ -6,9 +6,9 @@ import asyncio
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from ivr.campaigns.config import default_profiles
 import pytest
 
+from ivr.campaigns.config import default_profiles
 from ivr.campaigns.model import CampaignError, Passenger, RetryRule
 from ivr.campaigns.scheduler import Decision, after_attempt
 from ivr.campaigns.store import CampaignStore
