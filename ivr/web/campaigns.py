@@ -32,6 +32,14 @@ def _id(request: web.Request) -> int:
     return int(raw)
 
 
+def _lookup(service):
+    """The carrier lookup, with a registry imported since the service started (callee zones)."""
+    lookup = getattr(service.services.router, "lookup", None)
+    if lookup is not None:
+        lookup.refresh()
+    return lookup
+
+
 async def create(request: web.Request) -> web.Response:
     """{"name", "profile", "campaign_id"?, "rows": [{"key", "name", "phone", ...}]}: a new campaign, or
     rows added to `campaign_id`; a row whose key the campaign has is skipped, so a retry is safe."""
@@ -57,8 +65,7 @@ async def create(request: web.Request) -> web.Response:
     else:
         campaign = await store.create(str(body.get("name") or "api"), profile.kind, profile.name, now,
                                       profile.dispatcher)
-    added = await add_passengers(store, campaign, profile, plan, result.passengers, now,
-                                 getattr(service.services.router, "lookup", None))
+    added = await add_passengers(store, campaign, profile, plan, result.passengers, now, _lookup(service))
     return web.json_response({"campaign": campaign.to_dict(), **added.to_dict(),
                               "issues": [i.to_dict() for i in result.issues]}, status=201)
 
@@ -77,8 +84,7 @@ async def import_file(request: web.Request) -> web.Response:
     store, now = service.campaigns.store, service.clock.now()
     campaign = await store.create(request.query.get("name") or name or "import", profile.kind, profile.name, now,
                                   profile.dispatcher)
-    added = await add_passengers(store, campaign, profile, plan, result.passengers, now,
-                                 getattr(service.services.router, "lookup", None))
+    added = await add_passengers(store, campaign, profile, plan, result.passengers, now, _lookup(service))
     return web.json_response({"campaign": campaign.to_dict(), "file": kind, "rows_read": result.rows_read,
                               "merged": result.merged, "refused": result.refused, **added.to_dict(),
                               "issues": [i.to_dict() for i in result.issues]}, status=201)

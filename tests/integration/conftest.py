@@ -188,10 +188,24 @@ class ServiceProcess:
                 self.proc.wait()
         self.proc = None
 
-    async def get(self, path: str) -> dict:
+    async def get(self, path: str, raw: bool = False) -> dict | bytes:
+        """The API's JSON answer, or with `raw` the body's bytes (a file: an export, a template)."""
         async with aiohttp.ClientSession() as http:
             async with http.get(self.url + path) as r:
+                if raw:
+                    assert r.status == 200, await r.text()
+                    return await r.read()
                 return await r.json()
+
+    async def post(self, path: str, json: dict | None = None, data: bytes | None = None,
+                   status: int | None = None) -> dict:
+        """POST JSON (or `data`, raw bytes: a file) to the API; its JSON answer. The status must be
+        `status` when given, else a success."""
+        async with aiohttp.ClientSession() as http:
+            async with http.post(self.url + path, json=json, data=data) as r:
+                body = await r.json()
+                assert r.status == status if status is not None else r.status < 400, (r.status, body)
+                return body
 
     async def call_record(self, caller: str, timeout: float = 10) -> dict:
         """The finished call record of the latest inbound call from `caller` (an outbound call to that
