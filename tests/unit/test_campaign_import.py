@@ -137,3 +137,11 @@ def test_moscow_time_written_as_timetables_do():
     assert parse_zone("МСК") == "Europe/Moscow" and parse_zone("МСК+4") == "Asia/Novosibirsk"
     assert parse_zone("msk-1") == "Europe/Kaliningrad" and parse_zone("Asia/Omsk") == "Asia/Omsk"
     assert parse_zone("МСК+40") is None and parse_zone("Mars") is None
+
+
+def test_every_accepted_column_name_is_documented():
+    from ivr.campaigns.importer import COLUMNS
+    doc = (DATA.parents[2] / "docs" / "campaigns.md").read_text(encoding="utf-8")
+    for name, aliases in COLUMNS.items():
+        line = next(line for line in doc.splitlines() if line.startswith(f"| `{name}` |"))
+        assert all(alias in line for alias in aliases), (name, line)
