@@ -44,6 +44,7 @@ PROFILE = """
       no_input: {after: 2s, retries: 0}
       congestion: {after: 2s, retries: 1}
       lost: {after: 1s, retries: 2}
+      interrupted: {after: 1s, retries: 2}
     pacing: {max_concurrent: 8, reserve_inbound: 0, calls_per_second: 10}
     digits: {"1": confirm, "2": cancel, "0": repeat}
     prompts:

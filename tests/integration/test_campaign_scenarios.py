@@ -49,6 +49,7 @@ profiles:
       no_answer: {{after: 3s, retries: 1}}
       machine: {{after: 3s, retries: 1}}
       no_input: {{after: 3s, retries: 0}}
+      interrupted: {{after: 3s, retries: 0}}
     pacing: {{max_concurrent: 10, reserve_inbound: 0, calls_per_second: 10}}
     amd: {{enabled: yes}}
     machine: message
