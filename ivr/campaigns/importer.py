@@ -197,7 +197,8 @@ def _passenger(number: int, rec: Mapping[str, str], country: str, tz: ZoneInfo, 
     if len(issues) > before:
         return None
     return Passenger(name=rec["name"].strip(), phone=phone, trip_id=rec["trip_id"].strip(),
-                     route=rec.get("route", "").strip(), departure=departure, timezone=zone_name, seat=rec.get("seat", "").strip(),
+                     route=rec.get("route", "").strip(), departure=departure, timezone=zone_name,
+                     seat=rec.get("seat", "").strip(),
                      bus=rec.get("bus", "").strip(), platform=rec.get("platform", "").strip(),
                      language=language, raw_phone=raw_phone, source_rows=(number,))
 

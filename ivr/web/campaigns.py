@@ -17,7 +17,7 @@ from ivr.campaigns.store import TRANSITIONS
 from ivr.errors import InvalidInput
 from ivr.routing.numbers import normalize
 
-FIELDS = ("name", "phone", "trip_id", "route", "departure", "seat", "bus", "platform", "language")
+FIELDS = ("name", "phone", "trip_id", "route", "departure", "timezone", "seat", "bus", "platform", "language")
 
 
 def _service(request: web.Request):
