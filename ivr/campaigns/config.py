@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ruamel.yaml.nodes import Node as YNode
 
+from ivr.campaigns.importer import parse_zone
 from ivr.campaigns.model import (ACTIONS, FLOW_KINDS, RETRY_OUTCOMES, Amd, Pacing, Profile, RetryRule,
                                  Wording)
 from ivr.config import Settings
@@ -92,7 +93,9 @@ def load_profiles_text(text: str, source: str, plan: Plan | None = None,
     if problems:
         raise PlanError(problems)
     r = Reader(source)
-    top = r.mapping(root, "campaigns", ("profiles",)) if root is not None else None
+    top = r.mapping(root, "campaigns", ("profiles", "route_timezones")) if root is not None else None
+    if top is not None and top.get("route_timezones") is not None:
+        _route_zones(r, top.get("route_timezones"))
     profiles: dict[str, Profile] = {}
     node = top.get("profiles") if top else None
     if node is None:
@@ -105,6 +108,33 @@ def load_profiles_text(text: str, source: str, plan: Plan | None = None,
     if r.problems:
         raise PlanError(r.problems)
     return profiles
+
+
+def load_route_zones(path: Path) -> dict[str, str]:
+    """`route_timezones:` of campaigns.yaml: a route's departure zone, for rows without their own
+    (keys lower case); {} without the file or the section. Problems are load_profiles'."""
+    if not path.exists():
+        return {}
+    problems: list[Problem] = []
+    root = _compose(_read(path), str(path), problems)
+    r = Reader(str(path))
+    top = r.mapping(root, "campaigns") if root is not None and not problems else None
+    node = top.get("route_timezones") if top else None
+    return _route_zones(r, node) if node is not None else {}
+
+
+def _route_zones(r: Reader, node: YNode) -> dict[str, str]:
+    """{"Новосибирск — Томск": Asia/Novosibirsk, ...}: IANA zones, or МСК+N."""
+    zones: dict[str, str] = {}
+    f = r.mapping(node, "route_timezones")
+    for route, (_key, value) in (f.entries.items() if f else ()):
+        text = r.text(value, f"route_timezones {route}")
+        zone = parse_zone(text) if text is not None else None
+        if zone is None:
+            r.problem(value, f"route_timezones {route}: {text!r} is not a time zone like Asia/Novosibirsk or МСК+4")
+            continue
+        zones[" ".join(route.lower().split())] = zone
+    return zones
 
 
 def parse_duration(text: str) -> float:

@@ -85,16 +85,17 @@ def read_csv(text: str, country: str, timezone: str, languages: Iterable[str] = 
     return read_table(rows, country, timezone, languages)
 
 
-def read_file(data: bytes, name: str, country: str, timezone: str, languages: Iterable[str] = ()
-              ) -> tuple[ImportResult, str]:
+def read_file(data: bytes, name: str, country: str, timezone: str, languages: Iterable[str] = (),
+              route_zones: Mapping[str, str] | None = None) -> tuple[ImportResult, str]:
     """A CSV (UTF-8 with or without a BOM, or cp1251) or XLSX file; the result and what the file was."""
     rows, kind = sheets.read_rows(data, name)
-    return read_table(rows, country, timezone, languages), kind
+    return read_table(rows, country, timezone, languages, route_zones), kind
 
 
-def read_table(rows: Iterable[list[str]], country: str, timezone: str, languages: Iterable[str] = ()
-               ) -> ImportResult:
-    """Rows of a sheet, the first one the header."""
+def read_table(rows: Iterable[list[str]], country: str, timezone: str, languages: Iterable[str] = (),
+               route_zones: Mapping[str, str] | None = None) -> ImportResult:
+    """Rows of a sheet, the first one the header. A row without a `timezone` takes its route's
+    from `route_zones` (campaigns.yaml `route_timezones`, keys lower case), else the plan's."""
     it = iter(rows)
     header = next(it, None)
     if header is None:
@@ -105,6 +106,8 @@ def read_table(rows: Iterable[list[str]], country: str, timezone: str, languages
         if not any(v.strip() for v in values):
             continue
         rec = {name: (values[i].strip() if i < len(values) else "") for name, i in columns.items()}
+        if not rec.get("timezone") and route_zones:
+            rec["timezone"] = route_zones.get(" ".join(rec.get("route", "").lower().split()), "")
         if "departure_date" in rec:
             # two columns: "26.11.2026" and "09:30" (an empty time leaves the departure empty)
             rec["departure"] = f"{rec.pop('departure_date')} {rec['departure']}".strip() \

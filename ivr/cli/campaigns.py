@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from ivr.campaigns.config import campaigns_file, load_profiles
+from ivr.campaigns.config import campaigns_file, load_profiles, load_route_zones
 from ivr.campaigns.export import FORMATS, LANGUAGES, export_file, template_file
 from ivr.campaigns.importer import read_file
 from ivr.campaigns.progress import STATUS_LABELS, Progress, label
@@ -104,7 +104,8 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
     except OSError as e:
         raise InvalidInput(f"cannot read {args.file}: {e}") from None
     try:
-        result, kind = read_file(data, args.file.name, plan.country, plan.timezone, plan.languages)
+        result, kind = read_file(data, args.file.name, plan.country, plan.timezone, plan.languages,
+                                 load_route_zones(campaigns_file(settings)))
     except InvalidInput as e:
         raise InvalidInput(f"{args.file}: {e.message}", e.details) from None
     for issue in result.issues:

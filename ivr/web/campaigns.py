@@ -9,6 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ivr.campaigns import sheets
+from ivr.campaigns.config import campaigns_file, load_route_zones
 from ivr.campaigns.export import FORMATS, LANGUAGES, export_file, template_file
 from ivr.campaigns.importer import read_file, read_records
 from ivr.campaigns.progress import Progress, timeline
@@ -80,7 +81,8 @@ async def import_file(request: web.Request) -> web.Response:
     plan = service.plans.current.plan
     profile = profile_named(service.campaigns.profiles(), request.query.get("profile") or "confirm")
     name = request.query.get("filename", "")
-    result, kind = read_file(data, name, plan.country, plan.timezone, plan.languages)
+    result, kind = read_file(data, name, plan.country, plan.timezone, plan.languages,
+                             load_route_zones(campaigns_file(service.settings)))
     store, now = service.campaigns.store, service.clock.now()
     campaign = await store.create(request.query.get("name") or name or "import", profile.kind, profile.name, now,
                                   profile.dispatcher)

@@ -164,3 +164,21 @@ def test_show_reports_calls_minutes_and_saving_per_trunk(tmp_path, capsys):
     assert lines["default"][:3] == ["1", "1", "0.50"]
     saving = float(out.rsplit("saving ", 1)[1])
     assert saving > 0                                          # megafon is cheaper than default
+
+
+def test_a_routes_zone_from_campaigns_yaml_serves_rows_without_their_own(settings, tmp_path, capsys):
+    path = tmp_path / "campaigns.yaml"
+    path.write_text(path.read_text() + '\nroute_timezones:\n  "Новосибирск — Томск": МСК+4\n')
+    source = tmp_path / "trip.csv"
+    source.write_text("ФИО;Телефон;Рейс;Маршрут;Отправление\n"
+                      "Олег;+79161234567;НС-1;Новосибирск  —  Томск;26.11.2026 09:30\n"
+                      "Анна;+79161234568;МТ-1;Москва — Тверь;26.11.2026 09:30\n")
+    assert run(["campaign", "import", str(source), "--name", "t"], settings) == 0
+    export = tmp_path / "out.csv"
+    assert run(["campaign", "export", "1", "--output", str(export), "--lang", "en"], settings) == 0
+    rows = {r["name"]: r for r in csv.DictReader(io.StringIO(export.read_text(encoding="utf-8-sig")), delimiter=";")}
+    assert (rows["Олег"]["timezone"], rows["Олег"]["departure"]) == ("Asia/Novosibirsk", "2026-11-26 09:30")
+    assert rows["Анна"]["timezone"] == "Europe/Moscow"
+    path.write_text(path.read_text().replace("МСК+4", "Марс"))
+    with pytest.raises(PlanError, match="route_timezones"):
+        run(["campaign", "import", str(source), "--name", "t"], settings)
