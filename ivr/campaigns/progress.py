@@ -91,7 +91,7 @@ class Progress:
 
     def line(self) -> str:
         """One line: status, settled of all, in flight, counts by outcome."""
-        counts = " ".join(f"{o}={n}" for o, n in self.results())
+        counts = " ".join(f"{label(o).replace(' ', '_')}={n}" for o, n in self.results())
         return (f"campaign {self.campaign.id} {self.campaign.status} {self.settled}/{self.total} "
                 f"({self.percent}%) calling={self.calling}" + (f" {counts}" if counts else ""))
 
