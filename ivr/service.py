@@ -11,6 +11,7 @@ from ivr.asterisk.render import render_pbx
 from ivr.calls.inbound import new_context, run_inbound
 from ivr.calls.session import CallSession, Resync
 from ivr.calls.supervisor import CallSupervisor
+from ivr.campaigns.callback import CampaignCallback
 from ivr.campaigns.dialer import CampaignDialer
 from ivr.campaigns.store import CampaignStore
 from ivr.clock import Clock
@@ -53,6 +54,7 @@ class IvrService:
         self.auto_callback = AutoCallback(self.services.missed, lambda: self.plans.current.plan
                                           if self.plans.current else None, self.services.queues)
         self.campaigns = CampaignDialer(self, CampaignStore(db))
+        self.services.campaign_callback = CampaignCallback(self.campaigns)
         self.supervisor.handlers.update(self.campaigns.handlers())
         self.sip_guard = sip_guard.for_settings(settings, self._reload_pjsip)
 

@@ -44,6 +44,9 @@ async def run_inbound(ctx: FlowContext, calls: CallStore, plan_version: int | No
                         ctx.company_number)
             return
         await call.answer()
+        callback = ctx.services.campaign_callback
+        if callback is not None and await callback(ctx):
+            return
         await walk(ctx, number.entry)
     except CallEnded:
         if journal.outcome not in ("answered", "voicemail", "callback_requested"):

@@ -6,7 +6,7 @@ every problem is reported as FILE:LINE:COL and reading goes on.
         flow: confirm
         hours: {daily: "09:00-21:00"}      # the callee's local time
         deadline_hours: 3
-        retry: {busy: {after: 5m, limit: 3}, no_answer: {after: 30m, limit: 3}}
+        retry: {busy: {after: 5m, retries: 2}, no_answer: {after: 30m, retries: 2}}   # calls after the first
         digits: {"1": confirm, "2": cancel, "3": dispatcher, "0": repeat}
         prompts: {intro: [campaign-intro], question: [campaign-confirm-question], ...}
         dispatcher: dispatch               # a hunt or queue node of the plan
@@ -16,11 +16,13 @@ every problem is reported as FILE:LINE:COL and reading goes on.
 """
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
 from ruamel.yaml.nodes import Node as YNode
 
+from ivr.campaigns.importer import parse_zone
 from ivr.campaigns.model import (ACTIONS, FLOW_KINDS, RETRY_OUTCOMES, Amd, Pacing, Profile, RetryRule,
                                  Wording)
 from ivr.config import Settings
@@ -31,13 +33,15 @@ from ivr.plan.loader import _compose, _read
 from ivr.plan.model import Plan, TimeRange
 from ivr.plan.validate import Reader
 
+log = logging.getLogger(__name__)
+
 PROFILE_KEYS = ("flow", "hours", "call_on_holidays", "holidays_from", "deadline_hours", "ring_seconds",
                 "answer_timeout", "max_attempts", "retry", "pacing", "amd", "machine", "dispatcher",
                 "digits", "prompts", "caller_id", "webhook")
 PROMPT_KEYS = ("intro", "question", "thanks", "no_input", "call_again", "machine")
 PACING_KEYS = ("max_concurrent", "reserve_inbound", "calls_per_second", "per_free_dispatcher", "min_concurrent")
 AMD_KEYS = ("enabled",) + tuple(f for f in Amd.__dataclass_fields__ if f != "enabled")
-RETRY_KEYS = ("after", "limit")
+RETRY_KEYS = ("after", "retries", "limit")
 # Digits each flow offers unless the profile says otherwise.
 DEFAULT_DIGITS = {"confirm": {"1": "confirm", "2": "cancel", "3": "dispatcher", "0": "repeat"},
                   "notice": {"1": "understood", "3": "dispatcher", "0": "repeat"}}
@@ -45,7 +49,7 @@ FLOW_ACTIONS = {"confirm": ("confirm", "cancel", "dispatcher", "repeat"),
                 "notice": ("understood", "dispatcher", "repeat")}
 DEFAULT_RETRY = {"busy": RetryRule(300, 3), "no_answer": RetryRule(1800, 3), "congestion": RetryRule(300, 3),
                  "unreachable": RetryRule(1800, 2), "machine": RetryRule(3600, 2),
-                 "no_input": RetryRule(1800, 2), "lost": RetryRule(300, 3)}
+                 "no_input": RetryRule(1800, 2), "interrupted": RetryRule(300, 3), "lost": RetryRule(300, 3)}
 DEFAULT_PROMPTS = {
     "confirm": Wording(intro=("campaign-intro",), question=("campaign-confirm-question",),
                        thanks={"confirm": ("campaign-confirmed",), "cancel": ("campaign-cancelled",),
@@ -89,7 +93,9 @@ def load_profiles_text(text: str, source: str, plan: Plan | None = None,
     if problems:
         raise PlanError(problems)
     r = Reader(source)
-    top = r.mapping(root, "campaigns", ("profiles",)) if root is not None else None
+    top = r.mapping(root, "campaigns", ("profiles", "route_timezones")) if root is not None else None
+    if top is not None and top.get("route_timezones") is not None:
+        _route_zones(r, top.get("route_timezones"))
     profiles: dict[str, Profile] = {}
     node = top.get("profiles") if top else None
     if node is None:
@@ -102,6 +108,33 @@ def load_profiles_text(text: str, source: str, plan: Plan | None = None,
     if r.problems:
         raise PlanError(r.problems)
     return profiles
+
+
+def load_route_zones(path: Path) -> dict[str, str]:
+    """`route_timezones:` of campaigns.yaml: a route's departure zone, for rows without their own
+    (keys lower case); {} without the file or the section. Problems are load_profiles'."""
+    if not path.exists():
+        return {}
+    problems: list[Problem] = []
+    root = _compose(_read(path), str(path), problems)
+    r = Reader(str(path))
+    top = r.mapping(root, "campaigns") if root is not None and not problems else None
+    node = top.get("route_timezones") if top else None
+    return _route_zones(r, node) if node is not None else {}
+
+
+def _route_zones(r: Reader, node: YNode) -> dict[str, str]:
+    """{"Новосибирск — Томск": Asia/Novosibirsk, ...}: IANA zones, or МСК+N."""
+    zones: dict[str, str] = {}
+    f = r.mapping(node, "route_timezones")
+    for route, (_key, value) in (f.entries.items() if f else ()):
+        text = r.text(value, f"route_timezones {route}")
+        zone = parse_zone(text) if text is not None else None
+        if zone is None:
+            r.problem(value, f"route_timezones {route}: {text!r} is not a time zone like Asia/Novosibirsk or МСК+4")
+            continue
+        zones[" ".join(route.lower().split())] = zone
+    return zones
 
 
 def parse_duration(text: str) -> float:
@@ -243,9 +276,18 @@ class _ProfileReader:
                     after = parse_duration(text) if text is not None else None
                 except ConfigError as e:
                     r.problem(after_node, f"{what} retry {outcome} after: {e.message}")
-            limit = r.optional(rf, "limit", lambda n, w: r.number(n, w, integer=True), 3)
+            if rf.get("limit") is not None and rf.get("retries") is not None:
+                r.problem(rf.get("limit"), f"{what} retry {outcome}: 'limit' and 'retries' both given; "
+                                           "keep 'retries' (calls after the first)")
+            if rf.get("limit") is not None:
+                # `limit: N` read as "retry N times" but meant N calls in all: say so, keep its meaning
+                log.warning("%s: %s retry %s: 'limit: N' is deprecated, write 'retries: N-1' (retries "
+                            "after the first call)", r.source, what, outcome)
+                limit = int(r.optional(rf, "limit", lambda n, w: r.number(n, w, integer=True), 3))
+            else:
+                limit = 1 + int(r.optional(rf, "retries", lambda n, w: r.number(n, w, integer=True), 2))
             if after is not None:
-                rules[outcome] = RetryRule(after, int(limit))
+                rules[outcome] = RetryRule(after, limit)
         return rules
 
     def _pacing(self, node: YNode, what: str, has_dispatcher: bool, offers_dispatcher: bool) -> Pacing | None:

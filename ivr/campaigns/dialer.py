@@ -3,8 +3,9 @@ restart reconciles the attempts that were in flight.
 
 Never twice: an attempt (with the channel id we chose) is committed before the originate; after a
 restart an open attempt whose channel still exists is carried on, and one whose channel is gone is
-ended from what was stored (answer kept; answered without an answer: "interrupted", no retry;
-never answered: "lost", retried under its own rule, and it counts as an attempt).
+ended from what was stored (answer kept; answered without an answer: "interrupted"; never
+answered: "lost"; both retried under their own rules, and they count as attempts). The log says
+which it was for each: kept, to be called again at a time, or given up.
 
 Failover within an attempt: a leg the trunk failed (503, 408, no circuit: the routing package's
 rule) before anyone answered is dialled again on the router's next candidate, under a new channel id
@@ -31,7 +32,7 @@ from ivr.campaigns import scheduler
 from ivr.campaigns.config import campaigns_file, load_profiles
 from ivr.campaigns.flow import run_flow
 from ivr.campaigns.limits import DailyLimit
-from ivr.campaigns.model import Attempt, Campaign, Profile, Row
+from ivr.campaigns.model import ANSWERS, Attempt, Campaign, Profile, Row
 from ivr.campaigns.store import CampaignStore
 from ivr.errors import IvrError
 from ivr.missed.service import StaffCall
@@ -406,12 +407,13 @@ class CampaignDialer:
                 return name
         return None
 
-    async def _finish(self, attempt: Attempt, outcome: str) -> None:
+    async def _finish(self, attempt: Attempt, outcome: str) -> str | None:
+        """End the attempt and decide its row; the outcome stored (None: it had ended already)."""
         plan = self.service.plans.current.plan
         campaign = await self.store.get(attempt.campaign_id)
         profile = self.profiles().get(campaign.profile)
         if profile is None:
-            return
+            return None
         holidays = scheduler.holidays_of(plan, profile)
 
         def decide(result: str, counts: dict[str, int], attempts: int, row: Row) -> scheduler.Decision:
@@ -421,6 +423,23 @@ class CampaignDialer:
         stored = await asyncio.shield(self.store.finish(attempt.id, outcome, self.now(), decide))
         log.info("campaign attempt ended attempt=%s number=%s outcome=%s", attempt.id, attempt.number, stored)
         await asyncio.shield(self._tell_missed(attempt.id))
+        return stored
+
+    async def _log_restart_end(self, attempt: Attempt, stored: str | None) -> None:
+        """What a restart made of an attempt whose call was gone: its answer kept, or the passenger
+        to be called again (and when), or given up (and why)."""
+        if stored is None:
+            return
+        row = await self.store.row(attempt.row_id)
+        if stored in ANSWERS:
+            log.warning("campaign attempt ended in a restart, answer kept attempt=%s row=%s number=%s answer=%s",
+                        attempt.id, row.id, attempt.number, stored)
+        elif row.status == "ready" and row.next_at is not None:
+            log.warning("campaign attempt %s in a restart, will be called again attempt=%s row=%s number=%s "
+                        "next_at=%s", stored, attempt.id, row.id, attempt.number, row.next_at.isoformat())
+        else:
+            log.warning("campaign attempt %s in a restart, not called again attempt=%s row=%s number=%s "
+                        "result=%s", stored, attempt.id, row.id, attempt.number, row.result)
 
     async def _tell_missed(self, attempt_id: int) -> None:
         """A campaign call answered long enough reaches the customer: it closes their open missed-call
@@ -456,8 +475,7 @@ class CampaignDialer:
                         await self.service.ari.get_channel(attempt.channel_id)
                     except ChannelGone:
                         sub.cancel()
-                        log.warning("campaign attempt lost in a restart attempt=%s", attempt.id)
-                        await self._finish(attempt, "lost")
+                        await self._log_restart_end(attempt, await self._finish(attempt, "lost"))
                         continue
                     log.warning("campaign attempt carried on after a restart attempt=%s", attempt.id)
                     self._watch(attempt, sub)

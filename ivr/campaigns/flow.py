@@ -2,7 +2,8 @@
 
 The digit is stored before the thank-you prompt plays, so a crash after a press never loses it.
 The trip is spoken with ivr.say in the call's language: the route name (a recording, else speech
-made once), the departure in the callee's local time, then the seat (confirm) or bus and platform
+made once), the departure as the ticket prints it (the departure stop's zone, named when the
+callee's own zone differs), then the seat (confirm) or bus and platform
 (notice).
 """
 from __future__ import annotations
@@ -24,12 +25,16 @@ from ivr.campaigns.store import CampaignStore
 from ivr.errors import IvrError
 from ivr.flows.context import Services
 from ivr.plan.model import Plan
-from ivr.say import SayError, say_bus, say_datetime, say_platform, say_seat
+from ivr.say import SayError, say_bus, say_datetime, say_platform, say_seat, say_zone, zone_label
 
 log = logging.getLogger(__name__)
 
 # A passenger may ask to hear the trip again this often (0 = repeat) before the call ends.
 MAX_REPEATS = 3
+
+
+# Russian patronymics: Викторовна, Ильич, Сергеевич, Кузьминична.
+_PATRONYMIC = re.compile(r"(вич|вна|ична|ич)$")
 
 
 # A prompt name for a text in a language (TextSpeaker.speak_text); blocking.
@@ -42,14 +47,32 @@ def _number(text: str) -> int | None:
     return int(m.group()) if m and int(m.group()) > 0 else None
 
 
-def trip_words(row: Row, kind: str, language: str, route_prompt: str = "") -> tuple[str, ...]:
-    """The trip as prompt names: route, departure (callee's local time), then the seat for a
-    confirm call, bus and platform for a notice. A language the say module lacks says only the route."""
+def trip_zone(row: Row, plan_zone: str) -> str:
+    """The zone the ticket prints the departure in: the trip's own, else the plan's."""
+    return row.passenger.timezone or plan_zone
+
+
+def zone_differs(row: Row, plan_zone: str) -> bool:
+    """Does the callee's clock show another time than the ticket at departure?"""
+    p = row.passenger
+    if p.departure is None:
+        return False
+    return p.departure.astimezone(ZoneInfo(trip_zone(row, plan_zone))).utcoffset() != \
+        p.departure.astimezone(ZoneInfo(row.timezone)).utcoffset()
+
+
+def trip_words(row: Row, kind: str, language: str, plan_zone: str, route_prompt: str = "") -> tuple[str, ...]:
+    """The trip as prompt names: route, departure as the ticket prints it (the departure stop's
+    zone), that zone named when the callee's clock differs, then the seat for a confirm call, bus
+    and platform for a notice. A language the say module lacks says only the route."""
     p = row.passenger
     words: list[str] = [route_prompt] if route_prompt else []
     try:
         if p.departure is not None:
-            words += say_datetime(p.departure.astimezone(ZoneInfo(row.timezone)), language)
+            zone = trip_zone(row, plan_zone)
+            words += say_datetime(p.departure.astimezone(ZoneInfo(zone)), language)
+            if zone_differs(row, plan_zone):
+                words += say_zone(zone, language)
         numbers = ((p.seat, say_seat),) if kind == "confirm" else ((p.bus, say_bus), (p.platform, say_platform))
         for text, say in numbers:
             n = _number(text)
@@ -61,7 +84,8 @@ def trip_words(row: Row, kind: str, language: str, route_prompt: str = "") -> tu
     return tuple(words)
 
 
-async def trip_prompts(row: Row, kind: str, language: str, speak: Speak | None) -> tuple[str, ...]:
+async def trip_prompts(row: Row, kind: str, language: str, speak: Speak | None, plan_zone: str
+                       ) -> tuple[str, ...]:
     """trip_words with the route name spoken (espeak-ng on a cache miss, off the event loop)."""
     route_prompt = ""
     if row.passenger.route.strip() and speak is not None:
@@ -69,18 +93,34 @@ async def trip_prompts(row: Row, kind: str, language: str, speak: Speak | None) 
             route_prompt = await asyncio.to_thread(speak, row.passenger.route, language)
         except (IvrError, OSError) as e:     # no espeak-ng, a full disk: the call goes on without it
             log.warning("campaign route name not spoken row=%s error=%s", row.id, e)
-    return trip_words(row, kind, language, route_prompt)
+    return trip_words(row, kind, language, plan_zone, route_prompt)
+
+
+def display_name(name: str) -> str:
+    """Surname and initials for a narrow screen: "Кузнецова Мария Викторовна" and "Мария Викторовна
+    Кузнецова" give "Кузнецова М.В."; a name without a patronymic is kept as written."""
+    words = name.split()
+    patronymic = next((i for i, w in enumerate(words) if _PATRONYMIC.search(w.lower())), None)
+    if len(words) != 3 or patronymic not in (1, 2):
+        return " ".join(words)
+    if patronymic == 1:                                # Имя Отчество Фамилия
+        words = [words[2], words[0], words[1]]
+    return f"{words[0]} {words[1][0]}.{words[2][0]}."
 
 
 def campaign_card(row: Row, campaign: str, digit: str, action: str, timezone: str) -> Card:
-    """The dispatcher's card for a passenger who pressed `digit` (their phone shows the label:
-    "Olga Ivanova T1 26.11 09:30"); the departure in the plan's time zone, as the console shows times."""
+    """The dispatcher's card for a passenger who pressed `digit`. Their phone shows what matters
+    first, within its limit: trip, departure, surname ("МТ-0730 08.12 09:15 Кузнецова М.В."); the
+    departure as the ticket prints it (the trip's zone, else `timezone`, the plan's)."""
     p = row.passenger
-    departure = p.departure.astimezone(ZoneInfo(timezone)) if p.departure is not None else None
-    label = " ".join(part for part in (p.name, p.trip_id, departure.strftime("%d.%m %H:%M") if departure else "")
-                     if part)
-    fields = (("Phone", p.phone), ("Trip", p.trip_id), ("Route", p.route),
-              ("Departure", departure.strftime("%d.%m.%Y %H:%M") if departure else ""),
+    zone = trip_zone(row, timezone)
+    departure = p.departure.astimezone(ZoneInfo(zone)) if p.departure is not None else None
+    label = " ".join(part for part in (p.trip_id, departure.strftime("%d.%m %H:%M") if departure else "",
+                                       display_name(p.name)) if part)
+    shown = departure.strftime("%d.%m.%Y %H:%M") if departure else ""
+    if departure is not None and zone != timezone:
+        shown += f" ({zone_label(zone, 'en')})"
+    fields = (("Phone", p.phone), ("Trip", p.trip_id), ("Route", p.route), ("Departure", shown),
               ("Seat", p.seat), ("Bus", p.bus), ("Platform", p.platform), ("Campaign", campaign),
               ("Pressed", f"{digit} ({action})"))
     return Card(title=p.name or p.phone, number=p.phone, label=label,
@@ -109,7 +149,7 @@ async def run_flow(session: CallSession, store: CampaignStore, attempt: Attempt,
         await session.play(w.thanks.get(attempt.answer, ()))
         return attempt.answer
     await store.answered(attempt.id, now())
-    trip = await trip_prompts(row, profile.kind, session.language, speak)
+    trip = await trip_prompts(row, profile.kind, session.language, speak, plan.timezone)
     if amd_status == "MACHINE":
         await store.set_outcome(attempt.id, "machine")
         if profile.machine == "message":

@@ -13,7 +13,9 @@ FLOW_KINDS: tuple[str, ...] = ("confirm", "notice")
 # What a digit does in a campaign flow.
 ACTIONS = ("confirm", "cancel", "dispatcher", "repeat", "understood")
 # Outcomes of one attempt that did not give an answer; each may have a retry rule.
-RETRY_OUTCOMES = ("busy", "no_answer", "congestion", "unreachable", "machine", "no_input", "lost")
+# "interrupted": answered, then cut off before an answer was stored; "lost": the channel was gone
+# after a restart and nobody knows how it ended. Nobody cut off is left unconfirmed.
+RETRY_OUTCOMES = ("busy", "no_answer", "congestion", "unreachable", "machine", "no_input", "interrupted", "lost")
 # Outcomes of an attempt in which the passenger answered a question (the action pressed).
 ANSWERS = ("confirm", "cancel", "dispatcher", "understood")
 CAMPAIGN_STATES = ("draft", "running", "paused", "cancelled", "done")
@@ -32,7 +34,7 @@ class CampaignNotFound(NotFound):
 @dataclass(frozen=True)
 class RetryRule:
     after: float          # seconds until the next attempt
-    limit: int            # attempts ending with this outcome before the row is given up
+    limit: int            # attempts ending with this outcome before the row is given up (retries + 1)
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ class Passenger:
     trip_id: str
     route: str = ""
     departure: datetime | None = None     # aware
+    timezone: str = ""                    # the departure stop's zone (the ticket's); "" = the plan's
     seat: str = ""
     bus: str = ""
     platform: str = ""
@@ -122,6 +125,7 @@ class Passenger:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "phone": self.phone, "trip_id": self.trip_id, "route": self.route,
                 "departure": self.departure.isoformat() if self.departure else None,
+                "trip_timezone": self.timezone,
                 "seat": self.seat, "bus": self.bus, "platform": self.platform,
                 "language": self.language}
 

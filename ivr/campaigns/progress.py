@@ -15,9 +15,21 @@ from ivr.campaigns.model import Campaign
 ORDER = ("confirm", "understood", "cancel", "dispatcher", "marked", "machine", "no_input", "busy", "no_answer",
          "congestion", "unreachable", "interrupted", "lost", "expired", "no_time_left", "do_not_call",
          "cancelled")
+# One name per result everywhere (console, CLI, export, chart), in English and Russian; the stored
+# code (the left) is what the API, the webhooks and `--answer` speak.
 LABELS = {"confirm": "confirmed", "cancel": "cancelled", "marked": "marked done", "no_answer": "no answer",
           "no_input": "no input", "do_not_call": "do not call", "no_time_left": "no time left",
-          "cancelled": "campaign cancelled"}
+          "cancelled": "campaign cancelled", "dispatcher": "to a dispatcher", "understood": "understood",
+          "machine": "answering machine", "busy": "busy", "congestion": "network busy",
+          "unreachable": "unreachable", "interrupted": "cut off", "lost": "lost", "expired": "too late"}
+LABELS_RU = {"confirm": "подтвердил", "cancel": "отказался", "marked": "отмечен вручную",
+             "no_answer": "не ответил", "no_input": "молчал", "do_not_call": "не звонить",
+             "no_time_left": "не осталось времени", "cancelled": "кампания отменена",
+             "dispatcher": "к диспетчеру", "understood": "принял к сведению", "machine": "автоответчик",
+             "busy": "занято", "congestion": "сеть занята", "unreachable": "недоступен",
+             "interrupted": "разговор прерван", "lost": "звонок потерян", "expired": "слишком поздно"}
+STATUS_LABELS = {"en": {"ready": "to call", "calling": "calling", "done": "done", "cancelled": "cancelled"},
+                 "ru": {"ready": "ждёт звонка", "calling": "звоним", "done": "завершён", "cancelled": "отменён"}}
 ENDED = ("done", "cancelled")
 # Bucket widths the chart picks from: the smallest that keeps it within MAX_BUCKETS bars.
 STEPS = tuple(timedelta(minutes=m) for m in (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440))
@@ -25,7 +37,10 @@ MAX_BUCKETS = 48
 _EPOCH = datetime(2000, 1, 3, tzinfo=timezone.utc)       # a Monday: day buckets start at midnight UTC
 
 
-def label(outcome: str) -> str:
+def label(outcome: str, lang: str = "en") -> str:
+    """The one name of a result: "confirmed", or in Russian "подтвердил"."""
+    if lang == "ru" and outcome in LABELS_RU:
+        return LABELS_RU[outcome]
     return LABELS.get(outcome, outcome.replace("_", " "))
 
 
@@ -76,7 +91,7 @@ class Progress:
 
     def line(self) -> str:
         """One line: status, settled of all, in flight, counts by outcome."""
-        counts = " ".join(f"{o}={n}" for o, n in self.results())
+        counts = " ".join(f"{label(o).replace(' ', '_')}={n}" for o, n in self.results())
         return (f"campaign {self.campaign.id} {self.campaign.status} {self.settled}/{self.total} "
                 f"({self.percent}%) calling={self.calling}" + (f" {counts}" if counts else ""))
 

@@ -13,6 +13,9 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
+from phonenumbers import timezone as pn_timezone
+
 from ivr.campaigns.model import ANSWERS, Passenger, Profile
 from ivr.plan.model import Plan
 
@@ -38,18 +41,39 @@ def zone_info(name: str) -> ZoneInfo:
 
 def callee_timezone(phone: str, plan: Plan, lookup=None) -> str:
     """The callee's zone from the carrier lookup's region data, else the plan's."""
-    if lookup is not None:
+    return callee_zone(phone, plan, lookup)[0]
+
+
+def callee_zone(phone: str, plan: Plan, lookup=None) -> tuple[str, str]:
+    """The callee's zone and, when it is the plan's for want of better, why ("" when known): the
+    registry's region of the number, or a country with one zone."""
+    if lookup is None:
+        return plan.timezone, "no numbering registry is used here"
+    try:
+        info = lookup.lookup(phone)
+    except Exception:        # an unknown number format must not stop an import
+        return plan.timezone, "the number could not be looked up"
+    zone = info.timezone
+    if zone:
         try:
-            zone = lookup.lookup(phone).timezone
-        except Exception:        # an unknown number format must not stop an import
-            zone = ""
-        if zone:
-            try:
-                zone_info(zone)
-                return zone
-            except (ZoneInfoNotFoundError, ValueError):
-                pass
-    return plan.timezone
+            zone_info(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return plan.timezone, f"unknown time zone {zone!r}"
+        if getattr(info, "region", "") or _one_zone(phone):
+            return zone, ""
+    counts = getattr(lookup, "counts", {})
+    if counts.get("ranges", 1) == 0:
+        return plan.timezone, "the numbering registry is not imported (ivr numbering import)"
+    return (zone or plan.timezone), "the number is not in the numbering registry"
+
+
+def _one_zone(phone: str) -> bool:
+    """A country (or number range) of one time zone needs no registry."""
+    try:
+        zones = pn_timezone.time_zones_for_number(phonenumbers.parse(phone, None))
+    except phonenumbers.NumberParseException:
+        return False
+    return len(zones) == 1 and zones[0] != "Etc/Unknown"
 
 
 def holidays_of(plan: Plan, profile: Profile) -> frozenset[date]:

@@ -2,7 +2,9 @@
 its first call time before it is stored."""
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from ivr.campaigns import scheduler
@@ -19,22 +21,41 @@ def profile_named(profiles: dict[str, Profile], name: str) -> Profile:
     return profiles[name]
 
 
+@dataclass(frozen=True)
+class Added:
+    added: int
+    skipped_keys: list[str]
+    # why a row's calling hours are the plan's zone for want of the callee's -> rows
+    zone_fallbacks: dict[str, int] = field(default_factory=dict)
+
+    def fallback_lines(self, plan_zone: str) -> list[str]:
+        return [f"{n} row(s) call in {plan_zone} hours: {why}" for why, n in self.zone_fallbacks.items()]
+
+    def to_dict(self) -> dict:
+        return {"added": self.added, "skipped_keys": self.skipped_keys,
+                "zone_fallbacks": [{"reason": why, "rows": n} for why, n in self.zone_fallbacks.items()]}
+
+
 async def add_passengers(store: CampaignStore, campaign: Campaign, profile: Profile, plan: Plan,
-                         passengers: Iterable[Passenger], now: datetime, lookup=None) -> tuple[int, list[str]]:
-    """Store passengers with their first call time; returns (added, idempotency keys already there)."""
+                         passengers: Iterable[Passenger], now: datetime, lookup=None) -> Added:
+    """Store passengers with their first call time (each callee's local hours)."""
     holidays = scheduler.holidays_of(plan, profile)
     rows = []
+    fallbacks: Counter[str] = Counter()
     for p in passengers:
-        zone = scheduler.callee_timezone(p.phone, plan, lookup)
+        zone, why = scheduler.callee_zone(p.phone, plan, lookup)
+        if why:
+            fallbacks[why] += 1
         rows.append((p, zone, scheduler.plan_first(p, zone, profile, holidays, now)))
-    return await store.add_rows(campaign.id, rows, now)
+    added, skipped = await store.add_rows(campaign.id, rows, now)
+    return Added(added, skipped, dict(fallbacks))
 
 
 async def create_campaign(store: CampaignStore, name: str, profile: Profile, plan: Plan,
                           passengers: Iterable[Passenger], now: datetime, lookup=None) -> tuple[Campaign, int]:
     campaign = await store.create(name, profile.kind, profile.name, now, profile.dispatcher)
-    added, _ = await add_passengers(store, campaign, profile, plan, passengers, now, lookup)
-    return campaign, added
+    added = await add_passengers(store, campaign, profile, plan, passengers, now, lookup)
+    return campaign, added.added
 
 
 def trunk_report(attempts: Iterable[Attempt], plan: Plan, lookup: CarrierLookup) -> dict:

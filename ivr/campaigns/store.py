@@ -84,7 +84,7 @@ def _campaign(r: CampaignRecordRow) -> Campaign:
 
 def _row(r: CampaignEntryRow) -> Row:
     p = Passenger(name=r.name, phone=r.phone, trip_id=r.trip_id, route=r.route, departure=r.departure,
-                  seat=r.seat, bus=r.bus, platform=r.platform, language=r.language, raw_phone=r.raw_phone,
+                  timezone=r.trip_timezone or "", seat=r.seat, bus=r.bus, platform=r.platform, language=r.language, raw_phone=r.raw_phone,
                   source_rows=tuple(r.source_rows or ()), key=r.idem_key or "")
     return Row(r.id, r.campaign_id, p, r.timezone, r.status, r.result, r.attempts, r.next_at,
                r.claim_token, r.claimed_by)
@@ -182,7 +182,8 @@ class CampaignStore:
                         status, result = "done", "do_not_call"
                     values.append(dict(
                         campaign_id=campaign_id, name=p.name, phone=p.phone, raw_phone=p.raw_phone,
-                        trip_id=p.trip_id, route=p.route, departure=p.departure, seat=p.seat, bus=p.bus,
+                        trip_id=p.trip_id, route=p.route, departure=p.departure,
+                        trip_timezone=p.timezone, seat=p.seat, bus=p.bus,
                         platform=p.platform, language=p.language, timezone=zone, status=status,
                         result=result, attempts=0, next_at=decision.next_at, idem_key=p.key or None,
                         source_rows=list(p.source_rows), claimed_by="", claim_token="", updated_at=now))
@@ -246,6 +247,27 @@ class CampaignStore:
                 r.claimed_by, r.claim_token, r.updated_at = "", "", now
             await s.commit()
             return [_row(r) for r in open_rows]
+
+    async def call_again(self, campaign_id: int, row_id: int, now: datetime) -> Row:
+        """Call one row again now (ops: a passenger cut off, or given up on): it is due at `now`,
+        whatever its retries said, and a campaign that had finished runs again for it. Not while
+        a call to it is in flight, not in a cancelled campaign, not to a do-not-call number."""
+        async with self.db.session() as s:
+            r = await s.get(CampaignEntryRow, row_id, with_for_update=True)
+            if r is None or r.campaign_id != campaign_id:
+                raise CampaignNotFound(f"campaign {campaign_id} has no row {row_id}")
+            campaign = await s.get(CampaignRecordRow, campaign_id, with_for_update=True)
+            if campaign.status == "cancelled":
+                raise CampaignError(f"campaign {campaign_id} is cancelled: start a new one to call again")
+            if r.status == "calling":
+                raise CampaignError(f"row {row_id} is being called now")
+            if await s.get(DoNotCallRow, r.phone) is not None:
+                raise CampaignError(f"{r.phone} is on the do-not-call list")
+            r.status, r.next_at, r.updated_at = "ready", now, now
+            if campaign.status == "done":
+                campaign.status = "running"
+            await s.commit()
+            return _row(r)
 
     async def marks(self, campaign_id: int) -> dict[int, Mark]:
         """Rows settled by hand, by row id."""
@@ -486,6 +508,47 @@ class CampaignStore:
                 CampaignRecordRow.id == campaign_id, CampaignRecordRow.status == "running").values(status="done"))
             await s.commit()
             return bool(res.rowcount)
+
+    # ----- a passenger calling back -----
+
+    async def callback_row(self, phone: str, now: datetime) -> tuple[Row, Campaign] | None:
+        """The row a passenger calling back is about: their soonest trip not yet gone, in a
+        campaign not cancelled (the latest row when no departure is known)."""
+        async with self.db.session() as s:
+            q = select(CampaignEntryRow, CampaignRecordRow).join(
+                CampaignRecordRow, CampaignRecordRow.id == CampaignEntryRow.campaign_id).where(
+                CampaignEntryRow.phone == phone, CampaignRecordRow.status != "cancelled",
+                CampaignEntryRow.status != "cancelled",
+                or_(CampaignEntryRow.departure.is_(None), CampaignEntryRow.departure > now)) \
+                .order_by(CampaignEntryRow.departure.is_(None), CampaignEntryRow.departure,
+                          CampaignEntryRow.id.desc()).limit(1)
+            found = (await s.execute(q)).first()
+            return (_row(found[0]), _campaign(found[1])) if found else None
+
+    async def inbound_attempt(self, row: Row, channel_id: str, instance: str, now: datetime) -> Attempt:
+        """The passenger's own call, stored as an attempt of their row (trunk "inbound") so their
+        answer is kept like any other, with its digit and webhook."""
+        async with self.db.session() as s:
+            a = CampaignAttemptRow(row_id=row.id, campaign_id=row.campaign_id, number=row.passenger.phone,
+                                   channel_id=channel_id, trunk="inbound", instance=instance, created_at=now,
+                                   answered_at=now)
+            s.add(a)
+            await s.commit()
+            return _attempt(a)
+
+    async def finish_callback(self, attempt_id: int, now: datetime) -> str:
+        """End the passenger's own call: an answer settles their row (unless a call to them is in
+        flight, whose end decides); without one the row stays as it was."""
+        async with self.db.session() as s:
+            a = await s.get(CampaignAttemptRow, attempt_id, with_for_update=True)
+            outcome = a.answer or a.outcome or "interrupted"
+            if a.ended_at is None:
+                a.outcome, a.ended_at = outcome, now
+            r = await s.get(CampaignEntryRow, a.row_id, with_for_update=True)
+            if a.answer and r is not None and r.status != "calling":
+                r.status, r.result, r.next_at, r.updated_at = "done", a.answer, None, now
+            await s.commit()
+            return outcome
 
     # ----- do not call -----
 

@@ -1,19 +1,21 @@
-"""`ivr campaign`: import passengers from CSV, start/pause/resume/cancel, show or watch progress,
-mark a row done by hand, export."""
+"""`ivr campaign`: import passengers from CSV or XLSX, a template to fill in, start/pause/resume/
+cancel, show or watch progress (every row's next call with --rows), call a row again now, mark a
+row done by hand, export (CSV with `;` and a BOM, or XLSX, in the user's language)."""
 from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import sys
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
-from ivr.campaigns.config import campaigns_file, load_profiles
-from ivr.campaigns.progress import Progress, label
-from ivr.campaigns.importer import read_csv
-from ivr.campaigns.service import create_campaign, profile_named, trunk_report
+from ivr.campaigns.config import campaigns_file, load_profiles, load_route_zones
+from ivr.campaigns.export import FORMATS, LANGUAGES, export_file, template_file
+from ivr.campaigns.importer import read_file
+from ivr.campaigns.progress import STATUS_LABELS, Progress, label
+from ivr.campaigns.service import add_passengers, profile_named, trunk_report
 from ivr.campaigns.store import TRANSITIONS, CampaignStore
 from ivr.clock import Clock
 from ivr.config import Settings
@@ -26,14 +28,15 @@ from ivr.routing.router import OPERATORS_FILE
 from ivr.store.db import open_database
 
 BAR = 30
-EXPORT_COLUMNS = ("name", "phone", "trip_id", "route", "departure", "seat", "bus", "platform", "language",
-                  "timezone", "status", "result", "attempts", "digit", "answered_at")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("campaign", aliases=["campaigns"], help="outbound trip-confirmation campaigns")
     sub = parser.add_subparsers(dest="campaign_command", required=True, metavar="ACTION")
-    imp = sub.add_parser("import", help="create a campaign from a CSV file of passengers")
+    imp = sub.add_parser("import", help="create a campaign from a CSV or XLSX file of passengers",
+                         description="CSV in UTF-8 (with or without a BOM) or Windows-1251, separated by ';', "
+                                     "',' or tabs, or XLSX. Column names in Russian or English: "
+                                     "docs/campaigns.md; `ivr campaign template` writes a file to fill in.")
     imp.add_argument("file", type=Path)
     imp.add_argument("--name", required=True)
     imp.add_argument("--kind", default="confirm", help="campaign profile (config/campaigns.yaml)")
@@ -46,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("id", type=int)
     show.add_argument("--follow", action="store_true", help="keep showing progress until the campaign ends")
     show.add_argument("--interval", type=float, default=2.0, help=argparse.SUPPRESS)
+    show.add_argument("--rows", action="store_true", help="list every row with its result and next call")
     show.set_defaults(handler=show_command)
     watch = sub.add_parser("watch", help="live progress bar and counts by outcome until the campaign ends")
     watch.add_argument("id", type=int)
@@ -57,10 +61,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     done.add_argument("--answer", default="confirmed", help="confirmed (default), cancelled or understood")
     done.add_argument("--by", required=True, help="who settled it (a dispatcher's name)")
     done.set_defaults(handler=done_command)
-    export = sub.add_parser("export", help="rows with their results as CSV")
+    call = sub.add_parser("call", help="call one row again now (a passenger cut off or given up on)")
+    call.add_argument("id", type=int, help="campaign")
+    call.add_argument("row", type=int, metavar="ROW_ID")
+    call.set_defaults(handler=call_command)
+    export = sub.add_parser("export", help="rows with their results as CSV (';', BOM) or XLSX")
     export.add_argument("id", type=int)
-    export.add_argument("--output", type=Path, help="file to write (default: standard output)")
+    export.add_argument("--output", type=Path, help="file to write (default: standard output; .xlsx: XLSX)")
+    export.add_argument("--format", choices=FORMATS, help="csv or xlsx (default: from --output, else csv)")
+    export.add_argument("--lang", choices=LANGUAGES, help="column names and results (default: the plan's language)")
     export.set_defaults(handler=export_command)
+    template = sub.add_parser("template", help="an empty passenger file to fill in (CSV or XLSX)")
+    template.add_argument("--output", type=Path, help="file to write (default: standard output; .xlsx: XLSX)")
+    template.add_argument("--format", choices=FORMATS, help="csv or xlsx (default: from --output, else csv)")
+    template.add_argument("--lang", choices=LANGUAGES, help="column names (default: the plan's language)")
+    template.set_defaults(handler=template_command)
 
 
 def _run(settings: Settings, work):
@@ -77,23 +92,37 @@ def carrier_lookup(settings: Settings) -> CarrierLookup:
     return CarrierLookup(settings.var / "numbering", load_carrier_table(settings.path(OPERATORS_FILE)))
 
 
+def _plan(settings: Settings):
+    return load_plan(settings.path(settings.plan_file), secrets_path=settings.path(settings.secrets_file))
+
+
 def import_command(args: argparse.Namespace, settings: Settings) -> int:
-    plan = load_plan(settings.path(settings.plan_file), secrets_path=settings.path(settings.secrets_file))
+    plan = _plan(settings)
     profile = profile_named(load_profiles(campaigns_file(settings), plan), args.kind)
     try:
-        text = args.file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
+        data = args.file.read_bytes()
+    except OSError as e:
         raise InvalidInput(f"cannot read {args.file}: {e}") from None
-    result = read_csv(text, plan.country, plan.timezone, plan.languages)
+    try:
+        result, kind = read_file(data, args.file.name, plan.country, plan.timezone, plan.languages,
+                                 load_route_zones(campaigns_file(settings)))
+    except InvalidInput as e:
+        raise InvalidInput(f"{args.file}: {e.message}", e.details) from None
     for issue in result.issues:
         print(f"{args.file}:{issue}" + ("" if issue.level == "error" else f" ({issue.level})"), file=sys.stderr)
     now = Clock(settings.fixed_now()).now()
     # The registry's region gives each callee's time zone (local calling hours), as for the API.
     lookup = carrier_lookup(settings)
-    campaign, added = _run(settings, lambda store: create_campaign(store, args.name, profile, plan,
-                                                                   result.passengers, now, lookup))
-    print(f"campaign {campaign.id} '{campaign.name}' ({profile.name}): {added} passengers, "
+
+    async def work(store: CampaignStore):
+        campaign = await store.create(args.name, profile.kind, profile.name, now, profile.dispatcher)
+        return campaign, await add_passengers(store, campaign, profile, plan, result.passengers, now, lookup)
+
+    campaign, added = _run(settings, work)
+    print(f"campaign {campaign.id} '{campaign.name}' ({profile.name}) from {kind}: {added.added} passengers, "
           f"{result.merged} merged, {result.refused} rows refused of {result.rows_read}")
+    for line in added.fallback_lines(plan.timezone):
+        print(f"  {line}")
     return 0
 
 
@@ -113,14 +142,16 @@ def show_command(args: argparse.Namespace, settings: Settings) -> int:
 
     campaign, counts, attempts = _run(settings, work)
     progress = Progress.of(campaign, counts)
+    plan = _plan(settings)
     print(f"campaign {campaign.id} '{campaign.name}' ({campaign.profile}) {campaign.status}")
     print(progress.bar(BAR))
     for name, n in sorted(counts["status"].items()):
-        print(f"  {name:12} {n}")
-    for name, n in sorted(counts["result"].items(), key=lambda kv: -kv[1]):
-        print(f"  {name:12} {n}")
+        print(f"  {STATUS_LABELS['en'].get(name, name):18} {n}")
+    for name, n in progress.results():
+        print(f"  {label(name):18} {n}")
+    if args.rows:
+        print_rows(_run(settings, lambda store: store.rows(args.id)), plan.timezone)
     if attempts:
-        plan = load_plan(settings.path(settings.plan_file), secrets_path=settings.path(settings.secrets_file))
         report = trunk_report(attempts, plan, carrier_lookup(settings))
         print(f"  {'trunk':12} {'calls':>6} {'answered':>8} {'minutes':>8} {'cost':>8}")
         for row in report["trunks"]:
@@ -128,6 +159,25 @@ def show_command(args: argparse.Namespace, settings: Settings) -> int:
                   f"{row['cost']:>8.2f}")
         print(f"  cost {report['cost']:.2f}, through {report['default_trunk']} alone {report['default_cost']:.2f}, "
               f"saving {report['saving']:.2f}")
+    return 0
+
+
+def print_rows(rows, zone: str) -> None:
+    """Every row: id, passenger, phone, trip, status, result, attempts and the next call (plan's zone)."""
+    tz = ZoneInfo(zone)
+    print(f"  {'row':>5} {'passenger':24} {'phone':13} {'trip':10} {'status':8} {'result':18} "
+          f"{'tries':>5}  next call ({zone})")
+    for r in rows:
+        p = r.passenger
+        nxt = r.next_at.astimezone(tz).strftime("%d.%m %H:%M:%S") if r.next_at and r.status == "ready" else ""
+        print(f"  {r.id:>5} {p.name[:24]:24} {p.phone:13} {p.trip_id[:10]:10} {r.status:8} "
+              f"{label(r.result) if r.result else '':18} {r.attempts:>5}  {nxt}")
+
+
+def call_command(args: argparse.Namespace, settings: Settings) -> int:
+    now = Clock(settings.fixed_now()).now()
+    row = _run(settings, lambda store: store.call_again(args.id, args.row, now))
+    print(f"campaign {args.id} row {row.id} {row.passenger.name} {row.passenger.phone}: called again now")
     return 0
 
 
@@ -170,7 +220,7 @@ def done_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.row.isdigit() and len(args.row) < 10:
         target = int(args.row)
     else:
-        plan = load_plan(settings.path(settings.plan_file), secrets_path=settings.path(settings.secrets_file))
+        plan = _plan(settings)
         try:
             target = normalize(args.row, plan.country)
         except IvrError:
@@ -183,27 +233,32 @@ def done_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _format(args: argparse.Namespace) -> str:
+    if args.format:
+        return args.format
+    return "xlsx" if args.output and args.output.suffix.lower() == ".xlsx" else "csv"
+
+
+def _write(data: bytes, output: Path | None) -> None:
+    if output:
+        output.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+
+
 def export_command(args: argparse.Namespace, settings: Settings) -> int:
     async def work(store: CampaignStore):
         await store.get(args.id)
         return await store.rows(args.id), await store.attempts(args.id)
 
     rows, attempts = _run(settings, work)
-    out = args.output.open("w", encoding="utf-8", newline="") if args.output else sys.stdout
-    try:
-        write_export(out, rows, attempts)
-    finally:
-        if args.output:
-            out.close()
+    plan = _plan(settings)
+    _write(export_file(rows, attempts, plan.timezone, args.lang or plan.language, _format(args),
+                       f"campaign {args.id}"), args.output)
     return 0
 
 
-def write_export(out, rows, attempts) -> None:
-    answers = {a.row_id: a for a in attempts if a.answer}
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    for r in rows:
-        p, a = r.passenger, answers.get(r.id)
-        writer.writerow([p.name, p.phone, p.trip_id, p.route, p.departure.isoformat() if p.departure else "",
-                         p.seat, p.bus, p.platform, p.language, r.timezone, r.status, r.result, r.attempts,
-                         a.digit if a else "", a.answered_at.isoformat() if a and a.answered_at else ""])
+def template_command(args: argparse.Namespace, settings: Settings) -> int:
+    _write(template_file(args.lang or _plan(settings).language, _format(args)), args.output)
+    return 0

@@ -24,6 +24,8 @@ class Services:
     queues: Any = None        # the queue manager (queue nodes)
     router: Any = None        # outbound trunk choice (legs to outside numbers)
     missed: Any = None        # the missed-call service
+    # async (FlowContext) -> bool: a campaign passenger calling back is taken before the plan's entry
+    campaign_callback: Any = None
     cards: Cards = field(default_factory=Cards)   # call cards on the staff phones being rung
 
 

@@ -697,7 +697,14 @@ class PlanBuilder:
             if host is not None and not _HOST.fullmatch(host):
                 r.problem(host_node, f"trunk '{name}': host '{host}' must be an address or name with an optional :port")
                 host = None
-            caller_id = r.optional(info, "caller_id", self._phone, "")
+            # Calls out (campaigns, call-backs) present it: without one they reach people as
+            # "Anonymous", many never answer, and none can call back.
+            caller_id_node = info.get("caller_id")
+            if caller_id_node is None:
+                r.problem(info.at, f"trunk '{name}': 'caller_id' is missing: the company number calls out "
+                                   "present (without it they reach people as 'Anonymous' and nobody can call back)")
+            caller_id = (self._phone(caller_id_node, f"trunk '{name}' caller_id") or "") \
+                if caller_id_node is not None else ""
             whole = lambda n, w: r.number(n, w, integer=True)   # noqa: E731
             capacity = r.optional(info, "capacity", whole, 0)
             default = r.optional(info, "default", r.boolean, False)

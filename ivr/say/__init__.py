@@ -11,13 +11,14 @@ from datetime import date, datetime, time
 from types import ModuleType
 
 from ivr.say import en, ru
+from ivr.say.zones import zone_label, zone_prompt
 from ivr.say.errors import SayError
 from ivr.say.speech import TextSpeaker, WordsResult, generate_words, recorded_name, speak_text
 
 __all__ = [
     "LANGUAGES", "SayError", "TextSpeaker", "WordsResult", "generate_words", "recorded_name",
     "say_bus", "say_date", "say_datetime", "say_digits", "say_number", "say_ordinal",
-    "say_platform", "say_seat", "say_time", "speak_text",
+    "say_platform", "say_seat", "say_time", "say_zone", "speak_text", "zone_label",
 ]
 
 _RULES: dict[str, ModuleType] = {"ru": ru, "en": en}
@@ -73,6 +74,12 @@ def say_time(t: time, lang: str) -> list[str]:
 def say_datetime(dt: datetime, lang: str, *, year: bool = False) -> list[str]:
     """ru "двадцать пятого ноября в девять тридцать", en "November twenty fifth at ..."."""
     return _rules(lang).say_datetime(dt.date(), dt.time(), year=year)
+
+
+def say_zone(zone: str, lang: str) -> list[str]:
+    """ru "по московскому времени", en "Moscow time" (an IANA zone; others: "local time of departure")."""
+    _rules(lang)
+    return [zone_prompt(zone)]
 
 
 def say_seat(n: int, lang: str) -> list[str]:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from datetime import date, time
 
+from ivr.say import zones
 from ivr.say.errors import SayError
 
 MAX_NUMBER = 10**12 - 1
 
-WORDS: dict[str, str] = {"say/seat": "seat", "say/bus": "bus", "say/platform": "platform"}
+WORDS: dict[str, str] = {"say/seat": "seat", "say/bus": "bus", "say/platform": "platform", **zones.words("en")}
 
 _SCALES = ((10**9, "digits/billion"), (10**6, "digits/million"), (10**3, "digits/thousand"))
 

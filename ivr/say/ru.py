@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, time
 
+from ivr.say import zones
 from ivr.say.errors import SayError
 
 MAX_NUMBER = 10**12 - 1
@@ -51,6 +52,7 @@ def _words() -> dict[str, str]:
         "say/seat": "место", "say/bus": "автобус", "say/platform": "платформа",
     }
     words.update({f"say/{h}00": text for h, text in _HUNDREDS.items()})
+    words.update(zones.words("ru"))
     for n, word in _ORDINALS_M.items():
         if n not in _CORE_ORDINALS:
             words[f"say/h-{n}"] = word

@@ -369,6 +369,8 @@ class CampaignEntryRow(Base):
     platform: Mapped[str] = mapped_column(String(32), default="")
     language: Mapped[str] = mapped_column(String(16), default="")
     timezone: Mapped[str] = mapped_column(String(64))         # the callee's
+    # the departure stop's, as the ticket prints the time; "" = the plan's
+    trip_timezone: Mapped[str] = mapped_column(String(64), default="", server_default="")
     status: Mapped[str] = mapped_column(String(16), default="ready")
     result: Mapped[str] = mapped_column(String(32), default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

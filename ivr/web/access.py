@@ -52,7 +52,7 @@ class Rule:
     path: str                    # the route as registered, e.g. /api/missed/{id}/take
     roles: tuple[str, ...]       # besides admin
     audit: str = ""              # audit action; {name} is filled from the path's parts
-    accepts: str = ""            # body of a write: json (default under /api/), csv, or form (pages)
+    accepts: str = ""            # body of a write: json (default under /api/), csv, file (CSV or XLSX), or form (pages)
     own: str = ""                # a path part that must be the caller's own extension (admin: any)
 
     @property
@@ -78,6 +78,9 @@ RULES: tuple[Rule, ...] = (
     Rule("GET", "/campaigns/{id}", READERS),
     Rule("GET", "/campaigns/{id}/live", READERS),
     Rule("GET", "/campaigns/{id}/export.csv", (OPS, DISPATCHER, VIEWER)),
+    Rule("GET", "/campaigns/{id}/export", (OPS, DISPATCHER, VIEWER)),
+    Rule("GET", "/campaigns/template", (OPS,)),
+    Rule("POST", "/campaigns/{id}/rows/{row}/call", (OPS,), audit="campaign.call-again"),
     Rule("POST", "/campaigns/{id}/rows/{row}/done", (OPS, DISPATCHER), audit="campaign.done"),
     Rule("GET", "/mailbox", ()),
     Rule("GET", "/audit", ()),
@@ -112,6 +115,9 @@ RULES: tuple[Rule, ...] = (
     Rule("POST", "/api/queues/agents/{ext}/{action}", (DISPATCHER,), audit="queue.{action}", own="ext"),
     # campaigns: the integration API
     Rule("POST", "/api/campaigns", (OPS, INTEGRATION), audit="campaign.create"),
+    Rule("POST", "/api/campaigns/import", (OPS, INTEGRATION), audit="campaign.create", accepts="file"),
+    Rule("GET", "/api/campaigns/template", (OPS, INTEGRATION)),
+    Rule("POST", "/api/campaigns/{id}/rows/{row}/call", (OPS,), audit="campaign.call-again"),
     Rule("GET", "/api/campaigns/{id}", (OPS, DISPATCHER, VIEWER, INTEGRATION)),
     Rule("GET", "/api/campaigns/{id}/export", (OPS, DISPATCHER, VIEWER, INTEGRATION)),
     Rule("GET", "/api/campaigns/{id}/progress", (OPS, DISPATCHER, VIEWER, INTEGRATION)),
@@ -209,6 +215,8 @@ def _check_body(request: web.Request, rule: Rule) -> None:
         return
     kind = request.content_type
     expected = {"json": ("application/json",), "csv": ("text/csv", "text/plain"),
+                "file": ("text/csv", "text/plain", "application/octet-stream",
+                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
                 "form": ("application/x-www-form-urlencoded", "multipart/form-data")}[rule.body]
     if kind not in expected:
         raise UnsupportedBody(f"{request.method} {request.path} takes {expected[0]}, not {kind or 'an untyped body'}")

@@ -1,21 +1,22 @@
 """Console pages of outbound campaigns: the list, and a page per campaign with its progress, a
 chart of outcomes over time, counts by outcome (both kept live by a small JSON endpoint the page
-polls), its rows with their attempts (filtered by status, outcome or a search), a button that
-marks a passenger done by hand, and the CSV export."""
+polls), its rows with their attempts and next call (filtered by status, outcome or a search), a
+button that marks a passenger done by hand, one that calls a row again now (administrators), the
+export (CSV with `;` and a BOM, or XLSX) and the import template."""
 from __future__ import annotations
 
-import io
 from collections import defaultdict
 from urllib.parse import parse_qsl, urlencode
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from ivr.campaigns.model import Campaign, CampaignNotFound
 from ivr.campaigns.progress import Progress, label, timeline
-from ivr.cli.campaigns import write_export
 from ivr.errors import IvrError
 from ivr.web.campaign_chart import layout
-from ivr.web.console import NAV, TEMPLATES, USER, page, path_id, plan_timezone, render
+from ivr.web.campaigns import export as api_export, template as api_template
+from ivr.web.console import NAV, TEMPLATES, USER, admin_only, page, path_id, plan_timezone, render
 from ivr.web.keys import SERVICE
 
 # Rows listed on a campaign's page at most (a filter or the export shows the others).
@@ -73,6 +74,8 @@ async def campaign_page(request: web.Request) -> web.Response:
                   statuses=progress.by_status, counts_html=counts_html, chart_html=chart_html,
                   rows=rows[:ROWS_SHOWN], matching=len(rows), attempts=attempts,
                   marks=await store.marks(campaign.id), status=status, result=result, q=q, label=label,
+                  zone=lambda name: ZoneInfo(name) if name else plan_timezone(request),
+                  is_admin=request[USER].role == "admin",
                   message=request.query.get("message", ""), back=request.query_string)
 
 
@@ -103,19 +106,40 @@ async def mark_done(request: web.Request) -> web.Response:
 
 
 @page
-async def campaign_export(request: web.Request) -> web.Response:
+async def call_again(request: web.Request) -> web.Response:
+    """The button of a row: call this passenger again now (administrators: it overrides the retries)."""
+    admin_only(request[USER])
     campaign = await _campaign(request)
-    store = _store(request)
-    out = io.StringIO()
-    write_export(out, await store.rows(campaign.id), await store.attempts(campaign.id))
-    return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="campaign-{campaign.id}.csv"'})
+    form = await request.post()
+    service = request.app[SERVICE]
+    try:
+        row = await _store(request).call_again(campaign.id, path_id(request, "row"), service.clock.now())
+        message = f"{row.passenger.name}: called again now."
+    except IvrError as e:
+        message = e.message
+    params = {k: v for k, v in parse_qsl(str(form.get("back") or "")) if k != "message"}
+    raise web.HTTPSeeOther(f"/campaigns/{campaign.id}?{urlencode({**params, 'message': message})}")
+
+
+@page
+async def campaign_export(request: web.Request) -> web.Response:
+    """?format=csv|xlsx, ?lang=ru|en (else the browser's language): the API's export, for the console."""
+    await _campaign(request)
+    return await api_export(request)
+
+
+@page
+async def template_download(request: web.Request) -> web.Response:
+    return await api_template(request)
 
 
 def setup(app: web.Application) -> None:
     app[NAV].append(("/campaigns", "Campaigns"))
     app.router.add_get("/campaigns", campaigns_page)
+    app.router.add_get("/campaigns/template", template_download)      # before {id}
     app.router.add_get("/campaigns/{id}", campaign_page)
     app.router.add_get("/campaigns/{id}/live", campaign_live)
     app.router.add_post("/campaigns/{id}/rows/{row}/done", mark_done)
+    app.router.add_post("/campaigns/{id}/rows/{row}/call", call_again)
+    app.router.add_get("/campaigns/{id}/export", campaign_export)
     app.router.add_get("/campaigns/{id}/export.csv", campaign_export)

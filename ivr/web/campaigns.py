@@ -1,24 +1,26 @@
-"""Campaign API: POST /api/campaigns (rows with an idempotency key each), GET /api/campaigns/{id},
-GET /api/campaigns/{id}/progress (counts and outcomes over time), GET /api/campaigns/{id}/export
-(CSV), POST /api/campaigns/{id}/done (a row settled by hand), POST /api/campaigns/{id}/{start|pause|
-resume|cancel}."""
+"""Campaign API: POST /api/campaigns (rows with an idempotency key each), POST /api/campaigns/import
+(a CSV or XLSX file as the body), GET /api/campaigns/template, GET /api/campaigns/{id} (rows with
+their next call), GET /api/campaigns/{id}/progress (counts and outcomes over time),
+GET /api/campaigns/{id}/export (?format=csv|xlsx&lang=ru|en), POST /api/campaigns/{id}/done (a row
+settled by hand), POST /api/campaigns/{id}/rows/{row}/call (call it again now),
+POST /api/campaigns/{id}/{start|pause|resume|cancel}."""
 from __future__ import annotations
-
-import io
 
 from aiohttp import web
 
-from ivr.campaigns.importer import read_records
+from ivr.campaigns import sheets
+from ivr.campaigns.config import campaigns_file, load_route_zones
+from ivr.campaigns.export import FORMATS, LANGUAGES, export_file, template_file
+from ivr.campaigns.importer import read_file, read_records
 from ivr.campaigns.progress import Progress, timeline
 from ivr.campaigns.service import add_passengers, profile_named
 from ivr.campaigns.store import TRANSITIONS
-from ivr.cli.campaigns import write_export
 from ivr.errors import InvalidInput, IvrError
 from ivr.routing.numbers import normalize
 
 # Rows of one request: a larger list is refused whole (413), so nothing is half-written.
 MAX_ROWS = 10_000
-FIELDS = ("name", "phone", "trip_id", "route", "departure", "seat", "bus", "platform", "language")
+FIELDS = ("name", "phone", "trip_id", "route", "departure", "timezone", "seat", "bus", "platform", "language")
 
 
 class TooManyRows(IvrError):
@@ -36,6 +38,14 @@ def _id(request: web.Request) -> int:
     if not raw.isdigit():
         raise InvalidInput(f"campaign id {raw!r} is not a number")
     return int(raw)
+
+
+def _lookup(service):
+    """The carrier lookup, with a registry imported since the service started (callee zones)."""
+    lookup = getattr(service.services.router, "lookup", None)
+    if lookup is not None:
+        lookup.refresh()
+    return lookup
 
 
 async def create(request: web.Request) -> web.Response:
@@ -72,9 +82,29 @@ async def create(request: web.Request) -> web.Response:
     else:
         campaign = await store.create(str(body.get("name") or "api"), profile.kind, profile.name, now,
                                       profile.dispatcher)
-    added, skipped = await add_passengers(store, campaign, profile, plan, result.passengers, now,
-                                          getattr(service.services.router, "lookup", None))
-    return web.json_response({"campaign": campaign.to_dict(), "added": added, "skipped_keys": skipped,
+    added = await add_passengers(store, campaign, profile, plan, result.passengers, now, _lookup(service))
+    return web.json_response({"campaign": campaign.to_dict(), **added.to_dict(),
+                              "issues": [i.to_dict() for i in result.issues]}, status=201)
+
+
+async def import_file(request: web.Request) -> web.Response:
+    """The body is a CSV (UTF-8 or cp1251, any separator) or XLSX file; ?name=, ?profile= (confirm),
+    ?filename= (its name: .xlsx is read as XLSX). A new campaign in draft, and the import report."""
+    service = _service(request)
+    data = await request.read()
+    if not data:
+        raise InvalidInput("the body is empty: send the file's bytes")
+    plan = service.plans.current.plan
+    profile = profile_named(service.campaigns.profiles(), request.query.get("profile") or "confirm")
+    name = request.query.get("filename", "")
+    result, kind = read_file(data, name, plan.country, plan.timezone, plan.languages,
+                             load_route_zones(campaigns_file(service.settings)))
+    store, now = service.campaigns.store, service.clock.now()
+    campaign = await store.create(request.query.get("name") or name or "import", profile.kind, profile.name, now,
+                                  profile.dispatcher)
+    added = await add_passengers(store, campaign, profile, plan, result.passengers, now, _lookup(service))
+    return web.json_response({"campaign": campaign.to_dict(), "file": kind, "rows_read": result.rows_read,
+                              "merged": result.merged, "refused": result.refused, **added.to_dict(),
                               "issues": [i.to_dict() for i in result.issues]}, status=201)
 
 
@@ -89,13 +119,51 @@ async def show(request: web.Request) -> web.Response:
                               "marks": [m.to_dict() for m in (await store.marks(campaign_id)).values()]})
 
 
+def _file_options(request: web.Request) -> tuple[str, str]:
+    """?format= (csv, xlsx) and ?lang= (ru, en; else the browser's, else the plan's language)."""
+    fmt = request.query.get("format", "csv")
+    if fmt not in FORMATS:
+        raise InvalidInput(f"format {fmt!r}: use {' or '.join(FORMATS)}")
+    lang = request.query.get("lang") or request.headers.get("Accept-Language", "")[:2].lower()
+    if lang not in LANGUAGES:
+        lang = _plan_zone_and_language(request)[1]
+    return fmt, lang if lang in LANGUAGES else "en"
+
+
+def _plan_zone_and_language(request: web.Request) -> tuple[str, str]:
+    live = _service(request).plans.current
+    return (live.plan.timezone, live.plan.language) if live else ("UTC", "en")
+
+
+def file_response(data: bytes, fmt: str, filename: str) -> web.Response:
+    kind = sheets.XLSX_TYPE if fmt == "xlsx" else "text/csv; charset=utf-8"
+    return web.Response(body=data, headers={"Content-Type": kind,
+                                            "Content-Disposition": f'attachment; filename="{filename}.{fmt}"'})
+
+
 async def export(request: web.Request) -> web.Response:
-    store = _service(request).campaigns.store
-    campaign_id = _id(request)
+    service = _service(request)
+    store, campaign_id = service.campaigns.store, _id(request)
     await store.get(campaign_id)
-    out = io.StringIO()
-    write_export(out, await store.rows(campaign_id), await store.attempts(campaign_id))
-    return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8")
+    fmt, lang = _file_options(request)
+    data = export_file(await store.rows(campaign_id), await store.attempts(campaign_id),
+                       _plan_zone_and_language(request)[0], lang, fmt, f"campaign {campaign_id}")
+    return file_response(data, fmt, f"campaign-{campaign_id}")
+
+
+async def template(request: web.Request) -> web.Response:
+    fmt, lang = _file_options(request)
+    return file_response(template_file(lang, fmt), fmt, "passengers")
+
+
+async def call_again(request: web.Request) -> web.Response:
+    """Call one row again now (ops)."""
+    service = _service(request)
+    raw = request.match_info["row"]
+    if not raw.isdigit():
+        raise InvalidInput(f"row id {raw!r} is not a number")
+    row = await service.campaigns.store.call_again(_id(request), int(raw), service.clock.now())
+    return web.json_response({"row": row.to_dict()})
 
 
 async def progress(request: web.Request) -> web.Response:
@@ -143,8 +211,11 @@ async def change(request: web.Request) -> web.Response:
 
 def setup(app: web.Application) -> None:
     app.router.add_post("/api/campaigns", create)
+    app.router.add_post("/api/campaigns/import", import_file)
+    app.router.add_get("/api/campaigns/template", template)           # before {id}
     app.router.add_get("/api/campaigns/{id}", show)
     app.router.add_get("/api/campaigns/{id}/export", export)
     app.router.add_get("/api/campaigns/{id}/progress", progress)
     app.router.add_post("/api/campaigns/{id}/done", done)             # before {command}, which would match it
+    app.router.add_post("/api/campaigns/{id}/rows/{row}/call", call_again)
     app.router.add_post("/api/campaigns/{id}/{command}", change)

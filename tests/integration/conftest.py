@@ -198,17 +198,20 @@ class ServiceProcess:
         return {"Authorization": f"Bearer {(var / 'cli-token').read_text().strip()}"}
 
     async def request(self, method: str, path: str, body: dict | list | None = None, data: bytes | None = None,
-                      headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        """(status, JSON body or text) of one API call with the admin token, unless `headers` has
-        its own Authorization (e.g. another role's token)."""
+                      headers: dict[str, str] | None = None, raw: bool = False) -> tuple[int, Any]:
+        """(status, JSON body or text, or with `raw` the bytes) of one API call with the admin token,
+        unless `headers` has its own Authorization (e.g. another role's token)."""
         async with aiohttp.ClientSession() as http:
             async with http.request(method, self.url + path, json=body, data=data,
                                     headers={**self.headers, **(headers or {})}) as r:
+                if raw and r.status == 200:
+                    return r.status, await r.read()
                 answer = await r.json() if r.content_type == "application/json" else await r.text()
                 return r.status, answer
 
-    async def get(self, path: str) -> dict:
-        status, answer = await self.request("GET", path)
+    async def get(self, path: str, raw: bool = False) -> Any:
+        """The API's JSON answer, or with `raw` the body's bytes (a file: an export, a template)."""
+        status, answer = await self.request("GET", path, raw=raw)
         assert status == 200, (path, status, answer)
         return answer
 
@@ -216,6 +219,13 @@ class ServiceProcess:
                    content_type: str = "text/csv") -> tuple[int, Any]:
         """A JSON body, or raw `data` (a CSV import) of `content_type`."""
         return await self.request("POST", path, body, data, {"Content-Type": content_type} if data is not None else None)
+
+    async def post_ok(self, path: str, body: dict | None = None, data: bytes | None = None,
+                      content_type: str = "application/octet-stream") -> Any:
+        """POST JSON (or `data`, raw bytes: a file) to the API and insist on success; its answer."""
+        status, answer = await self.post(path, body, data, content_type)
+        assert status < 400, (path, status, answer)
+        return answer
 
     async def call_record(self, caller: str, timeout: float = 10) -> dict:
         """The finished call record of the latest inbound call from `caller` (an outbound call to that

@@ -235,7 +235,7 @@ async def test_option_3_bridges_the_passenger_to_the_dispatcher(service, world, 
     # the dispatcher's phone showed the passenger and the trip, the console card too, gone after the call
     [row] = await store.rows(cid)
     departure = row.passenger.departure.astimezone(ZoneInfo(plan.timezone))
-    label = f"P0 T1 {departure:%d.%m %H:%M}"
+    label = f"T1 {departure:%d.%m %H:%M} P0"          # trip, time, name: what matters first
     assert (dispatcher.caller_name, dispatcher.caller_number) == (label, number)
     assert {c["state"] for c in cards} == {"ringing", "talking"}, cards
     fields = {f["name"]: f["value"] for f in cards[-1]["fields"]}

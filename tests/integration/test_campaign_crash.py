@@ -39,11 +39,12 @@ PROFILE = """
     answer_timeout: 1
     max_attempts: 3
     retry:
-      busy: {after: 2s, limit: 2}
-      no_answer: {after: 2s, limit: 2}
-      no_input: {after: 2s, limit: 1}
-      congestion: {after: 2s, limit: 2}
-      lost: {after: 1s, limit: 3}
+      busy: {after: 2s, retries: 1}
+      no_answer: {after: 2s, retries: 1}
+      no_input: {after: 2s, retries: 0}
+      congestion: {after: 2s, retries: 1}
+      lost: {after: 1s, retries: 2}
+      interrupted: {after: 1s, retries: 2}
     pacing: {max_concurrent: 8, reserve_inbound: 0, calls_per_second: 10}
     digits: {"1": confirm, "2": cancel, "0": repeat}
     prompts:

@@ -44,10 +44,11 @@ profiles:
     answer_timeout: 1.5
     max_attempts: 3
     retry:
-      busy: {{after: 3s, limit: 2}}
-      no_answer: {{after: 3s, limit: 2}}
-      machine: {{after: 3s, limit: 2}}
-      no_input: {{after: 3s, limit: 1}}
+      busy: {{after: 3s, retries: 1}}
+      no_answer: {{after: 3s, retries: 1}}
+      machine: {{after: 3s, retries: 1}}
+      no_input: {{after: 3s, retries: 0}}
+      interrupted: {{after: 3s, retries: 0}}
     pacing: {{max_concurrent: 10, reserve_inbound: 0, calls_per_second: 10}}
     amd: {{enabled: yes}}
     machine: message
@@ -323,7 +324,7 @@ profiles:
     ring_seconds: 3
     answer_timeout: 1.5
     max_attempts: 2
-    retry: {busy: {after: 2s, limit: 2}}
+    retry: {busy: {after: 2s, retries: 1}}
     pacing: {max_concurrent: 3, reserve_inbound: 0, calls_per_second: 10}
     prompts: {intro: [], question: [invalid-choice], thanks: {confirm: [], cancel: []}}
     digits: {"1": confirm, "2": cancel}

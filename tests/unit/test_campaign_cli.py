@@ -21,7 +21,7 @@ def settings(tmp_path):
     (tmp_path / "campaigns.yaml").write_text((PLANS / "campaign.yaml").read_text())
     return load_settings(env={"IVR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/ivr.db",
                               "IVR_PLAN_FILE": str(tmp_path / "plan.yaml"),
-                              "IVR_SECRETS_FILE": str(PLANS / "secrets.yaml"),
+                              "IVR_SECRETS_FILE": str(PLANS / "secrets.yaml"), "IVR_VAR_DIR": str(tmp_path),
                               "IVR_CLOCK": "2026-11-25T11:00:00+03:00"})
 
 
@@ -45,9 +45,36 @@ def test_import_show_export(settings, tmp_path, capsys):
     out, _ = capsys.readouterr()
     assert "running" in out and "0/1" in out
     export = tmp_path / "out.csv"
-    assert run(["campaign", "export", "1", "--output", str(export)], settings) == 0
-    rows = list(csv.DictReader(io.StringIO(export.read_text())))
-    assert [(r["phone"], r["seat"], r["status"]) for r in rows] == [("+79161234567", "12, 14", "ready")]
+    assert run(["campaign", "export", "1", "--output", str(export), "--lang", "en"], settings) == 0
+    assert export.read_bytes().startswith(b"\xef\xbb\xbfname;phone;")
+    rows = list(csv.DictReader(io.StringIO(export.read_text(encoding="utf-8-sig")), delimiter=";"))
+    assert [(r["phone"], r["seat"], r["status"], r["departure"]) for r in rows] == [
+        ("+79161234567", "12, 14", "to call", "2026-11-26 09:30")]
+    assert rows[0]["next call"] == "2026-11-25 11:00"          # local (the plan's zone), to the minute
+    # read back by the importer: the export's passenger columns are the template's
+    assert run(["campaign", "import", str(export), "--name", "again"], settings) == 0
+    assert "1 passengers" in capsys.readouterr().out
+
+
+def test_russian_export_xlsx_and_templates(settings, tmp_path, capsys):
+    from openpyxl import load_workbook
+    source = tmp_path / "trip.csv"
+    source.write_bytes("ФИО;Телефон;Рейс;Дата отправления;Время отправления\n"
+                       "Кузнецова Мария Викторовна;8 916 100-07-30;МТ-0730;26.11.2026;09:15\n".encode("cp1251"))
+    assert run(["campaign", "import", str(source), "--name", "ru"], settings) == 0
+    assert "from CSV cp1251 ;: 1 passengers" in capsys.readouterr().out
+    out = tmp_path / "out.xlsx"
+    assert run(["campaign", "export", "1", "--output", str(out), "--lang", "ru"], settings) == 0
+    sheet = load_workbook(out).active
+    header, row = [[c.value for c in r] for r in sheet.iter_rows(max_row=2)]
+    record = dict(zip(header, row))
+    assert (record["ФИО"], record["Отправление"], record["статус"]) == (
+        "Кузнецова Мария Викторовна", "26.11.2026 09:15", "ждёт звонка")
+    for fmt in ("csv", "xlsx"):
+        template = tmp_path / f"template.{fmt}"
+        assert run(["campaign", "template", "--output", str(template), "--lang", "ru"], settings) == 0
+        assert run(["campaign", "import", str(template), "--name", fmt], settings) == 0
+        assert "1 passengers, 0 merged, 0 rows refused of 1" in capsys.readouterr().out
 
 
 def test_import_gives_each_callee_the_time_zone_of_its_region(settings, tmp_path, capsys):
@@ -61,10 +88,31 @@ def test_import_gives_each_callee_the_time_zone_of_its_region(settings, tmp_path
     source.write_text("name,phone,trip,departure\nOlga,+79130001234,T1,2026-11-26 09:30\n"
                       "Ivan,+79161234567,T1,2026-11-26 09:30\n")
     assert run(["campaign", "import", str(source), "--name", "t", "--kind", "confirm"], settings) == 0
+    assert "call in Europe/Moscow hours" not in capsys.readouterr().out     # both numbers in the registry
     export = tmp_path / "out.csv"
-    assert run(["campaign", "export", "1", "--output", str(export)], settings) == 0
-    zones = {r["phone"]: r["timezone"] for r in csv.DictReader(io.StringIO(export.read_text()))}
+    assert run(["campaign", "export", "1", "--output", str(export), "--lang", "en"], settings) == 0
+    zones = {r["phone"]: r["passenger's time zone"]
+             for r in csv.DictReader(io.StringIO(export.read_text(encoding="utf-8-sig")), delimiter=";")}
     assert zones["+79130001234"] == "Asia/Novosibirsk"
+
+
+def test_import_without_the_registry_says_how_many_rows_take_the_plans_hours(settings, tmp_path, capsys):
+    source = tmp_path / "trip.csv"
+    source.write_text("name,phone,trip,departure\nOlga,+79130001234,T1,2026-11-26 09:30\n")
+    assert run(["campaign", "import", str(source), "--name", "t"], settings) == 0
+    out = capsys.readouterr().out
+    assert "1 row(s) call in Europe/Moscow hours: the numbering registry is not imported" in out
+
+
+def test_call_a_row_again_and_see_every_rows_next_call(settings, tmp_path, capsys):
+    source = tmp_path / "trip.csv"
+    source.write_text("name,phone,trip,departure\nOlga,+79161234567,T1,2026-11-26 09:30\n")
+    assert run(["campaign", "import", str(source), "--name", "t"], settings) == 0
+    assert run(["campaign", "show", "1", "--rows"], settings) == 0
+    out = capsys.readouterr().out
+    assert "next call (Europe/Moscow)" in out and "25.11 11:00:00" in out
+    assert run(["campaign", "call", "1", "1"], settings) == 0
+    assert "called again now" in capsys.readouterr().out
 
 
 def test_profile_problems_point_to_line_and_column():
@@ -116,3 +164,21 @@ def test_show_reports_calls_minutes_and_saving_per_trunk(tmp_path, capsys):
     assert lines["default"][:3] == ["1", "1", "0.50"]
     saving = float(out.rsplit("saving ", 1)[1])
     assert saving > 0                                          # megafon is cheaper than default
+
+
+def test_a_routes_zone_from_campaigns_yaml_serves_rows_without_their_own(settings, tmp_path, capsys):
+    path = tmp_path / "campaigns.yaml"
+    path.write_text(path.read_text() + '\nroute_timezones:\n  "Новосибирск — Томск": МСК+4\n')
+    source = tmp_path / "trip.csv"
+    source.write_text("ФИО;Телефон;Рейс;Маршрут;Отправление\n"
+                      "Олег;+79161234567;НС-1;Новосибирск  —  Томск;26.11.2026 09:30\n"
+                      "Анна;+79161234568;МТ-1;Москва — Тверь;26.11.2026 09:30\n")
+    assert run(["campaign", "import", str(source), "--name", "t"], settings) == 0
+    export = tmp_path / "out.csv"
+    assert run(["campaign", "export", "1", "--output", str(export), "--lang", "en"], settings) == 0
+    rows = {r["name"]: r for r in csv.DictReader(io.StringIO(export.read_text(encoding="utf-8-sig")), delimiter=";")}
+    assert (rows["Олег"]["timezone"], rows["Олег"]["departure"]) == ("Asia/Novosibirsk", "2026-11-26 09:30")
+    assert rows["Анна"]["timezone"] == "Europe/Moscow"
+    path.write_text(path.read_text().replace("МСК+4", "Марс"))
+    with pytest.raises(PlanError, match="route_timezones"):
+        run(["campaign", "import", str(source), "--name", "t"], settings)

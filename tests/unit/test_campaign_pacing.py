@@ -30,7 +30,7 @@ staff:
   "102": {name: B}
   "103": {name: C}
 trunks:
-  default: {host: "127.0.0.11", default: yes}
+  default: {host: "127.0.0.11", caller_id: "+74951110000", default: yes}
 numbers:
   "+74951110000": {entry: menu}
 nodes:

@@ -37,7 +37,7 @@ def test_progress_counts_bar_and_end():
     p = progress("running", {"done": 3, "calling": 1, "ready": 4}, {"busy": 1, "confirm": 2})
     assert (p.total, p.settled, p.calling, p.percent) == (8, 3, 1, 37)
     assert p.bar(8) == "[###.....] 3/8"
-    assert p.line() == "campaign 7 running 3/8 (37%) calling=1 confirm=2 busy=1"
+    assert p.line() == "campaign 7 running 3/8 (37%) calling=1 confirmed=2 busy=1"
     assert not p.ended
     assert not progress("cancelled", {"cancelled": 2, "calling": 1}, {}).ended   # a call still in flight
     assert progress("done", {"done": 8}, {}).ended
@@ -85,7 +85,7 @@ async def test_watch_on_a_pipe_prints_one_line_per_change_until_done(db):
     text, last = await watched(db, tty=False)
     lines = text.splitlines()
     assert "\x1b" not in text
-    assert "running 0/3 (0%)" in lines[0] and "done 3/3 (100%) calling=0 confirm=3" in lines[-1]
+    assert "running 0/3 (0%)" in lines[0] and "done 3/3 (100%) calling=0 confirmed=3" in lines[-1]
     assert len(lines) == len(set(line.split(" ", 1)[1] for line in lines))  # no line repeated
     assert last.ended and last.by_result == {"confirm": 3}
 

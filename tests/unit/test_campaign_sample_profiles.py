@@ -31,3 +31,18 @@ def test_a_dispatcher_that_is_not_in_the_plan_is_reported_with_its_line(plan):
         load_profiles_text(text, "campaigns.yaml", plan=plan)
     line = next(i for i, l in enumerate(text.splitlines(), 1) if "dispach" in l)
     assert any(p.line == line and "dispach" in p.message for p in refused.value.problems), refused.value.message
+
+
+def test_retries_count_the_calls_after_the_first_and_limit_still_works_with_a_warning(caplog):
+    text = ("profiles:\n  p:\n    flow: confirm\n    digits: {\"1\": confirm}\n"
+            "    retry:\n      no_input: {after: 1m, retries: 0}\n      busy: {after: 5m, retries: 2}\n"
+            "      machine: {after: 1h, limit: 2}\n")
+    retry = load_profiles_text(text, "campaigns.yaml")["p"].retry
+    # RetryRule.limit is the calls ending so before the row is given up: retries + 1
+    assert (retry["no_input"].limit, retry["busy"].limit, retry["machine"].limit) == (1, 3, 2)
+    assert "'limit: N' is deprecated, write 'retries: N-1'" in caplog.text
+    # cut-off calls are retried unless a profile says otherwise
+    assert retry["interrupted"].limit > 1 and retry["lost"].limit > 1
+    both = text.replace("limit: 2", "limit: 2, retries: 1")
+    with pytest.raises(PlanError, match="'limit' and 'retries' both given"):
+        load_profiles_text(both, "campaigns.yaml")

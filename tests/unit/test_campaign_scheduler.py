@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from ivr.campaigns.config import default_profiles
 from ivr.campaigns.model import Passenger, RetryRule
-from ivr.campaigns.scheduler import after_attempt, callee_timezone, holidays_of, next_call_time, plan_first
+from ivr.campaigns.scheduler import after_attempt, callee_timezone, callee_zone, holidays_of, next_call_time, plan_first
 from ivr.plan import schedule as sched
 from ivr.plan.model import Plan, Schedule
 
@@ -82,7 +82,7 @@ def test_retry_delay_and_limit_per_outcome():
     assert capped.final
     answered = after_attempt("confirm", {"confirm": 1}, 1, p, "Europe/Moscow", PROFILE, (), now)
     assert answered.final and answered.result == "confirm"
-    unknown = after_attempt("interrupted", {"interrupted": 1}, 1, p, "Europe/Moscow", PROFILE, (), now)
+    unknown = after_attempt("gone", {"gone": 1}, 1, p, "Europe/Moscow", PROFILE, (), now)
     assert unknown.final
 
 
@@ -113,3 +113,22 @@ def test_callee_zone_from_lookup_else_plan():
 def test_next_call_time_none_when_no_hours_at_all():
     closed = replace(PROFILE, hours={d: () for d in range(7)})
     assert next_call_time(datetime(2026, 11, 25, tzinfo=UTC), "Europe/Moscow", closed, (), None) is None
+
+
+def test_a_zone_that_fell_back_to_the_plans_says_why():
+    class Lookup:
+        def __init__(self, zone, region, ranges):
+            self.zone, self.region, self.counts = zone, region, {"ranges": ranges}
+
+        def lookup(self, number):
+            return type("Info", (), {"timezone": self.zone, "region": self.region})()
+
+    assert callee_zone("+79131234567", plan(), Lookup("Asia/Novosibirsk", "Новосибирская обл.", 10)) == \
+        ("Asia/Novosibirsk", "")
+    # without the registry, phonenumbers says "Moscow" for every Russian mobile: not to be trusted
+    zone, why = callee_zone("+79131234567", plan(), Lookup("Europe/Moscow", "", 0))
+    assert zone == "Europe/Moscow" and "not imported" in why
+    assert "not in the numbering registry" in callee_zone("+79131234567", plan(), Lookup("Europe/Moscow", "", 9))[1]
+    # a country of one zone needs no registry
+    assert callee_zone("+375291234567", plan(), Lookup("Europe/Minsk", "", 0)) == ("Europe/Minsk", "")
+    assert callee_zone("+79131234567", plan(), None)[1]

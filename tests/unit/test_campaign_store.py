@@ -6,8 +6,10 @@ import asyncio
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from ivr.campaigns.config import default_profiles
-from ivr.campaigns.model import Passenger, RetryRule
+from ivr.campaigns.model import CampaignError, Passenger, RetryRule
 from ivr.campaigns.scheduler import Decision, after_attempt
 from ivr.campaigns.store import CampaignStore
 from ivr.store import open_database
@@ -153,3 +155,42 @@ async def test_a_row_whose_trunk_is_full_is_handed_back_not_dialled(db):
     waiting = next(r for r in await store.rows(cid) if r.id in full)
     assert (waiting.status, waiting.attempts, waiting.next_at) == ("ready", 0, NOW)    # untouched
     assert len(await store.attempts(cid)) == 2
+
+
+async def test_a_passenger_calling_back_finds_their_soonest_trip_and_their_answer_settles_it(db):
+    store = CampaignStore(db)
+    campaign = await store.create("c", "confirm", "confirm", NOW)
+    phone = "+79161000000"
+    trips = [Passenger(name="P", phone=phone, trip_id=t, departure=NOW + timedelta(hours=h))
+             for t, h in (("LATER", 30), ("GONE", -1), ("SOON", 5))]
+    await store.add_rows(campaign.id, [(p, "Europe/Moscow", Decision(False, "", NOW)) for p in trips], NOW)
+    row, found = await store.callback_row(phone, NOW)
+    assert (row.passenger.trip_id, found.id) == ("SOON", campaign.id)
+    assert await store.callback_row("+79160000000", NOW) is None
+    attempt = await store.inbound_attempt(row, "inbound-1", "a", NOW)
+    assert await store.finish_callback(attempt.id, NOW) == "interrupted"          # hung up: row as it was
+    assert (await store.row(row.id)).status == "ready"
+    attempt = await store.inbound_attempt(row, "inbound-2", "a", NOW)
+    await store.store_answer(attempt.id, "2", "cancel", NOW)
+    assert await store.finish_callback(attempt.id, NOW) == "cancel"
+    settled = await store.row(row.id)
+    assert (settled.status, settled.result, settled.next_at) == ("done", "cancel", None)
+    assert [a.trunk for a in await store.attempts(campaign.id)] == ["inbound", "inbound"]
+    # a cancelled campaign's passengers reach the plan
+    await store.change(campaign.id, "cancel", NOW)
+    assert await store.callback_row(phone, NOW) is None
+
+
+async def test_call_again_puts_a_settled_row_back_in_line_now(db):
+    store = CampaignStore(db)
+    cid = await seeded(store, 1)
+    (row, attempt), = await claim(store, cid, "a", 1)
+    await store.answered(attempt.id, NOW)
+    assert await store.finish(attempt.id, "lost", NOW, decide) == "interrupted"
+    later = NOW + timedelta(minutes=1)
+    again = await store.call_again(cid, row.id, later)
+    assert (again.status, again.next_at) == ("ready", later)
+    (claimed, _), = await claim(store, cid, "a", 1, later)
+    assert claimed.id == row.id
+    with pytest.raises(CampaignError, match="being called now"):
+        await store.call_again(cid, row.id, later)

@@ -18,8 +18,8 @@ timezone: Europe/Moscow
 country: RU
 language: ru
 trunks:
-  default: {host: "127.0.0.11", default: yes, cost: {mobile: 2.4, landline: 1.1}}
-  mts: {host: "127.0.0.13", carriers: [mts], capacity: 3, cost: {onnet: 0, mobile: 2.0}}
+  default: {host: "127.0.0.11", caller_id: "+74951110000", default: yes, cost: {mobile: 2.4, landline: 1.1}}
+  mts: {host: "127.0.0.13", caller_id: "+74951110000", carriers: [mts], capacity: 3, cost: {onnet: 0, mobile: 2.0}}
 numbers:
   "+74951110000": {entry: bye}
 nodes:
@@ -74,3 +74,14 @@ def test_pick_trunk_skips_a_trunk_without_campaign_channels(plan, dialer):
     assert pick_trunk(decision, plan, {"default": 0, "mts": None}) == "mts"
     assert pick_trunk(decision, plan, {"default": None, "mts": 0}) == "default"
     assert pick_trunk(dialer.service.services.router.decide(MTS), plan, {"default": None, "mts": 0}) is None
+
+
+def test_a_trunk_without_a_caller_id_is_a_plan_problem():
+    # calls would reach passengers as "Anonymous": `ivr plan check` says so, with the position
+    from ivr.plan.errors import PlanError
+    text = PLAN.replace('caller_id: "+74951110000", carriers', "carriers")
+    with pytest.raises(PlanError) as e:
+        load_plan_text(text, "plan.yaml")
+    [problem] = e.value.problems
+    assert (problem.line, "trunk 'mts': 'caller_id' is missing") == (8, problem.message[:35])
+    assert "Anonymous" in problem.message

@@ -76,7 +76,8 @@ async def test_list_and_campaign_page_show_counts_and_attempts(setup):
     assert 'data-outcome="confirm"' in page and 'data-outcome="busy"' in page
     assert "Пассажир 0" in page and "Пассажир 2" in page
     assert "mts confirm (1)" in page and "mts busy" in page and "mts in progress" in page
-    assert f'href="/campaigns/{cid}/export.csv"' in page
+    assert f'href="/campaigns/{cid}/export?format=csv"' in page
+    assert f'href="/campaigns/{cid}/export?format=xlsx"' in page
 
 
 async def test_filter_by_outcome(setup):
@@ -89,11 +90,23 @@ async def test_filter_by_outcome(setup):
 async def test_export_and_unknown_campaign(setup):
     client, store = setup
     cid = await seeded(store)
-    r = await client.get(f"/campaigns/{cid}/export.csv")
+    r = await client.get(f"/campaigns/{cid}/export?format=csv&lang=en")
     assert r.status == 200 and r.content_type == "text/csv"
-    rows = list(csv.DictReader(io.StringIO(await r.text())))
+    body = await r.read()
+    assert body.startswith(b"\xef\xbb\xbf")                     # a BOM: Excel reads it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
     assert [(row["name"], row["result"], row["digit"]) for row in rows] == [
-        ("Пассажир 0", "confirm", "1"), ("Пассажир 1", "busy", ""), ("Пассажир 2", "", "")]
+        ("Пассажир 0", "confirmed", "1"), ("Пассажир 1", "busy", ""), ("Пассажир 2", "", "")]
+    ru = await (await client.get(f"/campaigns/{cid}/export?lang=ru")).read()
+    assert "ФИО;Телефон;Рейс" in ru.decode("utf-8-sig") and ";подтвердил;" in ru.decode("utf-8-sig")
+    xlsx = await client.get(f"/campaigns/{cid}/export?format=xlsx")
+    from openpyxl import load_workbook
+    sheet = load_workbook(io.BytesIO(await xlsx.read())).active
+    assert sheet.max_row == 4
+    template = await client.get("/campaigns/template?format=xlsx&lang=ru")
+    assert template.status == 200
+    assert [c.value for c in next(load_workbook(io.BytesIO(await template.read())).active.iter_rows())][:3] == \
+        ["ФИО", "Телефон", "Рейс"]
     assert (await client.get("/campaigns/999")).status == 404
 
 
@@ -140,3 +153,30 @@ async def test_mark_done_button_settles_the_row_by_the_logged_in_user(setup):
     refused = await client.post(f"/campaigns/{cid}/rows/{calling.id}/done", data={"answer": "confirmed"},
                                 headers=same_origin(str(client.make_url("/"))), allow_redirects=False)
     assert refused.status == 403                                          # no CSRF token
+
+
+async def test_an_administrator_calls_a_row_again_now_and_every_row_shows_its_next_call(setup):
+    client, store = setup
+    cid = await seeded(store)
+    busy = next(r for r in await store.rows(cid) if r.result == "busy")          # given up: done
+    page = await (await client.get(f"/campaigns/{cid}")).text()
+    assert f'/rows/{busy.id}/call"' not in page                                 # anna is a dispatcher
+    assert (await client.post(f"/campaigns/{cid}/rows/{busy.id}/call", data={"csrf": csrf_of(page)},
+                              allow_redirects=False)).status == 403
+    await UserStore(store.db).add("ops", "battery-staple", "admin")
+    await client.post("/login", data={"username": "ops", "password": "battery-staple"}, allow_redirects=False)
+    page = await (await client.get(f"/campaigns/{cid}")).text()
+    assert f'action="/campaigns/{cid}/rows/{busy.id}/call"' in page
+    r = await client.post(f"/campaigns/{cid}/rows/{busy.id}/call", data={"csrf": csrf_of(page)},
+                          allow_redirects=False)
+    assert r.status == 303 and "called+again+now" in r.headers["Location"]
+    row = await store.row(busy.id)
+    assert row.status == "ready" and row.next_at is not None         # due now (the service's clock)
+    page = await (await client.get(f"/campaigns/{cid}?q={busy.passenger.phone}")).text()
+    assert f'<td data-label="Next call" class="next-call">{row.next_at:%d.%m} ' in page
+    # the API: the row's next call, and a row in flight is refused
+    shown = await (await client.get(f"/api/campaigns/{cid}")).json()
+    assert {r["id"]: r["next_at"] for r in shown["rows"]}[busy.id] == row.next_at.isoformat()
+    calling = next(r for r in await store.rows(cid) if r.status == "calling")
+    refused = await client.post(f"/api/campaigns/{cid}/rows/{calling.id}/call")
+    assert refused.status == 409 and "being called now" in (await refused.json())["message"]

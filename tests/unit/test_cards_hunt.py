@@ -90,13 +90,24 @@ def test_card_as_json_and_on_the_phone():
     assert CARD.to_dict()["fields"] == [{"name": "Trip", "value": "T1"}, {"name": "Seat", "value": "12"}]
 
 
+def test_campaign_card_shows_trip_time_then_surname_within_the_phones_limit():
+    passenger = Passenger(name="Кузнецова Мария Викторовна", phone=PASSENGER, trip_id="МТ-0730",
+                          departure=datetime(2026, 12, 8, 6, 15, tzinfo=UTC))
+    row = Row(7, 3, passenger, "Asia/Novosibirsk", "calling", "", 1, None)
+    card = campaign_card(row, "c", "3", "dispatcher", "Europe/Moscow")
+    assert card.phone_name() == "МТ-0730 08.12 09:15 Кузнецова М.В."
+    reordered = Passenger(name="Мария Викторовна Кузнецова", phone=PASSENGER, trip_id="МТ-0730")
+    assert campaign_card(Row(8, 3, reordered, "UTC", "calling", "", 1, None), "c", "3", "dispatcher",
+                         "UTC").phone_name() == "МТ-0730 Кузнецова М.В."
+
+
 def test_campaign_card_has_the_trip_in_the_plans_time_zone():
     passenger = Passenger(name="Olga Ivanova", phone=PASSENGER, trip_id="T1", route="Moscow - Tver",
                           departure=datetime(2025, 11, 26, 6, 30, tzinfo=UTC), seat="12", bus="A 123",
                           platform="4")
     row = Row(7, 3, passenger, "Asia/Novosibirsk", "calling", "", 1, None)
     card = campaign_card(row, "Tomorrow's trips", "3", "dispatcher", "Europe/Moscow")
-    assert (card.title, card.number, card.phone_name()) == ("Olga Ivanova", PASSENGER, "Olga Ivanova T1 26.11 09:30")
+    assert (card.title, card.number, card.phone_name()) == ("Olga Ivanova", PASSENGER, "T1 26.11 09:30 Olga Ivanova")
     assert dict(card.fields) == {"Phone": PASSENGER, "Trip": "T1", "Route": "Moscow - Tver",
                                  "Departure": "26.11.2025 09:30", "Seat": "12", "Bus": "A 123",
                                  "Platform": "4", "Campaign": "Tomorrow's trips", "Pressed": "3 (dispatcher)"}

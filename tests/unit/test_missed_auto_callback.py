@@ -51,7 +51,7 @@ staff:
   "102": {name: B}
   "103": {name: C}
 trunks:
-  default: {host: "127.0.0.11", default: yes}
+  default: {host: "127.0.0.11", caller_id: "+74951110000", default: yes}
 nodes:
   main: {type: schedule, schedule: office, open: menu, closed: bye}
   menu: {type: menu, prompts: [x], choices: {"1": desk}}
@@ -131,7 +131,7 @@ def test_bad_rules_are_reported_with_their_position():
 
 
 def test_a_rule_needs_a_trunk_to_call_out():
-    text = (PLAN + NIGHT_RULE).replace('trunks:\n  default: {host: "127.0.0.11", default: yes}\n', "")
+    text = (PLAN + NIGHT_RULE).replace('trunks:\n  default: {host: "127.0.0.11", caller_id: "+74951110000", default: yes}\n', "")
     with pytest.raises(PlanError) as info:
         load_plan_text(text, "plan.yaml", secrets_path=SECRETS)
     (problem,) = info.value.problems

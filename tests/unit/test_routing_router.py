@@ -24,8 +24,8 @@ staff:
   "101": {name: A}
   "102": {name: B, dial: [mobile, international], dial_per_hour: 2}
 trunks:
-  default: {host: "127.0.0.11", default: yes, international: yes, cost: {mobile: 2.4, landline: 1.1, international: 12}}
-  mts: {host: "127.0.0.13:5062", carriers: [mts], capacity: 1, cost: {onnet: 0, mobile: 2.0}, calls_per_minute: 1}
+  default: {host: "127.0.0.11", caller_id: "+74951110000", default: yes, international: yes, cost: {mobile: 2.4, landline: 1.1, international: 12}}
+  mts: {host: "127.0.0.13:5062", caller_id: "+74951110000", carriers: [mts], capacity: 1, cost: {onnet: 0, mobile: 2.0}, calls_per_minute: 1}
 numbers:
   "+74951110000": {entry: bye}
 nodes:

@@ -1,0 +1,61 @@
+"""A passenger calling back the number a campaign called from: recognised by their number, they
+hear their trip again and 1/2/3 work as in the campaign's call (the answer is stored on an attempt
+of their row, trunk "inbound"); anyone else, or a passenger with no trip ahead, goes on into the
+plan as usual (its menu, the dispatcher queue)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from ivr.calls.session import CallEnded
+from ivr.ari.client import ChannelGone
+from ivr.campaigns.flow import run_flow
+from ivr.flows.context import FlowContext
+
+if TYPE_CHECKING:
+    from ivr.campaigns.dialer import CampaignDialer
+
+log = logging.getLogger(__name__)
+
+
+class CampaignCallback:
+    """Services.campaign_callback: asked by every inbound call before the plan's entry node."""
+
+    def __init__(self, dialer: CampaignDialer):
+        self.dialer = dialer
+
+    def presented(self, ctx: FlowContext) -> set[str]:
+        """The numbers campaign calls present: the profiles' own and the trunks'."""
+        profiles = self.dialer.profiles()
+        return {p.caller_id for p in profiles.values() if p.caller_id} | \
+            {t.caller_id for t in ctx.plan.trunks.values() if t.caller_id}
+
+    async def __call__(self, ctx: FlowContext) -> bool:
+        """Handle the call if it is a passenger calling back; False: the plan takes it."""
+        if not ctx.caller or ctx.company_number not in self.presented(ctx):
+            return False
+        store = self.dialer.store
+        try:
+            found = await store.callback_row(ctx.caller, ctx.now())
+            profile = self.dialer.profiles().get(found[1].profile) if found else None
+        except Exception:        # a courtesy: the caller still reaches the plan
+            log.exception("campaign call-back lookup failed call=%s caller=%s", ctx.call.channel_id, ctx.caller)
+            return False
+        if found is None or profile is None:
+            return False
+        row, campaign = found
+        attempt = await store.inbound_attempt(row, ctx.call.channel_id, self.dialer.instance, ctx.now())
+        log.info("campaign passenger called back call=%s campaign=%s row=%s", ctx.call.channel_id, campaign.id,
+                 row.id)
+        ctx.journal.step("campaign_callback", campaign=campaign.id, row=row.id, trip=row.passenger.trip_id)
+        try:
+            outcome = await run_flow(ctx.call, store, attempt, row, profile, "", ctx.plan, ctx.services, ctx.now,
+                                     self.dialer.speaker.speak_text)
+            ctx.journal.step("campaign_answer", answer=outcome)
+            ctx.journal.outcome = "answered"
+        except ChannelGone:
+            raise CallEnded("the passenger hung up") from None
+        finally:
+            await asyncio.shield(store.finish_callback(attempt.id, ctx.now()))
+        return True
