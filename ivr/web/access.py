@@ -79,7 +79,7 @@ RULES: tuple[Rule, ...] = (
     Rule("GET", "/campaigns/{id}/live", READERS),
     Rule("GET", "/campaigns/{id}/export.csv", (OPS, DISPATCHER, VIEWER)),
     Rule("GET", "/campaigns/{id}/export", (OPS, DISPATCHER, VIEWER)),
-    Rule("GET", "/campaigns/template", (OPS,)),
+    Rule("GET", "/campaigns/template", READERS),
     Rule("POST", "/campaigns/{id}/rows/{row}/call", (OPS,), audit="campaign.call-again"),
     Rule("POST", "/campaigns/{id}/rows/{row}/done", (OPS, DISPATCHER), audit="campaign.done"),
     Rule("GET", "/mailbox", ()),

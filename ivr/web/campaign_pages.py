@@ -16,7 +16,8 @@ from ivr.campaigns.progress import Progress, label, timeline
 from ivr.errors import IvrError
 from ivr.web.campaign_chart import layout
 from ivr.web.campaigns import export as api_export, template as api_template
-from ivr.web.console import NAV, TEMPLATES, USER, admin_only, page, path_id, plan_timezone, render
+from ivr.web.access import allowed
+from ivr.web.console import NAV, TEMPLATES, USER, page, path_id, plan_timezone, render
 from ivr.web.keys import SERVICE
 
 # Rows listed on a campaign's page at most (a filter or the export shows the others).
@@ -75,7 +76,7 @@ async def campaign_page(request: web.Request) -> web.Response:
                   rows=rows[:ROWS_SHOWN], matching=len(rows), attempts=attempts,
                   marks=await store.marks(campaign.id), status=status, result=result, q=q, label=label,
                   zone=lambda name: ZoneInfo(name) if name else plan_timezone(request),
-                  is_admin=request[USER].role == "admin",
+                  can_call_again=allowed(request[USER].role, "POST", "/campaigns/{id}/rows/{row}/call"),
                   message=request.query.get("message", ""), back=request.query_string)
 
 
@@ -107,8 +108,7 @@ async def mark_done(request: web.Request) -> web.Response:
 
 @page
 async def call_again(request: web.Request) -> web.Response:
-    """The button of a row: call this passenger again now (administrators: it overrides the retries)."""
-    admin_only(request[USER])
+    """The button of a row: call this passenger again now (ops: it overrides the retries)."""
     campaign = await _campaign(request)
     form = await request.post()
     service = request.app[SERVICE]

@@ -155,20 +155,22 @@ async def test_mark_done_button_settles_the_row_by_the_logged_in_user(setup):
     assert refused.status == 403                                          # no CSRF token
 
 
-async def test_an_administrator_calls_a_row_again_now_and_every_row_shows_its_next_call(setup):
+async def test_ops_call_a_row_again_now_and_every_row_shows_its_next_call(setup):
     client, store = setup
     cid = await seeded(store)
     busy = next(r for r in await store.rows(cid) if r.result == "busy")          # given up: done
     page = await (await client.get(f"/campaigns/{cid}")).text()
     assert f'/rows/{busy.id}/call"' not in page                                 # anna is a dispatcher
+    origin = same_origin(str(client.make_url("/")))
     assert (await client.post(f"/campaigns/{cid}/rows/{busy.id}/call", data={"csrf": csrf_of(page)},
-                              allow_redirects=False)).status == 403
-    await UserStore(store.db).add("ops", "battery-staple", "admin")
-    await client.post("/login", data={"username": "ops", "password": "battery-staple"}, allow_redirects=False)
+                              headers=origin, allow_redirects=False)).status == 403
+    await UserStore(store.db).add("olga", "battery-staple", "ops")
+    await client.post("/login", data={"username": "olga", "password": "battery-staple"}, headers=origin,
+                      allow_redirects=False)
     page = await (await client.get(f"/campaigns/{cid}")).text()
     assert f'action="/campaigns/{cid}/rows/{busy.id}/call"' in page
     r = await client.post(f"/campaigns/{cid}/rows/{busy.id}/call", data={"csrf": csrf_of(page)},
-                          allow_redirects=False)
+                          headers=origin, allow_redirects=False)
     assert r.status == 303 and "called+again+now" in r.headers["Location"]
     row = await store.row(busy.id)
     assert row.status == "ready" and row.next_at is not None         # due now (the service's clock)
@@ -178,5 +180,6 @@ async def test_an_administrator_calls_a_row_again_now_and_every_row_shows_its_ne
     shown = await (await client.get(f"/api/campaigns/{cid}")).json()
     assert {r["id"]: r["next_at"] for r in shown["rows"]}[busy.id] == row.next_at.isoformat()
     calling = next(r for r in await store.rows(cid) if r.status == "calling")
-    refused = await client.post(f"/api/campaigns/{cid}/rows/{calling.id}/call")
+    refused = await client.post(f"/api/campaigns/{cid}/rows/{calling.id}/call", headers={
+        **origin, "X-CSRF-Token": csrf_of(page)})
     assert refused.status == 409 and "being called now" in (await refused.json())["message"]

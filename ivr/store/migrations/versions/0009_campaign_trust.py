@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_campaign_trust"
-down_revision = "0007_campaign_claim_indexes"
+down_revision = "0008_security"
 branch_labels = None
 depends_on = None
 
