@@ -18,7 +18,7 @@ import jinja2
 
 from ivr.asterisk.process import Instance
 from ivr.config import ROOT, Settings
-from ivr.plan.model import Plan
+from ivr.plan.model import Plan, Trunk
 
 TEMPLATES = ROOT / "dialplan"
 AGI_SCRIPTS = ROOT / "agi_scripts"
@@ -33,8 +33,20 @@ OUTBOUND_RING_SECONDS = 120
 
 @dataclass(frozen=True)
 class Carrier:
+    """A carrier's network (or a gateway) as the world plays it, from the PBX's trunk."""
+
     name: str
     ip: str
+    codecs: str = "alaw,ulaw"
+    registrar: bool = False        # accepts calls only from a PBX registered with the trunk's login
+    gateway: bool = False          # registers to the PBX with the trunk's login
+    username: str = ""
+    password: str = ""
+
+    @classmethod
+    def of(cls, trunk: Trunk, ip: str) -> Carrier:
+        return cls(trunk.name, ip, ",".join(trunk.sip.codecs), trunk.sip.register, trunk.sip.client,
+                   trunk.username, trunk.password)
 
 
 @dataclass(frozen=True)
@@ -129,9 +141,7 @@ def render_pbx(settings: Settings, plan: Plan, instance: Instance | None = None)
         sip_address=settings.sip_address,
         sip_port=settings.sip_port,
         staff=[plan.staff[e] for e in extensions],
-        trunks=[{"name": t.name, "host": t.host, "ip": _host_ip(t.host), "caller_id": t.caller_id,
-                 "username": t.username or t.name, "password": t.password}
-                for t in plan.trunks.values()],
+        trunks=[pjsip_trunk(t) for t in plan.trunks.values()],
         outbound_ring_seconds=OUTBOUND_RING_SECONDS,
         fallback_dial="&".join(f"PJSIP/{e}" for e in plan.fallback) or "PJSIP/none",
         fallback_seconds=60,
@@ -140,6 +150,24 @@ def render_pbx(settings: Settings, plan: Plan, instance: Instance | None = None)
     # A system-installed Asterisk keeps its own directories and module list.
     skip = set() if instance.rootfs else {"asterisk.conf", "modules.conf"}
     return _render(instance, ["common", "pbx"], context, skip)
+
+
+# Where a trunk's dialplan finds the company number called (did_from).
+DID_EXPRESSIONS = {
+    "request": "${EXTEN}",
+    "to": "${CUT(CUT(PJSIP_HEADER(read,To),@,1),:,2)}",     # <sip:NUMBER@host> -> NUMBER
+    "header": "${PJSIP_HEADER(read,%s)}",
+}
+
+
+def pjsip_trunk(trunk: Trunk) -> dict:
+    """What pjsip.conf and extensions.conf need of one trunk."""
+    sip = trunk.sip
+    did = DID_EXPRESSIONS[sip.did_from]
+    return {"name": trunk.name, "host": trunk.host, "match": _host_ip(trunk.host),
+            "username": trunk.username or trunk.name, "password": trunk.password, "sip": sip,
+            "context": "from-trunk" if sip.did_from == "request" else f"from-trunk-{trunk.name}",
+            "did": did % sip.did_header if sip.did_from == "header" else did}
 
 
 def _service_url(settings: Settings) -> str:
@@ -159,7 +187,9 @@ def _render_agi(settings: Settings, instance: Instance) -> Path:
     return agi_dir
 
 
-def render_world(settings: Settings, plan: Plan, layout: WorldLayout, instance: Instance) -> list[Path]:
+def render_world(settings: Settings, plan: Plan, layout: WorldLayout, instance: Instance,
+                 addresses: dict[str, str] | None = None) -> list[Path]:
+    """`addresses`: where the world plays a trunk whose host is a DNS name or absent (a gateway)."""
     context = _common_context(settings, instance, layout.address, layout.http_port,
                               layout.ari_user, layout.ari_password, "en", plan.country)
     context.update(
@@ -169,7 +199,8 @@ def render_world(settings: Settings, plan: Plan, layout: WorldLayout, instance: 
         pbx_address=layout.pbx_address,
         pbx_port=layout.pbx_port,
         staff=[plan.staff[e] for e in sorted(plan.staff)],
-        carriers=[Carrier(t.name, _host_ip(t.host)) for t in plan.trunks.values()],
+        carriers=[Carrier.of(t, (addresses or {}).get(t.name) or _host_ip(t.host))
+                  for t in plan.trunks.values()],
     )
     return _render(instance, ["common", "world"], context)
 

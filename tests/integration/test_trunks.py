@@ -1,0 +1,103 @@
+"""Trunks as carriers sell them, on real SIP (plan tests/integration/plans/carriers.yaml): the world
+plays a carrier that takes calls only from a PBX registered to it with digest auth, one that names
+the trunk and the number called in headers, an A-law-only one, and a GSM gateway registering to the
+PBX. Calls come in and go out through each."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from conftest import NET, PBX_IP, PLANS, WORLD_IP, plan_text
+from ivr.asterisk.render import WorldLayout, render_world
+from ivr.plan.loader import load_plan
+from ivr.testing.world import Behaviour, World
+from test_routing import dial_from_phone, national, wait_incoming
+
+MAIN = "+74951110000"
+SECRETS = PLANS / "carriers-secrets.yaml"
+
+
+async def wait_cli(instance, command: str, needle: str, timeout: float = 20) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        out = instance.cli(command)
+        if needle in out or time.monotonic() > deadline:
+            assert needle in out, f"{needle!r} not in `{command}`:\n{out}"
+            return out
+        await asyncio.sleep(0.3)
+
+
+@pytest.fixture
+async def carriers(service_process, base_env, world, pbx, settings, stack_dir):
+    """The service on the carriers plan; the world plays each carrier on its address."""
+    plan_path = stack_dir / "carriers.yaml"
+    plan_path.write_text(plan_text("carriers.yaml"), encoding="utf-8")
+    plan = load_plan(plan_path, secrets_path=SECRETS)
+    if render_world(settings, plan, WorldLayout(WORLD_IP, 8088, PBX_IP, 5060), world.instance):
+        world.instance.cli("module reload res_pjsip.so")
+    world.carriers.update({t.host.split(":")[0]: name for name, t in plan.trunks.items()})
+    var = stack_dir / "var-carriers"
+    wanted = {"IVR_PLAN_FILE": str(plan_path), "IVR_SECRETS_FILE": str(SECRETS), "IVR_VAR_DIR": str(var),
+              "IVR_DATABASE_URL": f"sqlite+aiosqlite:///{stack_dir}/carriers.db"}
+    if service_process.proc is None or service_process.proc.poll() is not None \
+            or service_process.current != wanted:
+        var.mkdir(exist_ok=True)
+        service_process.stop()
+        service_process.start(**wanted)
+        await service_process.wait_ready()
+        for command in ("module reload res_pjsip.so", "dialplan reload"):
+            pbx.cli(command)
+    # The PBX registered to the carrier, the gateway to the PBX.
+    await wait_cli(pbx, "pjsip show registrations", "Registered")
+    await wait_cli(pbx, "pjsip show contacts", "goip1/sip:goip1@")
+    world.reset()
+    await asyncio.sleep(1.0)      # the previous test's reservations on the router run out
+    return service_process
+
+
+async def call_in(world: World, service, caller: str, **how) -> None:
+    """A caller reaches the company's greeting through one carrier; the call is recorded."""
+    leg = await world.call(MAIN, caller, **how)
+    await asyncio.wait_for(leg.answered.wait(), 10)
+    await asyncio.wait_for(leg.ended.wait(), 20)       # greeting, goodbye, hang-up
+    record = await service.call_record(caller)
+    assert record["company_number"] == MAIN, record
+
+
+async def call_out(world: World, dialled_e164: str, carrier: str) -> None:
+    world.behaviours[dialled_e164] = Behaviour("answer", after=0.2, hangup_after=0.5)
+    phone = await dial_from_phone(world, "101", national(dialled_e164) if dialled_e164.startswith("+7")
+                                  else "810" + dialled_e164[1:])
+    [leg] = await wait_incoming(world, 1)
+    assert (leg.target, leg.via) == (dialled_e164, carrier)
+    await asyncio.wait_for(phone.ended.wait(), 10)
+    assert leg.answered_at is not None
+
+
+async def test_registered_carrier_with_digest_auth(carriers, world, pbx):
+    # In: the carrier sends the call to the Contact the PBX registered (identified by its line).
+    await call_in(world, carriers, "+79161000501", via="reg", endpoint="office7001")
+    # Out: the carrier challenges the INVITE; From carries the login, the caller ID goes in PAI.
+    await call_out(world, "+74957654321", "reg")
+    assert world.incoming[0].caller_number == "+74951110000"
+
+
+async def test_carrier_identified_by_a_header_with_the_number_in_another(carriers, world):
+    await call_in(world, carriers, "+79161000502", via="hdr",
+                  headers={"X-Carrier": "hdr", "X-Called-Number": MAIN})
+    await call_out(world, "+493012345678", "hdr")
+
+
+async def test_alaw_only_carrier(carriers, world):
+    leg = await world.call(MAIN, "+79161000503", via="alaw")
+    await asyncio.wait_for(leg.answered.wait(), 10)
+    assert await world.ari.get_var(leg.channel_id, "CHANNEL(audionativeformat)") == "(alaw)"
+    await asyncio.wait_for(leg.ended.wait(), 20)
+    await call_out(world, "+79031234567", "alaw")
+
+
+async def test_gsm_gateway_registered_to_the_pbx(carriers, world):
+    await call_in(world, carriers, "+79261000504", via="gsm")
+    await call_out(world, "+79261234567", "gsm")
