@@ -164,7 +164,10 @@ def pjsip_trunk(trunk: Trunk) -> dict:
     """What pjsip.conf and extensions.conf need of one trunk."""
     sip = trunk.sip
     did = DID_EXPRESSIONS[sip.did_from]
-    return {"name": trunk.name, "host": trunk.host, "match": _host_ip(trunk.host),
+    # Asterisk resolves a name in `match` with the system's resolver, once, at load: the carrier's
+    # published addresses (sip.match) are the dependable way to know its calls.
+    match = ",".join(sip.match) or _host_ip(trunk.host)
+    return {"name": trunk.name, "host": trunk.host, "match": match,
             "username": trunk.username or trunk.name, "password": trunk.password, "sip": sip,
             "context": "from-trunk" if sip.did_from == "request" else f"from-trunk-{trunk.name}",
             "did": did % sip.did_header if sip.did_from == "header" else did}
@@ -187,9 +190,7 @@ def _render_agi(settings: Settings, instance: Instance) -> Path:
     return agi_dir
 
 
-def render_world(settings: Settings, plan: Plan, layout: WorldLayout, instance: Instance,
-                 addresses: dict[str, str] | None = None) -> list[Path]:
-    """`addresses`: where the world plays a trunk whose host is a DNS name or absent (a gateway)."""
+def render_world(settings: Settings, plan: Plan, layout: WorldLayout, instance: Instance) -> list[Path]:
     context = _common_context(settings, instance, layout.address, layout.http_port,
                               layout.ari_user, layout.ari_password, "en", plan.country)
     context.update(
@@ -199,8 +200,7 @@ def render_world(settings: Settings, plan: Plan, layout: WorldLayout, instance: 
         pbx_address=layout.pbx_address,
         pbx_port=layout.pbx_port,
         staff=[plan.staff[e] for e in sorted(plan.staff)],
-        carriers=[Carrier.of(t, (addresses or {}).get(t.name) or _host_ip(t.host))
-                  for t in plan.trunks.values()],
+        carriers=[Carrier.of(t, _host_ip(t.host)) for t in plan.trunks.values()],
     )
     return _render(instance, ["common", "world"], context)
 

@@ -65,6 +65,7 @@ class TrunkSip:
     forbidden_retry_seconds: int = 300   # after a 401/403 with our credentials
     contact_user: str = ""          # user part of our Contact when registering (default: the login)
     identify: str = "address"       # inbound calls: address | registration | header
+    match: tuple[str, ...] = ()     # identify: address -> the carrier's addresses/networks (default: host)
     header: tuple[str, str] = ("", "")   # identify: header -> (name, value)
     codecs: tuple[str, ...] = ("alaw", "ulaw")
     dtmf: str = "rfc4733"           # rfc4733 | inband | info | auto

@@ -4,6 +4,7 @@ Read from the plan's node tree like the rest of it (problems at FILE:LINE:COL), 
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,7 @@ if TYPE_CHECKING:                      # validate imports this module
     from ivr.plan.validate import Fields, Reader
 
 SIP_KEYS = ("register", "client", "expiry", "retry_seconds", "forbidden_retry_seconds", "contact_user",
-            "identify", "header", "codecs", "dtmf", "number_format", "did_from", "did_header")
+            "identify", "match", "header", "codecs", "dtmf", "number_format", "did_from", "did_header")
 IDENTIFY = ("address", "registration", "header")
 # Asterisk's names; A-law first is the norm on Russian trunks.
 CODECS = ("alaw", "ulaw", "g722", "g729", "gsm", "opus")
@@ -68,6 +69,15 @@ def read_trunk_sip(r: Reader, info: Fields, name: str, has_login: bool) -> Trunk
                 header = (hname, value)
     elif f.get("header") is not None:
         r.problem(f.get("header"), f"{what}.header: only used with identify: header")
+    match = []
+    if (n := f.get("match")) is not None:
+        if identify != "address":
+            r.problem(n, f"{what}.match: only used with identify: address")
+        for address, item in r.texts(n, f"{what}.match"):
+            try:
+                match.append(str(ipaddress.ip_network(address, strict=False)))
+            except ValueError:
+                r.problem(item, f"{what}.match: '{address}' is not an IP address or network like 203.0.113.0/24")
     codecs = []
     if (n := f.get("codecs")) is not None:
         for codec, item in r.texts(n, f"{what}.codecs"):
@@ -88,7 +98,7 @@ def read_trunk_sip(r: Reader, info: Fields, name: str, has_login: bool) -> Trunk
         expiry=r.optional(f, "expiry", whole, 600),
         retry_seconds=r.optional(f, "retry_seconds", whole, 60),
         forbidden_retry_seconds=r.optional(f, "forbidden_retry_seconds", whole, 300),
-        contact_user=contact_user, identify=identify, header=header,
+        contact_user=contact_user, identify=identify, match=tuple(match), header=header,
         codecs=tuple(codecs) or TrunkSip.codecs, dtmf=pick("dtmf", DTMF_MODES, "rfc4733"),
         number_format=pick("number_format", NUMBER_FORMATS, "e164"),
         did_from=did_from, did_header=did_header if did_from == "header" else "")

@@ -157,3 +157,10 @@ def test_a_gateway_registering_to_the_pbx(tmp_path):
 ])
 def test_numbers_in_the_format_a_trunk_wants(fmt, number, sent):
     assert for_trunk(number, fmt) == sent
+
+
+def test_a_carrier_known_by_name_is_identified_by_its_published_addresses(tmp_path):
+    pjsip, _ = render(tmp_path, "{match: [203.0.113.10, 198.51.100.0/24]}")
+    assert section(pjsip, "trunk-carrier", "identify")["match"] == "203.0.113.10/32,198.51.100.0/24"
+    assert problems(tmp_path, "{match: [sip.example]}") == [
+        "12:19: trunk 'carrier': sip.match: 'sip.example' is not an IP address or network like 203.0.113.0/24"]
