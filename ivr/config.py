@@ -45,6 +45,7 @@ class Settings:
     demo_mailbox_port: int = 0
     # A fixed wall clock (ISO 8601 with offset) for tests and demos; empty means the real clock.
     clock: str = ""
+    trunk_check_seconds: int = 30   # how often the service checks trunk registrations (ivr trunks)
     log_level: str = "INFO"
     log_format: str = "text"   # text | json
 

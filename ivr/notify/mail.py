@@ -49,7 +49,9 @@ async def build_mail(server: MailServer, batch: list[OutboxMessage]) -> EmailMes
     first = batch[0]
     language = first.payload.get("language", "ru")
     message = EmailMessage()
-    if first.channel == "digest":
+    if "subject" in first.payload:          # an alert (ivr.notify.alerts): its text is made already
+        subject, body = first.payload["subject"], first.payload["body"]
+    elif first.channel == "digest":
         subject, body = render_digest([m.payload["facts"] for m in batch], language)
     else:
         subject, body = render_single(first.payload["facts"], language)
@@ -62,7 +64,7 @@ async def build_mail(server: MailServer, batch: list[OutboxMessage]) -> EmailMes
     message["X-IVR-Key"] = first.key
     message.set_content(body)
     for m in batch:
-        voicemail = m.payload["facts"].get("voicemail")
+        voicemail = m.payload.get("facts", {}).get("voicemail")
         if voicemail:
             await attach_voicemail(message, Path(voicemail))
     return message

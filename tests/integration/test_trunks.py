@@ -5,15 +5,18 @@ PBX. Calls come in and go out through each."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
 
-from conftest import NET, PBX_IP, PLANS, WORLD_IP, plan_text
+from conftest import PBX_IP, PLANS, WORLD_IP, plan_text
 from ivr.asterisk.render import WorldLayout, render_world
+from ivr.notify.mailbox import Mailbox
 from ivr.plan.loader import load_plan
 from ivr.testing.world import Behaviour, World
-from test_routing import dial_from_phone, national, wait_incoming
+from test_missed import mailbox  # noqa: F401  (its SMTP server fixture)
+from test_routing import dial_from_phone, ivr_cli, national, wait_incoming
 
 MAIN = "+74951110000"
 SECRETS = PLANS / "carriers-secrets.yaml"
@@ -30,17 +33,23 @@ async def wait_cli(instance, command: str, needle: str, timeout: float = 20) -> 
 
 
 @pytest.fixture
-async def carriers(service_process, base_env, world, pbx, settings, stack_dir):
-    """The service on the carriers plan; the world plays each carrier on its address."""
-    plan_path = stack_dir / "carriers.yaml"
+async def carriers(service_process, base_env, world, pbx, settings, stack_dir, mailbox):
+    """The service on the carriers plan, checking trunks every second and mailing alerts; the world
+    plays each carrier on its address."""
+    home = stack_dir / "carriers"
+    home.mkdir(exist_ok=True)
+    plan_path = home / "carriers.yaml"
     plan_path.write_text(plan_text("carriers.yaml"), encoding="utf-8")
+    (home / "notifications.yaml").write_text(
+        f"mail: {{host: 127.0.0.1, port: {mailbox.port}, from: pbx@test.example, timeout: 3}}\n"
+        "retry_max_seconds: 2\nalerts: [admin@test.example]\n", encoding="utf-8")
     plan = load_plan(plan_path, secrets_path=SECRETS)
     if render_world(settings, plan, WorldLayout(WORLD_IP, 8088, PBX_IP, 5060), world.instance):
         world.instance.cli("module reload res_pjsip.so")
     world.carriers.update({t.host.split(":")[0]: name for name, t in plan.trunks.items()})
     var = stack_dir / "var-carriers"
     wanted = {"IVR_PLAN_FILE": str(plan_path), "IVR_SECRETS_FILE": str(SECRETS), "IVR_VAR_DIR": str(var),
-              "IVR_DATABASE_URL": f"sqlite+aiosqlite:///{stack_dir}/carriers.db"}
+              "IVR_DATABASE_URL": f"sqlite+aiosqlite:///{home}/carriers.db", "IVR_TRUNK_CHECK_SECONDS": "1"}
     if service_process.proc is None or service_process.proc.poll() is not None \
             or service_process.current != wanted:
         var.mkdir(exist_ok=True)
@@ -54,6 +63,7 @@ async def carriers(service_process, base_env, world, pbx, settings, stack_dir):
     await wait_cli(pbx, "pjsip show contacts", "goip1/sip:goip1@")
     world.reset()
     await asyncio.sleep(1.0)      # the previous test's reservations on the router run out
+    service_process.env_carriers = {**base_env, **wanted}
     return service_process
 
 
@@ -104,3 +114,45 @@ async def test_alaw_only_carrier(carriers, world):
 async def test_gsm_gateway_registered_to_the_pbx(carriers, world):
     await call_in(world, carriers, "+79261000504", via="gsm")
     await call_out(world, "+79261234567", "gsm")
+
+
+def trunks(env: dict[str, str]) -> dict[str, dict]:
+    shown = ivr_cli(env, "trunks", "--json")
+    assert shown.returncode in (0, 1), shown.stderr
+    return {t["name"]: t for t in json.loads(shown.stdout)}
+
+
+async def wait_mail(mailbox: Mailbox, subject: str, timeout: float = 20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [m for m in mailbox.snapshot() if m["Subject"] == subject]
+        if found:
+            return found[0]
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"no mail {subject!r}: {[m['Subject'] for m in mailbox.snapshot()]}")
+
+
+async def test_registration_loss_and_recovery_are_shown_and_mailed(carriers, world, pbx, settings, mailbox):
+    env = carriers.env_carriers
+    before = trunks(env)
+    assert (before["reg"]["registration"], before["gsm"]["registration"]) == ("Registered", "Registered")
+    assert before["alaw"]["kind"] == "peer" and before["reg"]["channels"] == 0
+
+    # The carrier stops taking our login (a password changed on its side): the PBX's next REGISTER fails.
+    world_conf = world.instance.etc / "pjsip.conf"
+    world_conf.write_text(world_conf.read_text().replace("password = reg-secret-7001", "password = changed-1234"))
+    world.instance.cli("module reload res_pjsip.so")
+    pbx.cli("pjsip send register trunk-reg-reg")
+    failed = await wait_mail(mailbox, "Trunk reg: registration failed")
+    assert failed["To"] == "admin@test.example"
+    shown = trunks(env)["reg"]
+    assert shown["registration"] != "Registered" and shown["last_failure"] and not shown["ok"]
+    assert ivr_cli(env, "trunks").returncode == 1                        # a failing trunk: exit status 1
+
+    # The carrier takes it again: the PBX's retry registers, and that is mailed too.
+    plan = load_plan(carriers.env_carriers["IVR_PLAN_FILE"], secrets_path=SECRETS)
+    render_world(settings, plan, WorldLayout(WORLD_IP, 8088, PBX_IP, 5060), world.instance)
+    world.instance.cli("module reload res_pjsip.so")
+    await wait_mail(mailbox, "Trunk reg: registration is back")
+    shown = trunks(env)["reg"]
+    assert shown["registration"] == "Registered" and shown["ok"] and shown["last_failure"]
