@@ -36,6 +36,17 @@ class Settings:
     asterisk_data_dir: str = ""      # core sounds, music on hold; empty: derived from asterisk_mode
     sip_address: str = "127.0.0.1"
     sip_port: int = 5060
+    # Behind the office router's NAT: the public address carriers and remote phones reach, and the
+    # networks (comma-separated, e.g. "192.168.1.0/24,10.8.0.0/16") that need no translation.
+    public_address: str = ""
+    local_networks: str = ""
+    qualify_seconds: int = 0        # OPTIONS keepalives to phones, 0 = none (30 behind NAT)
+    # Phones outside the office: SIP over TLS on this port (0 = off) with these files, and SRTP
+    # ("" = off, "optional" = when the phone offers it, "required").
+    tls_port: int = 0
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    srtp: str = ""
     agi_path: str = "agi_scripts"
     fastagi_port: int = 4573
     web_host: str = "127.0.0.1"

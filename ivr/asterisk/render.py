@@ -5,6 +5,7 @@ rewritten only when its content changed, through a temporary file, so Asterisk n
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import shlex
@@ -18,6 +19,7 @@ import jinja2
 
 from ivr.asterisk.process import Instance
 from ivr.config import ROOT, Settings
+from ivr.errors import ConfigError
 from ivr.plan.model import Plan, Trunk
 
 TEMPLATES = ROOT / "dialplan"
@@ -140,6 +142,7 @@ def render_pbx(settings: Settings, plan: Plan, instance: Instance | None = None)
         app=settings.ari_app,
         sip_address=settings.sip_address,
         sip_port=settings.sip_port,
+        nat=nat_settings(settings),
         staff=[plan.staff[e] for e in extensions],
         trunks=[pjsip_trunk(t) for t in plan.trunks.values()],
         outbound_ring_seconds=OUTBOUND_RING_SECONDS,
@@ -171,6 +174,39 @@ def pjsip_trunk(trunk: Trunk) -> dict:
             "username": trunk.username or trunk.name, "password": trunk.password, "sip": sip,
             "context": "from-trunk" if sip.did_from == "request" else f"from-trunk-{trunk.name}",
             "did": did % sip.did_header if sip.did_from == "header" else did}
+
+
+@dataclass(frozen=True)
+class Nat:
+    public_address: str
+    local_networks: tuple[str, ...]
+    qualify_seconds: int
+    tls_port: int
+    tls_cert_file: str
+    tls_key_file: str
+    srtp: str
+
+
+def nat_settings(settings: Settings) -> Nat:
+    """The NAT and remote-phone settings, checked: a mistake is named by its setting."""
+    networks = []
+    for raw in filter(None, (n.strip() for n in settings.local_networks.split(","))):
+        try:
+            networks.append(str(ipaddress.ip_network(raw, strict=False)))
+        except ValueError:
+            raise ConfigError(f"setting local_networks: {raw!r} is not a network like 192.168.1.0/24") from None
+    if settings.public_address and not re.fullmatch(r"[A-Za-z0-9.:-]+", settings.public_address):
+        raise ConfigError(f"setting public_address: {settings.public_address!r} is not an address or name")
+    if settings.srtp not in ("", "optional", "required"):
+        raise ConfigError(f"setting srtp: {settings.srtp!r} is not one of '', optional, required")
+    cert, key = settings.tls_cert_file, settings.tls_key_file
+    if settings.tls_port:
+        for name, value in (("tls_cert_file", cert), ("tls_key_file", key)):
+            if not value or not settings.path(value).is_file():
+                raise ConfigError(f"setting {name}: {value!r} is not a file (tls_port is set)")
+        cert, key = str(settings.path(cert)), str(settings.path(key))
+    return Nat(settings.public_address, tuple(networks), settings.qualify_seconds, settings.tls_port,
+               cert, key, settings.srtp)
 
 
 def _service_url(settings: Settings) -> str:
