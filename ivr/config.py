@@ -99,9 +99,15 @@ def _coerce(name: str, raw: object, kind: type) -> object:
     return "" if raw is None else str(raw)
 
 
+def settings_path(env: dict[str, str] | None = None) -> Path:
+    """The settings file: $IVR_SETTINGS, else config/settings.yaml."""
+    env = os.environ if env is None else env
+    return Path(env.get("IVR_SETTINGS") or ROOT / "config" / "settings.yaml")
+
+
 def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
-    path = Path(path or env.get("IVR_SETTINGS") or ROOT / "config" / "settings.yaml")
+    path = Path(path or settings_path(env))
     values: dict[str, object] = {}
     if path.exists():
         data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
