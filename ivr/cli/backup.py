@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from ivr.asterisk.render import pbx_instance
 from ivr.config import Settings
 from ivr.store.backup import backup, restore
-from ivr.store.db import open_database
+from ivr.store.db import Database, open_database
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,27 +24,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.set_defaults(handler=cmd_restore)
 
 
-def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+def _on_database(settings: Settings, work: Callable[[Database], Awaitable[dict[str, int]]]) -> dict[str, int]:
     async def run() -> dict[str, int]:
         db = await open_database(settings.database_url, settings)
         try:
-            return await backup(db, settings, pbx_instance(settings).spool / "recording", args.file)
+            return await work(db)
         finally:
             await db.close()
-    counts = asyncio.run(run())
+    return asyncio.run(run())
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    recordings = pbx_instance(settings).spool / "recording"
+    counts = _on_database(settings, lambda db: backup(db, settings, recordings, args.file))
     print(f"wrote {args.file}: {sum(counts.values())} rows in {len(counts)} tables "
           f"(calls {counts.get('calls', 0)}, plan versions {counts.get('plan_versions', 0)})")
     return 0
 
 
 def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
-    async def run() -> dict[str, int]:
-        db = await open_database(settings.database_url, settings)
-        try:
-            return await restore(db, settings, args.file)
-        finally:
-            await db.close()
-    counts = asyncio.run(run())
+    counts = _on_database(settings, lambda db: restore(db, settings, args.file))
     print(f"restored {args.file}: {sum(counts.values())} rows (calls {counts.get('calls', 0)}, "
           f"plan versions {counts.get('plan_versions', 0)}); start the service to use it")
     return 0
