@@ -156,3 +156,15 @@ async def test_registration_loss_and_recovery_are_shown_and_mailed(carriers, wor
     await wait_mail(mailbox, "Trunk reg: registration is back")
     shown = trunks(env)["reg"]
     assert shown["registration"] == "Registered" and shown["ok"] and shown["last_failure"]
+
+
+async def test_doctor_on_the_running_pbx(carriers, world):
+    done = ivr_cli(carriers.env_carriers, "doctor")
+    out = done.stdout
+    for line in ("ok      trunk reg: registered", "ok      trunk gsm: registered",
+                 "ok      trunk alaw: known by address", "ok      phone 101: registered",
+                 "ok      phone 103: registered", "ok      service: answers at"):
+        assert line in out, out
+    assert f"ok      ports: SIP listens on {PBX_IP}:5060" in out, out
+    # the test stack's own departures from a real office: loopback addresses and a fixed clock
+    assert "PROBLEM clock: the clock is fixed" in out and done.returncode == 1
