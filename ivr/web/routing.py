@@ -6,6 +6,7 @@ import asyncio
 
 from aiohttp import web
 
+from ivr.asterisk.process import AsteriskError
 from ivr.asterisk.render import pbx_instance
 from ivr.clock import parse_aware
 from ivr.errors import InvalidInput
@@ -43,7 +44,12 @@ async def get_trunks(request: web.Request) -> web.Response:
 
 @page
 async def trunks_page(request: web.Request) -> web.Response:
-    return render(request, "trunks.html", trunks=await request.app[SERVICE].trunks.check_once())
+    watch = request.app[SERVICE].trunks
+    try:
+        trunks, trouble = await watch.check_once(), ""
+    except AsteriskError as e:
+        trunks, trouble = watch.states, f"Asterisk is not answering ({e.message}); the last check is shown."
+    return render(request, "trunks.html", trunks=trunks, trouble=trouble)
 
 
 def setup(app: web.Application) -> None:
