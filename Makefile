@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 ROOTFS ?= /var/cache/ivr-pbx/rootfs
-SYSTEM_TOOLS := espeak-ng sox ffmpeg mmdebstrap
+SYSTEM_TOOLS := espeak-ng sox ffmpeg mmdebstrap openssl
 export IVR_ASTERISK_ROOTFS ?= $(ROOTFS)
 
 .PHONY: run stop test unit integration demo bench setup system-deps rootfs sounds clean install uninstall
