@@ -2,10 +2,10 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 ROOTFS ?= /var/cache/ivr-pbx/rootfs
-SYSTEM_TOOLS := espeak-ng sox ffmpeg mmdebstrap
+SYSTEM_TOOLS := espeak-ng sox ffmpeg mmdebstrap openssl
 export IVR_ASTERISK_ROOTFS ?= $(ROOTFS)
 
-.PHONY: run stop test unit integration demo bench setup system-deps rootfs sounds clean
+.PHONY: run stop test unit integration demo bench setup system-deps rootfs sounds clean install uninstall
 
 run: setup                      ## start Asterisk, the ARI service and the web console (Ctrl-C stops)
 	@scripts/run.sh
@@ -54,6 +54,12 @@ rootfs:
 
 sounds: .venv/stamp
 	@$(PY) -m ivr.cli sounds generate >/dev/null
+
+install: setup                 ## as root: /opt/ivr-pbx, /etc/ivr-pbx, /var/lib/ivr-pbx, systemd units (DESTDIR=, INSTALL_VENV=no)
+	$(PY) -m ivr.install install --destdir "$(or $(DESTDIR),/)" $(if $(filter no,$(INSTALL_VENV)),--no-venv)
+
+uninstall:                      ## remove code, units and the ivr command; keeps /etc/ivr-pbx and /var/lib/ivr-pbx
+	$(PY) -m ivr.install uninstall --destdir "$(or $(DESTDIR),/)"
 
 clean:
 	rm -rf var sounds/generated

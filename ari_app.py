@@ -14,7 +14,7 @@ import sys
 
 from aiohttp import web
 
-from ivr import logs
+from ivr import logs, sd_notify
 from ivr.config import load_settings
 from ivr.errors import IvrError
 from ivr.notify.mailbox import Mailbox
@@ -83,8 +83,12 @@ async def main() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     ari = asyncio.create_task(service.run(), name="ari")
+    sd_notify.notify("READY=1")
+    watchdog = asyncio.create_task(sd_notify.watchdog(), name="watchdog")
     await stop.wait()
     log.info("stopping")
+    sd_notify.notify("STOPPING=1")
+    watchdog.cancel()
     ari.cancel()
     await service.shutdown()
     await runner.cleanup()

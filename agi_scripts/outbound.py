@@ -45,6 +45,7 @@ CAUSES = {"invalid-number": 28, "route-refused": 21, "no-trunk": 34, "error": 41
 _TRUNK = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _CALLER_ID = re.compile(r"\+?[0-9]{0,15}")
+_DIAL = re.compile(r"\+?[0-9]{6,18}")
 
 
 class RouteError(Exception):
@@ -79,21 +80,24 @@ def ask_service(number: str, phone: str) -> dict:
         raise RouteError("error", f"service not reachable: {e}") from None
 
 
-def checked_plan(route: dict) -> tuple[str, list[tuple[str, str]]]:
-    """The number and (trunk, caller ID) pairs, each checked before it may reach a Dial string."""
+def checked_plan(route: dict) -> tuple[str, list[tuple[str, str, str]]]:
+    """The number and (trunk, caller ID, number as the trunk wants it) of each candidate, each
+    checked before it may reach a Dial string."""
     number = route.get("number", "")
-    trunks = [(c.get("trunk", ""), c.get("caller_id") or "") for c in route.get("candidates", [])]
+    trunks = [(c.get("trunk", ""), c.get("caller_id") or "", c.get("dial") or number)
+              for c in route.get("candidates", [])]
     if not _E164.fullmatch(number) or not all(_TRUNK.fullmatch(t) and _CALLER_ID.fullmatch(cid)
-                                              for t, cid in trunks):
+                                              and _DIAL.fullmatch(dial) for t, cid, dial in trunks):
         raise RouteError("error", f"unexpected answer from the service: {route!r}")
     if not trunks:
         raise RouteError("no-trunk", "no trunk")
     return number, trunks
 
 
-def set_trunk(agi: AGI, trunk: str, caller_id: str) -> None:
+def set_trunk(agi: AGI, trunk: str, caller_id: str, dial: str) -> None:
     agi.set_variable("OUT_TRUNK", trunk)
     agi.set_variable("OUT_CID", caller_id)
+    agi.set_variable("OUT_DIAL", dial)
     agi.set_variable("OUT_ACTION", "dial")
 
 
@@ -115,8 +119,9 @@ def first(agi: AGI) -> None:
         return
     agi.set_variable("OUT_NUMBER", number)
     # Space-separated: neither trunk names nor caller IDs contain spaces; "-" is "no caller ID".
-    agi.set_variable("OUT_TRUNKS", " ".join(t for t, _ in trunks))
-    agi.set_variable("OUT_CIDS", " ".join(cid or "-" for _, cid in trunks))
+    agi.set_variable("OUT_TRUNKS", " ".join(t for t, _, _ in trunks))
+    agi.set_variable("OUT_CIDS", " ".join(cid or "-" for _, cid, _ in trunks))
+    agi.set_variable("OUT_DIALS", " ".join(dial for _, _, dial in trunks))
     set_trunk(agi, *trunks[0])
 
 
@@ -169,14 +174,15 @@ def after(agi: AGI) -> None:
         return
     trunks = agi.get_variable("OUT_TRUNKS").split()
     cids = agi.get_variable("OUT_CIDS").split()
-    if trunk not in trunks or len(cids) != len(trunks):
+    dials = agi.get_variable("OUT_DIALS").split()
+    if trunk not in trunks or not len(cids) == len(dials) == len(trunks):
         raise RouteError("error", f"lost the trunk list ({trunks}, {trunk})")
     i = trunks.index(trunk) + 1
     if i >= len(trunks):
         refuse(agi, "no-trunk", f"every trunk failed, the last with {status} {code}")
         report(agi)
         return
-    set_trunk(agi, trunks[i], "" if cids[i] == "-" else cids[i])
+    set_trunk(agi, trunks[i], "" if cids[i] == "-" else cids[i], dials[i])
 
 
 def main(argv: list[str]) -> int:

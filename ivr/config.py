@@ -36,6 +36,17 @@ class Settings:
     asterisk_data_dir: str = ""      # core sounds, music on hold; empty: derived from asterisk_mode
     sip_address: str = "127.0.0.1"
     sip_port: int = 5060
+    # Behind the office router's NAT: the public address carriers and remote phones reach, and the
+    # networks (comma-separated, e.g. "192.168.1.0/24,10.8.0.0/16") that need no translation.
+    public_address: str = ""
+    local_networks: str = ""
+    qualify_seconds: int = 0        # OPTIONS keepalives to phones, 0 = none (30 behind NAT)
+    # Phones outside the office: SIP over TLS on this port (0 = off) with these files, and SRTP
+    # ("" = off, "optional" = when the phone offers it, "required").
+    tls_port: int = 0
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    srtp: str = ""
     agi_path: str = "agi_scripts"
     # SIP brute force: this many failed authentications from one address within the window
     # (seconds) block it for sip_block_seconds (doubled each time it is blocked again).
@@ -59,6 +70,7 @@ class Settings:
     demo_mailbox_port: int = 0
     # A fixed wall clock (ISO 8601 with offset) for tests and demos; empty means the real clock.
     clock: str = ""
+    trunk_check_seconds: int = 30   # how often the service checks trunk registrations (ivr trunks)
     log_level: str = "INFO"
     log_format: str = "text"   # text | json
 
@@ -101,9 +113,15 @@ def _coerce(name: str, raw: object, kind: type) -> object:
     return "" if raw is None else str(raw)
 
 
+def settings_path(env: dict[str, str] | None = None) -> Path:
+    """The settings file: $IVR_SETTINGS, else config/settings.yaml."""
+    env = os.environ if env is None else env
+    return Path(env.get("IVR_SETTINGS") or ROOT / "config" / "settings.yaml")
+
+
 def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
-    path = Path(path or env.get("IVR_SETTINGS") or ROOT / "config" / "settings.yaml")
+    path = Path(path or settings_path(env))
     values: dict[str, object] = {}
     if path.exists():
         data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}

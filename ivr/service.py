@@ -7,7 +7,7 @@ import logging
 from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.client import AriClient, AriError
 from ivr.ari.events import StasisStart
-from ivr.asterisk.render import render_pbx
+from ivr.asterisk.render import pbx_instance, render_pbx
 from ivr.calls.inbound import new_context, run_inbound
 from ivr.calls.session import CallSession, Resync
 from ivr.calls.supervisor import CallSupervisor
@@ -20,11 +20,13 @@ from ivr.errors import InvalidInput, IvrError
 from ivr.flows.context import Services
 from ivr.missed.auto_callback import AutoCallback
 from ivr.missed.service import MissedService
+from ivr.notify.alerts import Alerts
 from ivr.plan.live import PlanHolder
 from ivr.queues import setup as queues_setup
 from ivr.routing.numbers import normalize
 from ivr.routing.router import Router
 from ivr.security import sip_guard
+from ivr.routing.trunk_status import TrunkWatch
 from ivr.sounds.catalog import PromptCatalog
 from ivr.store.calls import CallStore
 from ivr.store.db import Database
@@ -53,6 +55,11 @@ class IvrService:
         self.services.missed.use_telephony(self.ari, self.bus, self.services.router.endpoint_for)
         self.auto_callback = AutoCallback(self.services.missed, lambda: self.plans.current.plan
                                           if self.plans.current else None, self.services.queues)
+        missed = self.services.missed
+        self.trunks = TrunkWatch(pbx_instance(settings), self._plan, self.clock.now, settings.var / "trunks.json",
+                                 Alerts(db, lambda: missed.config, self.clock.now, missed.worker.kick),
+                                 settings.trunk_check_seconds)
+        self._trunk_task: asyncio.Task | None = None
         self.campaigns = CampaignDialer(self, CampaignStore(db))
         self.services.campaign_callback = CampaignCallback(self.campaigns)
         self.supervisor.handlers.update(self.campaigns.handlers())
@@ -63,6 +70,10 @@ class IvrService:
         await self.services.queues.start()
         await self.services.missed.start()
         self.auto_callback.start()
+        self._trunk_task = asyncio.create_task(self.trunks.run(), name="trunk-watch")
+
+    def _plan(self):
+        return self.plans.current.plan if self.plans.current else None
 
     async def run(self) -> None:
         await asyncio.gather(self.ari.run_forever(), self.campaigns.run(), self.sip_guard.run())
@@ -155,6 +166,8 @@ class IvrService:
         log.info("asterisk configuration reloaded")
 
     async def shutdown(self) -> None:
+        if self._trunk_task is not None:
+            self._trunk_task.cancel()
         await self.auto_callback.stop()
         await self.supervisor.shutdown()
         await self.services.queues.stop()

@@ -5,6 +5,7 @@ rewritten only when its content changed, through a temporary file, so Asterisk n
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import shlex
@@ -19,7 +20,8 @@ import jinja2
 from ivr.asterisk.process import Instance
 from ivr.config import ROOT, Settings
 from ivr.security.local import AGI_TOKEN, local_url, token_path
-from ivr.plan.model import Plan
+from ivr.errors import ConfigError
+from ivr.plan.model import Plan, Trunk
 
 TEMPLATES = ROOT / "dialplan"
 AGI_SCRIPTS = ROOT / "agi_scripts"
@@ -35,8 +37,20 @@ OUTBOUND_RING_SECONDS = 120
 
 @dataclass(frozen=True)
 class Carrier:
+    """A carrier's network (or a gateway) as the world plays it, from the PBX's trunk."""
+
     name: str
     ip: str
+    codecs: str = "alaw,ulaw"
+    registrar: bool = False        # accepts calls only from a PBX registered with the trunk's login
+    gateway: bool = False          # registers to the PBX with the trunk's login
+    username: str = ""
+    password: str = ""
+
+    @classmethod
+    def of(cls, trunk: Trunk, ip: str) -> Carrier:
+        return cls(trunk.name, ip, ",".join(trunk.sip.codecs), trunk.sip.register, trunk.sip.client,
+                   trunk.username, trunk.password)
 
 
 @dataclass(frozen=True)
@@ -130,10 +144,9 @@ def render_pbx(settings: Settings, plan: Plan, instance: Instance | None = None)
         app=settings.ari_app,
         sip_address=settings.sip_address,
         sip_port=settings.sip_port,
+        nat=nat_settings(settings),
         staff=[plan.staff[e] for e in extensions],
-        trunks=[{"name": t.name, "host": t.host, "ip": _host_ip(t.host), "caller_id": t.caller_id,
-                 "username": t.username or t.name, "password": t.password}
-                for t in plan.trunks.values()],
+        trunks=[pjsip_trunk(t) for t in plan.trunks.values()],
         outbound_ring_seconds=OUTBOUND_RING_SECONDS,
         fallback_dial="&".join(f"PJSIP/{e}" for e in plan.fallback) or "PJSIP/none",
         fallback_seconds=60,
@@ -142,6 +155,65 @@ def render_pbx(settings: Settings, plan: Plan, instance: Instance | None = None)
     # A system-installed Asterisk keeps its own directories and module list.
     skip = set() if instance.rootfs else {"asterisk.conf", "modules.conf"}
     return _render(instance, ["common", "pbx"], context, skip)
+
+
+# Where a trunk's dialplan finds the company number called (did_from).
+DID_EXPRESSIONS = {
+    "request": "${EXTEN}",
+    "to": "${CUT(CUT(PJSIP_HEADER(read,To),@,1),:,2)}",     # <sip:NUMBER@host> -> NUMBER
+    "header": "${PJSIP_HEADER(read,%s)}",
+}
+
+
+def pjsip_trunk(trunk: Trunk) -> dict:
+    """What pjsip.conf and extensions.conf need of one trunk."""
+    sip = trunk.sip
+    did = DID_EXPRESSIONS[sip.did_from]
+    # Asterisk resolves a name in `match` with the system's resolver, once, at load: the carrier's
+    # published addresses (sip.match) are the dependable way to know its calls.
+    match = ",".join(sip.match) or _host_ip(trunk.host)
+    return {"name": trunk.name, "host": trunk.host, "match": match,
+            "username": trunk.username or trunk.name, "password": trunk.password, "sip": sip,
+            "context": "from-trunk" if sip.did_from == "request" else f"from-trunk-{trunk.name}",
+            "did": did % sip.did_header if sip.did_from == "header" else did}
+
+
+@dataclass(frozen=True)
+class Nat:
+    public_address: str
+    local_networks: tuple[str, ...]
+    qualify_seconds: int
+    tls_port: int
+    tls_cert_file: str
+    tls_key_file: str
+    srtp: str
+
+
+def nat_settings(settings: Settings) -> Nat:
+    """The NAT and remote-phone settings, checked: a mistake is named by its setting."""
+    networks = []
+    for raw in filter(None, (n.strip() for n in settings.local_networks.split(","))):
+        try:
+            networks.append(str(ipaddress.ip_network(raw, strict=False)))
+        except ValueError:
+            raise ConfigError(f"setting local_networks: {raw!r} is not a network like 192.168.1.0/24") from None
+    if settings.public_address and not re.fullmatch(r"[A-Za-z0-9.:-]+", settings.public_address):
+        raise ConfigError(f"setting public_address: {settings.public_address!r} is not an address or name")
+    if settings.srtp not in ("", "optional", "required"):
+        raise ConfigError(f"setting srtp: {settings.srtp!r} is not one of '', optional, required")
+    cert, key = settings.tls_cert_file, settings.tls_key_file
+    if settings.tls_port:
+        for name, value in (("tls_cert_file", cert), ("tls_key_file", key)):
+            if not value or not settings.path(value).is_file():
+                raise ConfigError(f"setting {name}: {value!r} is not a file (tls_port is set)")
+        cert, key = str(settings.path(cert)), str(settings.path(key))
+    return Nat(settings.public_address, tuple(networks), settings.qualify_seconds, settings.tls_port,
+               cert, key, settings.srtp)
+
+
+def _service_url(settings: Settings) -> str:
+    host = settings.web_host if settings.web_host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+    return f"http://{host}:{settings.web_port}"
 
 
 def _render_agi(settings: Settings, instance: Instance) -> Path:
@@ -167,7 +239,7 @@ def render_world(settings: Settings, plan: Plan, layout: WorldLayout, instance: 
         pbx_address=layout.pbx_address,
         pbx_port=layout.pbx_port,
         staff=[plan.staff[e] for e in sorted(plan.staff)],
-        carriers=[Carrier(t.name, _host_ip(t.host)) for t in plan.trunks.values()],
+        carriers=[Carrier.of(t, _host_ip(t.host)) for t in plan.trunks.values()],
     )
     return _render(instance, ["common", "world"], context)
 

@@ -38,6 +38,7 @@ from ivr.errors import IvrError
 from ivr.missed.service import StaffCall
 from ivr.plan.model import Plan
 from ivr.routing.failover import should_fail_over
+from ivr.routing.numbers import for_trunk
 from ivr.routing.router import Decision, trunk_of_channel
 from ivr.say import TextSpeaker
 
@@ -279,7 +280,9 @@ class CampaignDialer:
         sub = self.service.bus.subscribe(attempt.channel_id)     # subscribe, then dial
         app_args = f"{'campaign-amd' if profile.amd.enabled else 'campaign'},{attempt.id}"
         trunk = plan.trunks.get(attempt.trunk)
-        caller_id = profile.caller_id or (trunk.caller_id if trunk else "")
+        # numbers in the format the trunk wants (+7, 8 or ten digits)
+        number_format = trunk.sip.number_format if trunk else "e164"
+        caller_id = for_trunk(profile.caller_id or (trunk.caller_id if trunk else ""), number_format)
         # The trunk report finds the attempt by the number in its CDR userfield (refused ones too).
         # CAMPAIGN_APP: after app_amd the dialplan returns the call to the service that dialled it
         # (two services on one Asterisk have two ARI apps).
@@ -289,7 +292,8 @@ class CampaignDialer:
         log.info("campaign dial id=%s row=%s attempt=%s number=%s trunk=%s", campaign.id, row.id, attempt.id,
                  attempt.number, attempt.trunk)
         try:
-            await self.service.ari.originate(endpoint_for(attempt.number, attempt.trunk), attempt.channel_id,
+            await self.service.ari.originate(endpoint_for(for_trunk(attempt.number, number_format), attempt.trunk),
+                                             attempt.channel_id,
                                              app_args, caller_id=caller_id, timeout=profile.ring_seconds,
                                              variables=variables)
         except AriConflict:

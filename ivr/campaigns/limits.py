@@ -98,4 +98,4 @@ class DailyLimit:
             for address in limits.alert_to:
                 # The key makes a restarted service's second alert of the day a no-op.
                 await enqueue(session, f"limit:{key}:{address}", "mail", address,
-                              {"subject": subject, "text": text}, now)
+                              {"subject": subject, "body": text}, now)

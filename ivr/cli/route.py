@@ -19,7 +19,7 @@ from ivr.errors import IvrError
 from ivr.plan.loader import load_plan
 from ivr.routing.choose import choose_trunks
 from ivr.routing.numbers import classify, normalize
-from ivr.routing.router import ENDPOINT_PREFIX, route_trunk
+from ivr.routing.router import candidate_dict, route_trunk
 from ivr.routing.trunkfile import load_trunks
 
 ASK_TIMEOUT = 3.0
@@ -66,9 +66,7 @@ def decide_here(args: argparse.Namespace, settings: Settings, number: str, count
     info = open_lookup(settings).lookup(number)
     candidates = choose_trunks(info, classify(number, country), trunks, live_channels={})
     return info_dict(info) | {
-        "candidates": [{"trunk": c.trunk.name, "endpoint": ENDPOINT_PREFIX + c.trunk.name, "cost": c.cost,
-                        "free": c.free, "onnet": c.onnet, "caller_id": c.trunk.caller_id}
-                       for c in candidates],
+        "candidates": [candidate_dict(c, info.number) for c in candidates],
         "trunk": candidates[0].trunk.name if candidates else None,
     }
 

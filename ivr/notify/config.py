@@ -75,6 +75,7 @@ class NotifyConfig:
     staff_mail: dict[str, str] = field(default_factory=dict)
     retry_max_seconds: float = 300.0
     console_url: str = "http://127.0.0.1:8080"   # links in mails: <console_url>/missed/<id>
+    alerts: tuple[str, ...] = ()                 # who hears of the PBX's own trouble (a trunk down)
 
 
 def config_path(settings: Settings) -> Path:
@@ -94,7 +95,8 @@ def load_notify_config(settings: Settings, path: Path | None = None) -> NotifyCo
 
 def parse_notify_config(data: Any, where: str, console_url: str) -> NotifyConfig:
     r = _Reader(where)
-    top = r.mapping(data, "", {"missed", "mail", "webhooks", "rules", "staff_mail", "retry_max_seconds"})
+    top = r.mapping(data, "", {"missed", "mail", "webhooks", "rules", "staff_mail", "retry_max_seconds",
+                               "alerts"})
     missed = r.mapping(top.get("missed", {}), "missed", {"close_after_seconds"})
     mail = None
     if "mail" in top:
@@ -137,15 +139,16 @@ def parse_notify_config(data: Any, where: str, console_url: str) -> NotifyConfig
         if rule.digest_minutes < 0:
             raise ConfigError(f"{where}: {at}.digest_minutes must not be negative")
         rules.append(rule)
-    if rules and mail is None:
-        raise ConfigError(f"{where}: rules send mail; add a mail: section with the SMTP server")
+    alerts = r.texts(top.get("alerts", []), "alerts")
+    if (rules or alerts) and mail is None:
+        raise ConfigError(f"{where}: rules and alerts send mail; add a mail: section with the SMTP server")
     staff_mail = {str(k): r.text(v, f"staff_mail.{k}") for k, v in
                   r.mapping(top.get("staff_mail", {}), "staff_mail", None).items()}
     return NotifyConfig(
         close_after_seconds=r.number(missed.get("close_after_seconds", 10), "missed.close_after_seconds", float),
         mail=mail, webhooks=tuple(webhooks), rules=tuple(rules), staff_mail=staff_mail,
         retry_max_seconds=r.number(top.get("retry_max_seconds", 300), "retry_max_seconds", float),
-        console_url=console_url.rstrip("/"))
+        console_url=console_url.rstrip("/"), alerts=alerts)
 
 
 class _Reader:

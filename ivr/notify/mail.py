@@ -49,8 +49,8 @@ async def build_mail(server: MailServer, batch: list[OutboxMessage]) -> EmailMes
     first = batch[0]
     language = first.payload.get("language", "ru")
     message = EmailMessage()
-    if "text" in first.payload:                    # a service alert (e.g. the daily campaign limit)
-        subject, body = first.payload["subject"], first.payload["text"]
+    if "subject" in first.payload:          # an alert (ivr.notify.alerts): its text is made already
+        subject, body = first.payload["subject"], first.payload["body"]
     elif first.channel == "digest":
         subject, body = render_digest([m.payload["facts"] for m in batch], language)
     else:

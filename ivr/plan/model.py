@@ -55,9 +55,29 @@ class Staff:
 
 
 @dataclass(frozen=True)
+class TrunkSip:
+    """How a trunk speaks SIP, as the carrier's offer says (docs/trunks.md)."""
+
+    register: bool = False          # we REGISTER to the carrier with the trunk's login (digest auth)
+    client: bool = False            # a GSM/SIM gateway at `host` that registers to us with the trunk's login
+    expiry: int = 600               # seconds a registration lasts
+    retry_seconds: int = 60         # after a failed registration
+    forbidden_retry_seconds: int = 300   # after a 401/403 with our credentials
+    contact_user: str = ""          # user part of our Contact when registering (default: the login)
+    identify: str = "address"       # inbound calls: address | registration | header
+    match: tuple[str, ...] = ()     # identify: address -> the carrier's addresses/networks (default: host)
+    header: tuple[str, str] = ("", "")   # identify: header -> (name, value)
+    codecs: tuple[str, ...] = ("alaw", "ulaw")
+    dtmf: str = "rfc4733"           # rfc4733 | inband | info | auto
+    number_format: str = "e164"     # numbers we send: e164 (+7...) | national (8...) | ten (10 digits)
+    did_from: str = "request"       # where the called company number is: request | to | header
+    did_header: str = ""            # did_from: header -> the header's name
+
+
+@dataclass(frozen=True)
 class Trunk:
     name: str
-    host: str          # address[:port] of the operator's or gateway's SIP side
+    host: str          # address[:port] or DNS name of the operator's or gateway's SIP side
     caller_id: str = ""
     capacity: int = 0  # concurrent channels, 0 = unlimited
     default: bool = False
@@ -72,6 +92,7 @@ class Trunk:
     calls_per_minute: int = 0                  # new outbound calls a minute, 0 = no limit
     username: str = ""                         # SIP auth towards the trunk, from the secrets file
     password: str = ""
+    sip: TrunkSip = field(default_factory=TrunkSip)
 
 
 # ----- nodes: one dataclass per kind; `id` is the key under `nodes:` -----

@@ -27,6 +27,7 @@ from ivr.plan.model import (
     LanguageNode, MenuNode, Node, Plan, PlayNode, QueueNode, Schedule, ScheduleNode, Staff, TimeRange,
     Trunk, VoicemailNode,
 )
+from ivr.plan.trunk_sip import read_trunk_sip
 from ivr.routing.carriers import CARRIER_KEY
 from ivr.security.passwords import weakness
 
@@ -50,7 +51,7 @@ HOLIDAY_KEYS = ("date", "from", "to", "name")
 CLOSURE_KEYS = ("from", "to", "reason")
 STAFF_KEYS = ("name", "mobile", "language", "dial", "dial_per_hour")
 TRUNK_KEYS = ("host", "caller_id", "capacity", "default", "carriers", "cost", "priority", "international",
-              "calls_per_minute")
+              "calls_per_minute", "sip")
 # Destination classes a phone may be allowed to dial (ivr.routing.numbers.DestClass).
 DIAL_CLASSES = ("internal", "local", "mobile", "long_distance", "international")
 DEFAULT_DIAL = ("internal", "local", "mobile", "long_distance")
@@ -692,6 +693,8 @@ class PlanBuilder:
             if not _TRUNK_NAME.fullmatch(name):
                 r.problem(key, f"trunks: name '{name}' must be lower-case letters, digits, - and _")
                 continue
+            credentials = self.secrets.trunk_credentials.get(name, ("", ""))
+            sip = read_trunk_sip(r, info, name, bool(credentials[1]))
             host_node = r.require(info, "host", f"trunk '{name}'")
             host = r.text(host_node, "host") if host_node is not None else None
             if host is not None and not _HOST.fullmatch(host):
@@ -723,7 +726,6 @@ class PlanBuilder:
                 # A lone trunk without prices carries every domestic call (international only if allowed).
                 costs = {"mobile": 0.0, "landline": 0.0, "international": 0.0}
             if host is not None:
-                credentials = self.secrets.trunk_credentials.get(name, ("", ""))
                 trunks[name] = Trunk(
                     name=name, host=host, caller_id=caller_id, capacity=int(capacity), default=default,
                     carriers=tuple(carriers), cost_onnet=costs.get("onnet"), cost_mobile=costs.get("mobile"),
@@ -731,7 +733,7 @@ class PlanBuilder:
                     priority=int(r.optional(info, "priority", whole, 100)),
                     international=r.optional(info, "international", r.boolean, False),
                     calls_per_minute=int(r.optional(info, "calls_per_minute", whole, 0)),
-                    username=credentials[0], password=credentials[1])
+                    username=credentials[0], password=credentials[1], sip=sip)
         for extra in defaults[1:]:
             r.problem(extra, "trunks: only one trunk can be the default")
         if len(fields.entries if fields else ()) > 1:

@@ -35,6 +35,7 @@ class Trunk:
     priority: int = 100                # lower is tried first among equal costs
     international: bool = False        # may carry international calls off-net
     caller_id: str = ""
+    number_format: str = "e164"        # numbers sent on this trunk (ivr.routing.numbers.for_trunk)
 
     def cost(self, cost_class: CostClass) -> float | None:
         return {"onnet": self.cost_onnet, "mobile": self.cost_mobile, "landline": self.cost_landline,

@@ -33,6 +33,17 @@ def _shown(raw: object) -> str:
     return text if len(text) <= 40 else text[:37] + "...'"
 
 
+def for_trunk(e164: str, number_format: str) -> str:
+    """A number as a Russian trunk wants it (the plan's sip.number_format): e164 "+79161234567",
+    national "89161234567" (abroad "810..."), ten "9161234567" (abroad "810..."). Not a +7 number
+    in e164 form, or e164 wanted: unchanged."""
+    if number_format == "e164" or not e164.startswith("+"):
+        return e164
+    if not e164.startswith("+7"):
+        return "810" + e164[1:]
+    return ("8" if number_format == "national" else "") + e164[2:]
+
+
 def normalize(raw: str, country: str = "RU") -> str:
     """E.164 ("+79161234567") of a number written as people write it.
 

@@ -21,7 +21,7 @@ from ivr.plan.model import Plan, Trunk as PlanTrunk
 from ivr.routing.carriers import load_carrier_table
 from ivr.routing.choose import Candidate, Trunk, choose_trunks
 from ivr.routing.lookup import CarrierInfo, CarrierLookup
-from ivr.routing.numbers import DestClass, classify, is_internal, normalize
+from ivr.routing.numbers import DestClass, classify, for_trunk, is_internal, normalize
 
 if TYPE_CHECKING:
     from ivr.ari.client import AriClient
@@ -63,18 +63,25 @@ class Decision:
             "number": self.info.number, "carrier": self.info.carrier,
             "carrier_source": self.info.carrier_source, "operator": self.info.operator,
             "region": self.info.region, "timezone": self.info.timezone,
-            "candidates": [{"trunk": c.trunk.name, "endpoint": ENDPOINT_PREFIX + c.trunk.name,
-                            "cost": c.cost, "free": c.free, "onnet": c.onnet,
-                            "caller_id": c.trunk.caller_id} for c in self.candidates],
+            "candidates": [candidate_dict(c, self.info.number) for c in self.candidates],
             "trunk": self.trunk,
         }
+
+
+def candidate_dict(c: Candidate, number: str) -> dict:
+    """One trunk of a decision as the route API and `ivr route --json` show it; `caller_id` and
+    `dial` (the callee) in the format the trunk wants."""
+    return {"trunk": c.trunk.name, "endpoint": ENDPOINT_PREFIX + c.trunk.name, "cost": c.cost,
+            "free": c.free, "onnet": c.onnet, "caller_id": for_trunk(c.trunk.caller_id, c.trunk.number_format),
+            "dial": for_trunk(number, c.trunk.number_format)}
 
 
 def route_trunk(t: PlanTrunk) -> Trunk:
     return Trunk(name=t.name, carriers=t.carriers, capacity=t.capacity, cost_onnet=t.cost_onnet,
                  cost_mobile=t.cost_mobile, cost_landline=t.cost_landline,
                  cost_international=t.cost_international, priority=t.priority,
-                 international=t.international, caller_id=t.caller_id)
+                 international=t.international, caller_id=t.caller_id,
+                 number_format=t.sip.number_format)
 
 
 def trunk_of_endpoint(endpoint: str) -> str | None:
@@ -234,4 +241,5 @@ class Router:
             decision = replace(decision, candidates=tuple(c for c in decision.candidates
                                                           if c.trunk.name not in exclude))
         self._placed(decision, None)
-        return f"PJSIP/{decision.info.number}@{ENDPOINT_PREFIX}{decision.trunk}"
+        first = decision.candidates[0].trunk
+        return f"PJSIP/{for_trunk(decision.info.number, first.number_format)}@{ENDPOINT_PREFIX}{first.name}"

@@ -175,19 +175,23 @@ class World:
 
     # ----- a caller calls the company -----
 
-    async def call(self, number: str, caller: str, via: str = "default", timeout: int = 30) -> Leg:
+    async def call(self, number: str, caller: str, via: str = "default", timeout: int = 30,
+                   endpoint: str = "", headers: dict[str, str] | None = None) -> Leg:
         """Place a call to a company number through a carrier's trunk; recording starts before
-        the PBX answers, so the first syllable of the greeting is heard too."""
+        the PBX answers, so the first syllable of the greeting is heard too. `endpoint`: another
+        world endpoint than via-<via> (a registrar's login); `headers`: SIP headers to add."""
         channel_id = self.new_id("caller")
         leg = Leg(channel_id, number, via, time.monotonic())
         self.legs[channel_id] = leg
         # A created channel takes operations once it is inside our app (before that: 409).
         with self.bus.subscribe(channel_id) as staged:
-            await self.ari.create_channel(f"PJSIP/{number}@via-{via}", channel_id, "caller")
+            await self.ari.create_channel(f"PJSIP/{number}@{endpoint or 'via-' + via}", channel_id, "caller")
             while not isinstance(await staged.get(5), StasisStart):
                 pass
         # An outgoing PJSIP channel presents its connected line as the caller (From header).
         await self.ari.set_var(channel_id, "CONNECTEDLINE(num,i)", caller)
+        for name, value in (headers or {}).items():
+            await self.ari.set_var(channel_id, f"PJSIP_HEADER(add,{name})", value)
         await self._record(leg)
         await self.ari.dial(channel_id, timeout=timeout)
         return leg

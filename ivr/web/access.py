@@ -91,6 +91,9 @@ RULES: tuple[Rule, ...] = (
     Rule("POST", "/api/plan/reload", (), audit="plan.reload"),
     Rule("GET", "/api/route", (OPS, VIEWER, SYSTEM)),
     Rule("GET", "/api/reports/trunks", (OPS, VIEWER)),
+    Rule("GET", "/api/trunks", READERS),
+    Rule("GET", "/trunks", READERS),
+    Rule("GET", "/metrics", (VIEWER,)),          # Prometheus scrapes with a viewer token
     # missed calls, contacts, notifications
     Rule("GET", "/api/missed", READERS),
     Rule("GET", "/api/missed/report", READERS),

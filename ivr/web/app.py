@@ -13,7 +13,7 @@ from ivr.service import IvrService
 from ivr.security.audit import AuditLog
 from ivr.security.tokens import TokenStore
 from ivr.users import UserStore
-from ivr.web import access, audit_pages, calls_pages, campaign_pages, cards, console, missed_pages
+from ivr.web import access, audit_pages, calls_pages, campaign_pages, cards, console, metrics, missed_pages
 from ivr.web import campaigns as campaigns_web
 from ivr.web import missed as missed_api
 from ivr.web import queues as queue_routes
@@ -99,4 +99,5 @@ def create_app(service: IvrService) -> web.Application:
     campaign_pages.setup(app)
     queue_routes.setup(app)
     cards.setup(app)
+    metrics.setup(app)
     return app

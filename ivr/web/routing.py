@@ -6,10 +6,12 @@ import asyncio
 
 from aiohttp import web
 
+from ivr.asterisk.process import AsteriskError
 from ivr.asterisk.render import pbx_instance
 from ivr.clock import parse_aware
 from ivr.errors import InvalidInput
 from ivr.routing.report import cdr_path, trunk_report
+from ivr.web.console import NAV, page, render
 from ivr.web.keys import SERVICE
 
 
@@ -34,6 +36,25 @@ async def get_trunk_report(request: web.Request) -> web.Response:
     return web.json_response(report)
 
 
+async def get_trunks(request: web.Request) -> web.Response:
+    """Each trunk's registration, channels in use and last failure, checked now."""
+    states = await request.app[SERVICE].trunks.check_once()
+    return web.json_response({"trunks": [s.to_dict() for s in states]})
+
+
+@page
+async def trunks_page(request: web.Request) -> web.Response:
+    watch = request.app[SERVICE].trunks
+    try:
+        trunks, trouble = await watch.check_once(), ""
+    except AsteriskError as e:
+        trunks, trouble = watch.states, f"Asterisk is not answering ({e.message}); the last check is shown."
+    return render(request, "trunks.html", trunks=trunks, trouble=trouble)
+
+
 def setup(app: web.Application) -> None:
+    app[NAV].append(("/trunks", "Trunks"))
+    app.router.add_get("/trunks", trunks_page)
+    app.router.add_get("/api/trunks", get_trunks)
     app.router.add_get("/api/route", get_route)
     app.router.add_get("/api/reports/trunks", get_trunk_report)

@@ -78,7 +78,7 @@ async def test_a_made_up_cookie_is_not_a_session(client):
     assert r.status == 303
 
 
-@pytest.mark.parametrize("path", ["/missed", "/missed?status=all&short=1", "/contacts", "/calls", "/campaigns"])
+@pytest.mark.parametrize("path", ["/missed", "/missed?status=all&short=1", "/contacts", "/calls", "/campaigns", "/trunks"])
 async def test_every_console_page_renders_for_a_logged_in_user(client, path):
     await client.post("/login", data={"username": "anna", "password": "correct-horse"}, allow_redirects=False)
     r = await client.get(path)

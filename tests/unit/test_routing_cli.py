@@ -51,7 +51,8 @@ def test_lookup_and_route_json(settings: Settings, capsys: pytest.CaptureFixture
                               "candidates", "trunk"]
     assert decision["trunk"] == "gsm-megafon"
     assert decision["candidates"][0] == {"trunk": "gsm-megafon", "endpoint": "trunk-gsm-megafon", "cost": 0.0,
-                                         "free": 2, "onnet": True, "caller_id": "+79261230000"}
+                                         "free": 2, "onnet": True, "caller_id": "+79261230000",
+                                         "dial": decision["number"]}
 
 
 def test_port_override_changes_route(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,30 @@
+"""`ivr trunks`: each trunk's registration state, channels in use and last failure, from the PBX
+Asterisk itself (and the service's record of failures in var/trunks.json)."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from ivr.asterisk.render import pbx_instance
+from ivr.config import Settings
+from ivr.plan.loader import load_plan
+from ivr.routing.trunk_status import check, load_history, with_history
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("trunks", help="trunk registrations, channels in use, last failures")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_trunks)
+
+
+def cmd_trunks(args: argparse.Namespace, settings: Settings) -> int:
+    plan = load_plan(settings.path(settings.plan_file), secrets_path=settings.path(settings.secrets_file))
+    states = with_history(check(pbx_instance(settings), plan), load_history(settings.var / "trunks.json"))
+    if args.json:
+        print(json.dumps([s.to_dict() for s in states], indent=1))
+    else:
+        print(f"{'TRUNK':16} {'KIND':9} {'REGISTRATION':14} {'CHANNELS':>8}  LAST FAILURE")
+        for s in states:
+            failure = f"{s.last_failure} at {s.last_failure_at}" if s.last_failure else "-"
+            print(f"{s.name:16} {s.kind:9} {s.registration or '(address)':14} {s.channels:>8}  {failure}")
+    return 0 if all(s.ok for s in states) else 1
