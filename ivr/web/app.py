@@ -34,7 +34,8 @@ async def status(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     live = service.plans.current
     body = {"ari_connected": service.ari.connected, "calls_in_progress": len(service.supervisor.tasks),
-            "plan_version": live.version if live else None}
+            "plan_version": live.version if live else None,
+            "now": service.clock.now().isoformat()}       # the service's clock (fixed in demos and tests)
     return web.json_response(body, status=200 if service.ari.connected else 503)
 
 
