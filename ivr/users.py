@@ -32,6 +32,7 @@ class User:
     username: str
     role: str
     extension: str
+    language: str = ""               # the console's language; "": the plan's
 
 
 def hash_password(password: str) -> str:
@@ -47,6 +48,10 @@ def check_password(password: str, stored: str) -> bool:
     except ValueError:
         return False
     return hmac.compare_digest(again.hex(), digest)
+
+
+def _user(row: UserRow) -> User:
+    return User(row.id, row.username, row.role, row.extension, row.language or "")
 
 
 class UserStore:
@@ -67,7 +72,7 @@ class UserStore:
                 session.add(row)
         except IntegrityError:
             raise UserExists(f"user {username!r} already exists") from None
-        return User(row.id, row.username, row.role, row.extension)
+        return _user(row)
 
     async def authenticate(self, username: str, password: str) -> User | None:
         async with self._db.session() as session:
@@ -77,14 +82,22 @@ class UserStore:
             return None
         if not check_password(password, row.password_hash):
             return None
-        return User(row.id, row.username, row.role, row.extension)
+        return _user(row)
 
     async def get(self, user_id: int) -> User:
         async with self._db.session() as session:
             row = await session.get(UserRow, user_id)
         if row is None:
             raise NotFound(f"no user {user_id}")
-        return User(row.id, row.username, row.role, row.extension)
+        return _user(row)
+
+    async def set_language(self, user_id: int, language: str) -> User:
+        async with self._db.session() as session, session.begin():
+            row = await session.get(UserRow, user_id)
+            if row is None:
+                raise NotFound(f"no user {user_id}")
+            row.language = language
+        return _user(row)
 
     async def count(self) -> int:
         async with self._db.session() as session:

@@ -137,6 +137,7 @@ class Demo:
         that ends earlier than the script expected is reported, never raised."""
         self.say(f"- {caller} calls {did}: {what}")
         self.callers.append(caller)
+        before = await self.latest_call_id()
         leg = await self.world.call(did, caller)
         if not await self._answered(leg):
             self.say("  nobody answered within 10 s; going on")
@@ -157,7 +158,7 @@ class Demo:
         if not await self._wait_end(leg, wait_end):
             self.say(f"  still connected after {wait_end:.0f} s; hanging up")
             await self.world.hangup(leg)
-        await self.show_outcome(caller)
+        await self.show_outcome(caller, before)
         return leg
 
     async def _answered(self, leg: Leg) -> bool:
@@ -167,11 +168,16 @@ class Demo:
         except asyncio.TimeoutError:
             return False
 
-    async def show_outcome(self, caller: str) -> None:
+    async def latest_call_id(self) -> int:
+        calls = (await self.api.get("/api/calls?limit=200"))["calls"]
+        return max((c["id"] for c in calls), default=0)
+
+    async def show_outcome(self, caller: str, after_id: int) -> None:
         deadline = time.monotonic() + 8
         while time.monotonic() < deadline:
             calls = (await self.api.get("/api/calls?limit=50"))["calls"]
-            mine = [c for c in calls if c["caller"] == caller and c["direction"] == "inbound" and c["ended_at"]]
+            mine = [c for c in calls if c["caller"] == caller and c["direction"] == "inbound" and c["ended_at"]
+                    and c["id"] > after_id]
             if mine:
                 c = mine[0]
                 by = f", answered by {c['answered_by']}" if c.get("answered_by") else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ivr.web.console import NAV, page, path_id, render
+from ivr.i18n import lazy
 from ivr.web.keys import SERVICE
 
 OUTCOMES = ("answered", "hung_up_in_greeting", "abandoned_in_menu", "abandoned_while_ringing", "no_answer",
@@ -33,7 +34,7 @@ async def home(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app[NAV].append(("/calls", "Calls"))
+    app[NAV].append(("/calls", lazy("Calls")))
     app.router.add_get("/", home)
     app.router.add_get("/calls", calls_page)
     app.router.add_get("/calls/{id}", call_page)

@@ -11,12 +11,14 @@ from urllib.parse import parse_qsl, urlencode
 from aiohttp import web
 
 from ivr.campaigns.model import Campaign, CampaignNotFound
-from ivr.campaigns.progress import Progress, label, timeline
+from ivr.campaigns.progress import Progress, timeline
 from ivr.cli.campaigns import write_export
 from ivr.errors import IvrError
+from ivr.i18n import _, lazy
 from ivr.web.campaign_chart import layout
 from ivr.web.console import NAV, TEMPLATES, USER, page, path_id, plan_timezone, render
 from ivr.web.keys import SERVICE
+from ivr.web.terms import term
 
 # Rows listed on a campaign's page at most (a filter or the export shows the others).
 ROWS_SHOWN = 300
@@ -30,7 +32,7 @@ async def _campaign(request: web.Request) -> Campaign:
     try:
         return await _store(request).get(path_id(request))
     except CampaignNotFound:
-        raise web.HTTPNotFound(text="No such campaign.") from None
+        raise web.HTTPNotFound(text=_("No such campaign.")) from None
 
 
 async def _live_parts(request: web.Request, campaign: Campaign) -> tuple[Progress, str, str]:
@@ -41,7 +43,7 @@ async def _live_parts(request: web.Request, campaign: Campaign) -> tuple[Progres
     now = request.app[SERVICE].clock.now()
     events = await store.outcome_times(campaign.id)
     chart = layout(timeline(events, None if progress.ended else now), tz)
-    counts_html = TEMPLATES.get_template("campaign_counts.html").render(progress=progress, label=label)
+    counts_html = TEMPLATES.get_template("campaign_counts.html").render(progress=progress)
     chart_html = TEMPLATES.get_template("campaign_chart.html").render(chart=chart)
     return progress, counts_html, chart_html
 
@@ -72,7 +74,7 @@ async def campaign_page(request: web.Request) -> web.Response:
     return render(request, "campaign.html", campaign=campaign, progress=progress, counts=progress.by_result,
                   statuses=progress.by_status, counts_html=counts_html, chart_html=chart_html,
                   rows=rows[:ROWS_SHOWN], matching=len(rows), attempts=attempts,
-                  marks=await store.marks(campaign.id), status=status, result=result, q=q, label=label,
+                  marks=await store.marks(campaign.id), status=status, result=result, q=q,
                   message=request.query.get("message", ""), back=request.query_string)
 
 
@@ -81,7 +83,8 @@ async def campaign_live(request: web.Request) -> web.Response:
     """What the page's script polls: the progress, and the counts and chart to put in place."""
     campaign = await _campaign(request)
     progress, counts_html, chart_html = await _live_parts(request, campaign)
-    return web.json_response({**progress.to_dict(), "counts_html": counts_html, "chart_html": chart_html})
+    return web.json_response({**progress.to_dict(), "status_text": term(campaign.status), "counts_html": counts_html,
+                              "chart_html": chart_html})
 
 
 @page
@@ -94,7 +97,7 @@ async def mark_done(request: web.Request) -> web.Response:
         rows = await _store(request).mark_done(campaign.id, path_id(request, "row"),
                                                str(form.get("answer") or "confirmed"), request[USER].username,
                                                service.clock.now())
-        message = f"{rows[0].passenger.name}: marked {label(rows[0].result)}."
+        message = _("%(name)s: marked %(answer)s.", name=rows[0].passenger.name, answer=term(rows[0].result))
     except IvrError as e:
         message = e.message
     # Back to the page with the filters it had.
@@ -113,7 +116,7 @@ async def campaign_export(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app[NAV].append(("/campaigns", "Campaigns"))
+    app[NAV].append(("/campaigns", lazy("Campaigns")))
     app.router.add_get("/campaigns", campaigns_page)
     app.router.add_get("/campaigns/{id}", campaign_page)
     app.router.add_get("/campaigns/{id}/live", campaign_live)

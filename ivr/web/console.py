@@ -8,8 +8,11 @@ from zoneinfo import ZoneInfo
 import jinja2
 from aiohttp import web
 
+from ivr import i18n
 from ivr.errors import IvrError
+from ivr.i18n import _
 from ivr.users import User, UserStore
+from ivr.web.terms import term
 from ivr.web.keys import SERVICE
 from ivr.web.sessions import Session, Sessions
 
@@ -17,7 +20,10 @@ TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("ivr.web", "templates"),
     autoescape=jinja2.select_autoescape(["html"]),
     undefined=jinja2.StrictUndefined,
+    extensions=["jinja2.ext.i18n"],
 )
+TEMPLATES.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)   # type: ignore[attr-defined]
+TEMPLATES.globals.update(languages=i18n.NAMES, number=i18n.number, percent=i18n.percent, term=term)
 USERS = web.AppKey("users", UserStore)
 SESSIONS = web.AppKey("sessions", Sessions)
 # Console pages other capabilities add: (path, title) shown in the navigation.
@@ -32,6 +38,15 @@ def plan_timezone(request: web.Request) -> ZoneInfo:
     return ZoneInfo(live.plan.timezone if live else "UTC")
 
 
+def page_language(request: web.Request) -> str:
+    """The user's choice, else the plan's language (Russian for a Russian company), else English."""
+    user = request.get(USER)
+    if user is not None and user.language:
+        return user.language
+    live = request.app[SERVICE].plans.current
+    return i18n.supported(live.plan.language if live else None)
+
+
 def path_id(request: web.Request, name: str = "id") -> int:
     raw = request.match_info[name]
     if not raw.isdigit():
@@ -40,8 +55,11 @@ def path_id(request: web.Request, name: str = "id") -> int:
 
 
 def render(request: web.Request, template: str, http_status: int = 200, **context) -> web.Response:
-    context.setdefault("tz", plan_timezone(request))
+    tz = context.setdefault("tz", plan_timezone(request))
+    i18n.use(page_language(request))
     page = TEMPLATES.get_template(template).render(
+        when=lambda v: i18n.when(v, tz), day_time=lambda v: i18n.day_time(v, tz),
+        clock_time=lambda v: i18n.clock_time(v, tz), lang=i18n.current(),
         user=request.get(USER), csrf=request[SESSION].csrf if SESSION in request else "",
         nav=request.app[NAV], path=request.path, **context)
     return web.Response(text=page, status=http_status, content_type="text/html")
@@ -60,10 +78,11 @@ async def console_auth(request: web.Request, handler):
     except IvrError:
         raise web.HTTPSeeOther("/login") from None
     request[SESSION] = session
+    i18n.use(page_language(request))
     if request.method == "POST":
         form = await request.post()
         if form.get("csrf") != session.csrf and request.headers.get("X-CSRF-Token") != session.csrf:
-            raise web.HTTPForbidden(text="The form expired; reload the page and try again.")
+            raise web.HTTPForbidden(text=_("The form expired; reload the page and try again."))
     return await handler(request)
 
 
@@ -74,7 +93,18 @@ def page(handler):
 
 def admin_only(user: User) -> None:
     if user.role != "admin":
-        raise web.HTTPForbidden(text="Only an administrator can do this.")
+        raise web.HTTPForbidden(text=_("Only an administrator can do this."))
+
+
+@page
+async def choose_language(request: web.Request) -> web.Response:
+    """The language switch in the header: saved with the user."""
+    form = await request.post()
+    choice = str(form.get("language", ""))
+    if choice in i18n.LANGUAGES:
+        await request.app[USERS].set_language(request[USER].id, choice)
+    target = str(form.get("next") or "/")
+    raise web.HTTPSeeOther(target if target.startswith("/") and not target.startswith("//") else "/")
 
 
 async def login_form(request: web.Request) -> web.Response:
@@ -90,7 +120,7 @@ async def login(request: web.Request) -> web.Response:
                                                  str(form.get("password", "")))
     if user is None:
         return render(request, "login.html", http_status=401, next=target,
-                      error="Wrong user name or password.")
+                      error=_("Wrong user name or password."))
     response = web.HTTPSeeOther(target)
     request.app[SESSIONS].issue(response, user.id)
     raise response
@@ -111,6 +141,7 @@ def setup(app: web.Application, users: UserStore, sessions: Sessions) -> None:
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
+    app.router.add_post("/language", choose_language)
 
 
 __all__ = ["page", "render", "setup", "admin_only", "path_id", "plan_timezone", "NAV", "USER", "SESSION"]
