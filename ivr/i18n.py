@@ -12,11 +12,11 @@ import contextvars
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from io import BytesIO
 from pathlib import Path
 
-from babel.dates import format_date, format_datetime, format_skeleton, format_time
+from babel.dates import format_date, format_datetime, format_skeleton, format_time, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
@@ -108,6 +108,11 @@ def day(value: date | datetime, tz: tzinfo | None = None) -> str:
     if isinstance(value, datetime) and tz is not None:
         value = value.astimezone(tz)
     return format_date(value, "full", locale=current())
+
+
+def duration(seconds: float) -> str:
+    """A length of time in its largest unit: 45 с, 3 мин / 45 sec, 3 min."""
+    return format_timedelta(timedelta(seconds=seconds), threshold=1.5, format="short", locale=current())
 
 
 def number(value: float, digits: int = 0) -> str:

@@ -23,7 +23,8 @@ TEMPLATES = jinja2.Environment(
     extensions=["jinja2.ext.i18n"],
 )
 TEMPLATES.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)   # type: ignore[attr-defined]
-TEMPLATES.globals.update(languages=i18n.NAMES, number=i18n.number, percent=i18n.percent, term=term)
+TEMPLATES.globals.update(languages=i18n.NAMES, number=i18n.number, percent=i18n.percent, duration=i18n.duration,
+                         term=term)
 USERS = web.AppKey("users", UserStore)
 SESSIONS = web.AppKey("sessions", Sessions)
 # Console pages other capabilities add: (path, title) shown in the navigation.
@@ -59,7 +60,7 @@ def render(request: web.Request, template: str, http_status: int = 200, **contex
     i18n.use(page_language(request))
     page = TEMPLATES.get_template(template).render(
         when=lambda v: i18n.when(v, tz), day_time=lambda v: i18n.day_time(v, tz),
-        clock_time=lambda v: i18n.clock_time(v, tz), lang=i18n.current(),
+        clock_time=lambda v: i18n.clock_time(v, tz), day=lambda v: i18n.day(v, tz), lang=i18n.current(),
         user=request.get(USER), csrf=request[SESSION].csrf if SESSION in request else "",
         nav=request.app[NAV], path=request.path, **context)
     return web.Response(text=page, status=http_status, content_type="text/html")

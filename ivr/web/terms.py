@@ -28,6 +28,9 @@ TERMS = {
     "congestion": lazy("network busy"), "unreachable": lazy("unreachable"), "interrupted": lazy("interrupted"),
     "lost": lazy("lost"), "expired": lazy("expired"), "no_time_left": lazy("no time left"),
     "do_not_call": lazy("do not call"),
+    # staff phones now
+    "phone_free": lazy("free"), "phone_talking": lazy("on a call"), "phone_ringing": lazy("ringing"),
+    "phone_paused": lazy("paused"), "phone_offline": lazy("offline"),
     # roles
     "admin": lazy("administrator"), "dispatcher_role": lazy("dispatcher"),
 }
