@@ -99,6 +99,11 @@ class UserStore:
             row.language = language
         return _user(row)
 
+    async def all(self) -> list[User]:
+        async with self._db.session() as session:
+            rows = (await session.scalars(select(UserRow).order_by(UserRow.username))).all()
+        return [_user(row) for row in rows]
+
     async def count(self) -> int:
         async with self._db.session() as session:
             return int(await session.scalar(select(func.count()).select_from(UserRow)) or 0)

@@ -10,7 +10,8 @@ from ivr.clock import parse_aware
 from ivr.errors import InvalidInput, IvrError
 from ivr.service import IvrService
 from ivr.users import UserStore
-from ivr.web import calls_pages, campaign_pages, cards, console, dashboard, missed_pages
+from ivr.reports.spend import SpendStore
+from ivr.web import calls_pages, campaign_pages, cards, console, dashboard, missed_pages, reports_pages
 from ivr.web import campaigns as campaigns_web
 from ivr.web import missed as missed_api
 from ivr.web import queues as queue_routes
@@ -90,5 +91,6 @@ def create_app(service: IvrService) -> web.Application:
     campaign_pages.setup(app)
     queue_routes.setup(app)
     cards.setup(app)
+    reports_pages.setup(app, SpendStore(service.db))
     dashboard.setup(app)             # last: "Today" goes first in the navigation
     return app

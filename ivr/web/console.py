@@ -24,7 +24,7 @@ TEMPLATES = jinja2.Environment(
 )
 TEMPLATES.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)   # type: ignore[attr-defined]
 TEMPLATES.globals.update(languages=i18n.NAMES, number=i18n.number, percent=i18n.percent, duration=i18n.duration,
-                         term=term)
+                         term=term, tr=i18n.gettext)      # tr: a text chosen at run time, no %-formatting
 USERS = web.AppKey("users", UserStore)
 SESSIONS = web.AppKey("sessions", Sessions)
 # Console pages other capabilities add: (path, title) shown in the navigation.

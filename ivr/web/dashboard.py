@@ -3,7 +3,7 @@ back), the queues now (waiting, longest wait) and the staff now (free, on a call
 offline). The page asks /dashboard/live for its numbers again every 5 s."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -90,7 +90,15 @@ async def live(request: web.Request) -> web.Response:
     return render(request, "dashboard_live.html", **await _numbers(request))
 
 
+async def api_dashboard(request: web.Request) -> web.Response:
+    """GET /api/dashboard: the home page's numbers."""
+    numbers = await _numbers(request)
+    return web.json_response({"today": asdict(numbers["today"]), "queues": numbers["queues"],
+                              "staff": numbers["staff"], "now": numbers["now"].isoformat()})
+
+
 def setup(app: web.Application) -> None:
     app[NAV].insert(0, ("/", lazy("Today")))
     app.router.add_get("/", home)
     app.router.add_get("/dashboard/live", live)
+    app.router.add_get("/api/dashboard", api_dashboard)

@@ -19,6 +19,7 @@ TERMS = {
     "active": lazy("open and taken"), "open": lazy("open"), "taken": lazy("taken"), "closed": lazy("closed"),
     "all": lazy("all"), "called_back": lazy("called back"), "done": lazy("done"),
     "customer_called": lazy("the customer called again"), "reached": lazy("reached"),
+    "missed": lazy("missed"), "not_reached": lazy("not reached yet"),
     # campaigns: statuses of a campaign and of a row, outcomes, answers
     "draft": lazy("draft"), "running": lazy("running"), "paused": lazy("paused"), "cancelled": lazy("cancelled"),
     "ready": lazy("waiting"), "calling": lazy("calling"),
