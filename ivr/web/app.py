@@ -11,7 +11,7 @@ from ivr.errors import InvalidInput, IvrError
 from ivr.service import IvrService
 from ivr.users import UserStore
 from ivr.reports.spend import SpendStore
-from ivr.web import calls_pages, campaign_pages, cards, console, dashboard, missed_pages, reports_pages
+from ivr.web import calls_pages, campaign_new, campaign_pages, cards, console, dashboard, missed_pages, reports_pages
 from ivr.web import campaigns as campaigns_web
 from ivr.web import missed as missed_api
 from ivr.web import queues as queue_routes
@@ -88,6 +88,7 @@ def create_app(service: IvrService) -> web.Application:
     routing.setup(app)
     missed_api.setup(app)
     missed_pages.setup(app)
+    campaign_new.setup(app)          # before campaign_pages: /campaigns/new is not a campaign id
     campaign_pages.setup(app)
     queue_routes.setup(app)
     cards.setup(app)

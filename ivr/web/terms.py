@@ -32,6 +32,8 @@ TERMS = {
     # staff phones now
     "phone_free": lazy("free"), "phone_talking": lazy("on a call"), "phone_ringing": lazy("ringing"),
     "phone_paused": lazy("paused"), "phone_offline": lazy("offline"),
+    # what a campaign's buttons do
+    "verb_start": lazy("Start"), "verb_pause": lazy("Pause"), "verb_resume": lazy("Resume"), "verb_cancel": lazy("Cancel"),
     # roles
     "admin": lazy("administrator"), "dispatcher_role": lazy("dispatcher"),
 }
