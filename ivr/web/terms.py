@@ -34,6 +34,12 @@ TERMS = {
     "phone_paused": lazy("paused"), "phone_offline": lazy("offline"),
     # what a campaign's buttons do
     "verb_start": lazy("Start"), "verb_pause": lazy("Pause"), "verb_resume": lazy("Resume"), "verb_cancel": lazy("Cancel"),
+    # queue agents: buttons, and their state
+    "agent_login": lazy("Log in"), "agent_logout": lazy("Log out"), "agent_pause": lazy("Pause"),
+    "agent_unpause": lazy("Resume"), "agent_state_idle": lazy("free"), "agent_state_ringing": lazy("ringing"),
+    "agent_state_talking": lazy("on a call"), "agent_state_paused": lazy("paused"),
+    "agent_state_wrapup": lazy("after-call work"), "agent_state_skipped": lazy("let a call ring out: rests"),
+    "agent_state_logged_out": lazy("logged out"),
     # roles
     "admin": lazy("administrator"), "dispatcher_role": lazy("dispatcher"),
 }

@@ -13,7 +13,7 @@ from ivr.users import UserStore
 from ivr.web.terms import TERMS
 
 PAGES = ["/", "/reports/sources", "/reports/load", "/reports/staff", "/reports/missed", "/reports/queues",
-         "/reports/trunks", "/reports/campaigns", "/missed", "/missed?status=all&short=1", "/calls", "/contacts",
+         "/reports/trunks", "/reports/campaigns", "/queues", "/missed", "/missed?status=all&short=1", "/calls", "/contacts",
          "/mailbox", "/campaigns", "/campaigns/new"]
 # Words that are data or names, never the console's own text.
 ALLOWED = {"csv", "xlsx", "vip", "ivr", "api", "admin", "pbx", "mts", "beeline",

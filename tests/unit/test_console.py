@@ -79,8 +79,9 @@ async def test_tampered_cookie_is_not_a_session(client):
     assert r.status == 303
 
 
-@pytest.mark.parametrize("path", ["/", "/reports/sources", "/reports/load", "/reports/staff", "/reports/missed", "/reports/queues", "/reports/trunks", "/reports/campaigns", "/missed", "/missed?status=all&short=1", "/contacts", "/mailbox", "/calls",
-                                  "/campaigns"])
+@pytest.mark.parametrize("path", ["/", "/reports/sources", "/reports/load", "/reports/staff", "/reports/missed",
+                                  "/reports/queues", "/reports/trunks", "/reports/campaigns", "/queues", "/missed",
+                                  "/missed?status=all&short=1", "/contacts", "/mailbox", "/calls", "/campaigns"])
 async def test_every_console_page_renders_for_a_logged_in_user(client, path):
     await client.post("/login", data={"username": "anna", "password": "correct-horse"}, allow_redirects=False)
     r = await client.get(path)
