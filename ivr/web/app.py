@@ -11,8 +11,8 @@ from ivr.errors import InvalidInput, IvrError
 from ivr.service import IvrService
 from ivr.users import UserStore
 from ivr.reports.spend import SpendStore
-from ivr.web import (calls_pages, campaign_new, campaign_pages, cards, console, dashboard, missed_pages, queue_pages,
-                    reports_pages)
+from ivr.web import (calls_pages, campaign_new, campaign_pages, cards, console, dashboard, missed_pages, plan_pages,
+                    queue_pages, reports_pages)
 from ivr.web import campaigns as campaigns_web
 from ivr.web import missed as missed_api
 from ivr.web import queues as queue_routes
@@ -94,6 +94,7 @@ def create_app(service: IvrService) -> web.Application:
     queue_routes.setup(app)
     cards.setup(app)
     queue_pages.setup(app)
+    plan_pages.setup(app)
     reports_pages.setup(app, SpendStore(service.db))
     dashboard.setup(app)             # last: "Today" goes first in the navigation
     return app

@@ -40,6 +40,8 @@ TERMS = {
     "agent_state_talking": lazy("on a call"), "agent_state_paused": lazy("paused"),
     "agent_state_wrapup": lazy("after-call work"), "agent_state_skipped": lazy("let a call ring out: rests"),
     "agent_state_logged_out": lazy("logged out"),
+    # who applied a plan version, when it was the service itself
+    "first start": lazy("first start"),
     # roles
     "admin": lazy("administrator"), "dispatcher_role": lazy("dispatcher"),
 }
