@@ -28,7 +28,7 @@ unit: .venv/stamp
 integration: setup
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests/integration
 
-demo: setup                     ## with `make run` going: simulated callers call the sample plan
+demo: setup                     ## simulated callers call the sample plan (starts the service if needed)
 	$(PY) scripts/demo.py
 
 # The console's texts: extract them, update ivr/locale/ru/.../messages.po; translate the new entries there

@@ -115,6 +115,11 @@ def duration(seconds: float) -> str:
     return format_timedelta(timedelta(seconds=seconds), threshold=1.5, format="short", locale=current())
 
 
+def short_day(value: date) -> str:
+    """A date in the medium form: 25 нояб. 2026 г. / Nov 25, 2026."""
+    return format_date(value, "medium", locale=current())
+
+
 def number(value: float, digits: int = 0) -> str:
     return format_decimal(round(value, digits), format=f"#,##0.{'0' * digits}" if digits else "#,##0",
                           locale=current())

@@ -60,7 +60,8 @@ def render(request: web.Request, template: str, http_status: int = 200, **contex
     i18n.use(page_language(request))
     page = TEMPLATES.get_template(template).render(
         when=lambda v: i18n.when(v, tz), day_time=lambda v: i18n.day_time(v, tz),
-        clock_time=lambda v: i18n.clock_time(v, tz), day=lambda v: i18n.day(v, tz), lang=i18n.current(),
+        clock_time=lambda v: i18n.clock_time(v, tz), day=lambda v: i18n.day(v, tz), short_day=i18n.short_day,
+        lang=i18n.current(),
         user=request.get(USER), csrf=request[SESSION].csrf if SESSION in request else "",
         nav=request.app[NAV], path=request.path, **context)
     return web.Response(text=page, status=http_status, content_type="text/html")

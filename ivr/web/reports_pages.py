@@ -123,7 +123,7 @@ async def report_page(request: web.Request) -> web.Response:
     return render(request, "report.html", name=name, reports=REPORTS, period=period, tables=tables,
                   presets=presets, query=query, spend=spend, message=request.query.get("message", ""),
                   chart=extra.get("chart"), heat=extra.get("heat"), weekdays=extra.get("weekdays"),
-                  saving=extra.get("saving"), problem=extra.get("problem", ""), one_second=timedelta(seconds=1))
+                  saving=extra.get("saving"), problem=extra.get("problem", ""))
 
 
 @page
