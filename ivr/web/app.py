@@ -12,7 +12,7 @@ from ivr.service import IvrService
 from ivr.users import UserStore
 from ivr.reports.spend import SpendStore
 from ivr.web import (calls_pages, campaign_new, campaign_pages, cards, console, dashboard, missed_pages, plan_pages,
-                    queue_pages, reports_pages)
+                    queue_pages, reports_pages, users_pages)
 from ivr.web import campaigns as campaigns_web
 from ivr.web import missed as missed_api
 from ivr.web import queues as queue_routes
@@ -95,6 +95,7 @@ def create_app(service: IvrService) -> web.Application:
     cards.setup(app)
     queue_pages.setup(app)
     plan_pages.setup(app)
+    users_pages.setup(app)
     reports_pages.setup(app, SpendStore(service.db))
     dashboard.setup(app)             # last: "Today" goes first in the navigation
     return app

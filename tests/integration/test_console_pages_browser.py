@@ -14,7 +14,7 @@ from ivr.web.terms import TERMS
 
 PAGES = ["/", "/reports/sources", "/reports/load", "/reports/staff", "/reports/missed", "/reports/queues",
          "/reports/trunks", "/reports/campaigns", "/queues", "/missed", "/missed?status=all&short=1", "/calls", "/contacts",
-         "/mailbox", "/campaigns", "/campaigns/new", "/plan"]
+         "/mailbox", "/campaigns", "/campaigns/new", "/plan", "/users"]
 # Words that are data or names, never the console's own text.
 ALLOWED = {"csv", "xlsx", "vip", "ivr", "api", "admin", "pbx", "mts", "beeline",
            "demo", "mailbox", "port"}                   # the setting demo_mailbox_port
@@ -114,3 +114,31 @@ async def test_campaign_from_a_csv_in_russian(service, settings, browser, world)
     await page.get_by_role("button", name="Отменить").click()
     await page.wait_for_load_state()
     assert await page.inner_text("#campaign-status") == "отменён"
+
+
+async def test_users_page_adds_changes_and_resets_a_password(service, settings, browser):
+    await add_user(settings, "manager", "admin", "")
+    page = await log_in(browser, service, "manager")
+    await page.goto(service.url + "/users")
+    await page.fill("form[action='/users'] input[name=username]", "dima")
+    await page.fill("form[action='/users'] input[name=password]", "first-pass-1")
+    await page.fill("form[action='/users'] input[name=extension]", "103")
+    await page.get_by_role("button", name="Добавить", exact=True).click()
+    await page.wait_for_load_state()
+    assert "Пользователь dima добавлен." in await page.inner_text("[role=status]")
+    row = page.locator("tr[data-user='dima']")
+    await row.locator("select[name=role]").select_option("admin")
+    await row.get_by_role("button", name="Сохранить").click()
+    await page.wait_for_load_state()
+    assert await page.locator("tr[data-user='dima'] select[name=role]").input_value() == "admin"
+    await page.locator("tr[data-user='dima']").get_by_role("button", name="Новый пароль").click()
+    await page.wait_for_load_state()
+    password = re.search(r"Новый пароль для dima: (\S+) ", await page.inner_text("[role=status]")).group(1)
+
+    other = await browser.new_page()
+    await other.goto(service.url + "/login")
+    await other.fill("input[name=username]", "dima")
+    await other.fill("input[name=password]", password)
+    await other.click("button.primary")
+    await other.wait_for_url(service.url + "/")
+    assert "dima (администратор)" in await other.inner_text("header")
