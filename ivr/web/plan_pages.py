@@ -4,6 +4,7 @@ line, applied (stored as a new version, live for new calls) or the previous vers
 from __future__ import annotations
 
 import difflib
+from zoneinfo import ZoneInfo
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -13,6 +14,10 @@ from ivr.flows import RUNNABLE
 from ivr.i18n import _, lazy
 from ivr.plan.errors import PlanError
 from ivr.plan.loader import load_plan_text
+from ivr.plan.schedule import parse_local_datetime
+from ivr.plan.trace import trace
+from ivr.routing.numbers import normalize
+from ivr.sounds.generate import prompt_texts
 from ivr.web.console import NAV, USER, admin_only, page, render
 from ivr.web.keys import SERVICE
 
@@ -51,7 +56,7 @@ async def plan_page(request: web.Request) -> web.Response:
         old, new = await store.get(int(a)), await store.get(int(b))
         diff = list(difflib.unified_diff(old.text.splitlines(), new.text.splitlines(), f"v{a}", f"v{b}", lineterm=""))
     return render(request, "plan.html", versions=versions, diff=diff, a=a, b=b, text="", lines=None, ok=None,
-                  problems=[], message=request.query.get("message", ""))
+                  problems=[], message=request.query.get("message", ""), trace_lines=[], attempt={})
 
 
 @page
@@ -64,6 +69,9 @@ async def plan_check(request: web.Request) -> web.Response:
     text = upload.file.read().decode("utf-8-sig", errors="replace") if hasattr(upload, "file") else ""
     text = text if text.strip() else str(form.get("text") or "")
     plan, problems = check(service, text)
+    trace_lines = []
+    if plan is not None and form.get("action") == "try":
+        trace_lines = _try(service, plan, form)
     if plan is not None and form.get("action") == "apply":
         version = await service.plans.store.save(text, "console", plan.checksum, request[USER].username)
         live = await service.reload_plan()
@@ -72,7 +80,19 @@ async def plan_check(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther(f"/plan?{urlencode({'message': message})}")
     return render(request, "plan.html", http_status=200 if plan else 422, versions=await _versions(request),
                   diff=[], a="", b="", text=text, lines=annotated(text, problems), ok=plan is not None,
-                  problems=problems, message="")
+                  problems=problems, message="", trace_lines=trace_lines, attempt=dict(form))
+
+
+def _try(service, plan, form) -> list[str]:
+    """The path of a call through the checked plan (what `ivr plan try` prints)."""
+    try:
+        at = parse_local_datetime(str(form.get("at") or ""), ZoneInfo(plan.timezone))
+        to = normalize(str(form.get("to") or ""), plan.country)
+    except IvrError as e:
+        return [e.message]
+    texts = prompt_texts(service.settings)
+    return [str(s) for s in trace(plan, to, at, str(form.get("digits") or ""), str(form.get("from") or ""),
+                                  lambda lang, name: texts.get(f"{lang}/{name}"))]
 
 
 @page

@@ -31,6 +31,14 @@ async def test_check_apply_compare_and_roll_back(service, settings, stack_dir, b
     await page.get_by_role("button", name="Проверить", exact=True).click()
     await page.wait_for_load_state()
     assert "Ошибок нет" in await page.inner_text("[role=status]")
+    # The same plan tried before it goes live: a Wednesday at 13:10, key 1.
+    await page.fill("input[name=at]", "2026-11-25 13:10")
+    await page.fill("input[name=to]", "+74951110000")
+    await page.fill("input[name=digits]", "1")
+    await page.get_by_role("button", name="Показать путь").click()
+    await page.wait_for_load_state()
+    path = await page.inner_text("pre.path")
+    assert "schedule office is open" in path and "presses 1 -> booking" in path and "rings 101 (Hostess)" in path
     await page.get_by_role("button", name="Применить: для новых звонков").click()
     await page.wait_for_url(re.compile(r".*/plan\?message=.*"))
     status = await page.inner_text("[role=status]")

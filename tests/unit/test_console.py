@@ -11,6 +11,7 @@ from ivr.service import IvrService
 from ivr.store.db import open_database
 from ivr.users import UserStore, check_password, hash_password
 from ivr.web.app import create_app
+from ivr.web.keys import SERVICE
 
 
 @pytest.fixture
@@ -93,3 +94,16 @@ async def test_an_unknown_item_is_not_found(client):
     await client.post("/login", data={"username": "anna", "password": "correct-horse"}, allow_redirects=False)
     assert (await client.get("/missed/abc")).status == 404
     assert (await client.get("/calls/x1")).status == 404
+
+
+async def test_admin_pages_render_for_an_admin_only(client):
+    await client.post("/login", data={"username": "anna", "password": "correct-horse"}, allow_redirects=False)
+    assert (await client.get("/plan")).status == 403                      # anna is a dispatcher
+    db = client.server.app[SERVICE].db
+    await UserStore(db).add("boss", "correct-horse", "admin")
+    await client.post("/logout", data={"csrf": ""})
+    client.session.cookie_jar.clear()
+    await client.post("/login", data={"username": "boss", "password": "correct-horse"}, allow_redirects=False)
+    for path in ("/plan", "/users"):
+        r = await client.get(path)
+        assert r.status == 200, await r.text()
