@@ -44,10 +44,10 @@ class Api:
     def __init__(self, url: str, password_file: Path | None = None):
         self.url = url
         password = password_file.read_text().strip() if password_file and password_file.exists() else ""
-        self.auth = aiohttp.BasicAuth("admin", password) if password else None
+        self.headers = {"Authorization": aiohttp.encode_basic_auth("admin", password)} if password else {}
 
     async def _request(self, method: str, path: str, body: dict | None = None) -> dict:
-        async with aiohttp.ClientSession(auth=self.auth) as http:
+        async with aiohttp.ClientSession(headers=self.headers) as http:
             async with http.request(method, self.url + path, json=body) as r:
                 return await r.json(content_type=None)     # an error is {"error", "message"}
 
@@ -120,6 +120,7 @@ class Demo:
     def __init__(self, world: World, api, plan: Plan, say: Callable[[str], None] = print):
         self.world, self.api, self.plan, self.say = world, api, plan, say
         self.callers: list[str] = []          # every number that called in, for the call log
+        self.last_call_id = 0                 # the call log's id of the latest scripted call
 
     async def now(self) -> datetime:
         return datetime.fromisoformat((await self.api.get("/status"))["now"])
@@ -180,6 +181,7 @@ class Demo:
                     and c["id"] > after_id]
             if mine:
                 c = mine[0]
+                self.last_call_id = c["id"]
                 by = f", answered by {c['answered_by']}" if c.get("answered_by") else ""
                 self.say(f"  call log #{c['id']}: {c['outcome']}{by} ({c['source']})")
                 return
@@ -230,7 +232,7 @@ class Demo:
             return
         customer = "+79175550005"
         for ext in queue.agents:                # every agent is on a call for a while: the caller waits
-            self.world.behaviours[ext] = Behaviour("answer", after=0.5, hangup_after=queue.callback_after + 12)
+            self.world.behaviours[ext] = Behaviour("answer", after=0.5, hangup_after=queue.callback_after + 40)
         self.world.behaviours[customer] = Behaviour("answer", after=1.0)
         busy = [await self.world.call(main, f"+7916777000{i}") for i, _ in enumerate(queue.agents)]
         for i, leg in enumerate(busy):
@@ -241,12 +243,12 @@ class Demo:
         await asyncio.sleep(3)
         leg = await self.call(main, customer, f"presses {digits['queue']}: every agent of queue {queue.id} is "
                               f"busy; after {queue.callback_after:.0f} s the caller presses 1 to be called back",
-                              ((4, digits["queue"]), (queue.callback_after + 4, "1")), wait_end=20)
+                              ((4, digits["queue"]), (queue.callback_after + 8, "1")), wait_end=20)
         for ext in queue.agents:
             self.world.behaviours[ext] = Behaviour("answer", after=1.0, hangup_after=5)
         for other in busy:
-            await self._wait_end(other, 40)
-        deadline = time.monotonic() + 40
+            await self._wait_end(other, 60)
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             mine = [c for c in (await self.api.get("/api/queues/callbacks"))["callbacks"] if c["number"] == customer]
             if mine and mine[0]["status"] in ("done", "failed"):
@@ -254,7 +256,7 @@ class Demo:
                 return
             await asyncio.sleep(1)
         if leg is not None:
-            self.say("  the call-back has not happened within 40 s; going on")
+            self.say("  the call-back has not happened within a minute; going on")
 
     async def missed_and_mailbox(self, caller: str) -> None:
         items = (await self.api.get(f"/api/missed?customer={caller.replace('+', '%2B')}"))["items"]
@@ -262,11 +264,16 @@ class Demo:
             self.say(f"  missed-call list: item #{items[0]['id']} ({items[0]['reason']}), open for a call-back")
         else:
             self.say("  (the missed-call item has not appeared)")
-        await asyncio.sleep(2)
-        mails = (await self.api.get("/api/notifications/outbox")).get("messages", [])
-        sent = [m for m in mails if caller in str(m)]
-        self.say(f"  mail about it: {len(sent)} message(s) in the outbox (the console's Mailbox page shows "
-                 "what the demo mail server received)" if sent else "  no mail rule matched it")
+        key = f"call{self.last_call_id}:"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            sent = [m for m in (await self.api.get("/api/notifications/outbox")).get("messages", []) if key in m["key"]]
+            if sent:
+                self.say(f"  mailed to {', '.join(m['target'] for m in sent)} (the console's Mailbox page shows what "
+                         "the demo mail server received)")
+                return
+            await asyncio.sleep(1)
+        self.say("  no mail about it (no rule in notifications.yaml matched it)")
 
     async def campaign(self, now: datetime) -> None:
         people = {"+79161230001": Behaviour("answer", after=1.0, press="1", press_after=2.0),
