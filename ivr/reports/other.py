@@ -1,8 +1,10 @@
 """Reports from the queues' entries, the trunks' call records and the campaigns, as tables."""
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from ivr.i18n import lazy
 from ivr.queues.stats import compute
@@ -66,3 +68,24 @@ def campaigns(items: Iterable[tuple[object, Mapping[str, Mapping[str, int]]]]) -
                "other": sum(n for k, n in results.items() if k not in named)}
         rows.append(row)
     return Table("campaigns", CAMPAIGN_COLUMNS, rows)
+
+
+CAMPAIGN_DAY_COLUMNS = (
+    Column("day", lazy("Day"), "text"), Column("campaign", lazy("Campaign"), "text"), Column("calls", lazy("Calls")),
+    Column("answers", lazy("Answers")), Column("not_reached", lazy("not reached yet")), Column("other", lazy("Other")),
+)
+ANSWERS = frozenset({"confirm", "cancel", "understood", "dispatcher", "marked"})
+NOT_REACHED = frozenset({"busy", "no_answer", "congestion", "unreachable", "machine", "no_input"})
+
+
+def campaign_days(items: Iterable[tuple[object, Iterable[tuple[datetime, str]]]], tz: ZoneInfo) -> Table:
+    """Per local day and campaign: calls ended, answers, callees not reached, other outcomes."""
+    counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    for campaign, events in items:
+        for at, outcome in events:
+            key = (at.astimezone(tz).date().isoformat(), f"{campaign.id} · {campaign.name}")
+            kind = "answers" if outcome in ANSWERS else "not_reached" if outcome in NOT_REACHED else "other"
+            counts[key][kind] += 1
+    rows = [{"day": day, "campaign": name, "calls": sum(c.values()), **{k: c[k] for k in ("answers", "not_reached", "other")}}
+            for (day, name), c in sorted(counts.items())]
+    return Table("campaign_days", CAMPAIGN_DAY_COLUMNS, rows)

@@ -88,9 +88,13 @@ async def build(request: web.Request, name: str, period: Period) -> tuple[list[T
                                         for r in table.rows if not r["name"].startswith("·")]),
                          "saving": report["saving"]}
     store = service.campaigns.store
-    chosen = [c for c in await store.list() if period.since <= c.created_at < period.until]
+    every = await store.list()
+    events = {c.id: [(t, o) for t, o in await store.outcome_times(c.id) if period.since <= t < period.until]
+              for c in every}
+    chosen = [c for c in every if events[c.id] or period.since <= c.created_at < period.until]
     table = other.campaigns([(c, await store.counts(c.id)) for c in chosen])
-    return [table], {"chart": bars([(r["campaign"], [(r["confirm"] + r["understood"], "answered"),
+    days = other.campaign_days([(c, events[c.id]) for c in chosen], period.tz)
+    return [table, days], {"chart": bars([(r["campaign"], [(r["confirm"] + r["understood"], "answered"),
                                                      (r["rows"] - r["confirm"] - r["understood"], "missed")])
                                     for r in table.rows])}
 

@@ -101,3 +101,14 @@ def test_exports_have_translated_headers_and_numbers():
     sheet = book["sources"]
     assert sheet["A1"].value == "Номер компании" and sheet["C2"].value == 1
     assert text.splitlines()[0].startswith("Номер компании,Источник,Звонки")
+
+
+def test_campaign_outcomes_per_day():
+    from types import SimpleNamespace
+    from ivr.reports.other import campaign_days
+    at = datetime(2026, 11, 25, 20, 30, tzinfo=ZoneInfo("UTC"))          # 23:30 in Moscow
+    trip = SimpleNamespace(id=1, name="Trip")
+    table = campaign_days([(trip, [(at, "confirm"), (at, "busy"), (at + timedelta(hours=1), "cancel")])], MSK)
+    assert table.rows == [
+        {"day": "2026-11-25", "campaign": "1 · Trip", "calls": 2, "answers": 1, "not_reached": 1, "other": 0},
+        {"day": "2026-11-26", "campaign": "1 · Trip", "calls": 1, "answers": 1, "not_reached": 0, "other": 0}]
