@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ivr.i18n import lazy
+from ivr.i18n import _, lazy
 from ivr.queues.stats import compute
 from ivr.reports.table import Column, Table
 from ivr.store.queues import QueueEntry
@@ -43,8 +43,9 @@ TRUNK_COLUMNS = (
 def trunks(report: Mapping) -> Table:
     """The trunk report (ivr.routing.report): per trunk, per carrier, and the saving against the default."""
     rows = [{"name": r["trunk"], **{k: r[k] for k in ("calls", "answered", "minutes", "cost")}} for r in report["trunks"]]
-    rows += [{"name": f"· {r['carrier']}", **{k: r[k] for k in ("calls", "answered", "minutes", "cost")}}
-             for r in report["carriers"]]
+    unknown = _("unknown carrier")
+    rows += [{"name": "· " + (unknown if r["carrier"] == "unknown" else r["carrier"]),
+              **{k: r[k] for k in ("calls", "answered", "minutes", "cost")}} for r in report["carriers"]]
     return Table("trunks", TRUNK_COLUMNS, rows)
 
 

@@ -30,7 +30,7 @@ def english_vocabulary() -> set[str]:
 
 def data_words(plan) -> set[str]:
     words = [plan.company, *(s.name for s in plan.staff.values()), *(n.source for n in plan.numbers.values()),
-             *plan.nodes, *plan.trunks, "manager", "olga", "demo"]
+             *plan.nodes, *plan.trunks, "manager", "olivia", "demo"]
     return {w.lower() for text in words for w in re.findall(r"[A-Za-z]{3,}", text or "")}
 
 
@@ -74,8 +74,8 @@ async def test_every_page_in_russian_has_no_untranslated_text(service, settings,
 
 
 async def test_every_page_in_english(service, settings, browser):
-    await add_user(settings, "olga", "admin", "en")
-    page = await log_in(browser, service, "olga")
+    await add_user(settings, "olivia", "admin", "en")
+    page = await log_in(browser, service, "olivia")
     for path in PAGES:
         response = await page.goto(service.url + path)
         assert response.status == 200, path
