@@ -5,7 +5,7 @@ ROOTFS ?= /var/cache/ivr-pbx/rootfs
 SYSTEM_TOOLS := espeak-ng sox ffmpeg mmdebstrap openssl
 export IVR_ASTERISK_ROOTFS ?= $(ROOTFS)
 
-.PHONY: run stop test unit integration demo bench setup system-deps rootfs sounds clean install uninstall
+.PHONY: run stop test unit integration demo bench setup system-deps rootfs sounds clean install uninstall translations
 
 run: setup                      ## start Asterisk, the ARI service and the web console (Ctrl-C stops)
 	@scripts/run.sh
@@ -28,8 +28,14 @@ unit: .venv/stamp
 integration: setup
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests/integration
 
-demo: setup                     ## with `make run` going: simulated callers call the sample plan
+demo: setup                     ## simulated callers call the sample plan (starts the service if needed)
 	$(PY) scripts/demo.py
+
+# The console's texts: extract them, update ivr/locale/ru/.../messages.po; translate the new entries there
+# (they are compiled when the service starts, so nothing else is built).
+translations: .venv/stamp
+	.venv/bin/pybabel extract -F babel.cfg -k lazy --no-location --sort-output --omit-header -o ivr/locale/messages.pot .
+	.venv/bin/pybabel update -i ivr/locale/messages.pot -d ivr/locale -l ru --no-fuzzy-matching --ignore-obsolete
 
 bench: setup                    ## IVR under SIPp load and numbering lookups -> docs/benchmarks.md
 	$(PY) bench/run_all.py

@@ -33,6 +33,7 @@ class User:
     username: str
     role: str
     extension: str
+    language: str = ""               # the console's language; "": the plan's
 
 
 def _check_strength(password: str, username: str) -> None:
@@ -55,6 +56,10 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(again.hex(), digest)
 
 
+def _user(row: UserRow) -> User:
+    return User(row.id, row.username, row.role, row.extension, row.language or "")
+
+
 class UserStore:
     def __init__(self, db: Database):
         self._db = db
@@ -72,7 +77,7 @@ class UserStore:
                 session.add(row)
         except IntegrityError:
             raise UserExists(f"user {username!r} already exists") from None
-        return User(row.id, row.username, row.role, row.extension)
+        return _user(row)
 
     async def authenticate(self, username: str, password: str) -> User | None:
         async with self._db.session() as session:
@@ -82,14 +87,48 @@ class UserStore:
             return None
         if not check_password(password, row.password_hash):
             return None
-        return User(row.id, row.username, row.role, row.extension)
+        return _user(row)
 
     async def get(self, user_id: int) -> User:
         async with self._db.session() as session:
             row = await session.get(UserRow, user_id)
         if row is None:
             raise NotFound(f"no user {user_id}")
-        return User(row.id, row.username, row.role, row.extension)
+        return _user(row)
+
+    async def set_language(self, user_id: int, language: str) -> User:
+        async with self._db.session() as session, session.begin():
+            row = await session.get(UserRow, user_id)
+            if row is None:
+                raise NotFound(f"no user {user_id}")
+            row.language = language
+        return _user(row)
+
+    async def update(self, user_id: int, role: str, extension: str) -> User:
+        if role not in STAFF_ROLES:
+            raise InvalidInput(f"role {role!r}: must be one of {', '.join(STAFF_ROLES)}")
+        if extension and not extension.isdigit():
+            raise InvalidInput(f"extension {extension!r}: digits only")
+        async with self._db.session() as session, session.begin():
+            row = await session.get(UserRow, user_id)
+            if row is None:
+                raise NotFound(f"no user {user_id}")
+            row.role, row.extension = role, extension
+        return _user(row)
+
+    async def set_password(self, user_id: int, password: str) -> None:
+        if len(password) < 8:
+            raise InvalidInput("password: at least 8 characters")
+        async with self._db.session() as session, session.begin():
+            row = await session.get(UserRow, user_id)
+            if row is None:
+                raise NotFound(f"no user {user_id}")
+            row.password_hash = hash_password(password)
+
+    async def all(self) -> list[User]:
+        async with self._db.session() as session:
+            rows = (await session.scalars(select(UserRow).order_by(UserRow.username))).all()
+        return [_user(row) for row in rows]
 
     async def count(self) -> int:
         async with self._db.session() as session:

@@ -9,12 +9,18 @@ import os
 import signal
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from ivr.config import Settings
+from ivr.errors import IvrError
 from ivr.flows import RUNNABLE
 from ivr.plan.loader import PlanError, load_plan
 from ivr.plan.model import Plan
 from ivr.security.audit import record_from_cli
+from ivr.plan.schedule import parse_local_datetime
+from ivr.plan.trace import trace
+from ivr.routing.numbers import normalize
+from ivr.sounds.generate import prompt_texts
 from ivr.sounds.catalog import PromptCatalog
 from ivr.store.db import open_database
 from ivr.store.plans import PlanStore
@@ -35,6 +41,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--skip-prompts", action="store_true",
                        help="do not check that the prompts exist (e.g. before they are generated)")
     check.set_defaults(handler=check_command)
+    attempt = actions.add_parser(
+        "try", help="print the path a call would take through a plan",
+        description="Print the path a call to NUMBER would take through FILE at a given moment: the nodes, "
+                    "the text of each prompt heard, who rings for how long, and where it ends.")
+    attempt.add_argument("file", nargs="?", help="plan file (default: the plan_file setting)")
+    attempt.add_argument("--at", required=True, help='local time of the plan, e.g. "2026-12-07 13:10"')
+    attempt.add_argument("--to", required=True, help="the company number called")
+    attempt.add_argument("--from", dest="caller", default="", help="the caller's number")
+    attempt.add_argument("--digits", default="", help="keys the caller presses in the menus, in order")
+    attempt.set_defaults(handler=try_command)
     register_changes(actions)
 
 
@@ -49,6 +65,25 @@ def check_command(args: argparse.Namespace, settings: Settings) -> int:
             print(problem, file=sys.stderr)
         return 1
     print(f"{path}: OK, {summary(plan)}")
+    return 0
+
+
+def try_command(args: argparse.Namespace, settings: Settings) -> int:
+    path = args.file or str(settings.path(settings.plan_file))
+    try:
+        plan = load_plan(path, secrets_path=settings.path(settings.secrets_file), runnable=RUNNABLE)
+        at = parse_local_datetime(args.at, ZoneInfo(plan.timezone))
+        to = normalize(args.to, plan.country)
+    except PlanError as e:
+        for problem in e.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    except IvrError as e:
+        print(f"--at / --to: {e.message}", file=sys.stderr)
+        return 2
+    texts = prompt_texts(settings)
+    for step in trace(plan, to, at, args.digits, args.caller, lambda lang, name: texts.get(f"{lang}/{name}")):
+        print(step)
     return 0
 
 

@@ -102,6 +102,16 @@ def load_prompt_texts(path: Path) -> list[PromptText]:
     return texts
 
 
+def prompt_texts(settings: Settings) -> dict[str, str]:
+    """The words of the generated prompts ("ru/welcome" -> text), to show what a caller hears;
+    empty when the file is missing or broken (the words are only shown, never needed)."""
+    path = settings.path(settings.sounds_dir) / "prompts.yaml"
+    try:
+        return {p.key: p.text for p in load_prompt_texts(path)} if path.exists() else {}
+    except ConfigError:
+        return {}
+
+
 def espeak_version() -> str:
     if shutil.which("espeak-ng") is None:
         raise SpeechError("espeak-ng is not installed (apt-get install espeak-ng)")

@@ -6,12 +6,12 @@ crash leaves an unfinished record that `open_calls()` finds at the next start.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -210,6 +210,15 @@ class CallStore:
         async with self._db.session() as session:
             rows = (await session.scalars(query)).all()
         return [_record(row, steps) for row in rows]
+
+    async def first_calls(self, callers: Iterable[str]) -> dict[str, datetime]:
+        """When each caller first called in, ever (a "new caller" of a report called first in its period)."""
+        wanted = [c for c in set(callers) if c]
+        query = select(CallRow.caller, func.min(CallRow.started_at)).where(
+            CallRow.direction == "inbound", CallRow.caller.in_(wanted)).group_by(CallRow.caller)
+        async with self._db.session() as session:
+            rows = (await session.execute(query)).all() if wanted else []
+        return dict(rows)           # min() keeps the column's type: aware UTC times
 
     @staticmethod
     async def _row(session: AsyncSession, call_id: int) -> CallRow:

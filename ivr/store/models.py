@@ -5,12 +5,14 @@ A change here needs a migration in migrations/versions/ (see migrations/README).
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -19,6 +21,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -263,6 +266,21 @@ class UserRow(Base):
     role: Mapped[str] = mapped_column(String(16))            # one of ivr.security.roles.STAFF_ROLES
     extension: Mapped[str] = mapped_column(String(16), default="")   # their own phone, for call-back
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    language: Mapped[str] = mapped_column(String(8), default="", server_default="")  # "": the plan's
+
+
+class AdSpendRow(Base):
+    """What an advert (a company number's `source`) cost over some days, entered by an admin."""
+
+    __tablename__ = "ad_spend"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64))
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    entered_by: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    __table_args__ = (Index("ix_ad_spend_source", "source", "first_day"),)
 
 
 # ----- queues: agent states, call-back requests, one row per caller who waited (migration 0002_queues) -----

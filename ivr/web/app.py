@@ -13,7 +13,9 @@ from ivr.service import IvrService
 from ivr.security.audit import AuditLog
 from ivr.security.tokens import TokenStore
 from ivr.users import UserStore
-from ivr.web import access, audit_pages, calls_pages, campaign_pages, cards, console, metrics, missed_pages
+from ivr.reports.spend import SpendStore
+from ivr.web import (access, audit_pages, calls_pages, campaign_new, campaign_pages, cards, console, dashboard, metrics,
+                    missed_pages, plan_pages, queue_pages, reports_pages, users_pages)
 from ivr.web import campaigns as campaigns_web
 from ivr.web import missed as missed_api
 from ivr.web import queues as queue_routes
@@ -36,8 +38,9 @@ async def errors(request: web.Request, handler):
 async def status(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     live = service.plans.current
-    # Public (health checks): nothing about calls or callers.
-    body = {"ari_connected": service.ari.connected, "plan_version": live.version if live else None}
+    # Public (health checks): nothing about calls or callers; the clock tells a demo whether the office is open.
+    body = {"ari_connected": service.ari.connected, "plan_version": live.version if live else None,
+            "now": service.clock.now().isoformat()}       # the service's clock (fixed in demos and tests)
     return web.json_response(body, status=200 if service.ari.connected else 503)
 
 
@@ -96,8 +99,14 @@ def create_app(service: IvrService) -> web.Application:
     routing.setup(app)
     missed_api.setup(app)
     missed_pages.setup(app)
+    campaign_new.setup(app)          # before campaign_pages: /campaigns/new is not a campaign id
     campaign_pages.setup(app)
     queue_routes.setup(app)
     cards.setup(app)
     metrics.setup(app)
+    queue_pages.setup(app)
+    plan_pages.setup(app)
+    users_pages.setup(app)
+    reports_pages.setup(app, SpendStore(service.db))
+    dashboard.setup(app)             # last: "Today" goes first in the navigation
     return app

@@ -1,9 +1,9 @@
 """Console pages of the call log."""
 from __future__ import annotations
 
-
 from aiohttp import web
 
+from ivr.i18n import lazy
 from ivr.web.console import NAV, page, path_id, render
 from ivr.web.keys import SERVICE
 
@@ -27,13 +27,7 @@ async def call_page(request: web.Request) -> web.Response:
     return render(request, "call.html", call=call)
 
 
-@page
-async def home(request: web.Request) -> web.Response:
-    raise web.HTTPSeeOther(request.app[NAV][0][0] if request.app[NAV] else "/calls")
-
-
 def setup(app: web.Application) -> None:
-    app[NAV].append(("/calls", "Calls"))
-    app.router.add_get("/", home)
+    app[NAV].append(("/calls", lazy("Calls")))
     app.router.add_get("/calls", calls_page)
     app.router.add_get("/calls/{id}", call_page)

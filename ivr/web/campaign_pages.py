@@ -12,13 +12,15 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from ivr.campaigns.model import Campaign, CampaignNotFound
-from ivr.campaigns.progress import Progress, label, timeline
+from ivr.campaigns.progress import Progress, timeline
 from ivr.errors import IvrError
+from ivr.i18n import _, lazy
 from ivr.web.campaign_chart import layout
 from ivr.web.campaigns import export as api_export, template as api_template
 from ivr.web.access import allowed
 from ivr.web.console import NAV, TEMPLATES, USER, page, path_id, plan_timezone, render
 from ivr.web.keys import SERVICE
+from ivr.web.terms import term
 
 # Rows listed on a campaign's page at most (a filter or the export shows the others).
 ROWS_SHOWN = 300
@@ -32,7 +34,7 @@ async def _campaign(request: web.Request) -> Campaign:
     try:
         return await _store(request).get(path_id(request))
     except CampaignNotFound:
-        raise web.HTTPNotFound(text="No such campaign.") from None
+        raise web.HTTPNotFound(text=_("No such campaign.")) from None
 
 
 async def _live_parts(request: web.Request, campaign: Campaign) -> tuple[Progress, str, str]:
@@ -43,7 +45,7 @@ async def _live_parts(request: web.Request, campaign: Campaign) -> tuple[Progres
     now = request.app[SERVICE].clock.now()
     events = await store.outcome_times(campaign.id)
     chart = layout(timeline(events, None if progress.ended else now), tz)
-    counts_html = TEMPLATES.get_template("campaign_counts.html").render(progress=progress, label=label)
+    counts_html = TEMPLATES.get_template("campaign_counts.html").render(progress=progress)
     chart_html = TEMPLATES.get_template("campaign_chart.html").render(chart=chart)
     return progress, counts_html, chart_html
 
@@ -74,7 +76,7 @@ async def campaign_page(request: web.Request) -> web.Response:
     return render(request, "campaign.html", campaign=campaign, progress=progress, counts=progress.by_result,
                   statuses=progress.by_status, counts_html=counts_html, chart_html=chart_html,
                   rows=rows[:ROWS_SHOWN], matching=len(rows), attempts=attempts,
-                  marks=await store.marks(campaign.id), status=status, result=result, q=q, label=label,
+                  marks=await store.marks(campaign.id), status=status, result=result, q=q,
                   zone=lambda name: ZoneInfo(name) if name else plan_timezone(request),
                   can_call_again=allowed(request[USER].role, "POST", "/campaigns/{id}/rows/{row}/call"),
                   message=request.query.get("message", ""), back=request.query_string)
@@ -85,7 +87,8 @@ async def campaign_live(request: web.Request) -> web.Response:
     """What the page's script polls: the progress, and the counts and chart to put in place."""
     campaign = await _campaign(request)
     progress, counts_html, chart_html = await _live_parts(request, campaign)
-    return web.json_response({**progress.to_dict(), "counts_html": counts_html, "chart_html": chart_html})
+    return web.json_response({**progress.to_dict(), "status_text": term(campaign.status), "counts_html": counts_html,
+                              "chart_html": chart_html})
 
 
 @page
@@ -98,7 +101,7 @@ async def mark_done(request: web.Request) -> web.Response:
         rows = await _store(request).mark_done(campaign.id, path_id(request, "row"),
                                                str(form.get("answer") or "confirmed"), request[USER].username,
                                                service.clock.now())
-        message = f"{rows[0].passenger.name}: marked {label(rows[0].result)}."
+        message = _("%(name)s: marked %(answer)s.", name=rows[0].passenger.name, answer=term(rows[0].result))
     except IvrError as e:
         message = e.message
     # Back to the page with the filters it had.
@@ -114,7 +117,7 @@ async def call_again(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     try:
         row = await _store(request).call_again(campaign.id, path_id(request, "row"), service.clock.now())
-        message = f"{row.passenger.name}: called again now."
+        message = _("%(name)s: called again now.", name=row.passenger.name)
     except IvrError as e:
         message = e.message
     params = {k: v for k, v in parse_qsl(str(form.get("back") or "")) if k != "message"}
@@ -134,7 +137,7 @@ async def template_download(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app[NAV].append(("/campaigns", "Campaigns"))
+    app[NAV].append(("/campaigns", lazy("Campaigns")))
     app.router.add_get("/campaigns", campaigns_page)
     app.router.add_get("/campaigns/template", template_download)      # before {id}
     app.router.add_get("/campaigns/{id}", campaign_page)

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from ivr.contacts.csvio import export_csv, import_csv
 from ivr.errors import IvrError
+from ivr.i18n import _, lazy
 from ivr.web.console import NAV, USER, page, path_id, render
 from ivr.web.keys import SERVICE
 
@@ -56,9 +57,9 @@ async def missed_action(request: web.Request) -> web.Response:
         elif action == "callback":
             staff = str(form.get("staff") or user.extension)
             if not staff:
-                raise web.HTTPBadRequest(text="Set your extension (ivr users add --extension) or pick a phone.")
+                raise web.HTTPBadRequest(text=_("Set your extension (ivr users add --extension) or pick a phone."))
             await missed.start_callback(item_id, staff, user.username)
-            message = f"Calling your phone {staff} first, then the customer."
+            message = _("Calling your phone %(phone)s first, then the customer.", phone=staff)
         else:
             raise web.HTTPNotFound()
     except IvrError as e:
@@ -79,7 +80,7 @@ async def missed_item(request: web.Request) -> web.Response:
 async def voicemail(request: web.Request) -> web.StreamResponse:
     item = await _missed(request).store.get(path_id(request))
     if not item.voicemail or not Path(item.voicemail).exists():
-        raise web.HTTPNotFound(text="No voicemail for this call.")
+        raise web.HTTPNotFound(text=_("No voicemail for this call."))
     return web.FileResponse(item.voicemail, headers={"Content-Type": "audio/wav"})
 
 
@@ -119,15 +120,15 @@ async def mailbox_page(request: web.Request) -> web.Response:
     for path in sorted(directory.glob("*.eml"), reverse=True)[:100]:
         msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         body = msg.get_body(preferencelist=("plain",))
-        mails.append({"to": msg["To"], "subject": msg["Subject"], "date": msg["Date"],
+        mails.append({"to": msg["To"], "subject": msg["Subject"], "date": msg["Date"].datetime if msg["Date"] else None,
                       "body": body.get_content() if body else "",
                       "attachments": [a.get_filename() for a in msg.iter_attachments()]})
     return render(request, "mailbox.html", mails=mails)
 
 
 def setup(app: web.Application) -> None:
-    app[NAV][0:0] = [("/missed", "Missed calls")]
-    app[NAV].extend([("/contacts", "Contacts"), ("/mailbox", "Mailbox")])
+    app[NAV][0:0] = [("/missed", lazy("Missed calls"))]
+    app[NAV].extend([("/contacts", lazy("Contacts")), ("/mailbox", lazy("Mailbox"))])
     r = app.router
     r.add_get("/missed", missed_page)
     r.add_post("/missed/{id}/{action}", missed_action)

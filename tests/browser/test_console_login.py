@@ -30,7 +30,7 @@ async def test_login_and_call_log(browser, console, viewport, tmp_path):
     await page.wait_for_url("**/calls")
     row = page.locator("tbody tr").first
     assert "+79161234567" in await row.inner_text()
-    assert "abandoned in menu" in await row.inner_text()
+    assert "hung up in the menu" in await row.inner_text()
     # Nothing is wider than the screen on a phone.
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= viewport["width"]

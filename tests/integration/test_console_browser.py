@@ -27,7 +27,8 @@ async def test_take_call_back_and_closed_in_the_browser(service, world, settings
     world.reset()
     db = await open_database(settings.database_url, settings)
     try:
-        await UserStore(db).add("olga", "dispatch-pass", "dispatcher", extension="101")
+        olga = await UserStore(db).add("olga", "dispatch-pass", "dispatcher", extension="101")
+        await UserStore(db).set_language(olga.id, "en")      # the plan is Russian; this test reads English
     finally:
         await db.close()
 

@@ -75,7 +75,7 @@ async def test_list_and_campaign_page_show_counts_and_attempts(setup):
     page = await (await client.get(f"/campaigns/{cid}")).text()
     assert 'data-outcome="confirm"' in page and 'data-outcome="busy"' in page
     assert "Пассажир 0" in page and "Пассажир 2" in page
-    assert "mts confirm (1)" in page and "mts busy" in page and "mts in progress" in page
+    assert "mts confirmed (1)" in page and "mts busy" in page and "mts in progress" in page
     assert f'href="/campaigns/{cid}/export?format=csv"' in page
     assert f'href="/campaigns/{cid}/export?format=xlsx"' in page
 

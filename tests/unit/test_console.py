@@ -12,6 +12,7 @@ from ivr.store.db import open_database
 from ivr.users import UserStore, check_password, hash_password
 from ivr.testing.credentials import same_origin
 from ivr.web.app import create_app
+from ivr.web.keys import SERVICE
 
 
 @pytest.fixture
@@ -78,7 +79,9 @@ async def test_a_made_up_cookie_is_not_a_session(client):
     assert r.status == 303
 
 
-@pytest.mark.parametrize("path", ["/missed", "/missed?status=all&short=1", "/contacts", "/calls", "/campaigns", "/trunks"])
+@pytest.mark.parametrize("path", ["/", "/reports/sources", "/reports/load", "/reports/staff", "/reports/missed",
+                                  "/reports/queues", "/reports/trunks", "/reports/campaigns", "/queues", "/missed",
+                                  "/missed?status=all&short=1", "/contacts", "/calls", "/campaigns", "/trunks"])
 async def test_every_console_page_renders_for_a_logged_in_user(client, path):
     await client.post("/login", data={"username": "anna", "password": "correct-horse"}, allow_redirects=False)
     r = await client.get(path)
@@ -90,3 +93,16 @@ async def test_an_unknown_item_is_not_found(client):
     await client.post("/login", data={"username": "anna", "password": "correct-horse"}, allow_redirects=False)
     assert (await client.get("/missed/abc")).status == 404
     assert (await client.get("/calls/x1")).status == 404
+
+
+async def test_admin_pages_render_for_an_admin_only(client):
+    await client.post("/login", data={"username": "anna", "password": "correct-horse"}, allow_redirects=False)
+    assert (await client.get("/plan")).status == 403                      # anna is a dispatcher
+    db = client.server.app[SERVICE].db
+    await UserStore(db).add("boss", "correct-horse", "admin")
+    await client.post("/logout", data={"csrf": ""})
+    client.session.cookie_jar.clear()
+    await client.post("/login", data={"username": "boss", "password": "correct-horse"}, allow_redirects=False)
+    for path in ("/plan", "/users"):
+        r = await client.get(path)
+        assert r.status == 200, await r.text()

@@ -164,4 +164,4 @@ def test_a_carrier_known_by_name_is_identified_by_its_published_addresses(tmp_pa
     pjsip, _ = render(tmp_path, "{match: [203.0.113.10, 198.51.100.0/24]}")
     assert section(pjsip, "trunk-carrier", "identify")["match"] == "203.0.113.10/32,198.51.100.0/24"
     assert problems(tmp_path, "{match: [sip.example]}") == [
-        "12:19: trunk 'carrier': sip.match: 'sip.example' is not an IP address or network like 203.0.113.0/24"]
+        "13:19: trunk 'carrier': sip.match: 'sip.example' is not an IP address or network like 203.0.113.0/24"]

@@ -19,9 +19,9 @@ numbers:
 nodes:
   bye: {type: hangup}
 trunks:
-  reg: {host: sip.example, cost: {landline: 1}, sip: {register: yes}}
-  gsm: {host: 192.0.2.5, cost: {mobile: 1}, sip: {client: yes}}
-  peer: {host: 192.0.2.9, cost: {international: 1}}
+  reg: {host: sip.example, caller_id: "+74951112233", cost: {landline: 1}, sip: {register: yes}}
+  gsm: {host: 192.0.2.5, caller_id: "+74951112233", cost: {mobile: 1}, sip: {client: yes}}
+  peer: {host: 192.0.2.9, caller_id: "+74951112233", cost: {international: 1}}
 """
 SECRETS = "trunks:\n  reg: {username: office7001, password: reg-secret-1}\n  gsm: {username: goip1, password: gsm-secret-1}\n"
 REGISTRATIONS = """

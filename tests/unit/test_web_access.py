@@ -40,8 +40,9 @@ async def env(tmp_path: Path):
 
 def concrete(path: str) -> str:
     """A route's template with its parts filled in: ids 1, actions and extensions by example."""
-    return path.replace("{ext}", "101").replace("{command}", "start").replace("{action}", "take") \
-        .replace("{row}", "1").replace("{id}", "1")
+    return path.replace("{ext}", "101").replace("{command}", "start").replace("{action}", "pause") \
+        .replace("{row}", "1").replace("{id}", "1").replace("{name}", "sources").replace("{format}", "csv") \
+        .replace("{version}", "1")
 
 
 async def login(client: TestClient, username: str = "anna", password: str = "correct-horse"):
@@ -206,7 +207,7 @@ async def test_audited_actions_are_recorded_with_who(env):
 async def test_status_is_public_and_says_little(env):
     client, _, _ = env
     body = await (await client.get("/status")).json()
-    assert set(body) == {"ari_connected", "plan_version"}
+    assert set(body) == {"ari_connected", "plan_version", "now"}
 
 
 async def test_bad_json_and_big_bodies_are_clear_4xx(env):
