@@ -9,6 +9,7 @@ from ivr.ari.client import AriClient, AriError
 from ivr.ari.events import StasisStart
 from ivr.asterisk.render import render_pbx
 from ivr.calls.inbound import new_context, run_inbound
+from ivr.calls.legs import hangup_quietly
 from ivr.calls.session import CallSession, Resync
 from ivr.calls.supervisor import CallSupervisor
 from ivr.campaigns.dialer import CampaignDialer
@@ -103,10 +104,7 @@ class IvrService:
                 self.supervisor.start(StasisStart("StasisStart", channel, args))
             else:
                 log.warning("hanging up an orphaned leg call=%s", channel.id)
-                try:
-                    await self.ari.hangup(channel.id)
-                except AriError:
-                    pass
+                await hangup_quietly(self.ari, channel.id)
         await self.campaigns.reconcile()
 
     # ----- plan -----

@@ -13,7 +13,7 @@ FLOW_KINDS: tuple[str, ...] = ("confirm", "notice")
 # What a digit does in a campaign flow.
 ACTIONS = ("confirm", "cancel", "dispatcher", "repeat", "understood")
 # Outcomes of one attempt that did not give an answer; each may have a retry rule.
-RETRY_OUTCOMES = ("busy", "no_answer", "congestion", "unreachable", "machine", "no_input", "lost")
+RETRY_OUTCOMES = ("busy", "no_answer", "declined", "congestion", "unreachable", "machine", "no_input", "lost")
 # Outcomes of an attempt in which the passenger answered a question (the action pressed).
 ANSWERS = ("confirm", "cancel", "dispatcher", "understood")
 CAMPAIGN_STATES = ("draft", "running", "paused", "cancelled", "done")

@@ -13,7 +13,7 @@ from ivr.campaigns.model import Campaign
 
 # Outcomes in the order they are stacked and listed (answers first); others follow by name.
 ORDER = ("confirm", "understood", "cancel", "dispatcher", "marked", "machine", "no_input", "busy", "no_answer",
-         "congestion", "unreachable", "interrupted", "lost", "expired", "no_time_left", "do_not_call",
+         "declined", "congestion", "unreachable", "interrupted", "lost", "expired", "no_time_left", "do_not_call",
          "cancelled")
 LABELS = {"confirm": "confirmed", "cancel": "cancelled", "marked": "marked done", "no_answer": "no answer",
           "no_input": "no input", "do_not_call": "do not call", "no_time_left": "no time left",

@@ -20,6 +20,7 @@ from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.client import AriClient
 from ivr.ari.events import StasisStart
 from ivr.asterisk.render import pbx_instance
+from ivr.calls.outcome import Outcome, of_dial_status
 from ivr.config import Settings
 from ivr.contacts.store import ContactStore
 from ivr.errors import InvalidInput, IvrError, ServiceUnavailable
@@ -305,8 +306,9 @@ class MissedService:
         answered = call.status == "ANSWER" and call.answered_seconds > 0
         if answered:
             await self.calls.answered(call_id, ended - timedelta(seconds=call.answered_seconds))
-        await self.calls.finish(call_id, ended, "answered" if answered else call.status.lower() or "failed",
-                                call.phone)
+        ended_as = of_dial_status(call.status)
+        outcome = "answered" if answered else ended_as if ended_as not in (None, Outcome.ANSWERED) else "failed"
+        await self.calls.finish(call_id, ended, outcome, call.phone)
         verdict = await self.call_finished(call_id)
         log.info("staff call reviewed phone=%s number=%s status=%s talk=%ss verdict=%s call=%d", call.phone,
                  call.number, call.status, call.answered_seconds, verdict.kind, call_id)

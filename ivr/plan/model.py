@@ -241,3 +241,9 @@ class Plan:
     auto_callback: tuple[AutoCallbackRule, ...] = ()    # first matching rule wins
     source: str = ""                 # file name the plan came from
     checksum: str = ""               # sha256 of the YAML text
+
+    @property
+    def default_trunk(self) -> str:
+        """The trunk a leg leaves on without the carrier router: the one marked default, else the
+        first; "" without trunks."""
+        return next((t.name for t in self.trunks.values() if t.default), None) or next(iter(self.trunks), "")

@@ -2,13 +2,13 @@
 codes (a staff phone dials *45 / *46 / *47; the dialplan sends it to Stasis(ivr,feature,ACTION,EXT))."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING
 
 from ivr.ari.bus import Subscription
 from ivr.ari.client import AriError
-from ivr.ari.events import ChannelDestroyed, PlaybackEvent, StasisEnd, StasisStart
+from ivr.ari.events import ChannelDestroyed, StasisEnd, StasisStart
+from ivr.calls.legs import hangup_quietly, play_until_finished
 from ivr.errors import IvrError
 from ivr.plan.model import Plan
 from ivr.queues.callback import CallbackDialer, trunk_endpoint
@@ -71,18 +71,9 @@ async def feature_code(service: IvrService, manager: QueueManager, event: Stasis
         media = ["sound:" + path for name in (PAUSE, prompt, PAUSE)
                  if (path := service.catalog.resolve(name, language) or service.catalog.resolve(name, "en"))]
         if media:
-            playback = f"{channel}-feature"
-            sub.add_key(playback)
-            await service.ari.play(channel, media, playback)
-            while True:
-                got = await sub.get(timeout=10)
-                if isinstance(got, (StasisEnd, ChannelDestroyed)) or \
-                        (isinstance(got, PlaybackEvent) and got.type == "PlaybackFinished"):
-                    break
-    except (AriError, asyncio.TimeoutError):
+            await play_until_finished(service.ari, sub, channel, media, f"{channel}-feature", 10,
+                                      stop=lambda got: isinstance(got, (StasisEnd, ChannelDestroyed)))
+    except AriError:
         pass                                  # the phone hung up: the state is changed all the same
     finally:
-        try:
-            await service.ari.hangup(channel)
-        except AriError:
-            pass
+        await hangup_quietly(service.ari, channel)

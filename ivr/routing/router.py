@@ -77,6 +77,16 @@ def route_trunk(t: PlanTrunk) -> Trunk:
                  international=t.international, caller_id=t.caller_id)
 
 
+def trunk_endpoint(number: str, trunk: str) -> str:
+    """The one place that turns a callee and a trunk into a dial string."""
+    return f"PJSIP/{number}@{ENDPOINT_PREFIX}{trunk}"
+
+
+def default_trunk_endpoint(number: str, plan: Plan) -> str:
+    """Without the carrier router: the plan's default trunk (no failover: it is the only one)."""
+    return trunk_endpoint(number, plan.default_trunk or "default")
+
+
 def trunk_of_endpoint(endpoint: str) -> str | None:
     """"PJSIP/+79161234567@trunk-mts" -> "mts"; None for a phone's endpoint."""
     _, sep, trunk = endpoint.rpartition("@" + ENDPOINT_PREFIX)
@@ -234,4 +244,4 @@ class Router:
             decision = replace(decision, candidates=tuple(c for c in decision.candidates
                                                           if c.trunk.name not in exclude))
         self._placed(decision, None)
-        return f"PJSIP/{decision.info.number}@{ENDPOINT_PREFIX}{decision.trunk}"
+        return trunk_endpoint(decision.info.number, decision.trunk)

@@ -135,7 +135,7 @@ def inbound_ctx(caller: str, missed: FakeMissed, phones: dict[str, Phone]):
     group = HuntNode(id="g", members=(HuntMember("101", 0.5), HuntMember("102", 0.5)), strategy="ringall")
     ctx.plan = SimpleNamespace(numbers={COMPANY_NUMBER: SimpleNamespace(entry="g", source="")}, nodes={"g": group},
                                staff={"101": None, "102": None}, timezone=MOSCOW, country="RU", language="ru",
-                               trunks={"default": Trunk("default", "127.0.0.11", default=True)})
+                               trunks={"default": Trunk("default", "127.0.0.11", default=True)}, default_trunk="default")
     return ctx, ari
 
 

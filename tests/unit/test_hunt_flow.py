@@ -123,7 +123,7 @@ def make_ctx(phones: dict[str, Phone], services: Services | None = None) -> tupl
     session = CallSession(ari, bus, bus.subscribe(CALLER), CALLER, "ru",
                           lambda name, lang: f"/sounds/{lang}/{name}", datetime.now)
     plan = SimpleNamespace(staff={"101": None, "102": None, "103": None}, country="RU", language="ru",
-                           trunks={"default": Trunk("default", "127.0.0.11", default=True)})
+                           trunks={"default": Trunk("default", "127.0.0.11", default=True)}, default_trunk="default")
     ctx = FlowContext(call=session, plan=plan, journal=CallJournal(datetime.now), now=datetime.now,
                       services=services or Services())
     return ctx, ari

@@ -103,7 +103,7 @@ async def run_hunt(answers: dict[str, int | str]) -> tuple[FlowContext, Callback
     ari = CallbackAri(bus, answers)
     session = CallSession(ari, bus, bus.subscribe("caller"), "caller", "ru", lambda name, lang: None,
                           datetime.now)  # type: ignore[arg-type]
-    plan = SimpleNamespace(staff={}, country="RU", language="ru", trunks={})
+    plan = SimpleNamespace(staff={}, country="RU", language="ru", trunks={}, default_trunk="")
     ctx = FlowContext(call=session, plan=plan, journal=CallJournal(datetime.now),  # type: ignore[arg-type]
                       now=datetime.now, services=Services(router=Router()), caller="+79031112233")
     await asyncio.wait_for(hunt.forward(ForwardNode(id="fw", number=NUMBER, ring_seconds=2, then="after"), ctx), 5)
