@@ -85,20 +85,15 @@ async def _finish(ctx: FlowContext, calls: CallStore) -> None:
     await ctx.call.hangup()
     outcome = journal.outcome or "ended_by_plan"
     try:
-        for step in journal.steps:
-            await calls.add_step(journal.call_id, step.at, step.node, step.kind, step.data)
-        if journal.answered_at:
-            await calls.answered(journal.call_id, journal.answered_at)
-        if ctx.call.language:
-            await calls.set_language(journal.call_id, ctx.call.language)
-        await calls.finish(journal.call_id, ctx.now(), outcome, journal.answered_by)
+        record = await calls.close(journal.call_id, journal.steps, ctx.now(), outcome, journal.answered_by,
+                                   journal.answered_at, ctx.call.language)
     except Exception:
         log.exception("storing the call record failed call=%s", ctx.call.channel_id)
     else:
         if ctx.services.missed is not None:
             # After the record is stored; a crash before this is caught up at the next start.
             try:
-                await ctx.services.missed.call_finished(journal.call_id)
+                await ctx.services.missed.review(record)
             except Exception:
                 log.exception("missed-call review failed call=%s", ctx.call.channel_id)
     log.info("call ended call=%s outcome=%s answered_by=%s", ctx.call.channel_id, outcome,

@@ -34,7 +34,7 @@ from ivr.notify.notifier import Notifier
 from ivr.notify.outbox import Outbox, OutboxWorker
 from ivr.notify.webhook import WebhookDelivery
 from ivr.plan.model import Plan
-from ivr.store.calls import CallRecord, CallStore
+from ivr.store.calls import CallRecord, CallStore, NewStep
 from ivr.store.errors import CallExists
 from ivr.store.db import Database
 
@@ -209,9 +209,13 @@ class MissedService:
                 return count
 
     async def call_finished(self, call_id: int) -> Verdict:
-        """Review one finished call (idempotent: a call already reviewed changes nothing)."""
+        """Review one finished call read back from the store (catching up after a restart)."""
+        return await self.review(await self.calls.get(call_id))
+
+    async def review(self, call: CallRecord) -> Verdict:
+        """Review one finished call as its record was just written (idempotent: a call already
+        reviewed changes nothing)."""
         async with self._lock:
-            call = await self.calls.get(call_id)
             plan = self._plan()
             short_seconds = plan.short_call_seconds if plan else 3.0
             verdict = classify(call, short_seconds, self.config.close_after_seconds)
@@ -301,15 +305,14 @@ class MissedService:
             known = await self.calls.by_channel(call.channel_id)
             assert known is not None
             return known.id
-        await self.calls.add_step(call_id, started, call.source, "dial",
-                                  {"phone": call.phone, "status": call.status, "trunk": call.trunk})
         answered = call.status == "ANSWER" and call.answered_seconds > 0
-        if answered:
-            await self.calls.answered(call_id, ended - timedelta(seconds=call.answered_seconds))
         ended_as = of_dial_status(call.status)
         outcome = "answered" if answered else ended_as if ended_as not in (None, Outcome.ANSWERED) else "failed"
-        await self.calls.finish(call_id, ended, outcome, call.phone)
-        verdict = await self.call_finished(call_id)
+        record = await self.calls.close(
+            call_id, [NewStep(started, call.source, "dial", {"phone": call.phone, "status": call.status,
+                                                              "trunk": call.trunk})],
+            ended, outcome, call.phone, ended - timedelta(seconds=call.answered_seconds) if answered else None)
+        verdict = await self.review(record)
         log.info("staff call reviewed phone=%s number=%s status=%s talk=%ss verdict=%s call=%d", call.phone,
                  call.number, call.status, call.answered_seconds, verdict.kind, call_id)
         return call_id
@@ -386,16 +389,13 @@ class MissedService:
         except Exception:      # the claim goes stale with the call's end: the next one takes it over
             log.exception("releasing the call-back claim failed customer=%s", job.item.customer)
         try:
-            for at, kind, data in job.steps:
-                await self.calls.add_step(job.call_id, at, "callback", kind, data)
-            if job.answered_at is not None:
-                await self.calls.answered(job.call_id, job.answered_at)
-            await self.calls.finish(job.call_id, self.now(), job.outcome, job.staff)
+            record = await self.calls.close(job.call_id, [NewStep(at, "callback", kind, data) for at, kind, data in job.steps],
+                                            self.now(), job.outcome, job.staff, job.answered_at)
         except Exception:
             log.exception("storing the call-back record failed call=%d", job.call_id)
             return
         log.info("call-back ended item=%d outcome=%s call=%d", job.item.id, job.outcome, job.call_id)
-        await self.call_finished(job.call_id)
+        await self.review(record)
 
 
 def _copy(source: Path, target: Path) -> None:

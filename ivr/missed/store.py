@@ -124,10 +124,6 @@ class MissedStore:
         async with self._db.session() as session:
             return list((await session.scalars(query)).all())
 
-    async def is_reviewed(self, call_id: int) -> bool:
-        async with self._db.session() as session:
-            return await session.get(CallReviewRow, call_id) is not None
-
     async def mark_reviewed(self, call_id: int, verdict: str, now: datetime) -> bool:
         async with self._db.session() as session, session.begin():
             return await self._review(session, call_id, verdict, now, None)

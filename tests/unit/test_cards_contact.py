@@ -86,16 +86,7 @@ class FakeCalls:
         self.contact_name = contact_name
         return 1
 
-    async def add_step(self, *args) -> None:
-        pass
-
-    async def answered(self, *args) -> None:
-        pass
-
-    async def set_language(self, *args) -> None:
-        pass
-
-    async def finish(self, call_id: int, at, outcome: str, answered_by: str | None) -> None:
+    async def close(self, call_id: int, steps, at, outcome: str, answered_by: str | None = None, *args) -> None:
         self.outcome = outcome
 
 
