@@ -79,7 +79,15 @@ class CarrierTable:
         if inn and inn in self.by_inn:
             return self.by_inn[inn]
         norm = normalise_name(name)
-        return self.by_name.get(norm, norm or None)
+        return self.by_name.get(norm) or self._within(norm) or norm or None
+
+    def _within(self, norm: str) -> str | None:
+        """A regional company named after its carrier ("Теле2-Омск", 'ЗАО "МТС-Урал"', "Кавказский
+        филиал МегаФон"): the old tab-padded registry has no ИНН to tell it. The longest known name
+        found as whole words wins."""
+        padded = f" {norm} "
+        found = [(len(known), key) for known, key in self.by_name.items() if f" {known} " in padded]
+        return max(found)[1] if found else None
 
     def for_owner_id(self, owner_id: str) -> str | None:
         """Carrier key of a ported-database OwnerId such as 'mMEGAFON'."""
