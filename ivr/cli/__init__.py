@@ -23,6 +23,7 @@ COMMANDS = {
     "contacts": ("contacts", "contacts: list, add, import/export CSV"),
     "queues": ("queues", "queue lines, agents and statistics"),
 }
+ALIASES = {"campaigns": "campaign"}
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
@@ -31,6 +32,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ivr", description="Run and inspect the IVR/PBX.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     wanted = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
+    wanted = ALIASES.get(wanted or "", wanted)
     for name, (module, text) in COMMANDS.items():
         if argv is None or name == wanted:
             importlib.import_module(f"ivr.cli.{module}").register(sub)

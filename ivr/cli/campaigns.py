@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import TextIO
 
 from ivr.campaigns.config import campaigns_file, load_profiles
 from ivr.campaigns.progress import Progress, label
+from ivr.campaigns.export import write_export
 from ivr.campaigns.importer import read_csv
 from ivr.campaigns.service import create_campaign, profile_named, trunk_report
 from ivr.campaigns.store import TRANSITIONS, CampaignStore
@@ -26,8 +26,6 @@ from ivr.routing.router import OPERATORS_FILE
 from ivr.store.db import open_database
 
 BAR = 30
-EXPORT_COLUMNS = ("name", "phone", "trip_id", "route", "departure", "seat", "bus", "platform", "language",
-                  "timezone", "status", "result", "attempts", "digit", "answered_at")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -196,14 +194,3 @@ def export_command(args: argparse.Namespace, settings: Settings) -> int:
         if args.output:
             out.close()
     return 0
-
-
-def write_export(out, rows, attempts) -> None:
-    answers = {a.row_id: a for a in attempts if a.answer}
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    for r in rows:
-        p, a = r.passenger, answers.get(r.id)
-        writer.writerow([p.name, p.phone, p.trip_id, p.route, p.departure.isoformat() if p.departure else "",
-                         p.seat, p.bus, p.platform, p.language, r.timezone, r.status, r.result, r.attempts,
-                         a.digit if a else "", a.answered_at.isoformat() if a and a.answered_at else ""])

@@ -10,9 +10,9 @@ from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import web
 
+from ivr.campaigns.export import write_export
 from ivr.campaigns.model import Campaign, CampaignNotFound
 from ivr.campaigns.progress import Progress, label, timeline
-from ivr.cli.campaigns import write_export
 from ivr.errors import IvrError
 from ivr.web.campaign_chart import layout
 from ivr.web.console import NAV, TEMPLATES, USER, page, path_id, plan_timezone, render

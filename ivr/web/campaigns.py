@@ -8,11 +8,11 @@ import io
 
 from aiohttp import web
 
+from ivr.campaigns.export import write_export
 from ivr.campaigns.importer import read_records
 from ivr.campaigns.progress import Progress, timeline
 from ivr.campaigns.service import add_passengers, profile_named
 from ivr.campaigns.store import TRANSITIONS
-from ivr.cli.campaigns import write_export
 from ivr.errors import InvalidInput
 from ivr.routing.numbers import normalize
 

@@ -30,3 +30,8 @@ def test_help_imports_no_command_module_nor_heavy_library() -> None:
             "print(sorted(m for m in sys.modules if m.startswith('ivr.') or m in ('numpy', 'phonenumbers', 'aiohttp')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "['ivr.cli']"
+
+
+def test_an_alias_loads_its_command() -> None:
+    args = cli.build_parser(["campaigns", "show", "1"]).parse_args(["campaigns", "show", "1"])
+    assert args.handler is not None
