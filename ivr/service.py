@@ -8,7 +8,6 @@ from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.client import AriClient, AriError
 from ivr.ari.events import StasisStart
 from ivr.asterisk.render import render_pbx
-from ivr.calls.inbound import new_context, run_inbound
 from ivr.calls.legs import hangup_quietly
 from ivr.calls.session import CallSession, Resync
 from ivr.calls.supervisor import CallSupervisor
@@ -17,7 +16,9 @@ from ivr.campaigns.store import CampaignStore
 from ivr.clock import Clock
 from ivr.config import Settings
 from ivr.errors import InvalidInput, IvrError
+from ivr.flows import RUNNABLE
 from ivr.flows.context import Services
+from ivr.flows.inbound import new_context, run_inbound
 from ivr.missed.auto_callback import AutoCallback
 from ivr.missed.service import MissedService
 from ivr.plan.live import PlanHolder
@@ -38,7 +39,7 @@ class IvrService:
         self.clock = clock or Clock(settings.fixed_now())
         self.catalog = PromptCatalog(settings)
         self.calls = CallStore(db)
-        self.plans = PlanHolder(settings, PlanStore(db), self.catalog)
+        self.plans = PlanHolder(settings, PlanStore(db), self.catalog, RUNNABLE)
         self.services = Services()
         self._reload_pending = False
         self.bus = EventBus()

@@ -26,7 +26,7 @@ from ivr.contacts.store import ContactStore
 from ivr.errors import InvalidInput, IvrError, ServiceUnavailable
 from ivr.missed.callback import CallbackJob, Callbacks, new_channel_id, trunk_endpoint
 from ivr.missed.errors import MissedConflict
-from ivr.missed.reasons import MISSED_OUTCOMES
+from ivr.plan.reasons import MISSED_OUTCOMES
 from ivr.missed.store import MissedCall, MissedItem, MissedStore
 from ivr.notify.config import NotifyConfig, load_notify_config
 from ivr.notify.mail import MailDelivery

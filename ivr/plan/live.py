@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ivr.config import Settings
-from ivr.flows import RUNNABLE
 from ivr.plan.loader import PlanError, load_plan, load_plan_text
 from ivr.plan.model import Plan
 from ivr.sounds.catalog import PromptCatalog
@@ -22,8 +21,10 @@ class LivePlan:
 
 
 class PlanHolder:
-    def __init__(self, settings: Settings, store: PlanStore, catalog: PromptCatalog):
+    def __init__(self, settings: Settings, store: PlanStore, catalog: PromptCatalog,
+                 runnable: frozenset[str] | None = None):
         self.settings, self.store, self.catalog = settings, store, catalog
+        self.runnable = runnable       # node kinds the service runs (ivr.flows.RUNNABLE); None: any
         self.current: LivePlan | None = None
 
     def secrets_path(self) -> Path:
@@ -31,7 +32,7 @@ class PlanHolder:
 
     def validate_file(self, path: Path) -> Plan:
         return load_plan(path, secrets_path=self.secrets_path(), prompt_exists=self.catalog.exists,
-                         runnable=RUNNABLE)
+                         runnable=self.runnable)
 
     async def load(self) -> LivePlan:
         """The active version from the database; on a fresh database the plan file becomes version 1."""
@@ -44,7 +45,7 @@ class PlanHolder:
             self.current = LivePlan(plan, version)
         else:
             plan = load_plan_text(active.text, active.source_file, secrets_path=self.secrets_path(),
-                                  prompt_exists=self.catalog.exists, runnable=RUNNABLE)
+                                  prompt_exists=self.catalog.exists, runnable=self.runnable)
             self.current = LivePlan(plan, active.version)
         log.info("plan live version=%s source=%s", self.current.version, self.current.plan.source)
         return self.current

@@ -5,11 +5,15 @@ so executors can index without guarding.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Literal, Union
 
 ScheduleState = Literal["open", "closed", "holiday"]
+
+# A carrier key as trunks, the numbering registry and the ported numbers name carriers.
+CARRIER_KEY = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
 @dataclass(frozen=True)

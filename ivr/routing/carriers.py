@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from ivr.errors import ConfigError
+from ivr.plan.model import CARRIER_KEY
 
 # ИНН is the stable key: operator names change (МТС / Мобильные ТелеСистемы, ...).
 BUILTIN_INN: dict[str, str] = {
@@ -50,8 +51,6 @@ PHONENUMBERS_NAMES: dict[tuple[str, str], str] = {
     ("UA", "vodafone"): "vodafone_ua",
     ("UA", "lifecell"): "lifecell",
 }
-
-CARRIER_KEY = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 _QUOTES = re.compile(r"[\"'«»“”„`]")
 _LEGAL_FORMS = re.compile(

@@ -10,7 +10,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-from ivr.calls.inbound import run_inbound
+from ivr.flows.inbound import run_inbound
 from ivr.contacts.card import contact_card
 from ivr.contacts.store import Contact
 from ivr.flows.context import Services
