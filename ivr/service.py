@@ -143,6 +143,7 @@ class IvrService:
 
     async def shutdown(self) -> None:
         await self.auto_callback.stop()
+        await self.campaigns.stop()
         await self.supervisor.shutdown()
         await self.services.queues.stop()
         await self.services.missed.stop()

@@ -151,6 +151,13 @@ class CampaignDialer:
 
     # ----- the loop -----
 
+    async def stop(self) -> None:
+        """Cancel and await the attempts' watchers; their attempts stay open for `reconcile`."""
+        watchers = list(self.watchers.values())
+        for task in watchers:
+            task.cancel()
+        await asyncio.gather(*watchers, return_exceptions=True)
+
     async def run(self) -> None:
         last_reconcile = time.monotonic()
         while True:

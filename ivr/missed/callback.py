@@ -67,6 +67,13 @@ class Callbacks:
         self.customers: dict[str, str] = {}           # customer number -> staff channel id
         self._watchers: set[asyncio.Task] = set()
 
+    async def stop(self) -> None:
+        """Cancel and await the staff-ringing watchers (shutdown)."""
+        watchers = list(self._watchers)
+        for task in watchers:
+            task.cancel()
+        await asyncio.gather(*watchers, return_exceptions=True)
+
     def busy(self, customer: str) -> bool:
         return customer in self.customers
 

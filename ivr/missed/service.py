@@ -182,6 +182,8 @@ class MissedService:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        if self.callbacks is not None:
+            await self.callbacks.stop()
 
     async def _sweep(self) -> None:
         while True:

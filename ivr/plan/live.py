@@ -1,6 +1,7 @@
 """The plan version that new calls start on. Calls in progress keep the Plan object they took."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,13 +40,14 @@ class PlanHolder:
         active = await self.store.active()
         if active is None:
             path = self.settings.path(self.settings.plan_file)
-            plan = self.validate_file(path)
+            plan = await asyncio.to_thread(self.validate_file, path)     # a parse is ~0.1 s of CPU
             version = await self.store.save(path.read_text(encoding="utf-8"), str(path), plan.checksum,
                                             "first start")
             self.current = LivePlan(plan, version)
         else:
-            plan = load_plan_text(active.text, active.source_file, secrets_path=self.secrets_path(),
-                                  prompt_exists=self.catalog.exists, runnable=self.runnable)
+            plan = await asyncio.to_thread(load_plan_text, active.text, active.source_file,
+                                           secrets_path=self.secrets_path(), prompt_exists=self.catalog.exists,
+                                           runnable=self.runnable)
             self.current = LivePlan(plan, active.version)
         log.info("plan live version=%s source=%s", self.current.version, self.current.plan.source)
         return self.current
