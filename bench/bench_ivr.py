@@ -22,6 +22,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -149,7 +150,7 @@ async def bench(concurrencies: list[int], repeats: int, work: Path, profile: Pat
                           file=sys.stderr, flush=True)
                     results.append(result)
             if spy is not None:
-                spy.terminate()         # py-spy writes its file on SIGTERM/SIGINT
+                spy.send_signal(signal.SIGINT)      # py-spy writes its file on Ctrl-C
                 spy.wait(30)
         finally:
             await observer.stop()
