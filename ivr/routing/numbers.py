@@ -13,6 +13,7 @@ import phonenumbers
 from phonenumbers import PhoneNumberType
 
 from ivr.errors import InvalidInput
+from ivr.routing.e164 import fast_e164
 
 DestClass = Literal["internal", "local", "mobile", "long_distance", "international"]
 
@@ -20,6 +21,8 @@ DestClass = Literal["internal", "local", "mobile", "long_distance", "internation
 # characters) is refused before phonenumbers sees it: it is lenient and would skip some of them.
 _ALLOWED = re.compile(r"\+?[ (]*[0-9][0-9 ()\-.\u00a0]*")
 _MAX_LEN = 32
+_SEPARATORS = re.compile(r"[+ ()\-.\u00a0]")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 # Short digit strings dialled from a phone: staff extensions, never sent to a trunk.
 _INTERNAL = re.compile(r"[0-9]{2,6}")
 
@@ -45,6 +48,9 @@ def normalize(raw: str, country: str = "RU") -> str:
     if not text or len(text) > _MAX_LEN or not _ALLOWED.fullmatch(text):
         raise InvalidNumber(f"{_shown(raw)} is not a phone number: only digits, spaces, "
                             "'+', '(', ')', '-' and '.' are allowed")
+    fast = fast_e164(_SEPARATORS.sub("", text), text.startswith("+"), country.upper())
+    if fast is not None and _E164.fullmatch(fast):
+        return fast
     try:
         parsed = phonenumbers.parse(text, country.upper())
     except phonenumbers.NumberParseException:
@@ -53,7 +59,7 @@ def normalize(raw: str, country: str = "RU") -> str:
         raise InvalidNumber(f"{_shown(raw)} is not a valid phone number (read with country {country.upper()})")
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     # A last guard: whatever phonenumbers did, only "+digits" leaves this function.
-    if not re.fullmatch(r"\+[1-9][0-9]{6,14}", e164):
+    if not _E164.fullmatch(e164):
         raise InvalidNumber(f"{_shown(raw)} is not a phone number")
     return e164
 
