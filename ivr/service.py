@@ -43,18 +43,23 @@ class IvrService:
         self.services = Services()
         self._reload_pending = False
         self.bus = EventBus()
-        self.supervisor = CallSupervisor(self.bus, {"inbound": self._inbound, "callback": self._callback})
+        self.supervisor = CallSupervisor(self.bus, {})
         self.ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app,
                              on_event=self.supervisor.on_event, on_connect=self._on_connect)
-        self.services.queues = queues_setup.for_service(self)
         self.services.router = Router.for_service(settings, self.plans, self.ari)
+        self.services.queues = queues_setup.for_service(self)
         self.services.missed = MissedService(settings, db, self.clock.now,
                                              lambda: self.plans.current.plan if self.plans.current else None)
         self.services.missed.use_telephony(self.ari, self.bus, self.services.router.endpoint_for)
         self.auto_callback = AutoCallback(self.services.missed, lambda: self.plans.current.plan
                                           if self.plans.current else None, self.services.queues)
         self.campaigns = CampaignDialer(self, CampaignStore(db))
-        self.supervisor.handlers.update(self.campaigns.handlers())
+        # Every Stasis(ivr,KIND,...) the service answers, by KIND, in one table.
+        self.supervisor.handlers.update({
+            "inbound": self._inbound, "callback": self._callback,
+            "feature": queues_setup.feature_handler(self, self.services.queues),
+            **self.campaigns.handlers(),
+        })
 
     async def start(self) -> None:
         await self.plans.load()

@@ -3,6 +3,7 @@ codes (a staff phone dials *45 / *46 / *47; the dialplan sends it to Stasis(ivr,
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from ivr.ari.bus import Subscription
@@ -27,7 +28,7 @@ PAUSE = "silence/1"
 
 
 def for_service(service: IvrService) -> QueueManager:
-    """The service's QueueManager; also registers the "feature" Stasis handler."""
+    """The service's QueueManager (its Stasis handler: `feature_handler`)."""
 
     def live_plan() -> Plan | None:
         return service.plans.current.plan if service.plans.current else None
@@ -41,12 +42,16 @@ def for_service(service: IvrService) -> QueueManager:
     manager = QueueManager(service.bus, QueueStore(service.db), service.clock.now, live_plan)
     manager.run_callback = CallbackDialer(service.ari, service.bus, manager, service.calls,
                                           service.catalog.resolve, service.clock.now, endpoint).run
+    return manager
+
+
+def feature_handler(service: IvrService, manager: QueueManager) -> Callable[[StasisStart, Subscription], Awaitable[None]]:
+    """The Stasis handler of the agents' feature codes (Stasis(ivr,feature,...))."""
 
     async def feature(event: StasisStart, sub: Subscription) -> None:
         await feature_code(service, manager, event, sub)
 
-    service.supervisor.handlers["feature"] = feature
-    return manager
+    return feature
 
 
 async def feature_code(service: IvrService, manager: QueueManager, event: StasisStart, sub: Subscription) -> None:
