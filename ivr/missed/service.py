@@ -3,8 +3,9 @@ its items close; an unanswered call-back → logged), staff actions, and the cal
 
 Durability: the call's record is stored first, then `call_finished` reviews it; the review, the item
 and the item's notifications (outbox rows) are one transaction, and a `call_reviews` row marks the
-call as done. On start `catch_up` reviews every finished call without that mark, so a crash between
-a call's end and its review loses nothing, and a replay adds nothing.
+call as done (an inbound call neither answered nor missed needs no review and gets no mark). On start
+`catch_up` reviews every finished call without that mark, so a crash between a call's end and its
+review loses nothing, and a replay adds nothing.
 """
 from __future__ import annotations
 
@@ -235,8 +236,9 @@ class MissedService:
                                                call.ended_at or now, now)
                 if ids:
                     log.info("call-back attempt logged items=%s result=%s call=%d", ids, verdict.reason, call.id)
-            else:
+            elif verdict.kind == "withheld":
                 await self.store.mark_reviewed(call.id, verdict.kind, now)
+            # not_missed: nothing to do, and `unreviewed` never lists such a call: no mark to write.
             self._kick()     # after the commit: the worker sees the new outbox rows
             return verdict
 
