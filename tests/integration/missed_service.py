@@ -3,10 +3,15 @@ create_app calls ivr.web.missed.setup itself (then this adds nothing)."""
 from __future__ import annotations
 
 import runpy
+import sys
+from pathlib import Path
 
-import ivr.web.app as app_module
-from ivr.config import ROOT
-from ivr.web import missed
+# This checkout's ivr, not the one an editable install elsewhere points at (sys.path[0] is tests/).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import ivr.web.app as app_module  # noqa: E402
+from ivr.config import ROOT  # noqa: E402
+from ivr.web import missed  # noqa: E402
 
 _create_app = app_module.create_app
 
