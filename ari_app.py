@@ -79,17 +79,26 @@ async def main() -> int:
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(service.reload_plan()))
+    # Every task started here is kept, then cancelled and awaited at the stop.
+    tasks: set[asyncio.Task] = set()
+
+    def keep(task: asyncio.Task) -> None:
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, lambda: keep(asyncio.create_task(service.reload_plan(), name="reload")))
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    ari = asyncio.create_task(service.run(), name="ari")
+    keep(asyncio.create_task(service.run(), name="ari"))
     sd_notify.notify("READY=1")
-    watchdog = asyncio.create_task(sd_notify.watchdog(), name="watchdog")
+    keep(asyncio.create_task(sd_notify.watchdog(), name="watchdog"))
     await stop.wait()
     log.info("stopping")
     sd_notify.notify("STOPPING=1")
-    watchdog.cancel()
-    ari.cancel()
+    running = list(tasks)
+    for task in running:
+        task.cancel()
+    await asyncio.gather(*running, return_exceptions=True)
     await service.shutdown()
     await runner.cleanup()
     if mailbox is not None:

@@ -11,13 +11,18 @@ Measures, per run:
 - failed calls: SIPp's failed calls plus calls whose digit or next prompt was never seen.
 
 Everything runs on 127.0.30.x (PBX 127.0.30.1, carrier 127.0.30.11) so it can run beside `make run`
-(127.0.0.x) and the integration tests (127.0.20.x); all it starts it stops.
+(127.0.0.x) and the integration tests (127.0.20.x); all it starts it stops. IVR_BENCH_NET (e.g.
+127.0.46) and IVR_BENCH_WEB_PORT move it, for two benches on one machine. `--profile FILE` records
+the service with py-spy (collapsed stacks) during the measured runs.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import os
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -30,8 +35,9 @@ from pathlib import Path
 from stack import (HERE, AriObserver, BenchError, Stack, ari_time, percentile, run_bench,
                    sipp_binary, sipp_counts)
 
-PBX_IP, CARRIER_IP = "127.0.30.1", "127.0.30.11"
-WEB_PORT = 18130
+NET = os.environ.get("IVR_BENCH_NET", "127.0.30")
+PBX_IP, CARRIER_IP = f"{NET}.1", f"{NET}.11"
+WEB_PORT = int(os.environ.get("IVR_BENCH_WEB_PORT", "18130"))
 COMPANY_NUMBER = "+74951110000"
 NEXT_PROMPT = "all-busy"          # what digit 1 leads to in bench/plan.yaml
 MAX_RATE = 50                     # new calls per second
@@ -120,8 +126,10 @@ async def run_once(stack: Stack, observer: Observer, concurrency: int, calls: in
                      wall)
 
 
-async def bench(concurrencies: list[int], repeats: int, work: Path) -> list[RunResult]:
-    stack = Stack(work, PBX_IP, WEB_PORT, HERE / "plan.yaml", HERE / "secrets.yaml")
+async def bench(concurrencies: list[int], repeats: int, work: Path, profile: Path | None = None) -> list[RunResult]:
+    plan = work / "plan.yaml"           # the carrier's address follows the net
+    plan.write_text((HERE / "plan.yaml").read_text().replace("127.0.30.", f"{NET}."))
+    stack = Stack(work, PBX_IP, WEB_PORT, plan, HERE / "secrets.yaml")
     results = []
     try:
         await stack.start()
@@ -130,6 +138,7 @@ async def bench(concurrencies: list[int], repeats: int, work: Path) -> list[RunR
         try:
             # One warm-up call: first-use costs (imports, file cache) are not what we measure.
             await run_once(stack, observer, 1, 1, 0)
+            spy = _profiler(stack.service.pid, profile) if profile and stack.service else None
             for n in concurrencies:
                 for i in range(1, repeats + 1):
                     # At concurrency 1, a few calls in a row, so that p50/p99 mean something.
@@ -140,11 +149,19 @@ async def bench(concurrencies: list[int], repeats: int, work: Path) -> list[RunR
                           f"asterisk {result.asterisk_cpu_per_call_s:.3f} s, {result.wall_s:.0f} s",
                           file=sys.stderr, flush=True)
                     results.append(result)
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)      # py-spy writes its file on Ctrl-C
+                spy.wait(30)
         finally:
             await observer.stop()
     finally:
         stack.stop()
     return results
+
+
+def _profiler(pid: int, out: Path) -> subprocess.Popen:
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    return subprocess.Popen([py_spy, "record", "-p", str(pid), "-o", str(out), "-f", "raw", "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def summarize(results: list[RunResult]) -> list[dict]:
@@ -174,8 +191,10 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the summary and every run here")
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it (logs, SIPp stats)")
+    parser.add_argument("--profile", type=Path, help="record the service with py-spy into this file")
     args = parser.parse_args()
-    results = run_bench("bench_ivr", args.keep, lambda work: bench(args.concurrency, args.repeats, work))
+    results = run_bench("bench_ivr", args.keep,
+                        lambda work: bench(args.concurrency, args.repeats, work, args.profile))
     if results is None:
         return 1
     summary = summarize(results)

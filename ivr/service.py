@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.client import AriClient, AriError
 from ivr.ari.events import StasisStart
 from ivr.asterisk.render import pbx_instance, render_pbx
-from ivr.calls.inbound import new_context, run_inbound
+from ivr.calls.legs import hangup_quietly
 from ivr.calls.session import CallSession, Resync
 from ivr.calls.supervisor import CallSupervisor
 from ivr.campaigns.callback import CampaignCallback
@@ -17,7 +18,9 @@ from ivr.campaigns.store import CampaignStore
 from ivr.clock import Clock
 from ivr.config import Settings
 from ivr.errors import InvalidInput, IvrError
+from ivr.flows import RUNNABLE
 from ivr.flows.context import Services
+from ivr.flows.inbound import new_context, run_inbound
 from ivr.missed.auto_callback import AutoCallback
 from ivr.missed.service import MissedService
 from ivr.notify.alerts import Alerts
@@ -41,15 +44,15 @@ class IvrService:
         self.clock = clock or Clock(settings.fixed_now())
         self.catalog = PromptCatalog(settings)
         self.calls = CallStore(db)
-        self.plans = PlanHolder(settings, PlanStore(db), self.catalog)
+        self.plans = PlanHolder(settings, PlanStore(db), self.catalog, RUNNABLE)
         self.services = Services()
         self._reload_pending = False
         self.bus = EventBus()
-        self.supervisor = CallSupervisor(self.bus, {"inbound": self._inbound, "callback": self._callback})
+        self.supervisor = CallSupervisor(self.bus, {})
         self.ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app,
                              on_event=self.supervisor.on_event, on_connect=self._on_connect)
-        self.services.queues = queues_setup.for_service(self)
         self.services.router = Router.for_service(settings, self.plans, self.ari)
+        self.services.queues = queues_setup.for_service(self)
         self.services.missed = MissedService(settings, db, self.clock.now,
                                              lambda: self.plans.current.plan if self.plans.current else None)
         self.services.missed.use_telephony(self.ari, self.bus, self.services.router.endpoint_for)
@@ -62,8 +65,15 @@ class IvrService:
         self._trunk_task: asyncio.Task | None = None
         self.campaigns = CampaignDialer(self, CampaignStore(db))
         self.services.campaign_callback = CampaignCallback(self.campaigns)
-        self.supervisor.handlers.update(self.campaigns.handlers())
-        self.sip_guard = sip_guard.for_settings(settings, self._reload_pjsip)
+        # Every Stasis(ivr,KIND,...) the service answers, by KIND, in one table.
+        self.supervisor.handlers.update({
+            "inbound": self._inbound, "callback": self._callback,
+            "feature": queues_setup.feature_handler(self, self.services.queues),
+            **self.campaigns.handlers(),
+        })
+        asterisk_logs = pbx_instance(settings).root / "log" if settings.asterisk_mode == "bundled" \
+            else Path("/var/log/asterisk")
+        self.sip_guard = sip_guard.for_settings(settings, asterisk_logs, self._reload_pjsip)
 
     async def start(self) -> None:
         await self.plans.load()
@@ -118,10 +128,7 @@ class IvrService:
                 self.supervisor.start(StasisStart("StasisStart", channel, args))
             else:
                 log.warning("hanging up an orphaned leg call=%s", channel.id)
-                try:
-                    await self.ari.hangup(channel.id)
-                except AriError:
-                    pass
+                await hangup_quietly(self.ari, channel.id)
         await self.campaigns.reconcile()
 
     # ----- plan -----
@@ -169,6 +176,7 @@ class IvrService:
         if self._trunk_task is not None:
             self._trunk_task.cancel()
         await self.auto_callback.stop()
+        await self.campaigns.stop()
         await self.supervisor.shutdown()
         await self.services.queues.stop()
         await self.services.missed.stop()

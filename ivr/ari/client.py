@@ -149,9 +149,6 @@ class AriClient:
     async def ring(self, channel_id: str) -> None:
         await self._op("channels", "ring", channelId=channel_id)
 
-    async def ring_stop(self, channel_id: str) -> None:
-        await self._op("channels", "ringStop", channelId=channel_id)
-
     async def start_moh(self, channel_id: str, moh_class: str = "default") -> None:
         await self._op("channels", "startMoh", channelId=channel_id, mohClass=moh_class)
 
@@ -161,10 +158,6 @@ class AriClient:
     async def play(self, channel_id: str, media: list[str], playback_id: str, lang: str | None = None) -> None:
         await self._op("channels", "playWithId", channelId=channel_id, playbackId=playback_id,
                        media=",".join(media), lang=lang)
-
-    async def play_on_bridge(self, bridge_id: str, media: list[str], playback_id: str) -> None:
-        await self._op("bridges", "playWithId", bridgeId=bridge_id, playbackId=playback_id,
-                       media=",".join(media))
 
     async def stop_playback(self, playback_id: str) -> None:
         await self._op("playbacks", "stop", playbackId=playback_id)
@@ -208,10 +201,6 @@ class AriClient:
         await self._op("channels", "continueInDialplan", channelId=channel_id, context=context,
                        extension=exten, priority=priority)
 
-    async def get_var(self, channel_id: str, variable: str) -> str:
-        result = await self._op("channels", "getChannelVar", channelId=channel_id, variable=variable)
-        return (result or {}).get("value", "")
-
     async def set_var(self, channel_id: str, variable: str, value: str) -> None:
         await self._op("channels", "setChannelVar", channelId=channel_id, variable=variable, value=value)
 
@@ -225,9 +214,6 @@ class AriClient:
                        maxDurationSeconds=max_seconds, maxSilenceSeconds=max_silence,
                        beep=beep, terminateOn=terminate_on, ifExists="overwrite")
 
-    async def stop_recording(self, name: str) -> None:
-        await self._op("recordings", "stop", recordingName=name)
-
     async def create_bridge(self, bridge_id: str, kind: str = "mixing,proxy_media") -> None:
         # proxy_media: media always flows through Asterisk's core. With a native RTP bridge the caller
         # heard nothing of a mobile behind a trunk, and a staff member nothing of a customer whose
@@ -240,17 +226,11 @@ class AriClient:
     async def destroy_bridge(self, bridge_id: str) -> None:
         await self._op("bridges", "destroy", bridgeId=bridge_id)
 
-    async def bridge_moh(self, bridge_id: str, moh_class: str = "default") -> None:
-        await self._op("bridges", "startMoh", bridgeId=bridge_id, mohClass=moh_class)
-
     async def get_channel(self, channel_id: str) -> ChannelInfo:
         return ChannelInfo.from_json(await self._op("channels", "get", channelId=channel_id))
 
     async def list_channels(self) -> list[ChannelInfo]:
         return [ChannelInfo.from_json(c) for c in await self._op("channels", "list")]
-
-    async def list_bridges(self) -> list[dict]:
-        return list(await self._op("bridges", "list"))
 
     async def device_state(self, device: str) -> str:
         result = await self._op("deviceStates", "get", deviceName=device)
@@ -259,6 +239,3 @@ class AriClient:
     async def reload_module(self, module: str) -> None:
         await self._op("asterisk", "reloadModule", moduleName=module)
 
-    async def endpoint_state(self, tech: str, resource: str) -> str:
-        result = await self._op("endpoints", "get", tech=tech, resource=resource)
-        return (result or {}).get("state", "unknown")

@@ -1,7 +1,8 @@
 """What happened in one call, written to the call record.
 
 The call's row is written when the call starts, so a crash leaves a trace to reconcile; the steps
-are kept in memory and written with the outcome when the call ends, off the prompt path.
+are kept in memory as frozen values and written with the outcome in one transaction when the call
+ends (CallStore.close), off the prompt path.
 """
 from __future__ import annotations
 
@@ -9,13 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-
-@dataclass
-class Step:
-    at: datetime
-    node: str
-    kind: str
-    data: dict[str, Any] = field(default_factory=dict)
+from ivr.store.calls import NewStep as Step
 
 
 @dataclass

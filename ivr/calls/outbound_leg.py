@@ -20,6 +20,8 @@ from typing import Literal
 from ivr.ari.bus import Subscription
 from ivr.ari.client import AriClient, AriError
 from ivr.ari.events import ChannelDestroyed, ChannelHangupRequest, Dial, Event, StasisEnd, StasisStart
+from ivr.calls.legs import hangup_quietly
+from ivr.calls.outcome import Outcome, of_cause, of_dial_status
 from ivr.errors import IvrError
 from ivr.routing.failover import should_fail_over
 from ivr.routing.router import trunk_of_endpoint
@@ -27,13 +29,9 @@ from ivr.routing.router import trunk_of_endpoint
 log = logging.getLogger(__name__)
 
 LEG_ARGS = "leg"
-# Dial statuses that end a leg without an answer; CONGESTION and CHANUNAVAIL wait for the cause.
-DIAL_STATUS = {"BUSY": "busy", "NOANSWER": "no_answer", "CANCEL": "no_answer", "DONTCALL": "declined",
-               "INVALIDARGS": "unavailable", "CONGESTION": "congestion", "CHANUNAVAIL": "unavailable"}
-# Q.850 causes of a leg that ended unanswered.
-CAUSES = {17: "busy", 18: "no_answer", 19: "no_answer", 16: "no_answer", 21: "declined", 1: "unavailable",
-          3: "unavailable", 20: "unavailable", 34: "congestion", 38: "congestion"}
-GONE = "gone"                   # a watched channel (the staff member, the agent) left first
+# Dial statuses after which the hang-up cause tells whose fault it was (the trunk's or the callee's).
+WAIT_FOR_CAUSE = ("CONGESTION", "CHANUNAVAIL")
+GONE = Outcome.GONE             # a watched channel (the staff member, the agent) left first
 GRACE_SECONDS = 10.0            # past the ring time, for Asterisk's own end of the leg to arrive
 
 
@@ -52,7 +50,7 @@ async def originate_leg(ari: AriClient, endpoint: str, channel_id: str, *, ring_
 @dataclass(frozen=True)
 class Verdict:
     kind: Literal["answered", "ended", "trunk_failed"]
-    reason: str = ""            # ended: busy, no_answer, declined, unavailable, congestion
+    reason: str = ""            # ended: an Outcome (busy, no_answer, declined, unavailable, congestion, gone)
     cause: int = 0              # Q.850 cause of the end
 
 
@@ -68,12 +66,13 @@ class LegWatch:
 
     def verdict(self, event: Event) -> Verdict | None:
         if isinstance(event, Dial):
-            if event.peer_id != self.channel_id or event.dialstatus not in DIAL_STATUS:
+            outcome = of_dial_status(event.dialstatus)
+            if event.peer_id != self.channel_id or outcome is None or outcome is Outcome.ANSWERED:
                 return None
-            if event.dialstatus in ("CONGESTION", "CHANUNAVAIL"):
+            if event.dialstatus in WAIT_FOR_CAUSE:
                 self.failing = event.dialstatus
                 return None
-            return Verdict("ended", DIAL_STATUS[event.dialstatus])
+            return Verdict("ended", outcome)
         if event.keys()[:1] != (self.channel_id,):
             return None
         if isinstance(event, StasisStart):
@@ -87,14 +86,14 @@ class LegWatch:
     def ended(self, cause: int) -> Verdict:
         if should_fail_over(self.failing, None, cause or None):
             return Verdict("trunk_failed", cause=cause)
-        return Verdict("ended", CAUSES.get(cause) or DIAL_STATUS.get(self.failing, "no_answer"), cause)
+        return Verdict("ended", of_cause(cause, self.failing), cause)
 
 
 @dataclass(frozen=True)
 class Reached:
     """How dialling one number ended."""
 
-    result: str                                 # "answered", GONE, or why not (busy, no_answer, ...)
+    result: str                                 # an Outcome: answered, gone, or why not (busy, ...)
     channel_id: str                             # the last leg: the answered one ("" if none started)
     trunks: tuple[str, ...] = ()                # router trunks tried, in order
     failed: tuple[tuple[str, int], ...] = ()    # (trunk, cause) of each trunk that failed
@@ -122,10 +121,10 @@ async def dial_number(ari: AriClient, sub: Subscription, number: str, endpoint_f
                 endpoint = endpoint_for(number, tried)
             except IvrError as e:
                 log.info("no trunk left number=%s tried=%s error=%s", number, tried, e.message)
-                return Reached("congestion" if failed else "unavailable", leg_id, tried, failed)
+                return Reached(Outcome.CONGESTION if failed else Outcome.UNAVAILABLE, leg_id, tried, failed)
         trunk = trunk_of_endpoint(endpoint)
         if trunk is not None and trunk in tried:     # no router: nothing else to try
-            return Reached("congestion", leg_id, tried, failed)
+            return Reached(Outcome.CONGESTION, leg_id, tried, failed)
         leg_id = new_id()
         if on_leg is not None:
             on_leg(leg_id)
@@ -136,17 +135,17 @@ async def dial_number(ari: AriClient, sub: Subscription, number: str, endpoint_f
             await originate_leg(ari, endpoint, leg_id, ring_seconds=ring_seconds, caller_id=caller_id)
         except AriError as e:
             log.warning("originate failed number=%s endpoint=%s error=%s", number, endpoint, e.message)
-            return Reached("unavailable", leg_id, tried, failed)
+            return Reached(Outcome.UNAVAILABLE, leg_id, tried, failed)
         verdict = await _until_decided(sub, LegWatch(leg_id), watch, loop.time() + ring_seconds + GRACE_SECONDS)
         if verdict.kind == "answered":
-            return Reached("answered", leg_id, tried, failed)
+            return Reached(Outcome.ANSWERED, leg_id, tried, failed)
         await hangup_quietly(ari, leg_id)
         if verdict.kind == "trunk_failed" and trunk is not None:
             log.info("trunk failed, trying the next number=%s trunk=%s cause=%s", number, trunk, verdict.cause)
             failed += ((trunk, verdict.cause),)
             endpoint = ""
             continue
-        return Reached(verdict.reason or "no_answer", leg_id, tried, failed)
+        return Reached(verdict.reason or Outcome.NO_ANSWER, leg_id, tried, failed)
 
 
 async def _until_decided(sub: Subscription, leg: LegWatch, watch: Collection[str], deadline: float) -> Verdict:
@@ -157,14 +156,7 @@ async def _until_decided(sub: Subscription, leg: LegWatch, watch: Collection[str
         except asyncio.TimeoutError:
             break
         if isinstance(event, (StasisEnd, ChannelDestroyed, ChannelHangupRequest)) and event.channel.id in watch:
-            return Verdict("ended", GONE)
+            return Verdict("ended", Outcome.GONE)
         if (verdict := leg.verdict(event)) is not None:
             return verdict
-    return Verdict("ended", "no_answer")
-
-
-async def hangup_quietly(ari: AriClient, channel_id: str) -> None:
-    try:
-        await ari.hangup(channel_id)
-    except AriError:
-        pass                    # already gone
+    return Verdict("ended", Outcome.NO_ANSWER)

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from ivr.ari.bus import EventBus, Subscription
-from ivr.ari.client import AriClient, AriError, ChannelGone
-from ivr.ari.events import (ChannelDtmfReceived, ChannelHangupRequest, Event, PlaybackEvent,
-                            StasisEnd, ChannelDestroyed)
+from ivr.ari.client import AriClient, ChannelGone
+from ivr.ari.events import ChannelDestroyed, ChannelDtmfReceived, ChannelHangupRequest, Event, StasisEnd
+from ivr.calls.legs import finished, quietly
 from ivr.calls.prompt import PromptOptions, PromptResult
 from ivr.errors import IvrError
 
@@ -103,19 +103,14 @@ class CallSession:
                 if not await self.ari.playback_exists(playback_id):
                     return False
                 continue
-            if isinstance(event, PlaybackEvent) and event.playback_id == playback_id \
-                    and event.type == "PlaybackFinished":
+            if finished(event, playback_id):
                 return False
             if interruptible and isinstance(event, ChannelDtmfReceived):
                 await self._stop_playback(playback_id)
                 return True
 
     async def _stop_playback(self, playback_id: str) -> None:
-        try:
-            await self.ari.stop_playback(playback_id)
-        except AriError:
-            # It had just finished: 404, or a 500 when Asterisk is tearing it down at that moment.
-            pass
+        await quietly(self.ari.stop_playback(playback_id), "stop playback")      # it may have just finished
 
     async def prompt(self, options: PromptOptions) -> PromptResult:
         """Play the prompts and collect up to `max_digits` digits."""

@@ -48,7 +48,7 @@ DEFAULT_DIGITS = {"confirm": {"1": "confirm", "2": "cancel", "3": "dispatcher", 
 FLOW_ACTIONS = {"confirm": ("confirm", "cancel", "dispatcher", "repeat"),
                 "notice": ("understood", "dispatcher", "repeat")}
 DEFAULT_RETRY = {"busy": RetryRule(300, 3), "no_answer": RetryRule(1800, 3), "congestion": RetryRule(300, 3),
-                 "unreachable": RetryRule(1800, 2), "machine": RetryRule(3600, 2),
+                 "unreachable": RetryRule(1800, 2), "declined": RetryRule(1800, 2), "machine": RetryRule(3600, 2),
                  "no_input": RetryRule(1800, 2), "interrupted": RetryRule(300, 3), "lost": RetryRule(300, 3)}
 DEFAULT_PROMPTS = {
     "confirm": Wording(intro=("campaign-intro",), question=("campaign-confirm-question",),

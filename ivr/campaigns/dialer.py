@@ -27,6 +27,7 @@ from typing import Any
 from ivr.ari.bus import Subscription
 from ivr.ari.client import AriConflict, AriError, ChannelGone
 from ivr.ari.events import ChannelDestroyed, ChannelStateChange, Dial, StasisStart
+from ivr.calls.outcome import AS_DIAL_STATUS, Outcome, of_cause
 from ivr.calls.session import CallEnded, CallSession
 from ivr.campaigns import scheduler
 from ivr.campaigns.config import campaigns_file, load_profiles
@@ -39,17 +40,13 @@ from ivr.missed.service import StaffCall
 from ivr.plan.model import Plan
 from ivr.routing.failover import should_fail_over
 from ivr.routing.numbers import for_trunk
-from ivr.routing.router import Decision, trunk_of_channel
+from ivr.routing.router import Decision, trunk_endpoint, trunk_of_channel
 from ivr.say import TextSpeaker
 
 log = logging.getLogger(__name__)
 
-# Q.850 cause of a call that ended without answer -> attempt outcome.
-CAUSES = {17: "busy", 21: "busy", 18: "no_answer", 19: "no_answer", 16: "no_answer", 0: "no_answer",
-          34: "congestion", 38: "congestion", 42: "congestion", 44: "congestion", 47: "congestion",
-          1: "unreachable", 3: "unreachable", 20: "unreachable", 27: "unreachable", 28: "unreachable"}
-# Attempt outcome -> the DIALSTATUS-like status the missed-call list logs an unanswered call with.
-MISSED_STATUS = {"busy": "BUSY", "no_answer": "NOANSWER", "congestion": "CONGESTION", "unreachable": "CHANUNAVAIL"}
+# The campaign profiles' own name for Outcome.UNAVAILABLE (retry rules and reports use it).
+UNREACHABLE = "unreachable"
 # Without an event this long, a watcher asks Asterisk whether the channel still exists.
 POLL_SECONDS = 5.0
 # How often the running dialer looks for open attempts nobody watches (besides every reconnect).
@@ -64,9 +61,13 @@ def instance_name(web_port: int) -> str:
     return f"{socket.gethostname()}:{web_port}"
 
 
-def endpoint_for(number: str, trunk: str) -> str:
-    """The one place that turns a callee and a trunk into a dial string."""
-    return f"PJSIP/{number}@trunk-{trunk}"
+def attempt_outcome(outcome: Outcome) -> str:
+    return UNREACHABLE if outcome is Outcome.UNAVAILABLE else outcome.value
+
+
+def dial_status_of(attempt_outcome: str) -> str:
+    """The DIALSTATUS the missed-call list logs an unanswered attempt with ("lost", "machine": FAILED)."""
+    return AS_DIAL_STATUS.get(Outcome.UNAVAILABLE if attempt_outcome == UNREACHABLE else attempt_outcome, "FAILED")
 
 
 def failover_channel_id(attempt: Attempt) -> str:
@@ -111,7 +112,7 @@ def pick_trunk(decision: Decision, plan: Plan, budget: Budget) -> str | None:
 
 def default_trunk(plan: Plan) -> str:
     """Without the carrier router, or for a number it cannot route: the plan's default trunk."""
-    return next((t.name for t in plan.trunks.values() if t.default), None) or next(iter(plan.trunks), "default")
+    return plan.default_trunk or "default"
 
 
 class CampaignDialer:
@@ -153,6 +154,13 @@ class CampaignDialer:
         return self.service.clock.now()
 
     # ----- the loop -----
+
+    async def stop(self) -> None:
+        """Cancel and await the attempts' watchers; their attempts stay open for `reconcile`."""
+        watchers = list(self.watchers.values())
+        for task in watchers:
+            task.cancel()
+        await asyncio.gather(*watchers, return_exceptions=True)
 
     async def run(self) -> None:
         last_reconcile = time.monotonic()
@@ -292,7 +300,7 @@ class CampaignDialer:
         log.info("campaign dial id=%s row=%s attempt=%s number=%s trunk=%s", campaign.id, row.id, attempt.id,
                  attempt.number, attempt.trunk)
         try:
-            await self.service.ari.originate(endpoint_for(for_trunk(attempt.number, number_format), attempt.trunk),
+            await self.service.ari.originate(trunk_endpoint(for_trunk(attempt.number, number_format), attempt.trunk),
                                              attempt.channel_id,
                                              app_args, caller_id=caller_id, timeout=profile.ring_seconds,
                                              variables=variables)
@@ -325,7 +333,7 @@ class CampaignDialer:
                 else:
                     end = await self._follow(attempt, sub)
                     sub.cancel()
-                    outcome = "lost" if end.cause is None else CAUSES.get(end.cause, "no_answer")
+                    outcome = "lost" if end.cause is None else attempt_outcome(of_cause(end.cause))
                     trunk_failed = end.trunk_failed
                 if not trunk_failed:
                     break
@@ -455,7 +463,7 @@ class CampaignDialer:
         if a.ended_at is None:
             return
         talk = (a.ended_at - a.answered_at).total_seconds() if a.answered_at else 0.0
-        status = "ANSWER" if a.answered_at else MISSED_STATUS.get(a.outcome, "FAILED")
+        status = "ANSWER" if a.answered_at else dial_status_of(a.outcome)
         try:
             await missed.staff_call_ended(StaffCall(
                 "", a.number, status, talk, max(talk, (a.ended_at - a.created_at).total_seconds()),

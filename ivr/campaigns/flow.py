@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ivr.calls.inbound import new_context, walk
+from ivr.flows.inbound import new_context, walk
 from ivr.ari.client import AriError, ChannelGone
 from ivr.calls.cards import Card
 from ivr.calls.prompt import PromptOptions, PromptResult

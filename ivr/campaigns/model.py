@@ -15,7 +15,8 @@ ACTIONS = ("confirm", "cancel", "dispatcher", "repeat", "understood")
 # Outcomes of one attempt that did not give an answer; each may have a retry rule.
 # "interrupted": answered, then cut off before an answer was stored; "lost": the channel was gone
 # after a restart and nobody knows how it ended. Nobody cut off is left unconfirmed.
-RETRY_OUTCOMES = ("busy", "no_answer", "congestion", "unreachable", "machine", "no_input", "interrupted", "lost")
+RETRY_OUTCOMES = ("busy", "no_answer", "declined", "congestion", "unreachable", "machine", "no_input", "interrupted",
+                  "lost")
 # Outcomes of an attempt in which the passenger answered a question (the action pressed).
 ANSWERS = ("confirm", "cancel", "dispatcher", "understood")
 CAMPAIGN_STATES = ("draft", "running", "paused", "cancelled", "done")

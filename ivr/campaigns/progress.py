@@ -13,7 +13,7 @@ from ivr.campaigns.model import Campaign
 
 # Outcomes in the order they are stacked and listed (answers first); others follow by name.
 ORDER = ("confirm", "understood", "cancel", "dispatcher", "marked", "machine", "no_input", "busy", "no_answer",
-         "congestion", "unreachable", "interrupted", "lost", "expired", "no_time_left", "do_not_call",
+         "declined", "congestion", "unreachable", "interrupted", "lost", "expired", "no_time_left", "do_not_call",
          "cancelled")
 # One name per result everywhere (console, CLI, export, chart), in English and Russian; the stored
 # code (the left) is what the API, the webhooks and `--answer` speak.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -562,7 +562,3 @@ class CampaignStore:
                     CampaignEntryRow.phone == number, CampaignEntryRow.status == "ready").values(
                     status="done", result="do_not_call", updated_at=now))
                 await s.commit()
-
-    async def do_not_call_list(self) -> Sequence[str]:
-        async with self.db.session() as s:
-            return list((await s.scalars(select(DoNotCallRow.number).order_by(DoNotCallRow.number))).all())

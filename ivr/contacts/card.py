@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from ivr.calls.cards import Card
 from ivr.contacts.store import Contact
-from ivr.missed.store import MissedItem
+
+if TYPE_CHECKING:      # the missed-call list is above contacts; the card only reads its items
+    from ivr.missed.store import MissedItem
 
 # About as much of the notes as a console card shows at a glance.
 NOTES_LIMIT = 80

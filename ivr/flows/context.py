@@ -5,25 +5,32 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ivr.calls.cards import Card, Cards
 from ivr.calls.journal import CallJournal
 from ivr.calls.session import CallSession
 from ivr.plan.model import Plan
 
+if TYPE_CHECKING:        # made by the service above; the flows only call them
+    from ivr.contacts.store import Contact
+    from ivr.flows.hunt import HuntMemory
+    from ivr.missed.service import MissedService
+    from ivr.queues.manager import QueueManager
+    from ivr.routing.router import Router
+
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Services:
-    """Long-lived parts the flows share across calls, made once by the service. Each capability
-    adds its own field (typed Any here to keep this module free of import cycles)."""
+    """Long-lived parts the flows share across calls, made once by the service (ivr/service.py).
+    Each capability adds its own field; None where a test or a tool runs without it."""
 
-    hunt_memory: dict[str, Any] = field(default_factory=dict)   # hunt node id -> its rotation state
-    queues: Any = None        # the queue manager (queue nodes)
-    router: Any = None        # outbound trunk choice (legs to outside numbers)
-    missed: Any = None        # the missed-call service
+    hunt_memory: dict[str, HuntMemory] = field(default_factory=dict)   # hunt node id -> its rotation state
+    queues: QueueManager | None = None      # the queue manager (queue nodes)
+    router: Router | None = None            # outbound trunk choice (legs to outside numbers)
+    missed: MissedService | None = None     # the missed-call service (contacts, open items)
     # async (FlowContext) -> bool: a campaign passenger calling back is taken before the plan's entry
     campaign_callback: Any = None
     cards: Cards = field(default_factory=Cards)   # call cards on the staff phones being rung
@@ -39,10 +46,10 @@ class FlowContext:
     caller: str = ""
     services: Services = field(default_factory=Services)
     card: Card | None = None   # who the caller is, shown on the staff phones this call rings
-    _contact: Any = field(default=None, repr=False)
+    _contact: Contact | None = field(default=None, repr=False)
     _contact_looked_up: bool = field(default=False, repr=False)
 
-    async def caller_contact(self) -> Any:
+    async def caller_contact(self) -> Contact | None:
         """The caller's entry in the contacts, looked up once per call (the call record, the card,
         a hunt's manager-first, a queue's VIP all ask). None for an unknown caller, an extension or
         anonymous, or when the lookup fails: contacts are a courtesy, so that is logged and the call

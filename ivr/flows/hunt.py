@@ -25,23 +25,19 @@ from typing import Any, Literal
 from ivr.ari.client import AriError
 from ivr.ari.events import (ChannelDestroyed, ChannelDtmfReceived, ChannelHangupRequest, ChannelStateChange,
                             Dial, Event, PlaybackEvent, StasisEnd, StasisStart)
+from ivr.calls.legs import hangup_quietly, quietly
 from ivr.calls.outbound_leg import LegWatch, originate_leg
+from ivr.calls.outcome import Outcome, of_cause, of_dial_status
 from ivr.errors import IvrError
 from ivr.flows.context import FlowContext
 from ivr.plan.model import ForwardNode, HuntMember, HuntNode
-from ivr.routing.router import trunk_of_endpoint
+from ivr.routing.router import default_trunk_endpoint, trunk_of_endpoint
 
 log = logging.getLogger(__name__)
 
 # Device states in which a staff phone is skipped at once, without spending its ring time.
 UNAVAILABLE = {"UNAVAILABLE": "unavailable", "INVALID": "unavailable", "BUSY": "busy",
                "INUSE": "busy", "ONHOLD": "busy", "RINGINUSE": "busy"}
-# Dial statuses that end a leg without an answer (RINGING, PROGRESS and "" are not final).
-DIAL_STATUS = {"BUSY": "busy", "NOANSWER": "no_answer", "CANCEL": "no_answer", "CONGESTION": "unavailable",
-               "CHANUNAVAIL": "unavailable", "DONTCALL": "declined", "INVALIDARGS": "unavailable"}
-# Q.850 causes of a leg that ended without answer.
-CAUSES = {17: "busy", 19: "no_answer", 18: "no_answer", 21: "declined", 20: "unavailable",
-          3: "unavailable", 1: "unavailable", 34: "unavailable", 38: "unavailable", 16: "no_answer"}
 CONFIRM_PROMPT = "confirm-call"
 CONFIRM_DIGIT = "1"
 CONFIRM_SECONDS = 5.0          # after the prompt: time to press 1
@@ -110,9 +106,7 @@ def endpoint_for(target: str, ctx: FlowContext, tried: tuple[str, ...] = ()) -> 
         if tried:
             return ctx.services.router.endpoint_for(target, exclude=tried)
         return ctx.services.router.endpoint_for(target)
-    trunk = next((t.name for t in ctx.plan.trunks.values() if t.default), None) \
-        or next(iter(ctx.plan.trunks), "default")
-    return f"PJSIP/{target}@trunk-{trunk}"
+    return default_trunk_endpoint(target, ctx.plan)
 
 
 @dataclass
@@ -290,8 +284,8 @@ class Hunt:
                 return None
             if leg.watch is not None:
                 return await self._judge(leg, event)
-            if event.dialstatus in DIAL_STATUS:
-                self.ended(leg, DIAL_STATUS[event.dialstatus])
+            if (outcome := of_dial_status(event.dialstatus)) not in (None, Outcome.ANSWERED):
+                self.ended(leg, outcome)
             return None
         leg = self.legs.get(event.keys()[0]) if event.keys() else None
         if leg is None or not leg.active:
@@ -305,7 +299,7 @@ class Hunt:
         if isinstance(event, (ChannelHangupRequest, ChannelDestroyed, StasisEnd)):
             # The cause (17 busy, 21 declined, ...) comes with the first two; StasisEnd has none.
             cause = getattr(event, "cause", 0)
-            self.ended(leg, "declined" if leg.state == "confirming" else CAUSES.get(cause, "no_answer"))
+            self.ended(leg, Outcome.DECLINED if leg.state == "confirming" else of_cause(cause))
         return None
 
     async def _judge(self, leg: Leg, event: Event) -> Leg | None:
@@ -409,13 +403,10 @@ class Hunt:
                                  self.ringback_id)
 
     async def _stop_ringback(self) -> None:
-        try:
-            if self.node.music:
-                await self.call.ari.stop_moh(self.call.channel_id)
-            else:
-                await self.call.ari.stop_playback(self.ringback_id)
-        except AriError:
-            pass
+        if self.node.music:
+            await quietly(self.call.ari.stop_moh(self.call.channel_id))
+        else:
+            await quietly(self.call.ari.stop_playback(self.ringback_id))
 
     async def connect(self, leg: Leg) -> None:
         leg.state = "ended"
@@ -428,7 +419,7 @@ class Hunt:
                               waited_seconds=self._since(self.began), confirmed=leg.attempt.confirm)
         self._remember_answer(member)
         if leg.playback_id:
-            await self._stop_playback_quietly(leg.playback_id)
+            await quietly(self.call.ari.stop_playback(leg.playback_id))
         self.bridge_id = self.call.new_id("br")
         await self.call.ari.create_bridge(self.bridge_id)      # mixing,proxy_media: see AriClient
         await self._stop_ringback()
@@ -440,17 +431,8 @@ class Hunt:
                 self.ctx.journal.step("member_hung_up", member=member.target)
                 return
 
-    async def _stop_playback_quietly(self, playback_id: str) -> None:
-        try:
-            await self.call.ari.stop_playback(playback_id)
-        except AriError:
-            pass                                    # it had just finished
-
     async def _hangup_quietly(self, channel_id: str) -> None:
-        try:
-            await self.call.ari.hangup(channel_id)
-        except AriError:
-            pass
+        await hangup_quietly(self.call.ari, channel_id)
 
     async def cleanup(self) -> None:
         for leg_id in list(self.carded):           # first, before any await can be cut short
@@ -463,10 +445,7 @@ class Hunt:
             # A caller who leaves a bridged call takes the member along.
             await self._hangup_quietly(self.answered.channel_id)
         if self.bridge_id:
-            try:
-                await self.call.ari.destroy_bridge(self.bridge_id)
-            except AriError:
-                pass
+            await quietly(self.call.ari.destroy_bridge(self.bridge_id))
 
 
 async def run(node: HuntNode, ctx: FlowContext) -> str | None:

@@ -13,7 +13,8 @@ import logging
 import math
 
 from ivr.ari.client import AriError
-from ivr.ari.events import ChannelDtmfReceived, PlaybackEvent
+from ivr.ari.events import ChannelDtmfReceived
+from ivr.calls.legs import finished, quietly
 from ivr.calls.session import CallEnded
 from ivr.flows.context import FlowContext
 from ivr.flows.hunt import Attempt, Hunt
@@ -125,15 +126,11 @@ class QueueCall:
         await self.call.ari.play(self.call.channel_id, media, playback)
         while True:
             event = await self.call.next_event(timeout=SAY_LIMIT)
-            if isinstance(event, PlaybackEvent) and event.playback_id == playback \
-                    and event.type == "PlaybackFinished":
+            if event is not None and finished(event, playback):
                 break
             if event is None or isinstance(event, ChannelDtmfReceived) \
                     or (waiter is not None and waiter.offer):
-                try:
-                    await self.call.ari.stop_playback(playback)
-                except AriError:
-                    pass                                  # it had just finished
+                await quietly(self.call.ari.stop_playback(playback))     # it may have just finished
                 break
         await self._music(True)
 

@@ -21,19 +21,19 @@ from typing import Any
 from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.client import AriClient, AriError
 from ivr.ari.events import ChannelDestroyed, ChannelHangupRequest, Event, StasisEnd, StasisStart
+from ivr.calls.legs import hangup_quietly, quietly
 from ivr.calls.outbound_leg import GONE, EndpointFor, dial_number
+from ivr.calls.outcome import of_cause
 from ivr.errors import InvalidInput, ServiceUnavailable
 from ivr.missed.errors import MissedConflict
 from ivr.missed.store import MissedItem
 from ivr.plan.model import Plan
+from ivr.routing.router import default_trunk_endpoint
 
 log = logging.getLogger(__name__)
 
 STAFF_RING_SECONDS = 30
 CUSTOMER_RING_SECONDS = 40
-# Q.850 causes of a staff leg that ended unanswered.
-CAUSES = {17: "busy", 18: "no_answer", 19: "no_answer", 21: "declined", 1: "unavailable", 3: "unavailable",
-          20: "unavailable", 34: "congestion", 38: "congestion", 16: "no_answer"}
 
 
 @dataclass
@@ -51,10 +51,9 @@ class CallbackJob:
 
 def trunk_endpoint(plan: Plan, number: str) -> str:
     """The customer's number out through the plan's default trunk (carrier routing comes later)."""
-    trunk = next((t.name for t in plan.trunks.values() if t.default), None) or next(iter(plan.trunks), "")
-    if not trunk:
+    if not plan.default_trunk:
         raise ServiceUnavailable("the plan has no trunk to call the customer through")
-    return f"PJSIP/{number}@trunk-{trunk}"
+    return default_trunk_endpoint(number, plan)
 
 
 class Callbacks:
@@ -67,6 +66,13 @@ class Callbacks:
         self.jobs: dict[str, CallbackJob] = {}        # staff channel id -> job
         self.customers: dict[str, str] = {}           # customer number -> staff channel id
         self._watchers: set[asyncio.Task] = set()
+
+    async def stop(self) -> None:
+        """Cancel and await the staff-ringing watchers (shutdown)."""
+        watchers = list(self._watchers)
+        for task in watchers:
+            task.cancel()
+        await asyncio.gather(*watchers, return_exceptions=True)
 
     def busy(self, customer: str) -> bool:
         return customer in self.customers
@@ -104,7 +110,7 @@ class Callbacks:
                 if isinstance(event, StasisStart):
                     return                  # answered: the supervisor runs `talk` from here
                 if isinstance(event, (ChannelDestroyed, ChannelHangupRequest)):
-                    job.steps.append((self.now(), "staff_ring_end", {"reason": CAUSES.get(event.cause, "no_answer")}))
+                    job.steps.append((self.now(), "staff_ring_end", {"reason": of_cause(event.cause)}))
                     break
         finally:
             sub.cancel()
@@ -152,7 +158,7 @@ class Callbacks:
             job.outcome = "answered"
             job.steps.append((job.answered_at, "customer_answered",
                               {"trunk": reached.trunks[-1]} if reached.trunks else {}))
-            await self._quietly(self.ari.stop_playback(ringback_id))
+            await quietly(self.ari.stop_playback(ringback_id))
             await self.ari.create_bridge(bridge_id)            # mixing,proxy_media: see AriClient
             bridged = True
             await self.ari.add_to_bridge(bridge_id, staff_id, leg_id)
@@ -178,19 +184,12 @@ class Callbacks:
         for channel in (*legs, job.channel_id):
             await self._hangup(channel)
         if bridge_id:
-            await self._quietly(self.ari.destroy_bridge(bridge_id))
+            await quietly(self.ari.destroy_bridge(bridge_id))
         self._forget(job)
         await on_end(job)
 
     async def _hangup(self, channel_id: str) -> None:
-        await self._quietly(self.ari.hangup(channel_id))
-
-    @staticmethod
-    async def _quietly(operation) -> None:
-        try:
-            await operation
-        except (AriError, ServiceUnavailable):
-            pass
+        await hangup_quietly(self.ari, channel_id)
 
 
 def _gone(event: Event, channel_id: str) -> bool:

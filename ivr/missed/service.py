@@ -3,8 +3,9 @@ its items close; an unanswered call-back → logged), staff actions, and the cal
 
 Durability: the call's record is stored first, then `call_finished` reviews it; the review, the item
 and the item's notifications (outbox rows) are one transaction, and a `call_reviews` row marks the
-call as done. On start `catch_up` reviews every finished call without that mark, so a crash between
-a call's end and its review loses nothing, and a replay adds nothing.
+call as done (an inbound call neither answered nor missed needs no review and gets no mark). On start
+`catch_up` reviews every finished call without that mark, so a crash between a call's end and its
+review loses nothing, and a replay adds nothing.
 """
 from __future__ import annotations
 
@@ -20,12 +21,13 @@ from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.client import AriClient
 from ivr.ari.events import StasisStart
 from ivr.asterisk.render import pbx_instance
+from ivr.calls.outcome import Outcome, of_dial_status
 from ivr.config import Settings
 from ivr.contacts.store import ContactStore
 from ivr.errors import InvalidInput, IvrError, ServiceUnavailable
 from ivr.missed.callback import CallbackJob, Callbacks, new_channel_id, trunk_endpoint
 from ivr.missed.errors import MissedConflict
-from ivr.missed.reasons import MISSED_OUTCOMES
+from ivr.plan.reasons import MISSED_OUTCOMES
 from ivr.missed.store import MissedCall, MissedItem, MissedStore
 from ivr.notify.config import NotifyConfig, load_notify_config
 from ivr.notify.mail import MailDelivery
@@ -33,7 +35,7 @@ from ivr.notify.notifier import Notifier
 from ivr.notify.outbox import Outbox, OutboxWorker
 from ivr.notify.webhook import WebhookDelivery
 from ivr.plan.model import Plan
-from ivr.store.calls import CallRecord, CallStore
+from ivr.store.calls import CallRecord, CallStore, NewStep
 from ivr.store.errors import CallExists
 from ivr.store.db import Database
 
@@ -181,6 +183,8 @@ class MissedService:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        if self.callbacks is not None:
+            await self.callbacks.stop()
 
     async def _sweep(self) -> None:
         while True:
@@ -208,9 +212,13 @@ class MissedService:
                 return count
 
     async def call_finished(self, call_id: int) -> Verdict:
-        """Review one finished call (idempotent: a call already reviewed changes nothing)."""
+        """Review one finished call read back from the store (catching up after a restart)."""
+        return await self.review(await self.calls.get(call_id))
+
+    async def review(self, call: CallRecord) -> Verdict:
+        """Review one finished call as its record was just written (idempotent: a call already
+        reviewed changes nothing)."""
         async with self._lock:
-            call = await self.calls.get(call_id)
             plan = self._plan()
             short_seconds = plan.short_call_seconds if plan else 3.0
             verdict = classify(call, short_seconds, self.config.close_after_seconds)
@@ -228,8 +236,9 @@ class MissedService:
                                                call.ended_at or now, now)
                 if ids:
                     log.info("call-back attempt logged items=%s result=%s call=%d", ids, verdict.reason, call.id)
-            else:
+            elif verdict.kind == "withheld":
                 await self.store.mark_reviewed(call.id, verdict.kind, now)
+            # not_missed: nothing to do, and `unreviewed` never lists such a call: no mark to write.
             self._kick()     # after the commit: the worker sees the new outbox rows
             return verdict
 
@@ -300,14 +309,14 @@ class MissedService:
             known = await self.calls.by_channel(call.channel_id)
             assert known is not None
             return known.id
-        await self.calls.add_step(call_id, started, call.source, "dial",
-                                  {"phone": call.phone, "status": call.status, "trunk": call.trunk})
         answered = call.status == "ANSWER" and call.answered_seconds > 0
-        if answered:
-            await self.calls.answered(call_id, ended - timedelta(seconds=call.answered_seconds))
-        await self.calls.finish(call_id, ended, "answered" if answered else call.status.lower() or "failed",
-                                call.phone)
-        verdict = await self.call_finished(call_id)
+        ended_as = of_dial_status(call.status)
+        outcome = "answered" if answered else ended_as if ended_as not in (None, Outcome.ANSWERED) else "failed"
+        record = await self.calls.close(
+            call_id, [NewStep(started, call.source, "dial", {"phone": call.phone, "status": call.status,
+                                                              "trunk": call.trunk})],
+            ended, outcome, call.phone, ended - timedelta(seconds=call.answered_seconds) if answered else None)
+        verdict = await self.review(record)
         log.info("staff call reviewed phone=%s number=%s status=%s talk=%ss verdict=%s call=%d", call.phone,
                  call.number, call.status, call.answered_seconds, verdict.kind, call_id)
         return call_id
@@ -384,16 +393,13 @@ class MissedService:
         except Exception:      # the claim goes stale with the call's end: the next one takes it over
             log.exception("releasing the call-back claim failed customer=%s", job.item.customer)
         try:
-            for at, kind, data in job.steps:
-                await self.calls.add_step(job.call_id, at, "callback", kind, data)
-            if job.answered_at is not None:
-                await self.calls.answered(job.call_id, job.answered_at)
-            await self.calls.finish(job.call_id, self.now(), job.outcome, job.staff)
+            record = await self.calls.close(job.call_id, [NewStep(at, "callback", kind, data) for at, kind, data in job.steps],
+                                            self.now(), job.outcome, job.staff, job.answered_at)
         except Exception:
             log.exception("storing the call-back record failed call=%d", job.call_id)
             return
         log.info("call-back ended item=%d outcome=%s call=%d", job.item.id, job.outcome, job.call_id)
-        await self.call_finished(job.call_id)
+        await self.review(record)
 
 
 def _copy(source: Path, target: Path) -> None:

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from ivr.missed.errors import MissedConflict, MissedItemNotFound
+from ivr.plan.reasons import MISSED_OUTCOMES
 from ivr.store.db import Database
 from ivr.store.models import ActiveCallbackRow, CallReviewRow, CallRow, MissedEventRow, MissedItemRow
 
@@ -109,6 +110,10 @@ class MissedItem:
 OnChange = Callable[[AsyncSession, MissedItem, str, MissedCall | None], Awaitable[None]]
 
 
+# Outcomes of an inbound call whose review does something (a missed item, or items closed).
+MATTERS = sorted(MISSED_OUTCOMES | {"answered"})
+
+
 class MissedStore:
     def __init__(self, db: Database):
         self._db = db
@@ -116,17 +121,15 @@ class MissedStore:
     # ----- reviewing finished calls -----
 
     async def unreviewed(self, limit: int = 500) -> list[int]:
-        """Finished calls the list has not looked at yet, oldest first (after a crash)."""
+        """Finished calls the list has not looked at yet, oldest first (after a crash). An inbound
+        call neither answered nor missed is not one: its review changes nothing, so it gets no mark."""
         review = aliased(CallReviewRow)
         query = (select(CallRow.id).outerjoin(review, review.call_id == CallRow.id)
-                 .where(CallRow.ended_at.is_not(None), review.call_id.is_(None))
+                 .where(CallRow.ended_at.is_not(None), review.call_id.is_(None),
+                        or_(CallRow.direction == "outbound", CallRow.outcome.in_(MATTERS)))
                  .order_by(CallRow.ended_at, CallRow.id).limit(limit))
         async with self._db.session() as session:
             return list((await session.scalars(query)).all())
-
-    async def is_reviewed(self, call_id: int) -> bool:
-        async with self._db.session() as session:
-            return await session.get(CallReviewRow, call_id) is not None
 
     async def mark_reviewed(self, call_id: int, verdict: str, now: datetime) -> bool:
         async with self._db.session() as session, session.begin():

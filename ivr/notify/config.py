@@ -20,12 +20,14 @@ A missing file means: no mail, no webhooks, close after 10 s.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from ivr.config import Settings
 from ivr.errors import ConfigError
@@ -34,6 +36,8 @@ FILE_NAME = "notifications.yaml"
 LANGUAGES = ("ru", "en")
 EVENTS = ("missed", "taken", "closed")
 FLAGS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
+# "rules[0].language" -> ("rules", ""), ("", "0"), ("language", "")
+_KEY_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
 @dataclass(frozen=True)
@@ -87,14 +91,19 @@ def load_notify_config(settings: Settings, path: Path | None = None) -> NotifyCo
     if not path.exists():
         return NotifyConfig(console_url=settings.public_url)
     try:
-        data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
+        # Round-trip loading keeps each key's line and column: errors name FILE:LINE:COL.
+        data = YAML().load(path.read_text(encoding="utf-8")) or {}
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        at = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{at}: not valid YAML: {e.problem or e}") from None
     except (OSError, YAMLError) as e:
         raise ConfigError(f"{path}: cannot read: {e}") from None
     return parse_notify_config(data, str(path), settings.public_url)
 
 
 def parse_notify_config(data: Any, where: str, console_url: str) -> NotifyConfig:
-    r = _Reader(where)
+    r = _Reader(where, data)
     top = r.mapping(data, "", {"missed", "mail", "webhooks", "rules", "staff_mail", "retry_max_seconds",
                                "alerts"})
     missed = r.mapping(top.get("missed", {}), "missed", {"close_after_seconds"})
@@ -115,7 +124,7 @@ def parse_notify_config(data: Any, where: str, console_url: str) -> NotifyConfig
         events = r.texts(w.get("events", list(EVENTS)), f"{at}.events")
         for event in events:
             if event not in EVENTS:
-                raise ConfigError(f"{where}: {at}.events: {event!r} is not one of {', '.join(EVENTS)}")
+                raise r.fail(f"{at}.events", f"{event!r} is not one of {', '.join(EVENTS)}")
         webhooks.append(Webhook(url=r.text(w.get("url"), f"{at}.url", required=True),
                                 secret=r.text(w.get("secret"), f"{at}.secret", required=True),
                                 events=events))
@@ -133,15 +142,15 @@ def parse_notify_config(data: Any, where: str, console_url: str) -> NotifyConfig
                     language=r.text(x.get("language", "ru"), f"{at}.language"),
                     short=r.flag(x.get("short", False), f"{at}.short"))
         if rule.language not in LANGUAGES:
-            raise ConfigError(f"{where}: {at}.language: {rule.language!r} is not one of {', '.join(LANGUAGES)}")
+            raise r.fail(f"{at}.language", f"{rule.language!r} is not one of {', '.join(LANGUAGES)}")
         if not rule.recipients and not rule.only_called:
-            raise ConfigError(f"{where}: {at}: give recipients, or only_called: yes")
+            raise r.fail(at, "give recipients, or only_called: yes")
         if rule.digest_minutes < 0:
-            raise ConfigError(f"{where}: {at}.digest_minutes must not be negative")
+            raise r.fail(f"{at}.digest_minutes", "must not be negative")
         rules.append(rule)
     alerts = r.texts(top.get("alerts", []), "alerts")
     if (rules or alerts) and mail is None:
-        raise ConfigError(f"{where}: rules and alerts send mail; add a mail: section with the SMTP server")
+        raise r.fail("rules" if rules else "alerts", "rules and alerts send mail; add a mail: section with the SMTP server")
     staff_mail = {str(k): r.text(v, f"staff_mail.{k}") for k, v in
                   r.mapping(top.get("staff_mail", {}), "staff_mail", None).items()}
     return NotifyConfig(
@@ -152,13 +161,28 @@ def parse_notify_config(data: Any, where: str, console_url: str) -> NotifyConfig
 
 
 class _Reader:
-    """Checks one value at a time; errors name the file and the key."""
+    """Checks one value at a time; errors name the file, the key's line and column (when the data
+    was loaded round-trip) and the key."""
 
-    def __init__(self, where: str):
-        self.where = where
+    def __init__(self, where: str, root: Any = None):
+        self.where, self.root = where, root
 
     def fail(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(f"{self.where}: {key or 'top level'}: {problem}")
+        return ConfigError(f"{self.where}{self._position(key)}: {key or 'top level'}: {problem}")
+
+    def _position(self, key: str) -> str:
+        """":LINE:COL" of the deepest part of `key` ("rules[0].language") found in the data."""
+        node, found = self.root, getattr(self.root, "lc", None) and (self.root.lc.line, self.root.lc.col)
+        for name, index in _KEY_PART.findall(key):
+            if index:
+                if not isinstance(node, CommentedSeq) or int(index) >= len(node):
+                    break
+                found, node = node.lc.item(int(index)), node[int(index)]
+            else:
+                if not isinstance(node, CommentedMap) or name not in node:
+                    break
+                found, node = node.lc.key(name), node[name]
+        return f":{found[0] + 1}:{found[1] + 1}" if found else ""
 
     def mapping(self, value: Any, key: str, allowed: set[str] | None) -> dict[str, Any]:
         if not isinstance(value, dict):

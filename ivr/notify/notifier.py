@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ivr.missed.store import MissedCall, MissedItem
 from ivr.notify.config import NotifyConfig, Rule
 from ivr.notify.outbox import enqueue
+
+if TYPE_CHECKING:      # the missed-call list calls the notifier; it only reads its values
+    from ivr.missed.store import MissedCall, MissedItem
 
 
 def rule_matches(rule: Rule, miss: MissedCall) -> bool:

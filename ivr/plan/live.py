@@ -1,12 +1,12 @@
 """The plan version that new calls start on. Calls in progress keep the Plan object they took."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from ivr.config import Settings
-from ivr.flows import RUNNABLE
 from ivr.plan.loader import PlanError, load_plan, load_plan_text
 from ivr.plan.model import Plan
 from ivr.sounds.catalog import PromptCatalog
@@ -22,8 +22,10 @@ class LivePlan:
 
 
 class PlanHolder:
-    def __init__(self, settings: Settings, store: PlanStore, catalog: PromptCatalog):
+    def __init__(self, settings: Settings, store: PlanStore, catalog: PromptCatalog,
+                 runnable: frozenset[str] | None = None):
         self.settings, self.store, self.catalog = settings, store, catalog
+        self.runnable = runnable       # node kinds the service runs (ivr.flows.RUNNABLE); None: any
         self.current: LivePlan | None = None
 
     def secrets_path(self) -> Path:
@@ -31,20 +33,21 @@ class PlanHolder:
 
     def validate_file(self, path: Path) -> Plan:
         return load_plan(path, secrets_path=self.secrets_path(), prompt_exists=self.catalog.exists,
-                         runnable=RUNNABLE)
+                         runnable=self.runnable)
 
     async def load(self) -> LivePlan:
         """The active version from the database; on a fresh database the plan file becomes version 1."""
         active = await self.store.active()
         if active is None:
             path = self.settings.path(self.settings.plan_file)
-            plan = self.validate_file(path)
+            plan = await asyncio.to_thread(self.validate_file, path)     # a parse is ~0.1 s of CPU
             version = await self.store.save(path.read_text(encoding="utf-8"), str(path), plan.checksum,
                                             "first start")
             self.current = LivePlan(plan, version)
         else:
-            plan = load_plan_text(active.text, active.source_file, secrets_path=self.secrets_path(),
-                                  prompt_exists=self.catalog.exists, runnable=RUNNABLE)
+            plan = await asyncio.to_thread(load_plan_text, active.text, active.source_file,
+                                           secrets_path=self.secrets_path(), prompt_exists=self.catalog.exists,
+                                           runnable=self.runnable)
             self.current = LivePlan(plan, active.version)
         log.info("plan live version=%s source=%s", self.current.version, self.current.plan.source)
         return self.current

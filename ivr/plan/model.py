@@ -5,11 +5,15 @@ so executors can index without guarding.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Literal, Union
 
 ScheduleState = Literal["open", "closed", "holiday"]
+
+# A carrier key as trunks, the numbering registry and the ported numbers name carriers.
+CARRIER_KEY = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
 @dataclass(frozen=True)
@@ -272,3 +276,9 @@ class Plan:
     limits: DailyLimits = field(default_factory=DailyLimits)
     source: str = ""                 # file name the plan came from
     checksum: str = ""               # sha256 of the YAML text
+
+    @property
+    def default_trunk(self) -> str:
+        """The trunk a leg leaves on without the carrier router: the one marked default, else the
+        first; "" without trunks."""
+        return next((t.name for t in self.trunks.values() if t.default), None) or next(iter(self.trunks), "")

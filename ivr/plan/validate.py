@@ -19,16 +19,15 @@ import phonenumbers
 from ruamel.yaml.nodes import MappingNode, Node as YNode, ScalarNode, SequenceNode
 
 from ivr.errors import ConfigError
-from ivr.missed.reasons import REASON_GROUPS, REASON_WORDS, expand_reasons
 from ivr.plan import schedule as sched
 from ivr.plan.errors import Problem
 from ivr.plan.model import (
-    AutoCallbackRule, CallbackNode, Closure, CompanyNumber, DailyLimits, ForwardNode, GotoNode, HangupNode, HuntMember, HuntNode,
-    LanguageNode, MenuNode, Node, Plan, PlayNode, QueueNode, Schedule, ScheduleNode, Staff, TimeRange,
-    Trunk, VoicemailNode,
+    CARRIER_KEY, AutoCallbackRule, CallbackNode, Closure, CompanyNumber, DailyLimits, ForwardNode, GotoNode, HangupNode,
+    HuntMember, HuntNode, LanguageNode, MenuNode, Node, Plan, PlayNode, QueueNode, Schedule, ScheduleNode, Staff,
+    TimeRange, Trunk, VoicemailNode,
 )
+from ivr.plan.reasons import REASON_GROUPS, REASON_WORDS, expand_reasons
 from ivr.plan.trunk_sip import read_trunk_sip
-from ivr.routing.carriers import CARRIER_KEY
 from ivr.security.passwords import weakness
 
 PromptExists = Callable[[str, str], bool]

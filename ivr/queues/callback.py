@@ -16,29 +16,28 @@ from typing import Any
 
 from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.client import AriClient, AriError
-from ivr.ari.events import (ChannelDestroyed, ChannelHangupRequest, ChannelStateChange, Dial, PlaybackEvent,
+from ivr.ari.events import (ChannelDestroyed, ChannelHangupRequest, ChannelStateChange, Dial,
                             StasisEnd, StasisStart)
+from ivr.calls.legs import hangup_quietly, play_until_finished, quietly
 from ivr.calls.outbound_leg import GONE, dial_number
+from ivr.calls.outcome import Outcome, of_dial_status
 from ivr.errors import IvrError
 from ivr.plan.model import Plan, QueueNode
 from ivr.queues import announce
 from ivr.queues.manager import QueueManager, Waiter
 from ivr.store.calls import CallStore
+from ivr.routing.router import default_trunk_endpoint
 
 log = logging.getLogger(__name__)
 
 CUSTOMER_RING_SECONDS = 30
 GREETING_LIMIT = 15.0       # a lost PlaybackFinished must not hold the agent
 ENDED = (ChannelHangupRequest, ChannelDestroyed, StasisEnd)
-# Dial statuses that end a ringing leg (RINGING, PROGRESS and "" do not).
-FINAL = {"BUSY": "busy", "NOANSWER": "no_answer", "CANCEL": "no_answer", "CONGESTION": "unavailable",
-         "CHANUNAVAIL": "unavailable"}
 
 
 def trunk_endpoint(number: str, plan: Plan, tried: tuple[str, ...] = ()) -> str:
     """The plan's default trunk (no router: `tried` cannot be avoided, so there is no failover)."""
-    trunk = next((t.name for t in plan.trunks.values() if t.default), None) or next(iter(plan.trunks), "default")
-    return f"PJSIP/{number}@trunk-{trunk}"
+    return default_trunk_endpoint(number, plan)
 
 
 class CallbackDialer:
@@ -120,7 +119,8 @@ class CallbackDialer:
                 answered = key
             elif isinstance(event, ENDED) and key in ringing:
                 ringing.pop(key)
-            elif isinstance(event, Dial) and event.peer_id in ringing and event.dialstatus in FINAL:
+            elif isinstance(event, Dial) and event.peer_id in ringing \
+                    and of_dial_status(event.dialstatus) not in (None, Outcome.ANSWERED):
                 ringing.pop(event.peer_id)
         for leg_id in [leg for leg in legs if leg != answered]:
             await self._hangup(leg_id, legs)
@@ -139,10 +139,8 @@ class CallbackDialer:
         notice = self._media(announce.CALLBACK_AGENT, language)
         tone = f"tone:ring;tonezone={plan.country.lower() if plan else 'ru'}"
         ringback = self._new_id(waiter, "notice")
-        try:
-            await self.ari.play(agent_leg, notice + [tone], ringback)
-        except AriError:
-            pass                             # the agent hung up: seen below as an ended leg
+        # An agent who hung up is seen below as an ended leg.
+        await quietly(self.ari.play(agent_leg, notice + [tone], ringback))
         waiter.attempts += 1
         await self._step(waiter, "callback_dial", number=waiter.caller, attempt=waiter.attempts, agent=agent)
         result, customer = "unavailable", ""
@@ -177,16 +175,13 @@ class CallbackDialer:
         bridge = self._new_id(waiter, "br")
         try:
             if greeting := self._media(announce.CALLBACK_GREETING, language):
-                greet = self._new_id(waiter, "greet")
-                sub.add_key(greet)
-                await self.ari.play(customer, greeting, greet)
-                if (who := await self._until_played(sub, greet, agent_leg, customer)) is not None:
-                    await self._step(waiter, "callback_ended", by=who)
+                gone = await play_until_finished(
+                    self.ari, sub, customer, greeting, self._new_id(waiter, "greet"), GREETING_LIMIT,
+                    stop=lambda event: isinstance(event, ENDED) and event.keys()[:1] in ((agent_leg,), (customer,)))
+                if gone is not None:
+                    await self._step(waiter, "callback_ended", by="agent" if gone.keys()[0] == agent_leg else "customer")
                     return
-            try:
-                await self.ari.stop_playback(ringback)
-            except AriError:
-                pass                         # the notice had not reached the tone, or it ended
+            await quietly(self.ari.stop_playback(ringback))
             await self.ari.create_bridge(bridge)
             await self.ari.add_to_bridge(bridge, agent_leg, customer)
             while True:
@@ -198,32 +193,10 @@ class CallbackDialer:
         except AriError as e:
             log.warning("call-back bridge failed callback=%s error=%s", waiter.callback_id, e.message)
         finally:
-            try:
-                await self.ari.destroy_bridge(bridge)
-            except AriError:
-                pass
-
-    async def _until_played(self, sub: Subscription, playback: str, agent_leg: str, customer: str) -> str | None:
-        """Wait for a playback to finish (at most GREETING_LIMIT); who hung up meanwhile, if anyone."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + GREETING_LIMIT
-        while loop.time() < deadline:
-            try:
-                event = await sub.get(timeout=deadline - loop.time())
-            except asyncio.TimeoutError:
-                break
-            if isinstance(event, PlaybackEvent) and event.playback_id == playback \
-                    and event.type == "PlaybackFinished":
-                return None
-            if isinstance(event, ENDED) and event.keys()[:1] in ((agent_leg,), (customer,)):
-                return "agent" if event.keys()[0] == agent_leg else "customer"
-        return None
+            await quietly(self.ari.destroy_bridge(bridge))
 
     async def _hangup(self, leg_id: str, legs: list[str]) -> None:
-        try:
-            await self.ari.hangup(leg_id)
-        except AriError:
-            pass
+        await hangup_quietly(self.ari, leg_id)
         if leg_id in legs:
             legs.remove(leg_id)
 

@@ -2,13 +2,14 @@
 codes (a staff phone dials *45 / *46 / *47; the dialplan sends it to Stasis(ivr,feature,ACTION,EXT))."""
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from ivr.ari.bus import Subscription
 from ivr.ari.client import AriError
-from ivr.ari.events import ChannelDestroyed, PlaybackEvent, StasisEnd, StasisStart
+from ivr.ari.events import ChannelDestroyed, StasisEnd, StasisStart
+from ivr.calls.legs import hangup_quietly, play_until_finished
 from ivr.errors import IvrError
 from ivr.plan.model import Plan
 from ivr.queues.callback import CallbackDialer, trunk_endpoint
@@ -27,7 +28,7 @@ PAUSE = "silence/1"
 
 
 def for_service(service: IvrService) -> QueueManager:
-    """The service's QueueManager; also registers the "feature" Stasis handler."""
+    """The service's QueueManager (its Stasis handler: `feature_handler`)."""
 
     def live_plan() -> Plan | None:
         return service.plans.current.plan if service.plans.current else None
@@ -41,12 +42,16 @@ def for_service(service: IvrService) -> QueueManager:
     manager = QueueManager(service.bus, QueueStore(service.db), service.clock.now, live_plan)
     manager.run_callback = CallbackDialer(service.ari, service.bus, manager, service.calls,
                                           service.catalog.resolve, service.clock.now, endpoint).run
+    return manager
+
+
+def feature_handler(service: IvrService, manager: QueueManager) -> Callable[[StasisStart, Subscription], Awaitable[None]]:
+    """The Stasis handler of the agents' feature codes (Stasis(ivr,feature,...))."""
 
     async def feature(event: StasisStart, sub: Subscription) -> None:
         await feature_code(service, manager, event, sub)
 
-    service.supervisor.handlers["feature"] = feature
-    return manager
+    return feature
 
 
 async def feature_code(service: IvrService, manager: QueueManager, event: StasisStart, sub: Subscription) -> None:
@@ -71,18 +76,9 @@ async def feature_code(service: IvrService, manager: QueueManager, event: Stasis
         media = ["sound:" + path for name in (PAUSE, prompt, PAUSE)
                  if (path := service.catalog.resolve(name, language) or service.catalog.resolve(name, "en"))]
         if media:
-            playback = f"{channel}-feature"
-            sub.add_key(playback)
-            await service.ari.play(channel, media, playback)
-            while True:
-                got = await sub.get(timeout=10)
-                if isinstance(got, (StasisEnd, ChannelDestroyed)) or \
-                        (isinstance(got, PlaybackEvent) and got.type == "PlaybackFinished"):
-                    break
-    except (AriError, asyncio.TimeoutError):
+            await play_until_finished(service.ari, sub, channel, media, f"{channel}-feature", 10,
+                                      stop=lambda got: isinstance(got, (StasisEnd, ChannelDestroyed)))
+    except AriError:
         pass                                  # the phone hung up: the state is changed all the same
     finally:
-        try:
-            await service.ari.hangup(channel)
-        except AriError:
-            pass
+        await hangup_quietly(service.ari, channel)

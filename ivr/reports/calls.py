@@ -12,7 +12,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from ivr.i18n import lazy
-from ivr.missed.reasons import MISSED_OUTCOMES
+from ivr.plan.reasons import MISSED_OUTCOMES
 from ivr.missed.report import percentile
 from ivr.missed.store import MissedItem
 from ivr.reports.erlang import agents_needed

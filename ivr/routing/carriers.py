@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from ivr.errors import ConfigError
+from ivr.plan.model import CARRIER_KEY
 
 # ИНН is the stable key: operator names change (МТС / Мобильные ТелеСистемы, ...).
 BUILTIN_INN: dict[str, str] = {
@@ -51,8 +52,6 @@ PHONENUMBERS_NAMES: dict[tuple[str, str], str] = {
     ("UA", "lifecell"): "lifecell",
 }
 
-CARRIER_KEY = re.compile(r"[a-z][a-z0-9_]{0,31}")
-
 _QUOTES = re.compile(r"[\"'«»“”„`]")
 _LEGAL_FORMS = re.compile(
     r"(?<!\w)(пао|оао|зао|нао|ао|ооо|одо|ип|фгуп|гуп|муп|тов|прат|пат|llc|jsc|pjsc|ltd|inc)(?!\w)")
@@ -79,7 +78,15 @@ class CarrierTable:
         if inn and inn in self.by_inn:
             return self.by_inn[inn]
         norm = normalise_name(name)
-        return self.by_name.get(norm, norm or None)
+        return self.by_name.get(norm) or self._within(norm) or norm or None
+
+    def _within(self, norm: str) -> str | None:
+        """A regional company named after its carrier ("Теле2-Омск", 'ЗАО "МТС-Урал"', "Кавказский
+        филиал МегаФон"): the old tab-padded registry has no ИНН to tell it. The longest known name
+        found as whole words wins."""
+        padded = f" {norm} "
+        found = [(len(known), key) for known, key in self.by_name.items() if f" {known} " in padded]
+        return max(found)[1] if found else None
 
     def for_owner_id(self, owner_id: str) -> str | None:
         """Carrier key of a ported-database OwnerId such as 'mMEGAFON'."""

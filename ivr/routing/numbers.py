@@ -13,6 +13,7 @@ import phonenumbers
 from phonenumbers import PhoneNumberType
 
 from ivr.errors import InvalidInput
+from ivr.routing.e164 import fast_e164
 
 DestClass = Literal["internal", "local", "mobile", "long_distance", "international"]
 
@@ -20,6 +21,8 @@ DestClass = Literal["internal", "local", "mobile", "long_distance", "internation
 # characters) is refused before phonenumbers sees it: it is lenient and would skip some of them.
 _ALLOWED = re.compile(r"\+?[ (]*[0-9][0-9 ()\-.\u00a0]*")
 _MAX_LEN = 32
+_SEPARATORS = re.compile(r"[+ ()\-.\u00a0]")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 # Short digit strings dialled from a phone: staff extensions, never sent to a trunk.
 _INTERNAL = re.compile(r"[0-9]{2,6}")
 
@@ -60,6 +63,9 @@ def normalize(raw: str, country: str = "RU") -> str:
         # "00" is the international prefix of most of the world (and of phones people bring from
         # abroad); phonenumbers reads it only for countries that use it. "810" (Russia's) it knows.
         text = "+" + text[2:]
+    fast = fast_e164(_SEPARATORS.sub("", text), text.startswith("+"), country.upper())
+    if fast is not None and _E164.fullmatch(fast):
+        return fast
     try:
         parsed = phonenumbers.parse(text, country.upper())
     except phonenumbers.NumberParseException:
@@ -68,7 +74,7 @@ def normalize(raw: str, country: str = "RU") -> str:
         raise InvalidNumber(f"{_shown(raw)} is not a valid phone number (read with country {country.upper()})")
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     # A last guard: whatever phonenumbers did, only "+digits" leaves this function.
-    if not re.fullmatch(r"\+[1-9][0-9]{6,14}", e164):
+    if not _E164.fullmatch(e164):
         raise InvalidNumber(f"{_shown(raw)} is not a phone number")
     return e164
 

@@ -75,7 +75,7 @@ def read_attempts(lines: Iterable[str]) -> Iterator[Attempt]:
 def summarize(attempts: Iterable[Attempt], plan: Plan, lookup: CarrierLookup,
               since: datetime | None = None) -> dict:
     trunks = {name: route_trunk(t) for name, t in plan.trunks.items()}
-    default = next((t.name for t in plan.trunks.values() if t.default), next(iter(plan.trunks), None))
+    default = plan.default_trunk or None
     by_trunk: dict[str, dict] = {}
     by_carrier: dict[str, dict] = {}
     cost = default_cost = 0.0

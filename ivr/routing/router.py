@@ -84,6 +84,16 @@ def route_trunk(t: PlanTrunk) -> Trunk:
                  number_format=t.sip.number_format)
 
 
+def trunk_endpoint(number: str, trunk: str) -> str:
+    """The one place that turns a callee and a trunk into a dial string."""
+    return f"PJSIP/{number}@{ENDPOINT_PREFIX}{trunk}"
+
+
+def default_trunk_endpoint(number: str, plan: Plan) -> str:
+    """Without the carrier router: the plan's default trunk (no failover: it is the only one)."""
+    return trunk_endpoint(number, plan.default_trunk or "default")
+
+
 def trunk_of_endpoint(endpoint: str) -> str | None:
     """"PJSIP/+79161234567@trunk-mts" -> "mts"; None for a phone's endpoint."""
     _, sep, trunk = endpoint.rpartition("@" + ENDPOINT_PREFIX)
@@ -242,4 +252,4 @@ class Router:
                                                           if c.trunk.name not in exclude))
         self._placed(decision, None)
         first = decision.candidates[0].trunk
-        return f"PJSIP/{for_trunk(decision.info.number, first.number_format)}@{ENDPOINT_PREFIX}{first.name}"
+        return trunk_endpoint(for_trunk(decision.info.number, first.number_format), first.name)

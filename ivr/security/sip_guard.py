@@ -22,7 +22,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ivr.asterisk.render import pbx_instance
 from ivr.config import Settings
 
 log = logging.getLogger(__name__)
@@ -141,8 +140,7 @@ class SipGuard:
         await self._reload()
 
 
-def for_settings(settings: Settings, reload: Callable[[], Awaitable[None]]) -> SipGuard:
-    """The guard of the PBX these settings run: its security.log and its pjsip_blocked.conf."""
-    log_dir = pbx_instance(settings).root / "log" if settings.asterisk_mode == "bundled" else Path("/var/log/asterisk")
+def for_settings(settings: Settings, log_dir: Path, reload: Callable[[], Awaitable[None]]) -> SipGuard:
+    """The guard of the PBX these settings run: its security.log (in `log_dir`) and its pjsip_blocked.conf."""
     return SipGuard(log_dir / "security.log", settings.path(settings.asterisk_config_dir) / "pjsip_blocked.conf",
                     reload, Blocks(settings.sip_block_failures, settings.sip_block_window, settings.sip_block_seconds))

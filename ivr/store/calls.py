@@ -1,17 +1,18 @@
 """Call records: one row per call, one step per node entered, prompt played, digit pressed, ...
 
-The call's own task writes its record as the call goes (start → steps → answered → finish), so a
-crash leaves an unfinished record that `open_calls()` finds at the next start.
+A call is written twice: its row when it starts (a crash leaves an unfinished record that
+`open_calls()` finds at the next start), and everything else in one transaction when it ends
+(`close`), which returns the finished record for the missed-call review to classify in memory.
 """
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -34,6 +35,15 @@ class CallStep:
     def to_dict(self) -> dict[str, Any]:
         return {"seq": self.seq, "at": self.at.isoformat(), "node": self.node, "kind": self.kind,
                 "data": dict(self.data)}
+
+
+@dataclass(frozen=True)
+class NewStep:
+    """A step as the call's journal kept it, before it has a sequence number."""
+    at: datetime
+    node: str
+    kind: str
+    data: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -167,6 +177,44 @@ class CallStore:
             if answered_by is not None:
                 row.answered_by = answered_by
 
+    async def close(self, call_id: int, steps: Sequence[NewStep], ended_at: datetime, outcome: str,
+                    answered_by: str | None = None, answered_at: datetime | None = None,
+                    language: str = "") -> CallRecord:
+        """Write the end of a call in one transaction: its steps, first answer, language and
+        outcome. Returns the finished record (steps stored earlier included)."""
+        _aware(ended_at, "ended_at")
+        for step in steps:
+            _aware(step.at, "at")
+        async with self._db.session() as session, session.begin():
+            row = await self._row(session, call_id)
+            duration = (ended_at - row.started_at).total_seconds()
+            if duration < 0:
+                raise InvalidRecord(
+                    f"call {call_id} cannot end at {ended_at.isoformat()}, "
+                    f"before it started at {row.started_at.isoformat()}"
+                )
+            earlier: tuple[CallStep, ...] = ()
+            if row.step_count:              # picked up after a restart, or steps added one by one
+                earlier = tuple(_step(s) for s in (await session.scalars(
+                    select(CallStepRow).where(CallStepRow.call_id == call_id).order_by(CallStepRow.seq))).all())
+            first = row.step_count + 1
+            new = tuple(CallStep(seq=first + i, at=s.at, node=s.node, kind=s.kind, data=dict(s.data))
+                        for i, s in enumerate(steps))
+            if new:
+                await session.execute(insert(CallStepRow), [
+                    {"call_id": call_id, "seq": s.seq, "at": s.at, "node": s.node, "kind": s.kind, "data": s.data}
+                    for s in new])
+            row.step_count += len(new)
+            if answered_at is not None and row.answered_at is None:
+                row.answered_at = answered_at
+            if language:
+                row.language = language
+            row.ended_at, row.outcome, row.duration = ended_at, outcome, duration
+            if answered_by is not None:
+                row.answered_by = answered_by
+            record = _record(row, False)
+        return replace(record, steps=earlier + new)
+
     async def get(self, call_id: int) -> CallRecord:
         async with self._db.session() as session:
             row = await session.scalar(_query(True).where(CallRow.id == call_id))
@@ -240,10 +288,12 @@ def _record(row: CallRow, steps: bool) -> CallRecord:
         plan_version=row.plan_version, language=row.language, started_at=row.started_at,
         answered_at=row.answered_at, ended_at=row.ended_at, outcome=row.outcome,
         answered_by=row.answered_by, duration=row.duration,
-        steps=tuple(
-            CallStep(seq=s.seq, at=s.at, node=s.node, kind=s.kind, data=dict(s.data)) for s in row.steps
-        ) if steps else (),
+        steps=tuple(_step(s) for s in row.steps) if steps else (),
     )
+
+
+def _step(row: CallStepRow) -> CallStep:
+    return CallStep(seq=row.seq, at=row.at, node=row.node, kind=row.kind, data=dict(row.data))
 
 
 def _aware(value: datetime, name: str) -> None:

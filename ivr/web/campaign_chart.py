@@ -11,7 +11,7 @@ WIDTH, HEIGHT = 720, 220
 LEFT, RIGHT, TOP, BOTTOM = 40, 8, 10, 26
 # Answers green/blue, the dispatcher amber, unreached greys and reds.
 COLOURS = {"confirm": "#1e8449", "understood": "#2e86c1", "cancel": "#c0392b", "dispatcher": "#d68910",
-           "marked": "#7d3c98", "machine": "#5d6d7e", "no_input": "#af7ac5", "busy": "#e67e22",
+           "marked": "#7d3c98", "machine": "#5d6d7e", "no_input": "#af7ac5", "busy": "#e67e22", "declined": "#ca6f1e",
            "no_answer": "#95a5a6", "congestion": "#873600", "unreachable": "#34495e", "interrupted": "#f1948a",
            "lost": "#17202a"}
 OTHER = "#bdc3c7"

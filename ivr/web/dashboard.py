@@ -11,7 +11,7 @@ from aiohttp import web
 
 from ivr.ari.client import AriError
 from ivr.i18n import lazy
-from ivr.missed.reasons import MISSED_OUTCOMES
+from ivr.plan.reasons import MISSED_OUTCOMES
 from ivr.missed.report import stats
 from ivr.web.console import NAV, page, plan_timezone, render
 from ivr.web.keys import SERVICE

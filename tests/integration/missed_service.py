@@ -6,7 +6,7 @@ import runpy
 import sys
 from pathlib import Path
 
-# The checkout this file is in, not whichever `ivr` the virtualenv was installed from.
+# This checkout's ivr, not the one an editable install elsewhere points at (sys.path[0] is tests/).
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import ivr.web.app as app_module  # noqa: E402

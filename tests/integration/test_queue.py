@@ -48,9 +48,7 @@ async def queue_service(service_process, stack_dir):
     return service_process
 
 
-# `ivr` with the queues command group even before it is listed in ivr.cli.COMMAND_MODULES.
-CLI = ("import sys; from ivr import cli; "
-       "'queues' in cli.COMMAND_MODULES or cli.COMMAND_MODULES.append('queues'); sys.exit(cli.main())")
+CLI = "import sys; from ivr import cli; sys.exit(cli.main())"
 
 
 def ivr_cli(service, *args: str) -> subprocess.CompletedProcess:

@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -42,7 +43,8 @@ class LogTail:
 
 
 def ivr_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(ROOT / ".venv" / "bin" / "ivr"), *args], env={**os.environ, **env},
+    # `python -m` from ROOT: this checkout's ivr, whatever tree the venv's `ivr` script points at.
+    return subprocess.run([sys.executable, "-m", "ivr.cli", *args], env={**os.environ, **env},
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
 
 

@@ -10,7 +10,6 @@ from types import SimpleNamespace
 import pytest
 
 from ivr.ari.bus import EventBus
-from ivr.ari.client import AriError
 from ivr.campaigns.config import default_profiles, load_profiles_text
 from ivr.campaigns.dialer import CampaignDialer
 from ivr.campaigns.model import Campaign, Pacing
@@ -19,6 +18,7 @@ from ivr.config import load_settings
 from ivr.plan.errors import PlanError
 from ivr.plan.loader import load_plan_text
 from ivr.queues.manager import QueueManager
+from ivr.testing.fake_ari import FakeAri
 
 PLAN = """
 company: T
@@ -52,18 +52,6 @@ def profile(dispatcher: str, ratio: float, minimum: int = 0, max_concurrent: int
                    pacing=Pacing(max_concurrent=max_concurrent, per_free_dispatcher=ratio, min_concurrent=minimum))
 
 
-class Ari:
-    """Device states of staff phones; a missing one cannot be read."""
-
-    def __init__(self, states: dict[str, str]):
-        self.states = states
-
-    async def device_state(self, device: str) -> str:
-        if device not in self.states:
-            raise AriError(f"no device {device}")
-        return self.states[device]
-
-
 def test_allowed_in_flight_scales_with_free_dispatchers():
     assert allowed_in_flight(Dispatchers(2), 3, 0) == 6
     assert allowed_in_flight(Dispatchers(3, waiting=2), 2.5, 0) == 2      # 1 free for a new caller
@@ -89,7 +77,9 @@ async def test_queue_agents_free_less_callers_waiting(plan):
 
 async def test_room_for_a_hunt_group_by_device_state(plan):
     services = SimpleNamespace(queues=None)
-    ari = Ari({"PJSIP/101": "NOT_INUSE", "PJSIP/102": "INUSE", "PJSIP/103": "UNAVAILABLE"})
+    # A device missing from the states cannot be read.
+    ari = FakeAri(states={"PJSIP/101": "NOT_INUSE", "PJSIP/102": "INUSE", "PJSIP/103": "UNAVAILABLE"},
+                  unknown_state=None)
     # 101 idle, and the outside number (state unknown) counts as free: 2 x 2 = 4 in flight.
     assert await dispatcher_room(profile("dispatch", 2), plan, services, ari, in_flight=1) == 3
     assert await dispatcher_room(profile("dispatch", 2), plan, services, ari, in_flight=6) == 0

@@ -10,7 +10,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-from ivr.calls.inbound import run_inbound
+from ivr.flows.inbound import run_inbound
 from ivr.contacts.card import contact_card
 from ivr.contacts.store import Contact
 from ivr.flows.context import Services
@@ -86,16 +86,7 @@ class FakeCalls:
         self.contact_name = contact_name
         return 1
 
-    async def add_step(self, *args) -> None:
-        pass
-
-    async def answered(self, *args) -> None:
-        pass
-
-    async def set_language(self, *args) -> None:
-        pass
-
-    async def finish(self, call_id: int, at, outcome: str, answered_by: str | None) -> None:
+    async def close(self, call_id: int, steps, at, outcome: str, answered_by: str | None = None, *args) -> None:
         self.outcome = outcome
 
 
@@ -135,7 +126,7 @@ def inbound_ctx(caller: str, missed: FakeMissed, phones: dict[str, Phone]):
     group = HuntNode(id="g", members=(HuntMember("101", 0.5), HuntMember("102", 0.5)), strategy="ringall")
     ctx.plan = SimpleNamespace(numbers={COMPANY_NUMBER: SimpleNamespace(entry="g", source="")}, nodes={"g": group},
                                staff={"101": None, "102": None}, timezone=MOSCOW, country="RU", language="ru",
-                               trunks={"default": Trunk("default", "127.0.0.11", default=True)})
+                               trunks={"default": Trunk("default", "127.0.0.11", default=True)}, default_trunk="default")
     return ctx, ari
 
 

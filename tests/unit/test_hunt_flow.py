@@ -22,6 +22,7 @@ from ivr.errors import IvrError
 from ivr.flows import hunt
 from ivr.flows.context import FlowContext, Services
 from ivr.plan.model import HuntMember, HuntNode, Trunk
+from ivr.testing import fake_ari as testing
 
 CALLER = "caller"
 MOBILE = "+79161234567"
@@ -42,9 +43,12 @@ def channel(channel_id: str, state: str = "Ring") -> ChannelInfo:
     return ChannelInfo(channel_id, "PJSIP/x", state, "", "", "", "", "")
 
 
-class FakeAri:
+class FakeAri(testing.FakeAri):
+    """Staff phones that ring, are busy, answer (and press a digit) as `phones` say."""
+
     def __init__(self, bus: EventBus, phones: dict[str, Phone]):
-        self.bus, self.phones = bus, phones
+        super().__init__(bus)
+        self.phones = phones
         self.loop = asyncio.get_running_loop()
         self.t0 = self.loop.time()
         self.rang: list[tuple[str, float]] = []        # (target, when dialled)
@@ -57,17 +61,16 @@ class FakeAri:
     def now(self) -> float:
         return self.loop.time() - self.t0
 
-    def later(self, delay: float, event) -> None:
-        self.loop.call_later(delay, self.bus.publish, event)
-
     async def device_state(self, device: str) -> str:
         return self.phones.get(device.removeprefix("PJSIP/"), Phone()).state
 
-    async def create_channel(self, endpoint: str, channel_id: str, app_args: str) -> None:
+    async def create_channel(self, endpoint: str, channel_id: str, app_args: str,
+                             variables: dict[str, str] | None = None) -> ChannelInfo:
         target = endpoint.removeprefix("PJSIP/").split("@")[0]
         self.targets[channel_id] = target
         self.endpoint = endpoint
         self.later(0, StasisStart("StasisStart", channel(channel_id, "Down"), (app_args,)))
+        return channel(channel_id, "Down")
 
     async def dial(self, channel_id: str, caller_channel: str | None = None, timeout: int = 0) -> None:
         target = self.targets[channel_id]
@@ -90,26 +93,14 @@ class FakeAri:
         if channel_id != CALLER:
             self.later(PROMPT_SECONDS, PlaybackEvent("PlaybackFinished", playback_id, f"channel:{channel_id}", "done"))
 
-    async def stop_playback(self, playback_id: str) -> None:
-        pass
-
     async def start_moh(self, channel_id: str, moh_class: str = "default") -> None:
         self.moh.append(moh_class)
-
-    async def stop_moh(self, channel_id: str) -> None:
-        pass
-
-    async def create_bridge(self, bridge_id: str, kind: str = "mixing") -> None:
-        pass
 
     async def add_to_bridge(self, bridge_id: str, *channel_ids: str) -> None:
         self.bridged.append(channel_ids)
         member = channel_ids[-1]
         after = self.phones[self.targets[member]].hangup_after
         self.later(after, ChannelDestroyed("ChannelDestroyed", channel(member, "Up"), 16, "Normal"))
-
-    async def destroy_bridge(self, bridge_id: str) -> None:
-        pass
 
     def ring_time(self, target: str) -> float:
         leg = next(k for k, t in self.targets.items() if t == target)
@@ -123,7 +114,7 @@ def make_ctx(phones: dict[str, Phone], services: Services | None = None) -> tupl
     session = CallSession(ari, bus, bus.subscribe(CALLER), CALLER, "ru",
                           lambda name, lang: f"/sounds/{lang}/{name}", datetime.now)
     plan = SimpleNamespace(staff={"101": None, "102": None, "103": None}, country="RU", language="ru",
-                           trunks={"default": Trunk("default", "127.0.0.11", default=True)})
+                           trunks={"default": Trunk("default", "127.0.0.11", default=True)}, default_trunk="default")
     ctx = FlowContext(call=session, plan=plan, journal=CallJournal(datetime.now), now=datetime.now,
                       services=services or Services())
     return ctx, ari

@@ -25,6 +25,7 @@ from ivr.queues.agents import AgentState
 from ivr.queues.manager import QueueManager
 from ivr.store import CallStore, Database
 from ivr.store.queues import QueueStore
+from ivr.testing.fake_ari import FakeAri
 
 SECRETS = Path(__file__).resolve().parent.parent / "integration" / "plans" / "secrets.yaml"
 MAIN, ADS = "+74951110000", "+74951110001"
@@ -211,16 +212,6 @@ class FakeClock:
 
     def now(self) -> datetime:
         return self.at
-
-
-class FakeAri:
-    connected = True
-
-    def __init__(self) -> None:
-        self.states: dict[str, str] = {}
-
-    async def device_state(self, device: str) -> str:
-        return self.states.get(device.removeprefix("PJSIP/"), "NOT_INUSE")
 
 
 class FakeCallbacks:

@@ -13,6 +13,7 @@ from ivr.missed.errors import MissedConflict
 from ivr.missed.service import classify, rung_extensions, voicemail_recording
 from ivr.missed.store import MissedItem
 from ivr.store.calls import CallRecord, CallStep
+from ivr.testing.fake_ari import FakeAri
 
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
@@ -70,17 +71,6 @@ def test_rung_staff_and_voicemail_name_come_from_the_steps():
     assert voicemail_recording(record("no_answer")) == ""
 
 
-class FakeAri:
-    connected = True
-
-    def __init__(self) -> None:
-        self.originated: list[tuple[str, str]] = []
-
-    async def originate(self, endpoint: str, channel_id: str, app_args: str, caller_id: str = "",
-                        timeout: int = 30) -> None:
-        self.originated.append((endpoint, channel_id))
-
-
 async def test_never_two_call_backs_to_one_customer():
     item = MissedItem(id=5, customer="+79161000001", company_number="+74951110000", source="", contact_name="",
                       status="open", count=1, short=False, reason="no_answer", node="", first_at=T0, last_at=T0,
@@ -96,7 +86,7 @@ async def test_never_two_call_backs_to_one_customer():
     await callbacks.ring_staff(CallbackJob(item, "101", "cb-1", 1, "PJSIP/x@trunk-default"), on_end)
     with pytest.raises(MissedConflict, match="already running"):
         await callbacks.ring_staff(CallbackJob(item, "102", "cb-2", 2, "PJSIP/x@trunk-default"), on_end)
-    assert ari.originated == [("PJSIP/101", "cb-1")]
+    assert [args[:2] for args in ari.did("originate")] == [("PJSIP/101", "cb-1")]
     assert callbacks.busy(item.customer)
     # The staff phone was not answered: the guard is lifted and the job ends as such.
     callbacks.bus.publish(ChannelDestroyed("ChannelDestroyed", ChannelInfo("cb-1", "", "", "", "", "", "", ""), 19,

@@ -98,3 +98,17 @@ def test_digest_periods_align_on_the_clock():
     assert digest_due(T0, 15) == datetime(2026, 11, 25, 8, 15, tzinfo=UTC)
     assert digest_due(datetime(2026, 11, 25, 8, 15, tzinfo=UTC), 15) == datetime(2026, 11, 25, 8, 30, tzinfo=UTC)
     assert digest_due(T0, 60) == datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+def test_mistakes_in_the_file_carry_file_line_and_column(tmp_path):
+    settings = Settings(plan_file=str(tmp_path / "plan.yaml"), public_url="http://pbx:8080")
+    path = tmp_path / "notifications.yaml"
+    path.write_text("mail:\n  host: h\nrules:\n  - recipients: [a@b]\n    language: de\n")
+    with pytest.raises(ConfigError, match=rf"^{path}:5:5: rules\[0\]\.language: 'de'"):
+        load_notify_config(settings)
+    path.write_text("missed:\n  close_after_seconds: -1\n")
+    with pytest.raises(ConfigError, match=rf"^{path}:2:3: missed.close_after_seconds: -1"):
+        load_notify_config(settings)
+    path.write_text("rules: [\n")
+    with pytest.raises(ConfigError, match=rf"^{path}:2:1: not valid YAML"):
+        load_notify_config(settings)

@@ -29,22 +29,10 @@ class CallbackAri(FakeAri):
         self.talk = talk
         self.bridged: list[tuple[str, ...]] = []
 
-    async def play(self, channel_id: str, media: list[str], playback_id: str, lang: str | None = None) -> None:
-        pass
-
-    async def stop_playback(self, playback_id: str) -> None:
-        pass
-
-    async def create_bridge(self, bridge_id: str, kind: str = "mixing") -> None:
-        pass
-
     async def add_to_bridge(self, bridge_id: str, *channel_ids: str) -> None:
         self.bridged.append(channel_ids)
         asyncio.get_running_loop().call_later(
             self.talk, self.bus.publish, ChannelDestroyed("ChannelDestroyed", info(channel_ids[-1], "Up"), 16, ""))
-
-    async def destroy_bridge(self, bridge_id: str) -> None:
-        pass
 
 
 async def run_callback(answers: dict[str, int | str]) -> tuple[CallbackJob, CallbackAri]:
@@ -103,7 +91,7 @@ async def run_hunt(answers: dict[str, int | str]) -> tuple[FlowContext, Callback
     ari = CallbackAri(bus, answers)
     session = CallSession(ari, bus, bus.subscribe("caller"), "caller", "ru", lambda name, lang: None,
                           datetime.now)  # type: ignore[arg-type]
-    plan = SimpleNamespace(staff={}, country="RU", language="ru", trunks={})
+    plan = SimpleNamespace(staff={}, country="RU", language="ru", trunks={}, default_trunk="")
     ctx = FlowContext(call=session, plan=plan, journal=CallJournal(datetime.now),  # type: ignore[arg-type]
                       now=datetime.now, services=Services(router=Router()), caller="+79031112233")
     await asyncio.wait_for(hunt.forward(ForwardNode(id="fw", number=NUMBER, ring_seconds=2, then="after"), ctx), 5)

@@ -87,7 +87,6 @@ def test_non_numbers_are_one_line_errors(settings: Settings, argv: list[str], ba
 def test_main_prints_one_line_and_exits_1(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     import ivr.cli as cli
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ["numbering", "route"])
     monkeypatch.setenv("IVR_VAR_DIR", str(tmp_path))
     assert cli.main(["route", "+7916&1234567"]) == 1
     err = capsys.readouterr().err

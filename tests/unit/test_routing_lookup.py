@@ -127,3 +127,21 @@ def test_lookup_is_fast_on_a_registry_and_ported_set(tmp_path: Path) -> None:
     per_lookup = (time.perf_counter() - started) / len(numbers)
     assert per_lookup < 10e-6        # generous for a loaded CI box; bench/ measures the real figure
 
+
+
+def test_old_layout_regional_companies_map_to_their_carrier(tmp_path: Path) -> None:
+    """The old tab-padded registry has no ИНН column: a carrier's regional companies are told by name."""
+    rows = [("950", 'ЗАО "Теле2-Омск"'), ("951", 'ООО "Т2 Мобайл"'), ("952", 'ОАО "МТС-Урал"'),
+            ("920", 'Кавказский филиал ПАО "МегаФон"'), ("903", 'ЗАО "Билайн-Самара"'),
+            ("958", 'ООО "Новая Связь"')]
+    f = tmp_path / "DEF-old.csv"
+    f.write_bytes(("АВС/ DEF\t;\tОт\t;\tДо\t;\tЕмкость\t;\tОператор\t;\tРегион\r\n" + "".join(
+        f"{code}\t;\t0000000\t;\t9999999\t;\t10000000\t;\t{name}\t;\tОмская обл.\r\n" for code, name in rows))
+        .encode("cp1251"))
+    parsed = registry.parse_file(f)
+    assert parsed.layout == "6 columns, tab-padded" and not parsed.errors
+    registry.import_files([f], tmp_path / "s")
+    lookup = CarrierLookup(tmp_path / "s", load_carrier_table(ROOT / "config/numbering/operators.yaml"))
+    assert [lookup.lookup(f"+7{code}0000001").carrier for code, _ in rows] \
+        == ["tele2", "tele2", "mts", "megafon", "beeline", "новая связь"]
+    assert lookup.lookup("+79500000001").operator == 'ЗАО "Теле2-Омск"'

@@ -14,6 +14,7 @@ from ivr.calls import outbound_leg
 from ivr.calls.outbound_leg import GONE, LegWatch, Verdict, dial_number, dialled_number
 from ivr.errors import IvrError
 from ivr.routing.router import trunk_of_endpoint
+from ivr.testing import fake_ari as testing
 
 NUMBER = "+79261234567"
 TRUNKS = ("megafon", "tele2", "default")
@@ -23,17 +24,24 @@ def info(channel_id: str, state: str = "Ring") -> ChannelInfo:
     return ChannelInfo(channel_id, "PJSIP/x", state, "", "", "", "", "")
 
 
-class FakeAri:
+class FakeAri(testing.FakeAri):
     """Originate publishes what the scripted trunk does; `answers[trunk]` is a cause or "answer"."""
 
     def __init__(self, bus: EventBus, answers: dict[str, int | str]):
-        self.bus, self.answers = bus, answers
-        self.originated: list[tuple[str, str, dict]] = []       # (endpoint, channel id, variables)
-        self.hung_up: list[str] = []
+        super().__init__(bus)
+        self.answers = answers
+
+    @property
+    def originated(self) -> list[tuple[str, str, dict]]:        # (endpoint, channel id, variables)
+        return [(endpoint, channel_id, variables) for endpoint, channel_id, _, _, variables in self.did("originate")]
+
+    @property
+    def hung_up(self) -> list[str]:
+        return [channel_id for channel_id, _ in self.did("hangup")]
 
     async def originate(self, endpoint: str, channel_id: str, app_args: str, caller_id: str = "",
-                        timeout: int = 30, variables: dict | None = None) -> None:
-        self.originated.append((endpoint, channel_id, variables or {}))
+                        timeout: int = 30, variables: dict | None = None) -> ChannelInfo:
+        await super().originate(endpoint, channel_id, app_args, caller_id, timeout, variables)
         loop = asyncio.get_running_loop()
         answer = self.answers.get(trunk_of_endpoint(endpoint) or "", "ignore")
         if answer == "answer":
@@ -43,9 +51,8 @@ class FakeAri:
             loop.call_later(0.01, self.bus.publish, Dial("Dial", channel_id, "", status))
             loop.call_later(0.02, self.bus.publish, ChannelHangupRequest("ChannelHangupRequest", info(channel_id), 0))
             loop.call_later(0.03, self.bus.publish, ChannelDestroyed("ChannelDestroyed", info(channel_id), answer, ""))
+        return info(channel_id, "Down")
 
-    async def hangup(self, channel_id: str, reason: str = "normal") -> None:
-        self.hung_up.append(channel_id)
 
 
 def router_like(trunks: tuple[str, ...] = TRUNKS):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from ivr.store import CallExists, CallNotFound, CallStore, Database, InvalidRecord
+from ivr.store.calls import NewStep
 
 T0 = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 MSK = timezone(timedelta(hours=3))
@@ -210,3 +211,28 @@ async def test_outbound_direction(db: Database) -> None:
     call_id = await calls.start("out-1", "+79161234567", "+74951112233", "callback", 3, T0,
                                 direction="outbound")
     assert (await calls.get(call_id)).direction == "outbound"
+
+
+async def test_close_writes_the_end_of_a_call_at_once_and_returns_what_it_stored(db: Database) -> None:
+    calls = CallStore(db)
+    call_id = await _call(calls, "close.1", T0)
+    await calls.add_step(call_id, T0, "greeting", "enter", {})      # e.g. stored before a restart
+    steps = [NewStep(T0 + timedelta(seconds=1), "menu", "enter", {"node_kind": "menu"}),
+             NewStep(T0 + timedelta(seconds=4), "menu", "digit", {"digit": "1"})]
+    record = await calls.close(call_id, steps, T0 + timedelta(seconds=20), "answered", "101",
+                               T0 + timedelta(seconds=5), "en")
+
+    assert [(s.seq, s.node, s.kind) for s in record.steps] == [(1, "greeting", "enter"), (2, "menu", "enter"),
+                                                               (3, "menu", "digit")]
+    assert (record.outcome, record.answered_by, record.language, record.duration) == ("answered", "101", "en", 20.0)
+    assert record.answered_at == T0 + timedelta(seconds=5)
+    assert await calls.get(call_id) == record
+    assert await calls.add_step(call_id, T0 + timedelta(seconds=21), "x", "late") == 4
+
+
+async def test_close_refuses_an_end_before_the_start_and_writes_nothing(db: Database) -> None:
+    calls = CallStore(db)
+    call_id = await _call(calls, "close.2", T0)
+    with pytest.raises(InvalidRecord):
+        await calls.close(call_id, [NewStep(T0, "m", "enter")], T0 - timedelta(seconds=1), "answered")
+    assert (await calls.get(call_id)).steps == ()

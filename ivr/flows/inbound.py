@@ -12,6 +12,7 @@ from ivr.flows import EXECUTORS
 from ivr.flows.context import FlowContext, Services
 from ivr.plan.model import Plan
 from ivr.store.calls import CallStore
+from ivr.store.errors import CallExists
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +27,16 @@ async def run_inbound(ctx: FlowContext, calls: CallStore, plan_version: int | No
     journal, call, plan = ctx.journal, ctx.call, ctx.plan
     number = plan.numbers.get(ctx.company_number)
     contact_name, ctx.card = await _caller_card(ctx)
-    earlier = await calls.by_channel(call.channel_id)
-    if earlier is not None:
-        # The service restarted while this caller waited: carry on the same record.
-        journal.call_id = earlier.id
-        journal.step("picked_up_after_restart")
-    else:
+    try:
         journal.call_id = await calls.start(call.channel_id, ctx.caller, ctx.company_number,
                                             number.source if number else "", plan_version, ctx.now(),
                                             language=call.language, contact_name=contact_name)
+    except CallExists:
+        # The service restarted while this caller waited: carry on the same record.
+        earlier = await calls.by_channel(call.channel_id)
+        assert earlier is not None
+        journal.call_id = earlier.id
+        journal.step("picked_up_after_restart")
     log.info("call started call=%s caller=%s number=%s source=%s", call.channel_id, ctx.caller,
              ctx.company_number, number.source if number else "-")
     try:
@@ -88,20 +90,15 @@ async def _finish(ctx: FlowContext, calls: CallStore) -> None:
     await ctx.call.hangup()
     outcome = journal.outcome or "ended_by_plan"
     try:
-        for step in journal.steps:
-            await calls.add_step(journal.call_id, step.at, step.node, step.kind, step.data)
-        if journal.answered_at:
-            await calls.answered(journal.call_id, journal.answered_at)
-        if ctx.call.language:
-            await calls.set_language(journal.call_id, ctx.call.language)
-        await calls.finish(journal.call_id, ctx.now(), outcome, journal.answered_by)
+        record = await calls.close(journal.call_id, journal.steps, ctx.now(), outcome, journal.answered_by,
+                                   journal.answered_at, ctx.call.language)
     except Exception:
         log.exception("storing the call record failed call=%s", ctx.call.channel_id)
     else:
         if ctx.services.missed is not None:
             # After the record is stored; a crash before this is caught up at the next start.
             try:
-                await ctx.services.missed.call_finished(journal.call_id)
+                await ctx.services.missed.review(record)
             except Exception:
                 log.exception("missed-call review failed call=%s", ctx.call.channel_id)
     log.info("call ended call=%s outcome=%s answered_by=%s", ctx.call.channel_id, outcome,

@@ -1,11 +1,11 @@
 """Why a call counts as missed: the reasons an item carries, and the words a plan may use for groups of
-them (`auto_callback: reasons: [closed, voicemail]`). No imports beyond the standard library, so the
-plan validator can use it without pulling in the service."""
+them (`auto_callback: reasons: [closed, voicemail]`). Standard library only: the plan validator checks
+`auto_callback` with it, the missed-call list classifies calls with it."""
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-# Outcomes of an inbound call that never talked to a person (ivr/calls/inbound.py and the flows).
+# Outcomes of an inbound call that never talked to a person (ivr/flows/inbound.py and the flows).
 MISSED_OUTCOMES = frozenset({
     "hung_up_in_greeting", "abandoned_in_menu", "abandoned_while_ringing", "abandoned_in_queue", "abandoned",
     "closed_hours", "holiday", "voicemail", "no_answer", "menu_no_choice", "rejected_full", "error",

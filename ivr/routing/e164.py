@@ -1,0 +1,123 @@
+"""A fast path for `normalize`: the common ways of writing a number ("+7 916 ...", "8 916 ...",
+"7916...", "916...") read without phonenumbers' general parser, with phonenumbers' own metadata and
+its own rules for which region a number belongs to and whether it is valid. Anything it is not sure
+of (an international prefix, a national prefix that might be stripped differently, an unknown
+region) returns None and goes the slow way; tests/unit/test_routing_numbers_fast.py checks it
+against phonenumbers on many numbers."""
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import phonenumbers
+from phonenumbers import PhoneMetadata
+
+_TYPES = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail",
+          "fixed_line", "mobile")
+
+
+class _Region:
+    """One region's validity test: the general pattern, then any number type's pattern, each only
+    at the lengths its metadata allows (phonenumbers' _number_type_helper)."""
+
+    def __init__(self, metadata: PhoneMetadata):
+        general = metadata.general_desc
+        self.general = re.compile(general.national_number_pattern) if general.national_number_pattern else None
+        self.general_lengths = frozenset(general.possible_length)
+        self.leading = re.compile(metadata.leading_digits) if metadata.leading_digits else None
+        by_length: dict[int | None, list[str]] = {}
+        for name in _TYPES:
+            desc = getattr(metadata, name)
+            if desc is None or not desc.national_number_pattern:
+                continue
+            for length in desc.possible_length or (None,):
+                by_length.setdefault(length, []).append(desc.national_number_pattern)
+        self.any_length = by_length.pop(None, [])
+        self.types = {n: re.compile("|".join(f"(?:{p})" for p in pats + self.any_length))
+                      for n, pats in by_length.items()}
+        self.types_any = re.compile("|".join(f"(?:{p})" for p in self.any_length)) if self.any_length else None
+        prefix = metadata.national_prefix_for_parsing
+        self.national_prefix = prefix if prefix and prefix.isdigit() and not metadata.national_prefix_transform_rule \
+            else None
+        self.has_prefix_rule = bool(prefix) and self.national_prefix is None
+        self.idd = re.compile(metadata.international_prefix) if metadata.international_prefix else None
+
+    def matches_general(self, nsn: str) -> bool:
+        if self.general is None or (self.general_lengths and len(nsn) not in self.general_lengths):
+            return False
+        return self.general.fullmatch(nsn) is not None
+
+    def valid(self, nsn: str) -> bool:
+        if not self.matches_general(nsn):
+            return False
+        pattern = self.types.get(len(nsn), self.types_any)
+        return pattern is not None and pattern.fullmatch(nsn) is not None
+
+
+@cache
+def _region(code: str) -> _Region | None:
+    metadata = PhoneMetadata.metadata_for_region(code, None)
+    return _Region(metadata) if metadata is not None else None
+
+
+@cache
+def _calling_code(country: str) -> int | None:
+    metadata = PhoneMetadata.metadata_for_region(country, None)
+    return metadata.country_code if metadata is not None else None
+
+
+def _valid_for_code(code: int, nsn: str) -> bool:
+    """phonenumbers.is_valid_number for country calling code `code` and national number `nsn`."""
+    for name in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ()):
+        region = _region(name)
+        if region is None:
+            continue
+        if region.leading is not None:
+            if region.leading.match(nsn):
+                return region.valid(nsn)
+        elif region.valid(nsn):
+            return True
+    return False
+
+
+def _safe_national(region: _Region, nsn: str) -> bool:
+    """phonenumbers would keep `nsn` as it is: it starts with no national prefix to strip."""
+    return not region.has_prefix_rule and not (region.national_prefix and nsn.startswith(region.national_prefix))
+
+
+def fast_e164(digits: str, plus: bool, country: str) -> str | None:
+    """E.164 of `digits` (separators already removed) when sure, else None."""
+    if not digits or digits[0] == "0" and plus:
+        return None
+    if plus:
+        for n in (1, 2, 3):
+            code = int(digits[:n])
+            regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code)
+            if regions:
+                nsn = digits[n:]
+                first = _region(regions[0])
+                if first is None or not nsn or nsn[0] == "0" or not _safe_national(first, nsn):
+                    return None
+                return "+" + digits if _valid_for_code(code, nsn) else None
+        return None
+    code = _calling_code(country)
+    region = _region(country)
+    if code is None or region is None or region.has_prefix_rule or region.leading is not None and \
+            phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ())[0] != country:
+        return None
+    if region.idd is not None and region.idd.match(digits):
+        return None                                  # an international call: the slow way
+    cc = str(code)
+    if region.national_prefix and digits.startswith(region.national_prefix):
+        nsn = digits[len(region.national_prefix):]
+        if nsn.startswith(cc) or not region.matches_general(nsn):
+            return None
+    elif digits.startswith(cc):
+        nsn = digits[len(cc):]
+        if region.matches_general(digits) or not _safe_national(region, nsn):
+            return None
+    else:
+        nsn = digits
+    if not nsn or nsn[0] == "0" or not _valid_for_code(code, nsn):
+        return None
+    return "+" + cc + nsn
