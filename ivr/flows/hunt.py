@@ -24,10 +24,11 @@ from typing import Any, Literal
 
 from ivr.ari.client import AriError
 from ivr.ari.events import (ChannelDestroyed, ChannelDtmfReceived, ChannelHangupRequest, ChannelStateChange,
-                            Dial, Event, PlaybackEvent, StasisEnd, StasisStart)
+                            ChannelTransfer, Dial, Event, PlaybackEvent, StasisEnd, StasisStart)
 from ivr.calls.outbound_leg import LegWatch, originate_leg
 from ivr.errors import IvrError
 from ivr.flows.context import FlowContext
+from ivr.flows.transfer import ARI_HANDLING, pass_on_order, transfer_target
 from ivr.plan.model import ForwardNode, HuntMember, HuntNode
 from ivr.routing.router import trunk_of_endpoint
 
@@ -196,6 +197,9 @@ class Hunt:
                     await self.call.ari.create_channel(endpoint, leg_id, "leg")
                     while not isinstance(await staged.get(5), StasisStart):
                         pass
+                # A phone's REFER comes to us, not to Asterisk's core (ivr.flows.transfer).
+                for name, value in ARI_HANDLING.items():
+                    await self.call.ari.set_var(leg_id, name, value)
                 await self._dial_staged(leg_id, int(attempt.ring_seconds) + 5)
         except (AriError, asyncio.TimeoutError) as e:
             self.ctx.journal.step("skipped", **self._who(attempt), reason="unavailable",
@@ -362,14 +366,21 @@ class Hunt:
         manager = contact.manager if contact is not None else ""
         return manager if manager in self.ctx.plan.staff else ""
 
-    async def run(self) -> str | None:
+    async def _order(self) -> list[list[Attempt]]:
         node = self.node
         manager = await self._manager()
-        await self._start_ringback()
         order = attempt_batches(node, self.ctx.plan.staff, self._rotate())
         if manager:
             self.ctx.journal.step("manager_first", manager=manager)
             order = manager_first(order, manager, node.members[0].ring_seconds if node.members else 15.0)
+        return order
+
+    async def run(self, order: list[list[Attempt]] | None = None) -> str | None:
+        """Ring the node's members (or the batches given) and talk; the next node, or None."""
+        node = self.node
+        if order is None:
+            order = await self._order()
+        await self._start_ringback()
         batches = deque(order)
         deadline = self.began + node.limit_seconds if node.limit_seconds else math.inf
         next_start = self.began
@@ -435,10 +446,49 @@ class Hunt:
         await self.call.ari.add_to_bridge(self.bridge_id, self.call.channel_id, leg.channel_id)
         while True:
             event = await self.call.next_event()
+            if isinstance(event, ChannelTransfer) and event.channel_id == leg.channel_id and not event.state:
+                if await self.pass_on(leg, event):
+                    return
+                continue
             if isinstance(event, (ChannelDestroyed, StasisEnd)) and event.channel.id == leg.channel_id:
                 self._hide_card(leg.channel_id)
                 self.ctx.journal.step("member_hung_up", member=member.target)
                 return
+
+    async def pass_on(self, leg: Leg, request: ChannelTransfer) -> bool:
+        """The phone of `leg` asked to transfer the caller (REFER). Refused (the phone keeps the
+        call): False. Else the caller is passed on, with recall and fallback: True."""
+        by = leg.attempt.target
+        target, refused = transfer_target(request.destination, self.ctx.plan, by) if request.destination \
+            else ("", "attended_not_supported")
+        if refused:
+            self.ctx.journal.step("transfer", by=by, to=request.destination, mode="blind", refused=refused)
+            await self._progress(leg.channel_id, "channel_declined")
+            return False
+        self.ctx.journal.step("transfer", by=by, to=target, mode="blind")
+        # The caller leaves the bridge before the phone is told: its hang-up must not end the call.
+        await self.call.ari.remove_from_bridge(self.bridge_id, self.call.channel_id)
+        await self.call.ari.destroy_bridge(self.bridge_id)
+        self.bridge_id = ""
+        self._hide_card(leg.channel_id)
+        await self._progress(leg.channel_id, "channel_answered")      # the phone hangs up its leg
+        seconds = self.ctx.plan.transfer_ring_seconds
+        order = [[Attempt(HuntMember(t, seconds), t, seconds, False) for t in batch]
+                 for batch in pass_on_order(self.ctx.plan, by, target)]
+        onward = Hunt(HuntNode(id=self.node.id, members=(), music=self.node.music), self.ctx)
+        try:
+            await onward.run(order)
+        finally:
+            await asyncio.shield(onward.cleanup())
+        if onward.answered is None:
+            self.ctx.journal.outcome = "transfer_no_answer"
+        return True
+
+    async def _progress(self, channel_id: str, state: str) -> None:
+        try:
+            await self.call.ari.transfer_progress(channel_id, state)
+        except AriError as e:                       # the phone hung up meanwhile: nothing to tell
+            log.info("transfer progress not sent channel=%s state=%s error=%s", channel_id, state, e.message)
 
     async def _stop_playback_quietly(self, playback_id: str) -> None:
         try:

@@ -239,5 +239,6 @@ class Plan:
     nodes: dict[str, Node]
     trunks: dict[str, Trunk] = field(default_factory=dict)
     auto_callback: tuple[AutoCallbackRule, ...] = ()    # first matching rule wins
+    transfer_ring_seconds: float = 20.0  # a transfer's target, then the transferring phone, ring this long
     source: str = ""                 # file name the plan came from
     checksum: str = ""               # sha256 of the YAML text

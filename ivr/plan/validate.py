@@ -11,6 +11,7 @@ import difflib
 import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -34,6 +35,7 @@ PromptExists = Callable[[str, str], bool]
 RING_CADENCE_SECONDS = {"RU": 5.0, "UA": 5.0, "BY": 5.0, "KZ": 5.0, "DE": 5.0,
                         "US": 6.0, "CA": 6.0, "GB": 3.0}
 DEFAULT_RINGS = 2
+TRANSFER_RINGS = 4           # a transfer target rings this long before the call comes back
 HUNT_STRATEGIES = ("sequential", "ringall", "roundrobin", "memory", "overlap")
 # leastrecent is Asterisk app_queue's name for longestidle.
 QUEUE_STRATEGIES = ("ringall", "linear", "longestidle", "leastrecent", "roundrobin", "fewestcalls", "random")
@@ -41,7 +43,7 @@ MENU_KEYS = tuple("0123456789*#")
 
 TOP_KEYS = ("company", "timezone", "country", "language", "languages", "ring_seconds",
             "short_call_seconds", "numbers", "schedules", "staff", "fallback", "nodes", "trunks",
-            "auto_callback")
+            "auto_callback", "transfer_ring_seconds")
 NUMBER_KEYS = ("entry", "source", "name")
 SCHEDULE_KEYS = ("hours", "holidays", "closures")
 HOLIDAY_KEYS = ("date", "from", "to", "name")
@@ -316,6 +318,8 @@ class PlanBuilder:
         self._languages(top)
         self._ring_seconds(top)
         short_call = r.optional(top, "short_call_seconds", r.number, 3.0)
+        transfer_ring = r.optional(top, "transfer_ring_seconds", partial(r.number, positive=True),
+                                   TRANSFER_RINGS * self.ring_seconds)
         self._read_secrets()
         self._staff(top)
         fallback = self._fallback(top)
@@ -334,6 +338,7 @@ class PlanBuilder:
             language=self.language, languages=self.languages, ring_seconds=self.ring_seconds,
             short_call_seconds=short_call, numbers=numbers, schedules=schedules,
             staff=self.staff, fallback=fallback, nodes=nodes, trunks=trunks, auto_callback=auto_callback,
+            transfer_ring_seconds=transfer_ring,
         )
 
     # ----- top-level settings -----

@@ -195,6 +195,12 @@ class World:
     async def press(self, leg: Leg, digits: str) -> None:
         await self.ari.send_dtmf(leg.channel_id, digits)
 
+    async def transfer(self, leg: Leg, target: str) -> None:
+        """The phone on `leg` presses Transfer and keys in `target`: a blind transfer (SIP REFER).
+        The leg leaves the world's app for the dialplan, so its recording goes on but no more
+        behaviour is scripted on it."""
+        await self.ari.continue_in_dialplan(leg.channel_id, "transfer", target)
+
     async def hangup(self, leg: Leg) -> None:
         try:
             await self.ari.hangup(leg.channel_id)
