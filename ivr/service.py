@@ -21,6 +21,7 @@ from ivr.missed.auto_callback import AutoCallback
 from ivr.missed.service import MissedService
 from ivr.plan.live import PlanHolder
 from ivr.queues import setup as queues_setup
+from ivr.staff import setup as staff_setup
 from ivr.routing.numbers import normalize
 from ivr.routing.router import Router
 from ivr.sounds.catalog import PromptCatalog
@@ -45,6 +46,7 @@ class IvrService:
         self.ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app,
                              on_event=self.supervisor.on_event, on_connect=self._on_connect)
         self.services.queues = queues_setup.for_service(self)
+        self.services.dnd = staff_setup.for_service(self)
         self.services.router = Router.for_service(settings, self.plans, self.ari)
         self.services.missed = MissedService(settings, db, self.clock.now,
                                              lambda: self.plans.current.plan if self.plans.current else None)
@@ -57,6 +59,7 @@ class IvrService:
     async def start(self) -> None:
         await self.plans.load()
         await self.services.queues.start()
+        await self.services.dnd.load()
         await self.services.missed.start()
         self.auto_callback.start()
 

@@ -25,6 +25,7 @@ class Services:
     router: Any = None        # outbound trunk choice (legs to outside numbers)
     missed: Any = None        # the missed-call service
     cards: Cards = field(default_factory=Cards)   # call cards on the staff phones being rung
+    dnd: Any = None           # do-not-disturb of the staff phones (ivr.staff.dnd)
 
 
 @dataclass

@@ -163,6 +163,9 @@ class Hunt:
     async def skip_reason(self, target: str) -> str | None:
         if target not in self.ctx.plan.staff:
             return None
+        dnd = self.ctx.services.dnd
+        if dnd is not None and dnd.on(target):
+            return "dnd"
         try:
             state = await self.call.ari.device_state(f"PJSIP/{target}")
         except AriError:

@@ -2,13 +2,13 @@
 codes (a staff phone dials *45 / *46 / *47; the dialplan sends it to Stasis(ivr,feature,ACTION,EXT))."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING
 
 from ivr.ari.bus import Subscription
 from ivr.ari.client import AriError
-from ivr.ari.events import ChannelDestroyed, PlaybackEvent, StasisEnd, StasisStart
+from ivr.ari.events import StasisStart
+from ivr.calls.feature import say_and_hang_up
 from ivr.errors import IvrError
 from ivr.plan.model import Plan
 from ivr.queues.callback import CallbackDialer, trunk_endpoint
@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 # What the phone hears after a feature code: the new state of the agent.
 FEATURE_PROMPTS = {"login": "agent-logged-in", "logout": "agent-logged-out", "pause": "agent-paused",
                    "unpause": "agent-unpaused"}
-PAUSE = "silence/1"
 
 
 def for_service(service: IvrService) -> QueueManager:
@@ -58,31 +57,12 @@ async def feature_code(service: IvrService, manager: QueueManager, event: Stasis
         action = "unpause" if manager.agent(ext).paused else "pause"
     try:
         await service.ari.answer(channel)
-        try:
-            await manager.agent_action(ext, action, reason="phone" if action == "pause" else "")
-            prompt = FEATURE_PROMPTS[action]
-        except IvrError as e:
-            log.warning("feature code refused ext=%s action=%s error=%s", ext, action, e.message)
-            prompt = "beeperr"
-        plan = service.plans.current.plan if service.plans.current else None
-        language = plan.language if plan else "en"
-        # A second of silence first (the phone has only just been lifted to the ear) and after
-        # (the last syllable must reach the phone before the hang-up).
-        media = ["sound:" + path for name in (PAUSE, prompt, PAUSE)
-                 if (path := service.catalog.resolve(name, language) or service.catalog.resolve(name, "en"))]
-        if media:
-            playback = f"{channel}-feature"
-            sub.add_key(playback)
-            await service.ari.play(channel, media, playback)
-            while True:
-                got = await sub.get(timeout=10)
-                if isinstance(got, (StasisEnd, ChannelDestroyed)) or \
-                        (isinstance(got, PlaybackEvent) and got.type == "PlaybackFinished"):
-                    break
-    except (AriError, asyncio.TimeoutError):
-        pass                                  # the phone hung up: the state is changed all the same
-    finally:
-        try:
-            await service.ari.hangup(channel)
-        except AriError:
-            pass
+    except AriError:
+        return                                # the phone hung up at once
+    try:
+        await manager.agent_action(ext, action, reason="phone" if action == "pause" else "")
+        prompt = FEATURE_PROMPTS[action]
+    except IvrError as e:
+        log.warning("feature code refused ext=%s action=%s error=%s", ext, action, e.message)
+        prompt = "beeperr"
+    await say_and_hang_up(service, channel, sub, prompt)

@@ -280,6 +280,18 @@ class QueueAgentRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class StaffStateRow(Base):
+    """A staff phone's do-not-disturb, so it survives a restart (migration 0013_staff). An extension
+    without a row takes calls."""
+
+    __tablename__ = "staff_state"
+
+    extension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    dnd: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_by: Mapped[str] = mapped_column(String(128), default="")
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class QueueCallbackRow(Base):
     """A caller who asked to be called back and keeps their place: `joined_at` orders the line."""
 

@@ -192,6 +192,20 @@ class World:
         await self.ari.dial(channel_id, timeout=timeout)
         return leg
 
+    async def dial_from_phone(self, phone: str, dialled: str, record: bool = False) -> Leg:
+        """Staff phone `phone` dials `dialled` (as typed) through the PBX; `record`: keep what it hears."""
+        channel_id = self.new_id("phone")
+        leg = Leg(channel_id, dialled, f"phone-{phone}", time.monotonic())
+        self.legs[channel_id] = leg
+        with self.bus.subscribe(channel_id) as staged:
+            await self.ari.create_channel(f"PJSIP/{dialled}@phone-{phone}", channel_id, "caller")
+            while not isinstance(await staged.get(5), StasisStart):
+                pass
+        if record:
+            await self._record(leg)
+        await self.ari.dial(channel_id, timeout=30)
+        return leg
+
     async def press(self, leg: Leg, digits: str) -> None:
         await self.ari.send_dtmf(leg.channel_id, digits)
 

@@ -15,6 +15,7 @@ from ivr.web import campaigns as campaigns_web
 from ivr.web import missed as missed_api
 from ivr.web import queues as queue_routes
 from ivr.web import routing
+from ivr.web import staff as staff_web
 from ivr.web.keys import SERVICE
 from ivr.web.sessions import Sessions, load_secret
 
@@ -89,4 +90,5 @@ def create_app(service: IvrService) -> web.Application:
     campaign_pages.setup(app)
     queue_routes.setup(app)
     cards.setup(app)
+    staff_web.setup(app)
     return app

@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 
-from conftest import plan_text
+from conftest import NET, PBX_IP, PLANS, plan_text
 from ivr.testing.audio import has_tone, silences
+from ivr.testing.softphone import Softphone
 from ivr.testing.world import Behaviour, Leg, World
 
-DESK = "+74951110200"
+DESK, SOFT = "+74951110200", "+74951110202"
+SOFTPHONE_IP = f"{NET}.5"
 RINGBACK_HZ = 425.0
 VOICE = ("sound:hello-world",)
 
@@ -145,3 +147,51 @@ async def test_transfer_to_an_unknown_extension_keeps_the_call(staff_plan, world
     assert steps(record, "transfer") == [("transfer", {"by": "102", "to": "999", "mode": "blind",
                                                        "refused": "unknown_extension"})]
     assert record["answered_by"] == "102"
+
+
+async def pbx_contact(pbx, extension: str, address: str, timeout: float = 20) -> None:
+    """Wait until the PBX has `extension` registered from `address`."""
+    async def registered() -> None:
+        # baresip's contact user carries a suffix of its own ("103-abc@..."): match the address.
+        while not any(line.strip().startswith(f"Contact:  {extension}/sip:") and f"@{address}:" in line
+                      for line in pbx.cli("pjsip show contacts").splitlines()):
+            await asyncio.sleep(0.3)
+    await asyncio.wait_for(registered(), timeout)
+
+
+@pytest.fixture
+async def softphone(pbx, world, stack_dir, settings):
+    """baresip registered as 103 in place of the world's phone; the world's 103 registers again after."""
+    assert Softphone.available(), "baresip is missing: `make system-deps` installs baresip-core"
+    voice = settings.path(settings.sounds_dir) / "generated" / "ru" / "welcome.wav"
+    phone = Softphone(stack_dir / "baresip", SOFTPHONE_IP, "103", "test-103-secret", PBX_IP, voice)
+    phone.start()
+    try:
+        await pbx_contact(pbx, "103", SOFTPHONE_IP)
+        yield phone
+    finally:
+        phone.stop()
+        world.instance.cli("pjsip send register reg-103")
+        await pbx_contact(pbx, "103", f"{NET}.2")
+
+
+async def test_a_real_softphone_transfers_the_caller(staff_plan, world, softphone):
+    world.reset()
+    caller = "+79163000005"
+    world.behaviours["101"] = Behaviour("answer", after=1.0, play=VOICE, play_after=0.3, hangup_after=3.0)
+    caller_leg = await world.call(SOFT, caller)
+    await asyncio.sleep(2.5)                      # baresip answered by itself and talks
+    answer = await softphone.command("transfer", "101")
+    assert answer.get("ok"), (answer, softphone.log()[-2000:])
+    target = await incoming(world, "101")
+    await asyncio.wait_for(caller_leg.ended.wait(), 20)
+
+    assert target.caller_number == caller and target.answered_at is not None
+    heard = await world.wait_recording(caller_leg)
+    answered = target.answered_at - caller_leg.invited_at
+    assert sound_in(heard, answered + 0.5, answered + 1.3) > 0.6
+    record = await staff_plan.call_record(caller)
+    assert record["answered_by"] == "101", record
+    assert steps(record, "transfer") == [("transfer", {"by": "103", "to": "101", "mode": "blind"})]
+    # baresip heard the caller's side while it talked, and its call is over
+    assert softphone.heard(), softphone.log()[-2000:]
