@@ -47,6 +47,10 @@ class ChannelEvent(Event):
 @dataclass(frozen=True)
 class StasisStart(ChannelEvent):
     args: tuple[str, ...]
+    replaces: str = ""       # a channel of ours this one took the place of (call pickup moves the picker in)
+
+    def keys(self) -> tuple[str, ...]:
+        return (self.channel.id, self.replaces) if self.replaces else (self.channel.id,)
 
 
 @dataclass(frozen=True)
@@ -150,7 +154,8 @@ def decode(msg: dict[str, Any]) -> Event:
     ch = msg.get("channel")
     channel = ChannelInfo.from_json(ch) if isinstance(ch, dict) else None
     if kind == "StasisStart" and channel:
-        return StasisStart(kind, channel, tuple(msg.get("args") or ()))
+        return StasisStart(kind, channel, tuple(msg.get("args") or ()),
+                           (msg.get("replace_channel") or {}).get("id", ""))
     if kind == "StasisEnd" and channel:
         return StasisEnd(kind, channel)
     if kind == "ChannelStateChange" and channel:

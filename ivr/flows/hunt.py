@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -101,6 +102,12 @@ def manager_first(batches: list[list[Attempt]], manager: str, ring_seconds: floa
     return [[own], *(batch for batch in rest if batch)]
 
 
+def extension_of(channel_name: str) -> str:
+    """The staff extension of a phone's channel name ("PJSIP/101-0000002a" -> "101")."""
+    match = re.fullmatch(r"PJSIP/([^/@-]+)-[0-9a-f]+", channel_name)
+    return match.group(1) if match else ""
+
+
 def endpoint_for(target: str, ctx: FlowContext, tried: tuple[str, ...] = ()) -> str:
     """A staff extension rings its phone; a number leaves on the router's trunk for its carrier
     (raises ivr.routing.router.NoTrunk when none is free), or the default trunk without a router.
@@ -127,6 +134,7 @@ class Leg:
     playback_id: str = ""                          # the confirm prompt
     tried: tuple[str, ...] = ()                    # router-chosen trunks of this attempt, this one last
     watch: LegWatch | None = None                  # a router-sent leg: answer, end or the trunk's failure
+    picked_by: str = ""                            # the extension that took it with call pickup
 
     @property
     def member(self) -> HuntMember:
@@ -300,6 +308,8 @@ class Hunt:
             if event.dialstatus in DIAL_STATUS:
                 self.ended(leg, DIAL_STATUS[event.dialstatus])
             return None
+        if isinstance(event, StasisStart) and event.replaces:
+            return await self._picked_up_elsewhere(event)
         leg = self.legs.get(event.keys()[0]) if event.keys() else None
         if leg is None or not leg.active:
             return None
@@ -328,6 +338,21 @@ class Hunt:
         else:
             self.ended(leg, verdict.reason)
         return None
+
+    async def _picked_up_elsewhere(self, event: StasisStart) -> Leg | None:
+        """Call pickup (*8, **EXT): another phone answered a ringing leg, and Asterisk moved that
+        phone's channel into the leg's place: a new channel id, and the leg's own one ends."""
+        leg = self.legs.get(event.replaces)
+        if leg is None or leg.state != "ringing":
+            return None
+        self._hide_card(leg.channel_id)
+        del self.legs[leg.channel_id]
+        leg.channel_id = event.channel.id
+        self.legs[leg.channel_id] = leg
+        self.call.sub.add_key(leg.channel_id)
+        leg.picked_by = extension_of(event.channel.name)
+        self.ctx.journal.step("picked_up", **self._who(leg.attempt), by=leg.picked_by)
+        return await self._picked_up(leg)
 
     async def _picked_up(self, leg: Leg) -> Leg | None:
         """The far end answered: that is the answer, or with confirm mode the question."""
@@ -436,8 +461,9 @@ class Hunt:
         self.answered = leg
         self.ctx.services.cards.talking(leg.channel_id)
         member = leg.member
-        self.ctx.journal.person_answered(member.target)
+        self.ctx.journal.person_answered(leg.picked_by or member.target)
         self.ctx.journal.step("answered", **self._who(leg.attempt),
+                              **({"picked_up_by": leg.picked_by} if leg.picked_by else {}),
                               after_seconds=round((leg.picked_up or self.loop.time()) - leg.started, 2),
                               waited_seconds=self._since(self.began), confirmed=leg.attempt.confirm)
         self._remember_answer(member)

@@ -52,6 +52,7 @@ class Staff:
     # .DestClass). International is off unless listed: toll-fraud protection.
     dial: tuple[str, ...] = ("internal", "local", "mobile", "long_distance")
     dial_per_hour: int = 60    # outbound calls to outside numbers an hour, 0 = no limit
+    pickup_group: str = ""     # phones of one group answer each other's ringing calls with *8
 
 
 @dataclass(frozen=True)

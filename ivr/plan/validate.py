@@ -48,7 +48,9 @@ NUMBER_KEYS = ("entry", "source", "name")
 SCHEDULE_KEYS = ("hours", "holidays", "closures")
 HOLIDAY_KEYS = ("date", "from", "to", "name")
 CLOSURE_KEYS = ("from", "to", "reason")
-STAFF_KEYS = ("name", "mobile", "language", "dial", "dial_per_hour")
+STAFF_KEYS = ("name", "mobile", "language", "dial", "dial_per_hour", "pickup_group")
+# A pickup group becomes a word in pjsip.conf.
+_PICKUP_GROUP = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 TRUNK_KEYS = ("host", "caller_id", "capacity", "default", "carriers", "cost", "priority", "international",
               "calls_per_minute")
 # Destination classes a phone may be allowed to dial (ivr.routing.numbers.DestClass).
@@ -461,7 +463,7 @@ class PlanBuilder:
                 r.problem(key, f"staff: extension '{ext}' must be 2 to 6 digits")
                 continue
             self.staff_ids.add(ext)
-            name, mobile, language = "", "", ""
+            name, mobile, language, pickup_group = "", "", "", ""
             dial, dial_per_hour = DEFAULT_DIAL, 60
             if isinstance(value, ScalarNode):
                 name = str(value.value).strip() if not _is_null(value) else ""
@@ -475,6 +477,12 @@ class PlanBuilder:
                     dial = self._dial_classes(n, ext)
                 dial_per_hour = int(r.optional(info, "dial_per_hour",
                                                lambda n, w: r.number(n, w, integer=True), 60))
+                if (n := info.get("pickup_group")) is not None:
+                    pickup_group = r.text(n, "pickup_group") or ""
+                    if pickup_group and not _PICKUP_GROUP.fullmatch(pickup_group):
+                        r.problem(n, f"staff '{ext}': pickup_group '{pickup_group}' must be lower-case "
+                                     "letters, digits, '_' or '-' (up to 32)")
+                        pickup_group = ""
             password = self.secrets.passwords.get(ext)
             if password is None:
                 where = self.secrets.reader.source if self.secrets.reader else "the secrets file"
@@ -485,7 +493,8 @@ class PlanBuilder:
                                    f"(staff: {{\"{ext}\": {{password: ...}}}})")
                 continue
             self.staff[ext] = Staff(extension=ext, name=name, password=password, mobile=mobile,
-                                    language=language, dial=dial, dial_per_hour=dial_per_hour)
+                                    language=language, dial=dial, dial_per_hour=dial_per_hour,
+                                    pickup_group=pickup_group)
 
     def _dial_classes(self, node: YNode, ext: str) -> tuple[str, ...]:
         """`dial: [local, mobile, long-distance]`: what this phone may call outside ("internal" is

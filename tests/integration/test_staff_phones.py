@@ -1,14 +1,17 @@
-"""Do-not-disturb on real SIP: *78 and *79 from a staff phone, the API, and hunts that skip a DND
-phone at once (no INVITE, no ring time). The plan is tests/integration/plans/staff.yaml."""
+"""Staff phones on real SIP: do-not-disturb (*78 and *79 from a phone, the API; hunts skip a DND
+phone at once: no INVITE, no ring time) and call pickup of the legs the service rings (*8 in the
+pickup group, **EXT for one phone). The plan is tests/integration/plans/staff.yaml."""
 from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from conftest import heard
 from ivr.testing.world import Behaviour, World
-from test_transfer import incoming, staff_plan, steps  # noqa: F401 (staff_plan is a fixture)
+from test_transfer import VOICE, incoming, sound_in, staff_plan, steps  # noqa: F401 (staff_plan is a fixture)
 
-EVERYONE = "+74951110201"
+DESK, EVERYONE = "+74951110200", "+74951110201"
 
 
 async def feature_code(world: World, phone: str, code: str, prompts) -> list[str]:
@@ -61,3 +64,29 @@ async def test_dnd_from_the_api(staff_plan, world):
     assert status == 404 and "999" in error["message"], error
     status, error = await staff_plan.post("/api/staff/101/dnd", {"on": "yes"})
     assert status == 400 and "on" in error["message"], error
+
+
+@pytest.mark.parametrize("picker_ext, code", [("101", "*8"), ("103", "**102")], ids=["group", "directed"])
+async def test_pickup_answers_a_hunt_leg(staff_plan, world, picker_ext, code):
+    """101 shares 102's pickup group (*8); 103 does not, and names the phone (**102)."""
+    world.reset()
+    caller = f"+7916300020{len(code)}"
+    world.behaviours["102"] = Behaviour("ignore")          # the desk phone rings, nobody there
+    leg = await world.call(DESK, caller)
+    await incoming(world, "102")
+    await asyncio.sleep(0.5)
+    picker = await world.dial_from_phone(picker_ext, code, record=True)
+    await asyncio.wait_for(picker.answered.wait(), 10)
+    await world.ari.play(picker.channel_id, list(VOICE), world.new_id("pb"))
+    await asyncio.sleep(2.0)
+    await world.hangup(picker)
+    await asyncio.wait_for(leg.ended.wait(), 10)
+
+    # The caller talked with the phone that picked up.
+    caller_heard = await world.wait_recording(leg)
+    picked = picker.answered_at - leg.invited_at
+    assert sound_in(caller_heard, picked + 0.4, picked + 1.2) > 0.6
+    record = await staff_plan.call_record(caller)
+    assert record["answered_by"] == picker_ext, record
+    assert steps(record, "picked_up") == [("picked_up", {"member": "102", "by": picker_ext})]
+    assert steps(record, "answered")[0][1]["picked_up_by"] == picker_ext
