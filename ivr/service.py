@@ -79,7 +79,8 @@ class IvrService:
             caller = normalize(event.channel.caller_number, plan.country)
         except InvalidInput:
             caller = event.channel.caller_number       # withheld or odd: keep what the network sent
-        ctx = new_context(session, plan, self.clock.now, company_number, caller, self.services)
+        ctx = new_context(session, plan, self.clock.now, company_number, caller, self.services,
+                          event.channel.caller_name)
         await run_inbound(ctx, self.calls, live.version)
 
     async def _callback(self, event: StasisStart, sub: Subscription) -> None:

@@ -36,6 +36,7 @@ class FlowContext:
     now: Callable[[], datetime]
     company_number: str = ""
     caller: str = ""
+    caller_name: str = ""      # the display name the call came with, cleaned (ivr.calls.inbound.display_name)
     services: Services = field(default_factory=Services)
     card: Card | None = None   # who the caller is, shown on the staff phones this call rings
     _contact: Any = field(default=None, repr=False)

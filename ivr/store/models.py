@@ -88,6 +88,7 @@ class CallRow(Base):
     company_number: Mapped[str] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(String(64), default="")
     contact_name: Mapped[str] = mapped_column(String(200), default="")
+    caller_name: Mapped[str] = mapped_column(String(200), default="")     # the display name the call came with
     # No foreign key: a call keeps the number of the plan it ran on even if that plan
     # was loaded from a file before it was stored.
     plan_version: Mapped[int | None] = mapped_column(Integer)

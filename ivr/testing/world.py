@@ -175,7 +175,8 @@ class World:
 
     # ----- a caller calls the company -----
 
-    async def call(self, number: str, caller: str, via: str = "default", timeout: int = 30) -> Leg:
+    async def call(self, number: str, caller: str, via: str = "default", timeout: int = 30,
+                   name: str = "") -> Leg:
         """Place a call to a company number through a carrier's trunk; recording starts before
         the PBX answers, so the first syllable of the greeting is heard too."""
         channel_id = self.new_id("caller")
@@ -188,6 +189,8 @@ class World:
                 pass
         # An outgoing PJSIP channel presents its connected line as the caller (From header).
         await self.ari.set_var(channel_id, "CONNECTEDLINE(num,i)", caller)
+        if name:                                   # the display name of the From header
+            await self.ari.set_var(channel_id, "CONNECTEDLINE(name,i)", name)
         await self._record(leg)
         await self.ari.dial(channel_id, timeout=timeout)
         return leg

@@ -90,3 +90,15 @@ async def test_pickup_answers_a_hunt_leg(staff_plan, world, picker_ext, code):
     assert record["answered_by"] == picker_ext, record
     assert steps(record, "picked_up") == [("picked_up", {"member": "102", "by": picker_ext})]
     assert steps(record, "answered")[0][1]["picked_up_by"] == picker_ext
+
+
+async def test_the_callers_display_name_is_kept_and_shown(staff_plan, world):
+    world.reset()
+    caller, name = "+79163000301", "Анна <Иванова>"
+    leg = await world.call(EVERYONE, caller, name=name)              # nobody answers
+    await asyncio.wait_for(leg.ended.wait(), 20)
+    assert {p.caller_name for p in world.incoming} == {name}            # on the phones' displays
+    record = await staff_plan.call_record(caller)
+    assert record["caller_name"] == name and record["contact_name"] == "", record
+    items = (await staff_plan.get(f"/api/missed?status=all&customer={caller.replace('+', '%2B')}"))["items"]
+    assert [i["contact_name"] for i in items] == [name], items

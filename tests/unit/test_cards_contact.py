@@ -82,7 +82,7 @@ class FakeCalls:
         return None
 
     async def start(self, channel_id: str, caller: str, company_number: str, source: str, plan_version, at,
-                    language: str = "", contact_name: str = "") -> int:
+                    language: str = "", contact_name: str = "", caller_name: str = "") -> int:
         self.contact_name = contact_name
         return 1
 

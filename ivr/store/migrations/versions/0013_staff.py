@@ -1,4 +1,4 @@
-"""staff phones' do-not-disturb
+"""staff phones' do-not-disturb; the caller's display name with each call
 
 Revision ID: 0013_staff
 Revises: 0007_campaign_claim_indexes
@@ -23,7 +23,11 @@ def upgrade() -> None:
         sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("extension", name=op.f("pk_staff_state")),
     )
+    with op.batch_alter_table("calls") as batch:
+        batch.add_column(sa.Column("caller_name", sa.String(length=200), nullable=False, server_default=""))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("calls") as batch:
+        batch.drop_column("caller_name")
     op.drop_table("staff_state")
