@@ -18,7 +18,7 @@ from ivr.testing.audio import has_tone, silences
 from ivr.testing.softphone import Softphone
 from ivr.testing.world import Behaviour, Leg, World
 
-DESK, SOFT = "+74951110200", "+74951110202"
+DESK, SOFT, QUEUE = "+74951110200", "+74951110202", "+74951110203"
 SOFTPHONE_IP = f"{NET}.5"
 RINGBACK_HZ = 425.0
 VOICE = ("sound:hello-world",)
@@ -91,6 +91,28 @@ async def test_blind_transfer_passes_the_caller_to_the_target(staff_plan, world)
     assert steps(record, "transfer") == [("transfer", {"by": "102", "to": "101", "mode": "blind"})]
     assert [(k, d.get("member")) for k, d in steps(record, "answered")] == [("answered", "102"),
                                                                             ("answered", "101")]
+
+
+async def test_a_queue_agent_transfers_the_caller(staff_plan, world):
+    world.reset()
+    caller = "+79163000006"
+    world.behaviours["102"] = Behaviour("answer", after=0.3)
+    world.behaviours["103"] = Behaviour("answer", after=0.5, play=VOICE, play_after=0.3, hangup_after=2.0)
+    caller_leg = await world.call(QUEUE, caller)
+    agent = await incoming(world, "102")
+    await asyncio.wait_for(agent.answered.wait(), 10)
+    await asyncio.sleep(0.5)
+    await world.transfer(agent, "103")
+    target = await incoming(world, "103")
+    await asyncio.wait_for(caller_leg.ended.wait(), 20)
+
+    assert target.caller_number == caller and target.answered_at is not None
+    heard = await world.wait_recording(caller_leg)
+    answered = target.answered_at - caller_leg.invited_at
+    assert sound_in(heard, answered + 0.5, answered + 1.3) > 0.6
+    record = await staff_plan.call_record(caller)
+    assert record["answered_by"] == "103", record
+    assert steps(record, "transfer") == [("transfer", {"by": "102", "to": "103", "mode": "blind"})]
 
 
 async def test_target_not_answering_rings_the_transferring_phone_back(staff_plan, world):
