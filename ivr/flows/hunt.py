@@ -500,7 +500,10 @@ class Hunt:
         await self.call.ari.destroy_bridge(self.bridge_id)
         self.bridge_id = ""
         self._hide_card(leg.channel_id)
-        await self._progress(leg.channel_id, "channel_answered")      # the phone hangs up its leg
+        await self._progress(leg.channel_id, "channel_answered")
+        # The phone hangs up once told; a phone that does not must not stay busy for the recall.
+        # The NOTIFY and the BYE go out on the same SIP session, in this order.
+        await self._hangup_quietly(leg.channel_id)
         seconds = self.ctx.plan.transfer_ring_seconds
         order = [[Attempt(HuntMember(t, seconds), t, seconds, False) for t in batch]
                  for batch in pass_on_order(self.ctx.plan, by, target)]
