@@ -26,6 +26,7 @@ from ivr.missed.service import MissedService
 from ivr.notify.alerts import Alerts
 from ivr.plan.live import PlanHolder
 from ivr.queues import setup as queues_setup
+from ivr.staff import setup as staff_setup
 from ivr.routing.numbers import normalize
 from ivr.routing.router import Router
 from ivr.security import sip_guard
@@ -53,6 +54,7 @@ class IvrService:
                              on_event=self.supervisor.on_event, on_connect=self._on_connect)
         self.services.router = Router.for_service(settings, self.plans, self.ari)
         self.services.queues = queues_setup.for_service(self)
+        self.services.dnd = staff_setup.for_service(self)
         self.services.missed = MissedService(settings, db, self.clock.now,
                                              lambda: self.plans.current.plan if self.plans.current else None)
         self.services.missed.use_telephony(self.ari, self.bus, self.services.router.endpoint_for)
@@ -69,6 +71,7 @@ class IvrService:
         self.supervisor.handlers.update({
             "inbound": self._inbound, "callback": self._callback,
             "feature": queues_setup.feature_handler(self, self.services.queues),
+            "staff": staff_setup.feature_handler(self, self.services.dnd),
             **self.campaigns.handlers(),
         })
         asterisk_logs = pbx_instance(settings).root / "log" if settings.asterisk_mode == "bundled" \
@@ -78,6 +81,7 @@ class IvrService:
     async def start(self) -> None:
         await self.plans.load()
         await self.services.queues.start()
+        await self.services.dnd.load()
         await self.services.missed.start()
         self.auto_callback.start()
         self._trunk_task = asyncio.create_task(self.trunks.run(), name="trunk-watch")
@@ -101,7 +105,8 @@ class IvrService:
             caller = normalize(event.channel.caller_number, plan.country)
         except InvalidInput:
             caller = event.channel.caller_number       # withheld or odd: keep what the network sent
-        ctx = new_context(session, plan, self.clock.now, company_number, caller, self.services)
+        ctx = new_context(session, plan, self.clock.now, company_number, caller, self.services,
+                          event.channel.caller_name)
         await run_inbound(ctx, self.calls, live.version)
 
     async def _callback(self, event: StasisStart, sub: Subscription) -> None:

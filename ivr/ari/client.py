@@ -223,6 +223,15 @@ class AriClient:
     async def add_to_bridge(self, bridge_id: str, *channel_ids: str) -> None:
         await self._op("bridges", "addChannel", bridgeId=bridge_id, channel=",".join(channel_ids))
 
+    async def remove_from_bridge(self, bridge_id: str, channel_id: str) -> None:
+        await self._op("bridges", "removeChannel", bridgeId=bridge_id, channel=channel_id)
+
+    async def transfer_progress(self, channel_id: str, state: str) -> None:
+        """Tell the phone that asked for a transfer how it goes (a NOTIFY with a SIP fragment):
+        channel_progress, channel_answered (done: the phone hangs up), channel_unavailable,
+        channel_declined."""
+        await self._op("channels", "transfer_progress", channelId=channel_id, states=state)
+
     async def destroy_bridge(self, bridge_id: str) -> None:
         await self._op("bridges", "destroy", bridgeId=bridge_id)
 

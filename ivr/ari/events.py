@@ -47,6 +47,10 @@ class ChannelEvent(Event):
 @dataclass(frozen=True)
 class StasisStart(ChannelEvent):
     args: tuple[str, ...]
+    replaces: str = ""       # a channel of ours this one took the place of (call pickup moves the picker in)
+
+    def keys(self) -> tuple[str, ...]:
+        return (self.channel.id, self.replaces) if self.replaces else (self.channel.id,)
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,21 @@ class DeviceStateChanged(Event):
 
 
 @dataclass(frozen=True)
+class ChannelTransfer(Event):
+    """A phone asked for a transfer (SIP REFER) on a channel whose transfers ARI handles
+    (PJSIP_TRANSFER_HANDLING ari-only): Asterisk has answered 202 and waits for the application."""
+
+    channel_id: str          # the channel the REFER came in on (the transferring phone's)
+    destination: str         # blind: the user part dialled ("101"); "" for an attended transfer
+    replaces: str            # attended: the SIP Call-ID of the consultation call to replace
+    replaced_channel_id: str  # attended: that call's channel on this Asterisk, when found
+    state: str = ""          # "" for the phone's request; our own transfer_progress comes back with its state
+
+    def keys(self) -> tuple[str, ...]:
+        return (self.channel_id,)
+
+
+@dataclass(frozen=True)
 class Unhandled(Event):
     pass
 
@@ -135,7 +154,8 @@ def decode(msg: dict[str, Any]) -> Event:
     ch = msg.get("channel")
     channel = ChannelInfo.from_json(ch) if isinstance(ch, dict) else None
     if kind == "StasisStart" and channel:
-        return StasisStart(kind, channel, tuple(msg.get("args") or ()))
+        return StasisStart(kind, channel, tuple(msg.get("args") or ()),
+                           (msg.get("replace_channel") or {}).get("id", ""))
     if kind == "StasisEnd" and channel:
         return StasisEnd(kind, channel)
     if kind == "ChannelStateChange" and channel:
@@ -161,4 +181,10 @@ def decode(msg: dict[str, Any]) -> Event:
     if kind == "DeviceStateChanged":
         ds = msg.get("device_state") or {}
         return DeviceStateChanged(kind, ds.get("name", ""), ds.get("state", ""))
+    if kind == "ChannelTransfer":
+        refer_to, referred_by = msg.get("refer_to") or {}, msg.get("referred_by") or {}
+        wanted = refer_to.get("requested_destination") or {}
+        return ChannelTransfer(kind, (referred_by.get("source_channel") or {}).get("id", ""),
+                               wanted.get("destination", ""), wanted.get("protocol_id", ""),
+                               (refer_to.get("destination_channel") or {}).get("id", ""), msg.get("state", ""))
     return Unhandled(kind)

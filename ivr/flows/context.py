@@ -34,6 +34,7 @@ class Services:
     # async (FlowContext) -> bool: a campaign passenger calling back is taken before the plan's entry
     campaign_callback: Any = None
     cards: Cards = field(default_factory=Cards)   # call cards on the staff phones being rung
+    dnd: Any = None           # do-not-disturb of the staff phones (ivr.staff.dnd)
 
 
 @dataclass
@@ -44,6 +45,7 @@ class FlowContext:
     now: Callable[[], datetime]
     company_number: str = ""
     caller: str = ""
+    caller_name: str = ""      # the display name the call came with, cleaned (ivr.flows.inbound.display_name)
     services: Services = field(default_factory=Services)
     card: Card | None = None   # who the caller is, shown on the staff phones this call rings
     _contact: Contact | None = field(default=None, repr=False)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -24,12 +25,13 @@ from typing import Any, Literal
 
 from ivr.ari.client import AriError
 from ivr.ari.events import (ChannelDestroyed, ChannelDtmfReceived, ChannelHangupRequest, ChannelStateChange,
-                            Dial, Event, PlaybackEvent, StasisEnd, StasisStart)
+                            ChannelTransfer, Dial, Event, PlaybackEvent, StasisEnd, StasisStart)
 from ivr.calls.legs import hangup_quietly, quietly
 from ivr.calls.outbound_leg import LegWatch, originate_leg
 from ivr.calls.outcome import Outcome, of_cause, of_dial_status
 from ivr.errors import IvrError
 from ivr.flows.context import FlowContext
+from ivr.flows.transfer import ARI_HANDLING, pass_on_order, transfer_target
 from ivr.plan.model import ForwardNode, HuntMember, HuntNode
 from ivr.routing.router import default_trunk_endpoint, trunk_of_endpoint
 
@@ -96,6 +98,12 @@ def manager_first(batches: list[list[Attempt]], manager: str, ring_seconds: floa
     return [[own], *(batch for batch in rest if batch)]
 
 
+def extension_of(channel_name: str) -> str:
+    """The staff extension of a phone's channel name ("PJSIP/101-0000002a" -> "101")."""
+    match = re.fullmatch(r"PJSIP/([^/@-]+)-[0-9a-f]+", channel_name)
+    return match.group(1) if match else ""
+
+
 def endpoint_for(target: str, ctx: FlowContext, tried: tuple[str, ...] = ()) -> str:
     """A staff extension rings its phone; a number leaves on the router's trunk for its carrier
     (raises ivr.routing.router.NoTrunk when none is free), or the default trunk without a router.
@@ -120,6 +128,7 @@ class Leg:
     playback_id: str = ""                          # the confirm prompt
     tried: tuple[str, ...] = ()                    # router-chosen trunks of this attempt, this one last
     watch: LegWatch | None = None                  # a router-sent leg: answer, end or the trunk's failure
+    picked_by: str = ""                            # the extension that took it with call pickup
 
     @property
     def member(self) -> HuntMember:
@@ -156,6 +165,9 @@ class Hunt:
     async def skip_reason(self, target: str) -> str | None:
         if target not in self.ctx.plan.staff:
             return None
+        dnd = self.ctx.services.dnd
+        if dnd is not None and dnd.on(target):
+            return "dnd"
         try:
             state = await self.call.ari.device_state(f"PJSIP/{target}")
         except AriError:
@@ -190,6 +202,9 @@ class Hunt:
                     await self.call.ari.create_channel(endpoint, leg_id, "leg")
                     while not isinstance(await staged.get(5), StasisStart):
                         pass
+                # A phone's REFER comes to us, not to Asterisk's core (ivr.flows.transfer).
+                for name, value in ARI_HANDLING.items():
+                    await self.call.ari.set_var(leg_id, name, value)
                 await self._dial_staged(leg_id, int(attempt.ring_seconds) + 5)
         except (AriError, asyncio.TimeoutError) as e:
             self.ctx.journal.step("skipped", **self._who(attempt), reason="unavailable",
@@ -287,6 +302,8 @@ class Hunt:
             if (outcome := of_dial_status(event.dialstatus)) not in (None, Outcome.ANSWERED):
                 self.ended(leg, outcome)
             return None
+        if isinstance(event, StasisStart) and event.replaces:
+            return await self._picked_up_elsewhere(event)
         leg = self.legs.get(event.keys()[0]) if event.keys() else None
         if leg is None or not leg.active:
             return None
@@ -315,6 +332,21 @@ class Hunt:
         else:
             self.ended(leg, verdict.reason)
         return None
+
+    async def _picked_up_elsewhere(self, event: StasisStart) -> Leg | None:
+        """Call pickup (*8, **EXT): another phone answered a ringing leg, and Asterisk moved that
+        phone's channel into the leg's place: a new channel id, and the leg's own one ends."""
+        leg = self.legs.get(event.replaces)
+        if leg is None or leg.state != "ringing":
+            return None
+        self._hide_card(leg.channel_id)
+        del self.legs[leg.channel_id]
+        leg.channel_id = event.channel.id
+        self.legs[leg.channel_id] = leg
+        self.call.sub.add_key(leg.channel_id)
+        leg.picked_by = extension_of(event.channel.name)
+        self.ctx.journal.step("picked_up", **self._who(leg.attempt), by=leg.picked_by)
+        return await self._picked_up(leg)
 
     async def _picked_up(self, leg: Leg) -> Leg | None:
         """The far end answered: that is the answer, or with confirm mode the question."""
@@ -356,14 +388,21 @@ class Hunt:
         manager = contact.manager if contact is not None else ""
         return manager if manager in self.ctx.plan.staff else ""
 
-    async def run(self) -> str | None:
+    async def _order(self) -> list[list[Attempt]]:
         node = self.node
         manager = await self._manager()
-        await self._start_ringback()
         order = attempt_batches(node, self.ctx.plan.staff, self._rotate())
         if manager:
             self.ctx.journal.step("manager_first", manager=manager)
             order = manager_first(order, manager, node.members[0].ring_seconds if node.members else 15.0)
+        return order
+
+    async def run(self, order: list[list[Attempt]] | None = None) -> str | None:
+        """Ring the node's members (or the batches given) and talk; the next node, or None."""
+        node = self.node
+        if order is None:
+            order = await self._order()
+        await self._start_ringback()
         batches = deque(order)
         deadline = self.began + node.limit_seconds if node.limit_seconds else math.inf
         next_start = self.began
@@ -413,8 +452,9 @@ class Hunt:
         self.answered = leg
         self.ctx.services.cards.talking(leg.channel_id)
         member = leg.member
-        self.ctx.journal.person_answered(member.target)
+        self.ctx.journal.person_answered(leg.picked_by or member.target)
         self.ctx.journal.step("answered", **self._who(leg.attempt),
+                              **({"picked_up_by": leg.picked_by} if leg.picked_by else {}),
                               after_seconds=round((leg.picked_up or self.loop.time()) - leg.started, 2),
                               waited_seconds=self._since(self.began), confirmed=leg.attempt.confirm)
         self._remember_answer(member)
@@ -426,10 +466,52 @@ class Hunt:
         await self.call.ari.add_to_bridge(self.bridge_id, self.call.channel_id, leg.channel_id)
         while True:
             event = await self.call.next_event()
+            if isinstance(event, ChannelTransfer) and event.channel_id == leg.channel_id and not event.state:
+                if await self.pass_on(leg, event):
+                    return
+                continue
             if isinstance(event, (ChannelDestroyed, StasisEnd)) and event.channel.id == leg.channel_id:
                 self._hide_card(leg.channel_id)
                 self.ctx.journal.step("member_hung_up", member=member.target)
                 return
+
+    async def pass_on(self, leg: Leg, request: ChannelTransfer) -> bool:
+        """The phone of `leg` asked to transfer the caller (REFER). Refused (the phone keeps the
+        call): False. Else the caller is passed on, with recall and fallback: True."""
+        by = leg.attempt.target
+        target, refused = transfer_target(request.destination, self.ctx.plan, by) if request.destination \
+            else ("", "attended_not_supported")
+        if refused:
+            self.ctx.journal.step("transfer", by=by, to=request.destination, mode="blind", refused=refused)
+            await self._progress(leg.channel_id, "channel_declined")
+            return False
+        self.ctx.journal.step("transfer", by=by, to=target, mode="blind")
+        # The caller leaves the bridge before the phone is told: its hang-up must not end the call.
+        await self.call.ari.remove_from_bridge(self.bridge_id, self.call.channel_id)
+        await self.call.ari.destroy_bridge(self.bridge_id)
+        self.bridge_id = ""
+        self._hide_card(leg.channel_id)
+        await self._progress(leg.channel_id, "channel_answered")
+        # The phone hangs up once told; a phone that does not must not stay busy for the recall.
+        # The NOTIFY and the BYE go out on the same SIP session, in this order.
+        await self._hangup_quietly(leg.channel_id)
+        seconds = self.ctx.plan.transfer_ring_seconds
+        order = [[Attempt(HuntMember(t, seconds), t, seconds, False) for t in batch]
+                 for batch in pass_on_order(self.ctx.plan, by, target)]
+        onward = Hunt(HuntNode(id=self.node.id, members=(), music=self.node.music), self.ctx)
+        try:
+            await onward.run(order)
+        finally:
+            await asyncio.shield(onward.cleanup())
+        if onward.answered is None:
+            self.ctx.journal.outcome = "transfer_no_answer"
+        return True
+
+    async def _progress(self, channel_id: str, state: str) -> None:
+        try:
+            await self.call.ari.transfer_progress(channel_id, state)
+        except AriError as e:                       # the phone hung up meanwhile: nothing to tell
+            log.info("transfer progress not sent channel=%s state=%s error=%s", channel_id, state, e.message)
 
     async def _hangup_quietly(self, channel_id: str) -> None:
         await hangup_quietly(self.call.ari, channel_id)

@@ -30,7 +30,8 @@ async def run_inbound(ctx: FlowContext, calls: CallStore, plan_version: int | No
     try:
         journal.call_id = await calls.start(call.channel_id, ctx.caller, ctx.company_number,
                                             number.source if number else "", plan_version, ctx.now(),
-                                            language=call.language, contact_name=contact_name)
+                                            language=call.language, contact_name=contact_name,
+                                            caller_name=ctx.caller_name)
     except CallExists:
         # The service restarted while this caller waited: carry on the same record.
         earlier = await calls.by_channel(call.channel_id)
@@ -106,6 +107,15 @@ async def _finish(ctx: FlowContext, calls: CallStore) -> None:
 
 
 def new_context(session: CallSession, plan: Plan, now, company_number: str, caller: str,
-                services: Services) -> FlowContext:
+                services: Services, caller_name: str = "") -> FlowContext:
     return FlowContext(call=session, plan=plan, journal=CallJournal(now), now=now,
-                       company_number=company_number, caller=caller, services=services)
+                       company_number=company_number, caller=caller, services=services,
+                       caller_name=display_name(caller_name, caller))
+
+
+def display_name(raw: str, number: str) -> str:
+    """The caller's display name as a network sent it, fit to store and show: no control characters
+    (a name goes into mail subjects and phone displays), at most 100 characters, and nothing when it
+    only repeats the number."""
+    name = " ".join("".join(ch if ch.isprintable() else " " for ch in raw).split())[:100]
+    return "" if name in (number, number.lstrip("+")) else name

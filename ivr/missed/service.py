@@ -246,7 +246,7 @@ class MissedService:
         contact = await self.contacts.by_number(call.caller)
         voicemail = await self._keep_voicemail(call)
         miss = MissedCall(call_id=call.id, customer=call.caller, company_number=call.company_number,
-                          source=call.source, contact_name=contact.name if contact else call.contact_name,
+                          source=call.source, contact_name=contact.name if contact else call.name,
                           at=call.started_at, reason=verdict.reason, node=verdict.node, short=verdict.short,
                           voicemail=voicemail, rung=rung_extensions(call, set(plan.staff) if plan else set()))
         item = await self.store.add_missed(miss, now, self.notifier)

@@ -56,6 +56,7 @@ class Staff:
     # .DestClass). International is off unless listed: toll-fraud protection.
     dial: tuple[str, ...] = ("internal", "local", "mobile", "long_distance")
     dial_per_hour: int = 60    # outbound calls to outside numbers an hour, 0 = no limit
+    pickup_group: str = ""     # phones of one group answer each other's ringing calls with *8
 
 
 @dataclass(frozen=True)
@@ -274,6 +275,7 @@ class Plan:
     trunks: dict[str, Trunk] = field(default_factory=dict)
     auto_callback: tuple[AutoCallbackRule, ...] = ()    # first matching rule wins
     limits: DailyLimits = field(default_factory=DailyLimits)
+    transfer_ring_seconds: float = 20.0  # a transfer's target, then the transferring phone, ring this long
     source: str = ""                 # file name the plan came from
     checksum: str = ""               # sha256 of the YAML text
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 MISSED_OUTCOMES = frozenset({
     "hung_up_in_greeting", "abandoned_in_menu", "abandoned_while_ringing", "abandoned_in_queue", "abandoned",
     "closed_hours", "holiday", "voicemail", "no_answer", "menu_no_choice", "rejected_full", "error",
-    "callback_requested",
+    "callback_requested", "transfer_no_answer",
 })
 
 # Plain words for groups of reasons; any reason itself may be written too.
@@ -17,7 +17,7 @@ REASON_GROUPS: dict[str, frozenset[str]] = {
     "closed": frozenset({"closed_hours", "holiday"}),
     "abandoned": frozenset({"hung_up_in_greeting", "abandoned_in_menu", "abandoned_while_ringing",
                             "abandoned_in_queue", "abandoned", "menu_no_choice"}),
-    "no_answer": frozenset({"no_answer"}),
+    "no_answer": frozenset({"no_answer", "transfer_no_answer"}),
     "voicemail": frozenset({"voicemail"}),
     "full": frozenset({"rejected_full"}),
     "callback_requested": frozenset({"callback_requested"}),

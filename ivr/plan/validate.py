@@ -11,6 +11,7 @@ import difflib
 import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import date, time, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -36,6 +37,7 @@ PromptExists = Callable[[str, str], bool]
 RING_CADENCE_SECONDS = {"RU": 5.0, "UA": 5.0, "BY": 5.0, "KZ": 5.0, "DE": 5.0,
                         "US": 6.0, "CA": 6.0, "GB": 3.0}
 DEFAULT_RINGS = 2
+TRANSFER_RINGS = 4           # a transfer target rings this long before the call comes back
 HUNT_STRATEGIES = ("sequential", "ringall", "roundrobin", "memory", "overlap")
 # leastrecent is Asterisk app_queue's name for longestidle.
 QUEUE_STRATEGIES = ("ringall", "linear", "longestidle", "leastrecent", "roundrobin", "fewestcalls", "random")
@@ -43,12 +45,14 @@ MENU_KEYS = tuple("0123456789*#")
 
 TOP_KEYS = ("company", "timezone", "country", "language", "languages", "ring_seconds",
             "short_call_seconds", "numbers", "schedules", "staff", "fallback", "nodes", "trunks",
-            "auto_callback", "limits")
+            "auto_callback", "limits", "transfer_ring_seconds")
 NUMBER_KEYS = ("entry", "source", "name")
 SCHEDULE_KEYS = ("hours", "holidays", "closures")
 HOLIDAY_KEYS = ("date", "from", "to", "name")
 CLOSURE_KEYS = ("from", "to", "reason")
-STAFF_KEYS = ("name", "mobile", "language", "dial", "dial_per_hour")
+STAFF_KEYS = ("name", "mobile", "language", "dial", "dial_per_hour", "pickup_group")
+# A pickup group becomes a word in pjsip.conf.
+_PICKUP_GROUP = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 TRUNK_KEYS = ("host", "caller_id", "capacity", "default", "carriers", "cost", "priority", "international",
               "calls_per_minute", "sip")
 # Destination classes a phone may be allowed to dial (ivr.routing.numbers.DestClass).
@@ -318,6 +322,8 @@ class PlanBuilder:
         self._languages(top)
         self._ring_seconds(top)
         short_call = r.optional(top, "short_call_seconds", r.number, 3.0)
+        transfer_ring = r.optional(top, "transfer_ring_seconds", partial(r.number, positive=True),
+                                   TRANSFER_RINGS * self.ring_seconds)
         self._read_secrets()
         self._staff(top)
         fallback = self._fallback(top)
@@ -338,6 +344,7 @@ class PlanBuilder:
             short_call_seconds=short_call, numbers=numbers, schedules=schedules,
             staff=self.staff, fallback=fallback, nodes=nodes, trunks=trunks, auto_callback=auto_callback,
             limits=limits,
+            transfer_ring_seconds=transfer_ring,
         )
 
     # ----- top-level settings -----
@@ -463,7 +470,7 @@ class PlanBuilder:
                 r.problem(key, f"staff: extension '{ext}' must be 2 to 6 digits")
                 continue
             self.staff_ids.add(ext)
-            name, mobile, language = "", "", ""
+            name, mobile, language, pickup_group = "", "", "", ""
             dial, dial_per_hour = DEFAULT_DIAL, 60
             if isinstance(value, ScalarNode):
                 name = str(value.value).strip() if not _is_null(value) else ""
@@ -477,6 +484,12 @@ class PlanBuilder:
                     dial = self._dial_classes(n, ext)
                 dial_per_hour = int(r.optional(info, "dial_per_hour",
                                                lambda n, w: r.number(n, w, integer=True), 60))
+                if (n := info.get("pickup_group")) is not None:
+                    pickup_group = r.text(n, "pickup_group") or ""
+                    if pickup_group and not _PICKUP_GROUP.fullmatch(pickup_group):
+                        r.problem(n, f"staff '{ext}': pickup_group '{pickup_group}' must be lower-case "
+                                     "letters, digits, '_' or '-' (up to 32)")
+                        pickup_group = ""
             password = self.secrets.passwords.get(ext)
             if password is None:
                 where = self.secrets.reader.source if self.secrets.reader else "the secrets file"
@@ -487,7 +500,8 @@ class PlanBuilder:
                                    f"(staff: {{\"{ext}\": {{password: ...}}}})")
                 continue
             self.staff[ext] = Staff(extension=ext, name=name, password=password, mobile=mobile,
-                                    language=language, dial=dial, dial_per_hour=dial_per_hour)
+                                    language=language, dial=dial, dial_per_hour=dial_per_hour,
+                                    pickup_group=pickup_group)
 
     def _dial_classes(self, node: YNode, ext: str) -> tuple[str, ...]:
         """`dial: [local, mobile, long-distance]`: what this phone may call outside ("internal" is

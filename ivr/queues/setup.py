@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from ivr.ari.bus import Subscription
 from ivr.ari.client import AriError
-from ivr.ari.events import ChannelDestroyed, StasisEnd, StasisStart
-from ivr.calls.legs import hangup_quietly, play_until_finished
+from ivr.ari.events import StasisStart
+from ivr.calls.feature import say_and_hang_up
 from ivr.errors import IvrError
 from ivr.plan.model import Plan
 from ivr.queues.callback import CallbackDialer, trunk_endpoint
@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 # What the phone hears after a feature code: the new state of the agent.
 FEATURE_PROMPTS = {"login": "agent-logged-in", "logout": "agent-logged-out", "pause": "agent-paused",
                    "unpause": "agent-unpaused"}
-PAUSE = "silence/1"
 
 
 def for_service(service: IvrService) -> QueueManager:
@@ -63,22 +62,12 @@ async def feature_code(service: IvrService, manager: QueueManager, event: Stasis
         action = "unpause" if manager.agent(ext).paused else "pause"
     try:
         await service.ari.answer(channel)
-        try:
-            await manager.agent_action(ext, action, reason="phone" if action == "pause" else "")
-            prompt = FEATURE_PROMPTS[action]
-        except IvrError as e:
-            log.warning("feature code refused ext=%s action=%s error=%s", ext, action, e.message)
-            prompt = "beeperr"
-        plan = service.plans.current.plan if service.plans.current else None
-        language = plan.language if plan else "en"
-        # A second of silence first (the phone has only just been lifted to the ear) and after
-        # (the last syllable must reach the phone before the hang-up).
-        media = ["sound:" + path for name in (PAUSE, prompt, PAUSE)
-                 if (path := service.catalog.resolve(name, language) or service.catalog.resolve(name, "en"))]
-        if media:
-            await play_until_finished(service.ari, sub, channel, media, f"{channel}-feature", 10,
-                                      stop=lambda got: isinstance(got, (StasisEnd, ChannelDestroyed)))
     except AriError:
-        pass                                  # the phone hung up: the state is changed all the same
-    finally:
-        await hangup_quietly(service.ari, channel)
+        return                                # the phone hung up at once
+    try:
+        await manager.agent_action(ext, action, reason="phone" if action == "pause" else "")
+        prompt = FEATURE_PROMPTS[action]
+    except IvrError as e:
+        log.warning("feature code refused ext=%s action=%s error=%s", ext, action, e.message)
+        prompt = "beeperr"
+    await say_and_hang_up(service, channel, sub, prompt)

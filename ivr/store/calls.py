@@ -64,6 +64,12 @@ class CallRecord:
     answered_by: str | None
     duration: float | None  # seconds from start to end
     steps: tuple[CallStep, ...] = ()  # empty when listed with steps=False
+    caller_name: str = ""   # the display name the call came with (SIP From), cleaned
+
+    @property
+    def name(self) -> str:
+        """Who the caller is, as people should see it: the contact's name, else the display name."""
+        return self.contact_name or self.caller_name
 
     @property
     def finished(self) -> bool:
@@ -79,6 +85,7 @@ class CallRecord:
             "company_number": self.company_number,
             "source": self.source,
             "contact_name": self.contact_name,
+            "caller_name": self.caller_name,
             "plan_version": self.plan_version,
             "language": self.language,
             "started_at": self.started_at.isoformat(),
@@ -108,6 +115,7 @@ class CallStore:
         direction: str = "inbound",
         contact_name: str = "",
         language: str = "",
+        caller_name: str = "",
     ) -> int:
         """Store a new call; returns its id."""
         if direction not in DIRECTIONS:
@@ -116,7 +124,7 @@ class CallStore:
         row = CallRow(
             channel_id=channel_id, direction=direction, caller=caller, company_number=company_number,
             source=source, contact_name=contact_name, plan_version=plan_version, language=language,
-            started_at=started_at,
+            started_at=started_at, caller_name=caller_name,
         )
         try:
             async with self._db.session() as session, session.begin():
@@ -287,7 +295,7 @@ def _record(row: CallRow, steps: bool) -> CallRecord:
         company_number=row.company_number, source=row.source, contact_name=row.contact_name,
         plan_version=row.plan_version, language=row.language, started_at=row.started_at,
         answered_at=row.answered_at, ended_at=row.ended_at, outcome=row.outcome,
-        answered_by=row.answered_by, duration=row.duration,
+        answered_by=row.answered_by, duration=row.duration, caller_name=row.caller_name,
         steps=tuple(_step(s) for s in row.steps) if steps else (),
     )
 

@@ -91,6 +91,7 @@ class CallRow(Base):
     company_number: Mapped[str] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(String(64), default="")
     contact_name: Mapped[str] = mapped_column(String(200), default="")
+    caller_name: Mapped[str] = mapped_column(String(200), default="")     # the display name the call came with
     # No foreign key: a call keeps the number of the plan it ran on even if that plan
     # was loaded from a file before it was stored.
     plan_version: Mapped[int | None] = mapped_column(Integer)
@@ -296,6 +297,18 @@ class QueueAgentRow(Base):
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     reason: Mapped[str] = mapped_column(String(64), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StaffStateRow(Base):
+    """A staff phone's do-not-disturb, so it survives a restart (migration 0013_staff). An extension
+    without a row takes calls."""
+
+    __tablename__ = "staff_state"
+
+    extension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    dnd: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_by: Mapped[str] = mapped_column(String(128), default="")
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class QueueCallbackRow(Base):

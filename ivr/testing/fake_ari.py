@@ -101,6 +101,12 @@ class FakeAri:
     async def add_to_bridge(self, bridge_id: str, *channel_ids: str) -> None:
         self._op("add_to_bridge", bridge_id, *channel_ids)
 
+    async def remove_from_bridge(self, bridge_id: str, channel_id: str) -> None:
+        self._op("remove_from_bridge", bridge_id, channel_id)
+
+    async def transfer_progress(self, channel_id: str, state: str) -> None:
+        self._op("transfer_progress", channel_id, state)
+
     async def destroy_bridge(self, bridge_id: str) -> None:
         self._op("destroy_bridge", bridge_id)
 

@@ -176,7 +176,7 @@ class World:
     # ----- a caller calls the company -----
 
     async def call(self, number: str, caller: str, via: str = "default", timeout: int = 30,
-                   endpoint: str = "", headers: dict[str, str] | None = None) -> Leg:
+                   endpoint: str = "", headers: dict[str, str] | None = None, name: str = "") -> Leg:
         """Place a call to a company number through a carrier's trunk; recording starts before
         the PBX answers, so the first syllable of the greeting is heard too. `endpoint`: another
         world endpoint than via-<via> (a registrar's login); `headers`: SIP headers to add."""
@@ -192,12 +192,34 @@ class World:
         await self.ari.set_var(channel_id, "CONNECTEDLINE(num,i)", caller)
         for name, value in (headers or {}).items():
             await self.ari.set_var(channel_id, f"PJSIP_HEADER(add,{name})", value)
+        if name:                                   # the display name of the From header
+            await self.ari.set_var(channel_id, "CONNECTEDLINE(name,i)", name)
         await self._record(leg)
         await self.ari.dial(channel_id, timeout=timeout)
         return leg
 
+    async def dial_from_phone(self, phone: str, dialled: str, record: bool = False) -> Leg:
+        """Staff phone `phone` dials `dialled` (as typed) through the PBX; `record`: keep what it hears."""
+        channel_id = self.new_id("phone")
+        leg = Leg(channel_id, dialled, f"phone-{phone}", time.monotonic())
+        self.legs[channel_id] = leg
+        with self.bus.subscribe(channel_id) as staged:
+            await self.ari.create_channel(f"PJSIP/{dialled}@phone-{phone}", channel_id, "caller")
+            while not isinstance(await staged.get(5), StasisStart):
+                pass
+        if record:
+            await self._record(leg)
+        await self.ari.dial(channel_id, timeout=30)
+        return leg
+
     async def press(self, leg: Leg, digits: str) -> None:
         await self.ari.send_dtmf(leg.channel_id, digits)
+
+    async def transfer(self, leg: Leg, target: str) -> None:
+        """The phone on `leg` presses Transfer and keys in `target`: a blind transfer (SIP REFER).
+        The leg leaves the world's app for the dialplan, so its recording goes on but no more
+        behaviour is scripted on it."""
+        await self.ari.continue_in_dialplan(leg.channel_id, "transfer", target)
 
     async def hangup(self, leg: Leg) -> None:
         try:

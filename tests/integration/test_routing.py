@@ -17,7 +17,6 @@ import time
 import pytest
 
 from conftest import NET, PBX_IP, PLANS, WORLD_IP, plan_text
-from ivr.ari.events import StasisStart
 from ivr.asterisk.render import WorldLayout, render_world
 from ivr.config import ROOT
 from ivr.plan.loader import load_plan
@@ -76,15 +75,7 @@ async def routing(var_dir, service_process, base_env, world, pbx, settings, stac
 
 async def dial_from_phone(world: World, phone: str, dialled: str) -> Leg:
     """Staff phone `phone` dials `dialled` (as typed) through the PBX."""
-    channel_id = world.new_id("phone")
-    leg = Leg(channel_id, dialled, f"phone-{phone}", time.monotonic())
-    world.legs[channel_id] = leg
-    with world.bus.subscribe(channel_id) as staged:
-        await world.ari.create_channel(f"PJSIP/{dialled}@phone-{phone}", channel_id, "caller")
-        while not isinstance(await staged.get(5), StasisStart):
-            pass
-    await world.ari.dial(channel_id, timeout=30)
-    return leg
+    return await world.dial_from_phone(phone, dialled)
 
 
 async def wait_incoming(world: World, count: int, timeout: float = 15) -> list[Leg]:

@@ -82,7 +82,7 @@ class FakeCalls:
         return None
 
     async def start(self, channel_id: str, caller: str, company_number: str, source: str, plan_version, at,
-                    language: str = "", contact_name: str = "") -> int:
+                    language: str = "", contact_name: str = "", caller_name: str = "") -> int:
         self.contact_name = contact_name
         return 1
 
@@ -155,7 +155,9 @@ async def test_an_unknown_caller_gets_no_card():
     ctx, ari = inbound_ctx("+79169999999", missed, {"101": Phone("answer", after=0.1, hangup_after=0.1)})
     calls = FakeCalls()
     await run_inbound(ctx, calls, 1)
-    assert ctx.card is None and ari.vars == {} and missed.asked == []
+    # no connected line set on the legs: only their transfer handling
+    assert ctx.card is None and missed.asked == []
+    assert {name for _, name in ari.vars} == {"PJSIP_TRANSFER_HANDLING()"}
     assert (calls.contact_name, calls.outcome) == ("", "answered")
 
 

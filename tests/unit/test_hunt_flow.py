@@ -57,6 +57,9 @@ class FakeAri(testing.FakeAri):
         self.played: list[tuple[str, list[str]]] = []
         self.bridged: list[tuple[str, ...]] = []
         self.moh: list[str] = []
+        self.vars: dict[tuple[str, str], str] = {}
+        self.progress: list[tuple[str, str]] = []        # transfer_progress: (leg id, state)
+        self.unbridged: list[str] = []
 
     def now(self) -> float:
         return self.loop.time() - self.t0
@@ -101,6 +104,19 @@ class FakeAri(testing.FakeAri):
         member = channel_ids[-1]
         after = self.phones[self.targets[member]].hangup_after
         self.later(after, ChannelDestroyed("ChannelDestroyed", channel(member, "Up"), 16, "Normal"))
+
+    async def destroy_bridge(self, bridge_id: str) -> None:
+        pass
+
+    async def remove_from_bridge(self, bridge_id: str, channel_id: str) -> None:
+        self.unbridged.append(channel_id)
+
+    async def set_var(self, channel_id: str, variable: str, value: str) -> None:
+        self.vars[(channel_id, variable)] = value
+        await super().set_var(channel_id, variable, value)
+
+    async def transfer_progress(self, channel_id: str, state: str) -> None:
+        self.progress.append((channel_id, state))
 
     def ring_time(self, target: str) -> float:
         leg = next(k for k, t in self.targets.items() if t == target)

@@ -358,3 +358,16 @@ def test_round_trip_keeps_the_sample_plan_byte_for_byte_and_keeps_comments_on_ch
 def test_format_reference_shows_the_complete_sample_plan():
     doc = (ROOT / "docs" / "plan-format.md").read_text(encoding="utf-8")
     assert (ROOT / "config" / "plan.yaml").read_text(encoding="utf-8") in doc
+
+
+def test_pickup_group_and_transfer_ring_seconds(tmp_path):
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text('staff:\n  "101": {password: good-secret-1}\n', encoding="utf-8")
+    text = MINIMAL.format(country="RU") + 'transfer_ring_seconds: 12\nstaff:\n  "101": {name: A, pickup_group: hall}\n'
+    plan = load_plan_text(text, "plan.yaml", secrets_path=secrets)
+    assert plan.staff["101"].pickup_group == "hall" and plan.transfer_ring_seconds == 12
+    assert load_plan_text(MINIMAL.format(country="RU"), "plan.yaml").transfer_ring_seconds == 20.0   # 4 rings
+    bad = text.replace("hall", "Hall Two").replace("seconds: 12", "seconds: 0")
+    assert sorted(p.message for p in problems_of(bad, secrets_path=secrets)) == [
+        "staff '101': pickup_group 'Hall Two' must be lower-case letters, digits, '_' or '-' (up to 32)",
+        "transfer_ring_seconds: must be more than 0"]

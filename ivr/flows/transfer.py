@@ -1,0 +1,45 @@
+"""Blind transfer from a staff phone, in any call the service bridged (hunt, forward, queue).
+
+With the default handling Asterisk's core acts on a phone's REFER itself: it dials the target in
+the dialplan, outside our Stasis application, and the customer was hung up (seen: BYE cause 16 and
+a `Local/` channel left behind). So every staff leg the service rings is created with
+PJSIP_TRANSFER_HANDLING(ari-only): the REFER becomes a ChannelTransfer event, and the hunt that
+bridged the call passes the customer on itself (Hunt.pass_on): the customer leaves the bridge, hears
+ringback while the target rings, the transferring phone is told "done", and a target that does not
+answer rings the transferring phone back, then the plan's fallback phones. What may be a target is
+decided here, without the hunt machinery.
+"""
+from __future__ import annotations
+
+from ivr.plan.model import Plan
+from ivr.routing.numbers import InvalidNumber, classify, normalize
+
+# Set on every staff leg before it is dialled (ARI sets a dialplan function like a variable).
+ARI_HANDLING = {"PJSIP_TRANSFER_HANDLING()": "ari-only"}
+
+
+def transfer_target(destination: str, plan: Plan, by: str) -> tuple[str, str]:
+    """(target, "") for a destination the phone `by` may pass a caller to: a staff extension, or an
+    outside number of a class that phone may dial; ("", why not) otherwise."""
+    wanted = destination.strip()
+    if wanted in plan.staff:
+        return ("", "same_phone") if wanted == by else (wanted, "")
+    if wanted.isdigit() and len(wanted) <= 6:
+        return "", "unknown_extension"
+    try:
+        number = normalize(wanted, plan.country or "RU")
+    except InvalidNumber:
+        return "", "invalid_number"
+    staff = plan.staff.get(by)
+    allowed = staff.dial if staff is not None else ()
+    if classify(number, plan.country or "RU") not in allowed:
+        return "", "not_allowed"
+    return number, ""
+
+
+def pass_on_order(plan: Plan, by: str, target: str) -> list[tuple[str, ...]]:
+    """Who rings, in turn, for a caller passed on by `by`: the target, then `by` again (recall),
+    then the plan's fallback phones together; each phone once."""
+    fallback = tuple(ext for ext in plan.fallback if ext not in (by, target))
+    batches = [(target,), (by,)] if by in plan.staff and by != target else [(target,)]
+    return batches + ([fallback] if fallback else [])

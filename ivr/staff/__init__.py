@@ -1,0 +1,1 @@
+"""Staff phones: do-not-disturb and their feature codes."""

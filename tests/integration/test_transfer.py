@@ -1,0 +1,219 @@
+"""Blind transfer from a staff phone in a call the hunt bridged, on real SIP: the phone sends a REFER
+(the world Asterisk's Transfer(), like a desk phone's Transfer key), the customer is passed on and
+never dropped: ringback while the target rings, the target's voice after, recall of the transferring
+phone when the target does not answer, a missed-call item when nobody does. No channel or bridge is
+left on the PBX (the no_leaks fixture).
+
+The plan is tests/integration/plans/staff.yaml (one ring = 1 s, a transfer target rings 2 s).
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from conftest import NET, PBX_IP, PLANS, plan_text
+from ivr.testing.audio import has_tone, silences
+from ivr.testing.softphone import Softphone
+from ivr.testing.world import Behaviour, Leg, World
+
+DESK, SOFT, QUEUE = "+74951110200", "+74951110202", "+74951110203"
+SOFTPHONE_IP = f"{NET}.5"
+RINGBACK_HZ = 425.0
+VOICE = ("sound:hello-world",)
+
+
+@pytest.fixture
+async def staff_plan(service_process, stack_dir):
+    """The service on the office plan (restarted only when it runs something else)."""
+    plan = stack_dir / "staff.yaml"
+    plan.write_text(plan_text("staff.yaml"), encoding="utf-8")
+    wanted = {"IVR_PLAN_FILE": str(plan),
+              "IVR_DATABASE_URL": f"sqlite+aiosqlite:///{stack_dir}/staff.db"}
+    if service_process.proc is None or service_process.proc.poll() is not None \
+            or service_process.current != wanted:
+        service_process.stop()
+        service_process.start(**wanted)
+        await service_process.wait_ready()
+    return service_process
+
+
+async def incoming(world: World, target: str, nth: int = 1, timeout: float = 15) -> Leg:
+    """The nth INVITE the PBX sent to `target`."""
+    async def arrived() -> Leg:
+        while True:
+            legs = [p for p in world.incoming if p.target == target]
+            if len(legs) >= nth:
+                return legs[nth - 1]
+            await asyncio.sleep(0.05)
+    return await asyncio.wait_for(arrived(), timeout)
+
+
+def steps(record: dict[str, Any], *kinds: str) -> list[tuple[str, dict[str, Any]]]:
+    return [(s["kind"], s["data"]) for s in record["steps"] if s["kind"] in kinds]
+
+
+def sound_in(path, start: float, end: float) -> float:
+    quiet = sum(max(0.0, min(b, end) - max(a, start)) for a, b in silences(path, min_seconds=0.1))
+    return 1.0 - quiet / (end - start)
+
+
+async def answered_by_102(world: World, caller: str) -> tuple[Leg, Leg]:
+    caller_leg = await world.call(DESK, caller)
+    desk = await incoming(world, "102")
+    await asyncio.wait_for(desk.answered.wait(), 10)
+    await asyncio.sleep(0.5)                       # bridged and talking
+    return caller_leg, desk
+
+
+async def test_blind_transfer_passes_the_caller_to_the_target(staff_plan, world):
+    world.reset()
+    caller = "+79163000001"
+    world.behaviours["102"] = Behaviour("answer", after=0.3)
+    world.behaviours["101"] = Behaviour("answer", after=1.5, play=VOICE, play_after=0.3, hangup_after=3.0)
+    caller_leg, desk = await answered_by_102(world, caller)
+    await world.transfer(desk, "101")
+    target = await incoming(world, "101")
+    await asyncio.wait_for(caller_leg.ended.wait(), 20)
+
+    # The target's phone showed the original caller, and the caller was never dropped: the call
+    # ended when the target hung up.
+    assert target.caller_number == caller, target
+    assert target.answered_at is not None and caller_leg.ended_at >= target.answered_at + 2.5
+    # The caller heard ringback while 101 rang, then 101's voice.
+    heard = await world.wait_recording(caller_leg)
+    rang_from, answered = target.invited_at - caller_leg.invited_at, target.answered_at - caller_leg.invited_at
+    assert has_tone(heard, RINGBACK_HZ, rang_from, answered + 0.2, min_seconds=0.5)
+    assert sound_in(heard, answered + 0.5, answered + 1.3) > 0.6
+    record = await staff_plan.call_record(caller)
+    assert record["outcome"] == "answered" and record["answered_by"] == "101", record
+    assert steps(record, "transfer") == [("transfer", {"by": "102", "to": "101", "mode": "blind"})]
+    assert [(k, d.get("member")) for k, d in steps(record, "answered")] == [("answered", "102"),
+                                                                            ("answered", "101")]
+
+
+async def test_a_queue_agent_transfers_the_caller(staff_plan, world):
+    world.reset()
+    caller = "+79163000006"
+    world.behaviours["102"] = Behaviour("answer", after=0.3)
+    world.behaviours["103"] = Behaviour("answer", after=0.5, play=VOICE, play_after=0.3, hangup_after=2.0)
+    caller_leg = await world.call(QUEUE, caller)
+    agent = await incoming(world, "102")
+    await asyncio.wait_for(agent.answered.wait(), 10)
+    await asyncio.sleep(0.5)
+    await world.transfer(agent, "103")
+    target = await incoming(world, "103")
+    await asyncio.wait_for(caller_leg.ended.wait(), 20)
+
+    assert target.caller_number == caller and target.answered_at is not None
+    heard = await world.wait_recording(caller_leg)
+    answered = target.answered_at - caller_leg.invited_at
+    assert sound_in(heard, answered + 0.5, answered + 1.3) > 0.6
+    record = await staff_plan.call_record(caller)
+    assert record["answered_by"] == "103", record
+    assert steps(record, "transfer") == [("transfer", {"by": "102", "to": "103", "mode": "blind"})]
+
+
+async def test_target_not_answering_rings_the_transferring_phone_back(staff_plan, world):
+    world.reset()
+    caller = "+79163000002"
+    world.behaviours["102"] = Behaviour("answer", after=0.3)
+    world.behaviours["103"] = Behaviour("ignore")
+    caller_leg, desk = await answered_by_102(world, caller)
+    world.behaviours["102"] = Behaviour("answer", after=0.5, hangup_after=1.5)     # the recall
+    await world.transfer(desk, "103")
+    target = await incoming(world, "103")
+    recall = await incoming(world, "102", nth=2)
+    await asyncio.wait_for(caller_leg.ended.wait(), 20)
+
+    assert abs(target.ring_seconds - 2.0) <= 0.5 and recall.invited_at >= target.ended_at - 0.3
+    assert recall.caller_number == caller and recall.answered_at is not None
+    record = await staff_plan.call_record(caller)
+    assert record["outcome"] == "answered" and record["answered_by"] == "102", record
+    ringing = [(k, d.get("member"), d.get("reason")) for k, d in steps(record, "ring", "ring_end", "answered")]
+    assert ringing[-4:] == [("ring", "103", None), ("ring_end", "103", "no_answer"),
+                            ("ring", "102", None), ("answered", "102", None)], ringing
+
+
+async def test_transferred_call_nobody_answers_is_a_missed_call(staff_plan, world):
+    world.reset()
+    caller = "+79163000003"
+    world.behaviours["102"] = Behaviour("answer", after=0.3)
+    caller_leg, desk = await answered_by_102(world, caller)
+    world.behaviours["102"] = Behaviour("ignore")
+    await world.transfer(desk, "103")
+    await asyncio.wait_for(caller_leg.ended.wait(), 20)
+
+    # The target, the transferring phone again, then the plan's other fallback phone: 2 s each.
+    rung = [p.target for p in world.incoming]
+    assert rung == ["102", "103", "102", "101"], rung
+    record = await staff_plan.call_record(caller)
+    assert record["outcome"] == "transfer_no_answer", record
+    items = (await staff_plan.get(f"/api/missed?status=all&customer={caller.replace('+', '%2B')}"))["items"]
+    assert [i["reason"] for i in items] == ["transfer_no_answer"], items
+
+
+async def test_transfer_to_an_unknown_extension_keeps_the_call(staff_plan, world):
+    world.reset()
+    caller = "+79163000004"
+    world.behaviours["102"] = Behaviour("answer", after=0.3)
+    caller_leg, desk = await answered_by_102(world, caller)
+    await world.transfer(desk, "999")
+    await asyncio.sleep(1.5)
+    # Refused: the phone's leg stays up (the world's Transfer() got a failure and hung up its side,
+    # which ends the call as any hang-up of the member does), and nobody else was rung.
+    await asyncio.wait_for(caller_leg.ended.wait(), 10)
+    assert [p.target for p in world.incoming] == ["102"]
+    record = await staff_plan.call_record(caller)
+    assert steps(record, "transfer") == [("transfer", {"by": "102", "to": "999", "mode": "blind",
+                                                       "refused": "unknown_extension"})]
+    assert record["answered_by"] == "102"
+
+
+async def pbx_contact(pbx, extension: str, address: str, timeout: float = 20) -> None:
+    """Wait until the PBX has `extension` registered from `address`."""
+    async def registered() -> None:
+        # baresip's contact user carries a suffix of its own ("103-abc@..."): match the address.
+        while not any(line.strip().startswith(f"Contact:  {extension}/sip:") and f"@{address}:" in line
+                      for line in pbx.cli("pjsip show contacts").splitlines()):
+            await asyncio.sleep(0.3)
+    await asyncio.wait_for(registered(), timeout)
+
+
+@pytest.fixture
+async def softphone(pbx, world, stack_dir, settings):
+    """baresip registered as 103 in place of the world's phone; the world's 103 registers again after."""
+    assert Softphone.available(), "baresip is missing: `make system-deps` installs baresip-core"
+    voice = settings.path(settings.sounds_dir) / "generated" / "ru" / "welcome.wav"
+    phone = Softphone(stack_dir / "baresip", SOFTPHONE_IP, "103", "test-103-secret", PBX_IP, voice)
+    phone.start()
+    try:
+        await pbx_contact(pbx, "103", SOFTPHONE_IP)
+        yield phone
+    finally:
+        phone.stop()
+        world.instance.cli("pjsip send register reg-103")
+        await pbx_contact(pbx, "103", f"{NET}.2")
+
+
+async def test_a_real_softphone_transfers_the_caller(staff_plan, world, softphone):
+    world.reset()
+    caller = "+79163000005"
+    world.behaviours["101"] = Behaviour("answer", after=1.0, play=VOICE, play_after=0.3, hangup_after=3.0)
+    caller_leg = await world.call(SOFT, caller)
+    await asyncio.sleep(2.5)                      # baresip answered by itself and talks
+    answer = await softphone.command("transfer", "101")
+    assert answer.get("ok"), (answer, softphone.log()[-2000:])
+    target = await incoming(world, "101")
+    await asyncio.wait_for(caller_leg.ended.wait(), 20)
+
+    assert target.caller_number == caller and target.answered_at is not None
+    heard = await world.wait_recording(caller_leg)
+    answered = target.answered_at - caller_leg.invited_at
+    assert sound_in(heard, answered + 0.5, answered + 1.3) > 0.6
+    record = await staff_plan.call_record(caller)
+    assert record["answered_by"] == "101", record
+    assert steps(record, "transfer") == [("transfer", {"by": "103", "to": "101", "mode": "blind"})]
+    # baresip heard the caller's side while it talked, and its call is over
+    assert softphone.heard(), softphone.log()[-2000:]
