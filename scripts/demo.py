@@ -33,18 +33,17 @@ from ivr.plan.loader import load_plan  # noqa: E402
 from ivr.plan.model import (CallbackNode, GotoNode, HuntNode, LanguageNode, MenuNode, Plan,  # noqa: E402
                             PlayNode, QueueNode, ScheduleNode)
 from ivr.plan.schedule import schedule_state  # noqa: E402
+from ivr.security.local import local_headers, local_url  # noqa: E402
 from ivr.testing.world import Behaviour, Leg, World, wait_registered  # noqa: E402
 
 DEMO_HOUR = 11          # the demo's service clock: the latest working day at 11:00, plan time
 
 
 class Api:
-    """The service's HTTP API as the admin (the password `make run` wrote at its first start)."""
+    """The service's HTTP API with the token the service gives local `ivr` commands (var/cli-token)."""
 
-    def __init__(self, url: str, password_file: Path | None = None):
-        self.url = url
-        password = password_file.read_text().strip() if password_file and password_file.exists() else ""
-        self.headers = {"Authorization": aiohttp.encode_basic_auth("admin", password)} if password else {}
+    def __init__(self, url: str, headers: dict[str, str]):
+        self.url, self.headers = url, headers
 
     async def _request(self, method: str, path: str, body: dict | None = None) -> dict:
         async with aiohttp.ClientSession(headers=self.headers) as http:
@@ -361,7 +360,7 @@ async def demo(settings: Settings) -> int:
     except AssertionError as e:
         print(f"warning: {e}")
     try:
-        callers = await Demo(world, Api(settings.public_url, settings.var / "admin-password"), plan).run()
+        callers = await Demo(world, Api(local_url(settings), local_headers(settings)), plan).run()
     finally:
         await world.stop()
     await asyncio.sleep(1)

@@ -201,6 +201,10 @@ class AriClient:
         await self._op("channels", "continueInDialplan", channelId=channel_id, context=context,
                        extension=exten, priority=priority)
 
+    async def get_var(self, channel_id: str, variable: str) -> str:
+        result = await self._op("channels", "getChannelVar", channelId=channel_id, variable=variable)
+        return (result or {}).get("value", "")
+
     async def set_var(self, channel_id: str, variable: str, value: str) -> None:
         await self._op("channels", "setChannelVar", channelId=channel_id, variable=variable, value=value)
 

@@ -85,6 +85,10 @@ class FakeAri:
     async def continue_in_dialplan(self, channel_id: str, context: str, exten: str, priority: int = 1) -> None:
         self._op("continue_in_dialplan", channel_id, context, exten, priority)
 
+    async def get_var(self, channel_id: str, variable: str) -> str:
+        self._op("get_var", channel_id, variable)
+        return ""
+
     async def set_var(self, channel_id: str, variable: str, value: str) -> None:
         self._op("set_var", channel_id, variable, value)
 

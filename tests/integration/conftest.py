@@ -227,17 +227,6 @@ class ServiceProcess:
         assert status < 400, (path, status, answer)
         return answer
 
-    async def post(self, path: str, body: dict | None = None) -> dict:
-        async with aiohttp.ClientSession() as http:
-            async with http.post(self.url + path, json=body) as r:
-                return await r.json(content_type=None)
-
-    async def post(self, path: str, body: dict | None = None) -> tuple[int, dict]:
-        """POST JSON to the API; (status, JSON answer)."""
-        async with aiohttp.ClientSession() as http:
-            async with http.post(self.url + path, json=body or {}) as r:
-                return r.status, await r.json()
-
     async def call_record(self, caller: str, timeout: float = 10) -> dict:
         """The finished call record of the latest inbound call from `caller` (an outbound call to that
         number, a campaign's or a staff phone's, is stored with the number in `caller` too)."""

@@ -19,7 +19,9 @@ def demo_module():
 async def run_demo(service, world, plan) -> tuple[list[str], list[str]]:
     world.reset()
     said: list[str] = []
-    callers = await demo_module().Demo(world, service, plan, said.append).run()
+    demo = demo_module()
+    # The demo's own API client, with the admin token the harness uses (the demo reads var/cli-token)
+    callers = await demo.Demo(world, demo.Api(service.url, service.headers), plan, said.append).run()
     print("\n".join(said))
     return callers, said
 

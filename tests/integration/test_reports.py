@@ -49,7 +49,7 @@ async def test_three_advert_calls_one_missed_at_1310(service_process, world, pla
             await asyncio.wait_for(leg.ended.wait(), 30)
             assert (await service.call_record(caller))["outcome"] == "answered"
 
-        await service.post("/api/reports/spend", {"source": "ads-test", "first_day": "2026-11-25",
+        await service.post_ok("/api/reports/spend", {"source": "ads-test", "first_day": "2026-11-25",
                                                   "last_day": "2026-11-25", "amount": "300"})
         sources = await service.get(f"/api/reports/sources?{DAY}")
         now, then = ads_row(sources), ads_row(before_sources)

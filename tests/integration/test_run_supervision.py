@@ -35,7 +35,8 @@ async def wait_serving(service, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if (await service.get("/status")).get("ari_connected"):
+            status, answer = await service.request("GET", "/status")
+            if status == 200 and answer.get("ari_connected"):
                 return
         except (aiohttp.ClientError, ValueError):
             pass

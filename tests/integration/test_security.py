@@ -35,8 +35,9 @@ def documented_routes() -> list[tuple[str, str, set[str], bool]]:
 
 
 def concrete(path: str) -> str:
-    return path.replace("{ext}", "101").replace("{command}", "start").replace("{action}", "take") \
-        .replace("{row}", MISSING).replace("{id}", MISSING)
+    return path.replace("{ext}", "101").replace("{command}", "start").replace("{action}", "pause") \
+        .replace("{row}", MISSING).replace("{id}", MISSING).replace("{name}", "sources") \
+        .replace("{format}", "csv").replace("{version}", MISSING)
 
 
 def ivr(base_env: dict[str, str], *args: str) -> str:

@@ -33,7 +33,7 @@ async def wait_cli(instance, command: str, needle: str, timeout: float = 20) -> 
 
 
 @pytest.fixture
-async def carriers(service_process, base_env, world, pbx, settings, stack_dir, mailbox):
+async def carriers(service_process, base_env, world, pbx, settings, plan, stack_dir, mailbox):
     """The service on the carriers plan, checking trunks every second and mailing alerts; the world
     plays each carrier on its address."""
     home = stack_dir / "carriers"
@@ -43,10 +43,10 @@ async def carriers(service_process, base_env, world, pbx, settings, stack_dir, m
     (home / "notifications.yaml").write_text(
         f"mail: {{host: 127.0.0.1, port: {mailbox.port}, from: pbx@test.example, timeout: 3}}\n"
         "retry_max_seconds: 2\nalerts: [admin@test.example]\n", encoding="utf-8")
-    plan = load_plan(plan_path, secrets_path=SECRETS)
-    if render_world(settings, plan, WorldLayout(WORLD_IP, 8088, PBX_IP, 5060), world.instance):
+    carriers_plan = load_plan(plan_path, secrets_path=SECRETS)
+    if render_world(settings, carriers_plan, WorldLayout(WORLD_IP, 8088, PBX_IP, 5060), world.instance):
         world.instance.cli("module reload res_pjsip.so")
-    world.carriers.update({t.host.split(":")[0]: name for name, t in plan.trunks.items()})
+    world.carriers.update({t.host.split(":")[0]: name for name, t in carriers_plan.trunks.items()})
     var = stack_dir / "var-carriers"
     wanted = {"IVR_PLAN_FILE": str(plan_path), "IVR_SECRETS_FILE": str(SECRETS), "IVR_VAR_DIR": str(var),
               "IVR_DATABASE_URL": f"sqlite+aiosqlite:///{home}/carriers.db", "IVR_TRUNK_CHECK_SECONDS": "1"}
@@ -64,7 +64,10 @@ async def carriers(service_process, base_env, world, pbx, settings, stack_dir, m
     world.reset()
     await asyncio.sleep(1.0)      # the previous test's reservations on the router run out
     service_process.env_carriers = {**base_env, **wanted}
-    return service_process
+    yield service_process
+    # The modules after this one call through the default plan's carriers again.
+    if render_world(settings, plan, WorldLayout(WORLD_IP, 8088, PBX_IP, 5060), world.instance):
+        world.instance.cli("module reload res_pjsip.so")
 
 
 async def call_in(world: World, service, caller: str, **how) -> None:
