@@ -40,11 +40,19 @@ TERMS = {
     "agent_state_talking": lazy("on a call"), "agent_state_paused": lazy("paused"),
     "agent_state_wrapup": lazy("after-call work"), "agent_state_skipped": lazy("let a call ring out: rests"),
     "agent_state_logged_out": lazy("logged out"),
+    # where an outbound call came from (a call's source; inbound calls carry the number's ad source)
+    "source_campaign": lazy("campaign call"), "source_staff": lazy("staff phone"),
     # who applied a plan version, when it was the service itself
     "first start": lazy("first start"),
     # roles
-    "admin": lazy("administrator"), "dispatcher_role": lazy("dispatcher"),
+    "admin": lazy("administrator"), "dispatcher_role": lazy("dispatcher"), "ops_role": lazy("operations"),
+    "viewer_role": lazy("viewer"),
 }
+
+
+def source(code: str | None) -> str:
+    """A call's source: an advert's name as the admin wrote it, or the word for an outbound kind."""
+    return term(f"source_{code}") if f"source_{code}" in TERMS else (code or "")
 
 
 def term(code: str | None) -> str:
