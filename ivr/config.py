@@ -36,6 +36,10 @@ class Settings:
     asterisk_data_dir: str = ""      # core sounds, music on hold; empty: derived from asterisk_mode
     sip_address: str = "127.0.0.1"
     sip_port: int = 5060
+    # In a cluster: the Kamailio edge (address:port) phones register with and this node reaches
+    # them through; trunk calls arrive from it. Empty: phones and carriers talk to this Asterisk.
+    sip_edge: str = ""
+    cluster_file: str = "config/cluster.yaml"   # nodes and instances of `make cluster`
     agi_path: str = "agi_scripts"
     fastagi_port: int = 4573
     web_host: str = "127.0.0.1"
