@@ -39,6 +39,7 @@ class Settings:
     # In a cluster: the Kamailio edge (address:port) phones register with and this node reaches
     # them through; trunk calls arrive from it. Empty: phones and carriers talk to this Asterisk.
     sip_edge: str = ""
+    node_name: str = ""      # in a cluster: this node's name, prefixed to its channel ids
     cluster_file: str = "config/cluster.yaml"   # nodes and instances of `make cluster`
     agi_path: str = "agi_scripts"
     fastagi_port: int = 4573

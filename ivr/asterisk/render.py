@@ -129,6 +129,7 @@ def render_pbx(settings: Settings, plan: Plan, instance: Instance | None = None)
         sip_address=settings.sip_address,
         sip_port=settings.sip_port,
         sip_edge=settings.sip_edge,
+        system_name=settings.node_name,
         staff=[plan.staff[e] for e in extensions],
         trunks=[{"name": t.name, "host": t.host, "ip": _host_ip(t.host), "caller_id": t.caller_id,
                  "username": t.username or t.name, "password": t.password}

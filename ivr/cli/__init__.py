@@ -11,7 +11,7 @@ from ivr.errors import IvrError
 
 # Modules under ivr/cli/ that add sub-commands, in the order `ivr --help` lists them.
 COMMAND_MODULES = ["plan", "calls", "asterisk", "phones", "users", "sounds", "numbering", "route",
-                   "report", "campaigns", "missed", "contacts", "queues"]
+                   "report", "campaigns", "missed", "contacts", "queues", "cluster"]
 
 
 def build_parser() -> argparse.ArgumentParser:

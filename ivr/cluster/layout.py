@@ -40,7 +40,8 @@ class ClusterLayout:
     database_port: int    # PostgreSQL on 127.0.0.1
     nodes: tuple[Node, ...]
     instances: tuple[ServiceInstance, ...]
-    root: Path            # where nodes, instances, the edge and the database keep their files
+    root: Path            # where nodes, instances and the edge keep their files
+    database_dir: Path    # PostgreSQL's files: the `postgres` OS user must reach them
 
     @property
     def edge(self) -> str:
@@ -61,6 +62,7 @@ class ClusterLayout:
             "IVR_ARI_URL": node.ari_url,
             "IVR_SIP_ADDRESS": node.address,
             "IVR_SIP_EDGE": self.edge,
+            "IVR_NODE_NAME": node.name,
             "IVR_ASTERISK_CONFIG_DIR": str(self.node_dir(node) / "etc"),
         }
 
@@ -84,7 +86,7 @@ def load_layout(settings: Settings, path: Path | None = None) -> ClusterLayout:
     where = str(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: the cluster file must be a mapping")
-    unknown = sorted(set(data) - {"edge", "database_port", "nodes", "instances", "directory"})
+    unknown = sorted(set(data) - {"edge", "database_port", "database_directory", "nodes", "instances", "directory"})
     if unknown:
         raise ConfigError(f"{where}: unknown key(s): {', '.join(unknown)}")
     edge = _mapping(data.get("edge"), f"{where}: edge")
@@ -102,12 +104,15 @@ def load_layout(settings: Settings, path: Path | None = None) -> ClusterLayout:
         if instance.node not in names:
             raise ConfigError(f"{at}.node: {instance.node!r} is not a node ({', '.join(names)})")
         instances.append(instance)
+    root = settings.path(str(data.get("directory") or "var/cluster"))
     return ClusterLayout(
         edge_address=_text(edge, "address", f"{where}: edge"),
         edge_port=_int(edge.get("port", 5060), f"{where}: edge.port"),
         database_port=_int(data.get("database_port"), f"{where}: database_port"),
         nodes=nodes, instances=tuple(instances),
-        root=settings.path(str(data.get("directory") or "var/cluster")),
+        root=root,
+        database_dir=settings.path(str(data["database_directory"])) if data.get("database_directory")
+        else root / "postgres",
     )
 
 

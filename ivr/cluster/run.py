@@ -117,7 +117,7 @@ async def wait_instances_ready(layout: ClusterLayout, timeout: float = 40.0) -> 
 async def start_cluster(layout: ClusterLayout, extra_env: dict[str, str] | None = None) -> None:
     """Start what is not running yet; `extra_env` (IVR_* variables) applies to nodes and instances."""
     extra_env = extra_env or {}
-    database = layout.root / "postgres"
+    database = layout.database_dir
     await asyncio.to_thread(start_database, database, layout.database_port)
     await create_databases(layout.database_port)
     settings = node_settings(layout, layout.nodes[0], extra_env)
@@ -146,7 +146,7 @@ def stop_cluster(layout: ClusterLayout, extra_env: dict[str, str] | None = None)
     for node in layout.nodes:
         node_instance(layout, node, node_settings(layout, node, extra_env or {})).stop()
     edge_of(layout).stop()
-    stop_database(layout.root / "postgres")
+    stop_database(layout.database_dir)
 
 
 def _alive(pid: int) -> bool:

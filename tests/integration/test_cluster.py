@@ -1,0 +1,130 @@
+"""The cluster on the real stack: the world's carrier calls the Kamailio edge, which spreads the calls
+over two Asterisk nodes, each served by its own service instance on one PostgreSQL; a node killed
+with SIGKILL is out within seconds and every new call is answered on the other one.
+
+Addresses on this run's net: edge NET.1, world NET.2, carrier NET.11 (the plan's trunk), nodes
+NET.21 and NET.22; the instances take the web ports of NET and NET+1.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from ivr.asterisk.process import Instance
+from ivr.asterisk.render import WorldLayout, render_world
+from ivr.cluster.layout import load_layout
+from ivr.cluster.run import node_instance, node_settings, start_cluster, stop_cluster
+from ivr.config import ROOT, load_settings
+from ivr.plan.loader import load_plan
+from ivr.testing.world import World, wait_registered
+
+from conftest import NET, OPEN, PLANS, WEB_PORT, WORLD_IP, plan_text, reap_stale_asterisks
+
+EDGE_IP = f"{NET}.1"
+NUMBER = "+74951110000"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+async def cluster(tmp_path_factory):
+    reap_stale_asterisks(NET)
+    root = tmp_path_factory.mktemp("cluster")
+    # The `postgres` OS user cannot enter pytest's private temp directories.
+    database_dir = Path(tempfile.mkdtemp(prefix="ivr-cluster-pg-"))
+    (root / "ivr.yaml").write_text(plan_text(), encoding="utf-8")
+    (root / "cluster.yaml").write_text(
+        f"edge: {{address: {EDGE_IP}, port: 5060}}\n"
+        f"database_port: {_free_port()}\ndatabase_directory: {database_dir}\n"
+        f"directory: {root}/var\n"
+        f"nodes:\n  - {{name: node1, address: {NET}.21}}\n  - {{name: node2, address: {NET}.22}}\n"
+        f"instances:\n  - {{name: svc1, node: node1, web_port: {WEB_PORT}}}\n"
+        f"  - {{name: svc2, node: node2, web_port: {int(WEB_PORT) + 1}}}\n", encoding="utf-8")
+    env = {"IVR_PLAN_FILE": str(root / "ivr.yaml"), "IVR_SECRETS_FILE": str(PLANS / "secrets.yaml"),
+           "IVR_SETTINGS": str(PLANS / "settings.yaml"), "IVR_CLOCK": OPEN,
+           "IVR_CLUSTER_FILE": str(root / "cluster.yaml")}
+    layout = load_layout(load_settings(env=env))
+    try:
+        await start_cluster(layout, env)
+        yield layout, env
+    finally:
+        stop_cluster(layout, env)
+        shutil.rmtree(database_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+async def world(cluster, tmp_path_factory):
+    layout, env = cluster
+    settings = node_settings(layout, layout.nodes[0], env)
+    plan = load_plan(Path(env["IVR_PLAN_FILE"]), secrets_path=PLANS / "secrets.yaml")
+    instance = Instance("world", layout.root / "world", Path(settings.asterisk_rootfs))
+    world_layout = WorldLayout(WORLD_IP, 8088, EDGE_IP, 5060)
+    render_world(settings, plan, world_layout, instance)
+    (instance.spool / "recording").mkdir(parents=True, exist_ok=True)
+    instance.start()
+    carriers = {t.host.split(":")[0]: name for name, t in plan.trunks.items()}
+    driver = World(world_layout.ari_url, world_layout.ari_user, world_layout.ari_password,
+                   instance.spool, carriers=carriers)
+    try:
+        await driver.start()
+        # The phones register with the edge (Kamailio's registrar), not with a node.
+        await wait_registered(instance, list(plan.staff))
+        yield driver
+    finally:
+        await driver.stop()
+        instance.stop()
+
+
+def active_calls(asterisk: Instance) -> int:
+    return int(asterisk.cli("core show calls").split()[0])
+
+
+def status(env: dict[str, str]) -> dict:
+    out = subprocess.run([sys.executable, "-m", "ivr.cli", "cluster", "status", "--json"], cwd=ROOT,
+                         env={**os.environ, **env}, capture_output=True, text=True, timeout=30)
+    return json.loads(out.stdout)
+
+
+async def answered_calls(world: World, count: int, first: int) -> list:
+    legs = [await world.call(NUMBER, f"+7916555{first + i:04d}") for i in range(count)]
+    await asyncio.gather(*(asyncio.wait_for(leg.answered.wait(), 10) for leg in legs))
+    return legs
+
+
+async def test_calls_spread_over_nodes_and_survive_a_node_kill(cluster, world):
+    layout, env = cluster
+    node1, node2 = (node_instance(layout, n, node_settings(layout, n, env)) for n in layout.nodes)
+
+    legs = await answered_calls(world, 4, first=0)
+    assert (active_calls(node1), active_calls(node2)) == (2, 2)
+    report = status(env)
+    assert [(n["name"], n["state"], n["calls"]) for n in report["nodes"]] == [("node1", "up", 2), ("node2", "up", 2)]
+    assert all(i["state"] == "up" for i in report["instances"])
+
+    # Mid-traffic: node1 dies like a crash, with its two calls on it.
+    node1.kill()
+    for leg in legs:
+        await world.hangup(leg)
+    await asyncio.sleep(3)          # the edge's probes (every second) take it out
+    started = time.monotonic()
+    legs = await answered_calls(world, 6, first=100)
+    assert time.monotonic() - started < 20
+    assert active_calls(node2) == 6
+    report = status(env)
+    assert [(n["name"], n["state"]) for n in report["nodes"]] == [("node1", "down"), ("node2", "up")]
+    for leg in legs:
+        await world.hangup(leg)
