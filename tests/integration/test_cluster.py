@@ -17,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from ivr.asterisk.process import Instance
@@ -25,7 +26,9 @@ from ivr.cluster.layout import load_layout
 from ivr.cluster.run import node_instance, node_settings, start_cluster, stop_cluster
 from ivr.config import ROOT, load_settings
 from ivr.plan.loader import load_plan
-from ivr.testing.world import World, wait_registered
+from ivr.testing.world import Behaviour, World, wait_registered
+
+from test_routing import dial_from_phone
 
 from conftest import NET, OPEN, PLANS, WEB_PORT, WORLD_IP, plan_text, reap_stale_asterisks
 
@@ -102,6 +105,27 @@ async def answered_calls(world: World, count: int, first: int) -> list:
     legs = [await world.call(NUMBER, f"+7916555{first + i:04d}") for i in range(count)]
     await asyncio.gather(*(asyncio.wait_for(leg.answered.wait(), 10) for leg in legs))
     return legs
+
+
+async def test_phone_calls_phone_through_the_edge(cluster, world):
+    """101 authenticates at the edge, a node serves the call and reaches 102 by the edge's location
+    lookup (102 registered there, in PostgreSQL, not with any node)."""
+    layout, _ = cluster
+    conn = await asyncpg.connect(host="127.0.0.1", port=layout.database_port, user="postgres",
+                                 database="kamailio")
+    try:
+        registered = sorted(r["username"] for r in await conn.fetch("SELECT username FROM location"))
+    finally:
+        await conn.close()
+    assert registered == ["101", "102", "103"]      # the edge keeps locations in PostgreSQL
+    world.reset()
+    world.behaviours["102"] = Behaviour("answer")
+    caller = await dial_from_phone(world, "101", "102")
+    await asyncio.wait_for(caller.answered.wait(), 10)
+    assert [(leg.target, leg.answered_at is not None) for leg in world.incoming] == [("102", True)]
+    await world.hangup(caller)
+    await asyncio.wait_for(world.incoming[0].ended.wait(), 5)
+    world.reset()
 
 
 async def test_calls_spread_over_nodes_and_survive_a_node_kill(cluster, world):
