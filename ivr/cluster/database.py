@@ -7,6 +7,7 @@ import pwd
 import subprocess
 from pathlib import Path
 
+from ivr.asterisk.process import read_pid
 from ivr.errors import IvrError
 from ivr.testing.postgres import find_bin_dir
 
@@ -54,12 +55,7 @@ def stop_database(directory: Path) -> None:
 
 
 def database_pid(directory: Path) -> int | None:
-    try:
-        pid = int((directory / "data" / "postmaster.pid").read_text().split("\n", 1)[0])
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return None
-    return pid
+    return read_pid(directory / "data" / "postmaster.pid")
 
 
 async def create_databases(port: int) -> None:

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ivr.asterisk.process import alive, read_pid
 from ivr.asterisk.render import _env, _host_ip, _write_if_changed
 from ivr.cluster.layout import ClusterLayout
 from ivr.errors import IvrError
@@ -56,12 +57,7 @@ class Edge:
         return self.root / "edge.log"
 
     def pid(self) -> int | None:
-        try:
-            pid = int(self.pidfile.read_text().strip())
-            os.kill(pid, 0)
-        except (OSError, ValueError):
-            return None
-        return pid
+        return read_pid(self.pidfile)
 
     def check(self) -> None:
         """Kamailio's own parse of the rendered configuration."""
@@ -107,9 +103,9 @@ class Edge:
         if pid is not None:
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline and _alive(pid):
+            while time.monotonic() < deadline and alive(pid):
                 time.sleep(0.1)
-            if _alive(pid):
+            if alive(pid):
                 os.killpg(pid, signal.SIGKILL)
         self.pidfile.unlink(missing_ok=True)
 
@@ -137,16 +133,3 @@ def render_edge(plan: Plan, layout: ClusterLayout, db_url: str = "") -> Edge:
     _write_if_changed(edge.dispatcher_list, "# set destination flags priority attributes\n" + nodes)
     return edge
 
-
-def _alive(pid: int) -> bool:
-    try:
-        waited, _ = os.waitpid(pid, os.WNOHANG)
-        if waited == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True

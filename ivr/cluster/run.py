@@ -17,7 +17,7 @@ from pathlib import Path
 
 import aiohttp
 
-from ivr.asterisk.process import Instance
+from ivr.asterisk.process import Instance, alive, read_pid
 from ivr.asterisk.render import render_pbx
 from ivr.cluster.database import create_databases, kamailio_db_url, start_database, stop_database
 from ivr.cluster.edge import Edge, render_edge
@@ -58,12 +58,7 @@ def instance_dir(layout: ClusterLayout, instance: ServiceInstance) -> Path:
 
 
 def instance_pid(layout: ClusterLayout, instance: ServiceInstance) -> int | None:
-    try:
-        pid = int((instance_dir(layout, instance) / "service.pid").read_text().strip())
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return None
-    return pid
+    return read_pid(instance_dir(layout, instance) / "service.pid")
 
 
 def start_instance(layout: ClusterLayout, instance: ServiceInstance, extra_env: dict[str, str]) -> int:
@@ -84,9 +79,9 @@ def stop_instance(layout: ClusterLayout, instance: ServiceInstance, timeout: flo
     if pid is not None:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _alive(pid):
+        while time.monotonic() < deadline and alive(pid):
             time.sleep(0.1)
-        if _alive(pid):
+        if alive(pid):
             os.kill(pid, signal.SIGKILL)
     (instance_dir(layout, instance) / "service.pid").unlink(missing_ok=True)
 
@@ -148,16 +143,3 @@ def stop_cluster(layout: ClusterLayout, extra_env: dict[str, str] | None = None)
     edge_of(layout).stop()
     stop_database(layout.database_dir)
 
-
-def _alive(pid: int) -> bool:
-    try:
-        waited, _ = os.waitpid(pid, os.WNOHANG)
-        if waited == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
