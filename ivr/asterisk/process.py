@@ -142,6 +142,16 @@ def read_pid(pidfile: Path) -> int | None:
     return pid
 
 
+def terminate(pid: int, timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL to the whole session (it was started in its own) if still there."""
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and alive(pid):
+        time.sleep(0.1)
+    if alive(pid):
+        os.killpg(pid, signal.SIGKILL)
+
+
 def alive(pid: int) -> bool:
     try:
         waited, _ = os.waitpid(pid, os.WNOHANG)

@@ -6,15 +6,13 @@ passwords and register in usrloc, calls go to the nodes through the dispatcher, 
 """
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr.asterisk.process import alive, read_pid
+from ivr.asterisk.process import read_pid, terminate
 from ivr.asterisk.render import _env, _host_ip, _write_if_changed
 from ivr.cluster.layout import ClusterLayout
 from ivr.errors import IvrError
@@ -101,12 +99,7 @@ class Edge:
     def stop(self, timeout: float = 10.0) -> None:
         pid = self.pid()
         if pid is not None:
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline and alive(pid):
-                time.sleep(0.1)
-            if alive(pid):
-                os.killpg(pid, signal.SIGKILL)
+            terminate(pid, timeout)
         self.pidfile.unlink(missing_ok=True)
 
 

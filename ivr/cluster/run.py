@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import aiohttp
 
-from ivr.asterisk.process import Instance, alive, read_pid
+from ivr.asterisk.process import Instance, read_pid, terminate
 from ivr.asterisk.render import render_pbx
 from ivr.cluster.database import create_databases, kamailio_db_url, start_database, stop_database
 from ivr.cluster.edge import Edge, render_edge
@@ -77,12 +76,7 @@ def start_instance(layout: ClusterLayout, instance: ServiceInstance, extra_env: 
 def stop_instance(layout: ClusterLayout, instance: ServiceInstance, timeout: float = 10.0) -> None:
     pid = instance_pid(layout, instance)
     if pid is not None:
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and alive(pid):
-            time.sleep(0.1)
-        if alive(pid):
-            os.kill(pid, signal.SIGKILL)
+        terminate(pid, timeout)
     (instance_dir(layout, instance) / "service.pid").unlink(missing_ok=True)
 
 

@@ -17,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import pytest
 
@@ -101,6 +102,21 @@ def status(env: dict[str, str]) -> dict:
     return json.loads(out.stdout)
 
 
+async def call_nodes(layout, first: int, count: int) -> dict[str, str]:
+    """caller -> node prefix of the channel id, from the shared call records (either instance)."""
+    wanted = {f"+7916555{first + i:04d}" for i in range(count)}
+    url = f"http://127.0.0.1:{layout.instances[0].web_port}/api/calls?limit=200"
+    async with aiohttp.ClientSession() as http:
+        for _ in range(50):
+            async with http.get(url) as r:
+                calls = (await r.json())["calls"]
+            found = {c["caller"]: c["channel_id"].split("-", 1)[0] for c in calls if c["caller"] in wanted}
+            if len(found) == count:
+                return found
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"call records missing for {sorted(wanted - set(found))}")
+
+
 async def answered_calls(world: World, count: int, first: int) -> list:
     legs = [await world.call(NUMBER, f"+7916555{first + i:04d}") for i in range(count)]
     await asyncio.gather(*(asyncio.wait_for(leg.answered.wait(), 10) for leg in legs))
@@ -137,6 +153,8 @@ async def test_calls_spread_over_nodes_and_survive_a_node_kill(cluster, world):
     report = status(env)
     assert [(n["name"], n["state"], n["calls"]) for n in report["nodes"]] == [("node1", "up", 2), ("node2", "up", 2)]
     assert all(i["state"] == "up" for i in report["instances"])
+    # Each node's calls were recorded by its own service, with node-qualified channel ids.
+    assert sorted((await call_nodes(layout, 0, 4)).values()) == ["node1", "node1", "node2", "node2"]
 
     # Mid-traffic: node1 dies like a crash, with its two calls on it.
     node1.kill()
@@ -147,6 +165,7 @@ async def test_calls_spread_over_nodes_and_survive_a_node_kill(cluster, world):
     seen = edge_log.stat().st_size
     legs = await answered_calls(world, 6, first=100)
     assert active_calls(node2) == 6
+    assert set((await call_nodes(layout, 100, 6)).values()) == {"node2"}
     # The probes took it out: no INVITE was tried on the dead node first.
     assert "did not answer INVITE" not in edge_log.read_bytes()[seen:].decode(errors="replace")
     report = status(env)
