@@ -144,6 +144,18 @@ async def test_phone_calls_phone_through_the_edge(cluster, world):
     world.reset()
 
 
+async def test_staff_dials_out_through_the_edge(cluster, world):
+    """The node's trunk has the edge as outbound proxy: the carrier sees the call from the edge."""
+    world.reset()
+    number = "+74957654321"
+    world.behaviours[number] = Behaviour("answer", after=0.2, hangup_after=0.5)
+    phone = await dial_from_phone(world, "101", "8" + number[2:])
+    await asyncio.wait_for(phone.ended.wait(), 15)
+    assert [(leg.target, leg.via, leg.answered_at is not None) for leg in world.incoming] == \
+        [(number, "default", True)]
+    world.reset()
+
+
 async def test_calls_spread_over_nodes_and_survive_a_node_kill(cluster, world):
     layout, env = cluster
     node1, node2 = (node_instance(layout, n, node_settings(layout, n, env)) for n in layout.nodes)

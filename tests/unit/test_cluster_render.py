@@ -71,6 +71,7 @@ def test_edge_identifies_trunks_and_knows_phones_and_nodes(layout, plan):
     assert "listen=udp:127.0.9.1:5060" in config
     assert 'if ($si == "127.0.20.11") {\n\t\tappend_hf("X-IVR-Trunk: default\\r\\n");' in config
     assert f'$var(password) = "{plan.staff["101"].password}";' in config
+    assert 'if ($rd == "127.0.20.11") {\n\t\troute(RELAY);' in config   # nodes call out to carriers only
     assert 'modparam("usrloc", "db_mode", 1)' in config
     assert edge.config.stat().st_mode & 0o077 == 0          # phones' passwords: owner only
     assert edge.dispatcher_list.read_text().splitlines()[1:] == [
@@ -91,6 +92,7 @@ def test_node_behind_the_edge(layout, plan, tmp_path):
     pjsip = (instance.etc / "pjsip.conf").read_text()
     assert "bind = 127.0.9.21:5060" in pjsip
     assert "match_header = X-IVR-Trunk: default" in pjsip and "match = 127.0.20.11" not in pjsip
+    assert "outbound_proxy = sip:127.0.9.1:5060\\;lr" in pjsip      # calls to carriers too
     assert "contact = sip:101@127.0.9.1:5060" in pjsip           # phones are reached through the edge
     assert "match_header = X-IVR-Phone: 101" in pjsip
     assert "auth = 101\n" not in pjsip                           # the edge authenticated the phone
