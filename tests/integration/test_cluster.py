@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import socket
+import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import pytest
 
 from ivr.asterisk.process import Instance
 from ivr.asterisk.render import WorldLayout, render_world
+from ivr.cluster.database import stop_database
 from ivr.cluster.layout import load_layout
 from ivr.cluster.run import node_instance, node_settings, start_cluster, stop_cluster
 from ivr.config import ROOT, load_settings
@@ -35,6 +37,7 @@ from conftest import NET, OPEN, PLANS, WEB_PORT, WORLD_IP, plan_text, reap_stale
 
 EDGE_IP = f"{NET}.1"
 NUMBER = "+74951110000"
+PG_PREFIX = f"ivr-cluster-pg-{NET}-"
 
 
 def _free_port() -> int:
@@ -43,12 +46,26 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def reap_stale_cluster() -> None:
+    """A killed earlier run on this net leaves its processes in their own sessions: Asterisks and
+    Kamailio on this net's addresses, the services on their ports, PostgreSQL in its directory."""
+    reap_stale_asterisks(NET)
+    sockets = subprocess.run(["ss", "-Htlnp"], capture_output=True, text=True).stdout
+    for line in sockets.splitlines():
+        if f" 127.0.0.1:{int(WEB_PORT) + 1} " in line:
+            for pid in re.findall(r"pid=(\d+)", line):
+                subprocess.run(["kill", "-9", pid], check=False)
+    for stale in Path(tempfile.gettempdir()).glob(f"{PG_PREFIX}*"):
+        stop_database(stale)
+        shutil.rmtree(stale, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
 async def cluster(tmp_path_factory):
-    reap_stale_asterisks(NET)
+    reap_stale_cluster()
     root = tmp_path_factory.mktemp("cluster")
     # The `postgres` OS user cannot enter pytest's private temp directories.
-    database_dir = Path(tempfile.mkdtemp(prefix="ivr-cluster-pg-"))
+    database_dir = Path(tempfile.mkdtemp(prefix=PG_PREFIX))
     (root / "ivr.yaml").write_text(plan_text(), encoding="utf-8")
     (root / "cluster.yaml").write_text(
         f"edge: {{address: {EDGE_IP}, port: 5060}}\n"
