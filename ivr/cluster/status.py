@@ -2,6 +2,7 @@
 instance (up, pid, the nodes it serves). pid only where the process runs on this machine."""
 from __future__ import annotations
 
+import json
 import subprocess
 import urllib.error
 import urllib.request
@@ -40,16 +41,24 @@ def _node(layout: ClusterLayout, node) -> dict:
 
 
 def _instance(layout: ClusterLayout, instance) -> dict:
+    """up: the process answers /status; ari_connected: it is serving its node's calls."""
     pid = instance_pid(layout, instance)
-    up = False
-    if pid:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{instance.web_port}/status", timeout=2) as r:
-                up = r.status == 200
-        except (urllib.error.URLError, OSError):
-            up = False
-    return {"name": instance.name, "state": "up" if up else "down", "pid": pid, "nodes": [instance.node],
+    body = _service_status(instance.web_port) if pid else None
+    return {"name": instance.name, "state": _state(pid if body is not None else None), "pid": pid,
+            "nodes": [instance.node], "ari_connected": bool(body and body.get("ari_connected")),
+            "calls": body.get("calls_in_progress") if body else None,
             "url": f"http://127.0.0.1:{instance.web_port}"}
+
+
+def _service_status(port: int) -> dict | None:
+    """The service's /status body (503 while its ARI is down), or None when it does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=2) as r:
+            return json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return json.loads(e.read() or b"{}")
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
 
 
 def format_status(report: dict) -> str:
@@ -62,5 +71,6 @@ def format_status(report: dict) -> str:
                      f"calls {n['calls'] if n['calls'] is not None else '-'}")
     for i in report["instances"]:
         lines.append(f"instance  {i['name']:<10} {i['url']:<22} {i['state']:<5} pid {i['pid'] or '-'} "
-                     f"serves {', '.join(i['nodes'])}")
+                     f"serves {', '.join(i['nodes'])} ari {'connected' if i['ari_connected'] else 'down'} "
+                     f"calls {i['calls'] if i['calls'] is not None else '-'}")
     return "\n".join(lines)

@@ -181,7 +181,8 @@ async def test_calls_spread_over_nodes_and_survive_a_node_kill(cluster, world):
     assert (active_calls(node1), active_calls(node2)) == (2, 2)
     report = status(env)
     assert [(n["name"], n["state"], n["calls"]) for n in report["nodes"]] == [("node1", "up", 2), ("node2", "up", 2)]
-    assert all(i["state"] == "up" for i in report["instances"])
+    assert [(i["name"], i["state"], i["ari_connected"], i["nodes"]) for i in report["instances"]] == \
+        [("svc1", "up", True, ["node1"]), ("svc2", "up", True, ["node2"])]
     # Each node's calls were recorded by its own service, with node-qualified channel ids.
     assert sorted((await call_nodes(layout, 0, 4)).values()) == ["node1", "node1", "node2", "node2"]
 
@@ -199,5 +200,8 @@ async def test_calls_spread_over_nodes_and_survive_a_node_kill(cluster, world):
     assert "did not answer INVITE" not in edge_log.read_bytes()[seen:].decode(errors="replace")
     report = status(env)
     assert [(n["name"], n["state"]) for n in report["nodes"]] == [("node1", "down"), ("node2", "up")]
+    # svc1 lives on without its node (no takeover of other nodes yet).
+    assert [(i["name"], i["state"], i["ari_connected"]) for i in report["instances"]] == \
+        [("svc1", "up", False), ("svc2", "up", True)]
     for leg in legs:
         await world.hangup(leg)
