@@ -15,6 +15,7 @@ import sys
 from aiohttp import web
 
 from ivr import logs
+from ivr.cluster.lease import NodeLease
 from ivr.config import load_settings
 from ivr.errors import IvrError
 from ivr.notify.mailbox import Mailbox
@@ -49,6 +50,9 @@ async def main() -> int:
     db = await open_database(settings.database_url, settings)
     service = IvrService(settings, db)
     await service.start()
+    lease = NodeLease(settings) if NodeLease.applies(settings) else None
+    if lease is not None:
+        await lease.acquire()     # a standby instance waits here until the node's holder is gone
     await service.apply_asterisk_config()
     await first_admin(settings, db)
 
@@ -73,6 +77,10 @@ async def main() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     ari = asyncio.create_task(service.run(), name="ari")
+    if lease is not None:
+        # Without its lease another instance may take the node: stop serving it at once.
+        watch = asyncio.create_task(lease.lost(), name="lease")
+        watch.add_done_callback(lambda _: stop.set())
     await stop.wait()
     log.info("stopping")
     ari.cancel()

@@ -136,10 +136,11 @@ def read_pid(pidfile: Path) -> int | None:
     """The pid in a pid file when that process is alive."""
     try:
         pid = int(pidfile.read_text().split()[0])   # PostgreSQL's has more lines after it
-        os.kill(pid, 0)
+        # a killed child nobody waited for yet is a zombie: dead all the same
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, ValueError, IndexError):
         return None
-    return pid
+    return None if state == "Z" else pid
 
 
 def terminate(pid: int, timeout: float = 10.0) -> None:

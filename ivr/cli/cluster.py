@@ -30,7 +30,7 @@ def start_command(args: argparse.Namespace, settings: Settings) -> int:
     print(f"phones register at sip:EXTENSION@{layout.edge} (password from the plan's secrets); "
           f"carriers send calls to {layout.edge}")
     first = layout.instances[0]
-    print(f"console: http://127.0.0.1:{first.web_port} (a new database's admin password: "
+    print(f"console: {first.url} (a new database's admin password: "
           f"{layout.root / first.name / 'admin-password'})")
     return 0
 

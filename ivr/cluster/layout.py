@@ -29,8 +29,13 @@ class Node:
 @dataclass(frozen=True)
 class ServiceInstance:
     name: str
-    node: str             # the one node whose Stasis calls it serves
+    node: str             # the node whose Stasis calls it serves while it holds the node's lease
     web_port: int
+    web_host: str = "127.0.0.1"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.web_host}:{self.web_port}"
 
 
 @dataclass(frozen=True)
@@ -72,8 +77,9 @@ class ClusterLayout:
             **self.node_env(self.node(instance.node)),
             "IVR_DATABASE_URL": self.database_url(),
             "IVR_VAR_DIR": str(self.root / instance.name),
+            "IVR_WEB_HOST": instance.web_host,
             "IVR_WEB_PORT": str(instance.web_port),
-            "IVR_PUBLIC_URL": f"http://127.0.0.1:{instance.web_port}",
+            "IVR_PUBLIC_URL": instance.url,
             "IVR_DEMO_MAILBOX_PORT": "0",   # one port on the machine: no instance takes it
         }
 
@@ -100,7 +106,8 @@ def load_layout(settings: Settings, path: Path | None = None) -> ClusterLayout:
     for i, raw in enumerate(_list(data.get("instances"), f"{where}: instances")):
         at = f"{where}: instances[{i}]"
         instance = ServiceInstance(_text(raw, "name", at), _text(raw, "node", at),
-                                   _int(raw.get("web_port"), f"{at}.web_port"))
+                                   _int(raw.get("web_port"), f"{at}.web_port"),
+                                   _text(raw, "web_host", at) if "web_host" in raw else "127.0.0.1")
         if instance.node not in names:
             raise ConfigError(f"{at}.node: {instance.node!r} is not a node ({', '.join(names)})")
         instances.append(instance)

@@ -91,7 +91,7 @@ async def wait_instances_ready(layout: ClusterLayout, timeout: float = 40.0) -> 
                     log = instance_dir(layout, instance) / "service.log"
                     raise ClusterError(f"service {instance.name} exited; see {log}")
                 try:
-                    async with http.get(f"http://127.0.0.1:{instance.web_port}/status") as r:
+                    async with http.get(f"{instance.url}/status") as r:
                         if r.status == 200:
                             pending.remove(instance)
                 except (aiohttp.ClientError, asyncio.TimeoutError):
@@ -119,10 +119,14 @@ async def start_cluster(layout: ClusterLayout, extra_env: dict[str, str] | None 
         render_pbx(node_conf, plan, asterisk)
         (asterisk.spool / "recording").mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(asterisk.start)
-    # One after the other: the first creates the schema, the second finds it done.
+    # One after the other: the first creates the schema, the next find it done. The first instance
+    # of each node takes its lease and serves it; the others stand by for it.
+    serving: set[str] = set()
     for instance in layout.instances:
         start_instance(layout, instance, extra_env)
-        await wait_instances_ready(_only(layout, instance))
+        if instance.node not in serving:
+            serving.add(instance.node)
+            await wait_instances_ready(_only(layout, instance))
 
 
 def _only(layout: ClusterLayout, instance: ServiceInstance) -> ClusterLayout:

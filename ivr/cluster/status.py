@@ -41,19 +41,22 @@ def _node(layout: ClusterLayout, node) -> dict:
 
 
 def _instance(layout: ClusterLayout, instance) -> dict:
-    """up: the process answers /status; ari_connected: it is serving its node's calls."""
+    """up: the process runs; it serves its node while it holds the node's lease (ARI connected),
+    else it stands by for it."""
     pid = instance_pid(layout, instance)
-    body = _service_status(instance.web_port) if pid else None
-    return {"name": instance.name, "state": _state(pid if body is not None else None), "pid": pid,
-            "nodes": [instance.node], "ari_connected": bool(body and body.get("ari_connected")),
-            "calls": body.get("calls_in_progress") if body else None,
-            "url": f"http://127.0.0.1:{instance.web_port}"}
+    body = _service_status(instance.url) if pid else None
+    serving = bool(body and body.get("ari_connected"))
+    return {"name": instance.name, "state": _state(pid), "pid": pid,
+            "nodes": [instance.node] if serving else [], "standby_for": [] if serving else [instance.node],
+            "ari_connected": serving, "calls": body.get("calls_in_progress") if body else None,
+            "url": instance.url}
 
 
-def _service_status(port: int) -> dict | None:
-    """The service's /status body (503 while its ARI is down), or None when it does not answer."""
+def _service_status(url: str) -> dict | None:
+    """The service's /status body (503 while its ARI is down), or None when it does not answer
+    (a standby instance answers once it holds its lease)."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=2) as r:
+        with urllib.request.urlopen(f"{url}/status", timeout=2) as r:
             return json.loads(r.read())
     except urllib.error.HTTPError as e:
         return json.loads(e.read() or b"{}")
@@ -71,6 +74,7 @@ def format_status(report: dict) -> str:
                      f"calls {n['calls'] if n['calls'] is not None else '-'}")
     for i in report["instances"]:
         lines.append(f"instance  {i['name']:<10} {i['url']:<22} {i['state']:<5} pid {i['pid'] or '-'} "
-                     f"serves {', '.join(i['nodes'])} ari {'connected' if i['ari_connected'] else 'down'} "
-                     f"calls {i['calls'] if i['calls'] is not None else '-'}")
+                     + (f"serves {', '.join(i['nodes'])} " if i["nodes"] else
+                        f"stands by for {', '.join(i['standby_for'])} ")
+                     + f"calls {i['calls'] if i['calls'] is not None else '-'}")
     return "\n".join(lines)

@@ -13,6 +13,7 @@ import os
 import socket
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -26,14 +27,14 @@ from ivr.asterisk.process import Instance
 from ivr.asterisk.render import WorldLayout, render_world
 from ivr.cluster.database import stop_database
 from ivr.cluster.layout import load_layout
-from ivr.cluster.run import node_instance, node_settings, start_cluster, stop_cluster
+from ivr.cluster.run import instance_pid, node_instance, node_settings, start_cluster, stop_cluster
 from ivr.config import ROOT, load_settings
 from ivr.plan.loader import load_plan
 from ivr.testing.world import Behaviour, World, wait_registered
 
 from test_routing import dial_from_phone
 
-from conftest import NET, OPEN, PLANS, WEB_PORT, WORLD_IP, plan_text, reap_stale_asterisks
+from conftest import NET, PLANS, WEB_PORT, WORLD_IP, plan_text, reap_stale_asterisks
 
 EDGE_IP = f"{NET}.1"
 NUMBER = "+74951110000"
@@ -66,16 +67,24 @@ async def cluster(tmp_path_factory):
     root = tmp_path_factory.mktemp("cluster")
     # The `postgres` OS user cannot enter pytest's private temp directories.
     database_dir = Path(tempfile.mkdtemp(prefix=PG_PREFIX))
-    (root / "ivr.yaml").write_text(plan_text(), encoding="utf-8")
+    # Several service processes: each runs the real clock (a fixed test clock runs on from each
+    # process's own start, so they would disagree), and the office is always open.
+    always_open = plan_text().replace('hours: {mon-fri: "09:00-18:00", sat: "10:00-15:00"}',
+                                      'hours: {daily: "00:00-24:00"}').replace(
+        "holidays: [{date: 2026-11-04, name: Unity Day}]", "holidays: []")
+    assert "daily" in always_open and "Unity Day" not in always_open
+    (root / "ivr.yaml").write_text(always_open, encoding="utf-8")
     (root / "cluster.yaml").write_text(
         f"edge: {{address: {EDGE_IP}, port: 5060}}\n"
         f"database_port: {_free_port()}\ndatabase_directory: {database_dir}\n"
         f"directory: {root}/var\n"
         f"nodes:\n  - {{name: node1, address: {NET}.21}}\n  - {{name: node2, address: {NET}.22}}\n"
         f"instances:\n  - {{name: svc1, node: node1, web_port: {WEB_PORT}}}\n"
-        f"  - {{name: svc2, node: node2, web_port: {int(WEB_PORT) + 1}}}\n", encoding="utf-8")
+        f"  - {{name: svc2, node: node2, web_port: {int(WEB_PORT) + 1}}}\n"
+        # node1's standby: the same port on an address of this net
+        f"  - {{name: svc1b, node: node1, web_host: {NET}.31, web_port: {WEB_PORT}}}\n", encoding="utf-8")
     env = {"IVR_PLAN_FILE": str(root / "ivr.yaml"), "IVR_SECRETS_FILE": str(PLANS / "secrets.yaml"),
-           "IVR_SETTINGS": str(PLANS / "settings.yaml"), "IVR_CLOCK": OPEN,
+           "IVR_SETTINGS": str(PLANS / "settings.yaml"), "IVR_CLOCK": "",
            "IVR_CLUSTER_FILE": str(root / "cluster.yaml")}
     layout = load_layout(load_settings(env=env))
     try:
@@ -122,7 +131,7 @@ def status(env: dict[str, str]) -> dict:
 async def call_nodes(layout, first: int, count: int) -> dict[str, str]:
     """caller -> node prefix of the channel id, from the shared call records (either instance)."""
     wanted = {f"+7916555{first + i:04d}" for i in range(count)}
-    url = f"http://127.0.0.1:{layout.instances[0].web_port}/api/calls?limit=200"
+    url = f"{layout.instances[1].url}/api/calls?limit=200"     # svc2 is never killed
     async with aiohttp.ClientSession() as http:
         for _ in range(50):
             async with http.get(url) as r:
@@ -132,6 +141,17 @@ async def call_nodes(layout, first: int, count: int) -> dict[str, str]:
                 return found
             await asyncio.sleep(0.2)
     raise AssertionError(f"call records missing for {sorted(wanted - set(found))}")
+
+
+async def finished_record(layout, caller: str) -> dict:
+    async with aiohttp.ClientSession() as http:
+        for _ in range(50):
+            async with http.get(f"{layout.instances[1].url}/api/calls?limit=200") as r:
+                mine = [c for c in (await r.json())["calls"] if c["caller"] == caller and c["ended_at"]]
+            if mine:
+                return mine[0]
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"the call from {caller} was never finished")
 
 
 async def answered_calls(world: World, count: int, first: int) -> list:
@@ -173,6 +193,36 @@ async def test_staff_dials_out_through_the_edge(cluster, world):
     world.reset()
 
 
+async def test_a_standby_instance_takes_over_a_killed_one(cluster, world):
+    """kill -9 of node1's service: its standby takes the node's lease, connects to node1's ARI and
+    picks up the call left in Stasis; new calls on node1 are answered again."""
+    layout, env = cluster
+    svc1 = layout.instances[0]
+    report = status(env)
+    assert [(i["name"], i["nodes"], i["standby_for"]) for i in report["instances"]] == \
+        [("svc1", ["node1"], []), ("svc2", ["node2"], []), ("svc1b", [], ["node1"])]
+    legs = await answered_calls(world, 2, first=200)
+    nodes = await call_nodes(layout, 200, 2)
+    assert sorted(nodes.values()) == ["node1", "node2"]
+    os.kill(instance_pid(layout, svc1), signal.SIGKILL)
+    for _ in range(40):
+        report = status(env)
+        if report["instances"][2]["ari_connected"]:
+            break
+        await asyncio.sleep(0.25)
+    assert [(i["name"], i["nodes"]) for i in report["instances"]] == \
+        [("svc1", []), ("svc2", ["node2"]), ("svc1b", ["node1"])]
+    await asyncio.sleep(2)
+    assert not any(leg.ended.is_set() for leg in legs)      # the caller on node1 kept the call
+    more = await answered_calls(world, 2, first=300)
+    assert sorted((await call_nodes(layout, 300, 2)).values()) == ["node1", "node2"]
+    for leg in legs + more:
+        await world.hangup(leg)
+    # svc1b served the rest of the call svc1 had: the record of it is finished.
+    [on_node1] = [caller for caller, node in nodes.items() if node == "node1"]
+    assert (await finished_record(layout, on_node1))["ended_at"]
+
+
 async def test_calls_spread_over_nodes_and_survive_a_node_kill(cluster, world):
     layout, env = cluster
     node1, node2 = (node_instance(layout, n, node_settings(layout, n, env)) for n in layout.nodes)
@@ -181,8 +231,8 @@ async def test_calls_spread_over_nodes_and_survive_a_node_kill(cluster, world):
     assert (active_calls(node1), active_calls(node2)) == (2, 2)
     report = status(env)
     assert [(n["name"], n["state"], n["calls"]) for n in report["nodes"]] == [("node1", "up", 2), ("node2", "up", 2)]
-    assert [(i["name"], i["state"], i["ari_connected"], i["nodes"]) for i in report["instances"]] == \
-        [("svc1", "up", True, ["node1"]), ("svc2", "up", True, ["node2"])]
+    assert [(i["name"], i["state"], i["nodes"]) for i in report["instances"]] == \
+        [("svc1", "down", []), ("svc2", "up", ["node2"]), ("svc1b", "up", ["node1"])]
     # Each node's calls were recorded by its own service, with node-qualified channel ids.
     assert sorted((await call_nodes(layout, 0, 4)).values()) == ["node1", "node1", "node2", "node2"]
 
@@ -200,8 +250,8 @@ async def test_calls_spread_over_nodes_and_survive_a_node_kill(cluster, world):
     assert "did not answer INVITE" not in edge_log.read_bytes()[seen:].decode(errors="replace")
     report = status(env)
     assert [(n["name"], n["state"]) for n in report["nodes"]] == [("node1", "down"), ("node2", "up")]
-    # svc1 lives on without its node (no takeover of other nodes yet).
-    assert [(i["name"], i["state"], i["ari_connected"]) for i in report["instances"]] == \
-        [("svc1", "up", False), ("svc2", "up", True)]
+    # svc1b lives on without its node (it serves no other node).
+    assert [(i["name"], i["ari_connected"]) for i in report["instances"]] == \
+        [("svc1", False), ("svc2", True), ("svc1b", False)]
     for leg in legs:
         await world.hangup(leg)
