@@ -10,6 +10,7 @@ from ivr.asterisk.process import Instance
 from ivr.asterisk.render import render_pbx
 from ivr.cluster.edge import render_edge
 from ivr.cluster.layout import load_layout
+from ivr.cluster.lease import NodeLease
 from ivr.config import load_settings
 from ivr.errors import ConfigError
 from ivr.plan.loader import load_plan
@@ -48,6 +49,19 @@ def test_each_instance_serves_its_own_node(layout):
     assert env["IVR_NODE_NAME"] == "node2"
     assert env["IVR_DATABASE_URL"] == "postgresql+asyncpg://postgres@127.0.0.1:15999/ivr"
     assert env["IVR_WEB_PORT"] == "18902"
+
+
+def test_a_standby_gets_its_own_web_address(tmp_path):
+    path = tmp_path / "cluster.yaml"
+    path.write_text(CLUSTER + "  - {name: svc1b, node: node1, web_host: 127.0.9.31, web_port: 18901}\n",
+                    encoding="utf-8")
+    layout = load_layout(load_settings(env={"IVR_CLUSTER_FILE": str(path)}))
+    env = layout.instance_env(layout.instances[2])
+    assert (env["IVR_WEB_HOST"], env["IVR_PUBLIC_URL"]) == ("127.0.9.31", "http://127.0.9.31:18901")
+    assert env["IVR_ARI_URL"] == "http://127.0.9.21:8088"
+    assert NodeLease.applies(load_settings(env={**env, "IVR_CLUSTER_FILE": str(path)}))
+    # one node on SQLite (make run) takes no lease
+    assert not NodeLease.applies(load_settings(env={"IVR_NODE_NAME": "node1"}))
 
 
 @pytest.mark.parametrize("change, message", [
