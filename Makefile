@@ -2,18 +2,22 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 ROOTFS ?= /var/cache/ivr-pbx/rootfs
-SYSTEM_TOOLS := espeak-ng sox ffmpeg mmdebstrap openssl
+SYSTEM_TOOLS := espeak-ng sox ffmpeg mmdebstrap openssl kamailio
 export IVR_ASTERISK_ROOTFS ?= $(ROOTFS)
 
-.PHONY: run stop test unit integration demo bench setup system-deps rootfs sounds clean install uninstall translations
+.PHONY: run cluster stop test unit integration demo bench setup system-deps rootfs sounds clean install uninstall translations
 
 run: setup                      ## start Asterisk, the ARI service and the web console (Ctrl-C stops)
 	@scripts/run.sh
 
-stop:                           ## stop everything `make run` and `make demo` started
+cluster: setup                  ## PostgreSQL, Kamailio, two Asterisk nodes, two services (config/cluster.yaml)
+	@$(PY) -m ivr.cli cluster start
+
+stop:                           ## stop everything `make run`, `make cluster` and `make demo` started
 	@if [ -f var/ivr.pid ] && pid=$$(cat var/ivr.pid) && kill -0 $$pid 2>/dev/null; then \
 	  kill $$pid; for i in $$(seq 50); do kill -0 $$pid 2>/dev/null || break; sleep 0.2; done; echo "service stopped"; fi
 	@$(PY) -m ivr.cli asterisk stop
+	@$(PY) -m ivr.cli cluster stop
 	@$(PY) scripts/demo.py --stop
 
 # Two workers: integration tests mostly wait on calls, so two Asterisk pairs (nets NET and NET+1) halve
@@ -47,6 +51,7 @@ system-deps:
 	[ -x /usr/lib/postgresql/15/bin/initdb ] || missing="$$missing postgresql"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v baresip >/dev/null || missing="$$missing baresip-core"; \
+	[ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/db_postgres.so ] || missing="$$missing kamailio-postgres-modules"; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 

@@ -15,6 +15,7 @@ import sys
 from aiohttp import web
 
 from ivr import logs, sd_notify
+from ivr.cluster.lease import NodeLease
 from ivr.config import load_settings
 from ivr.errors import IvrError
 from ivr.notify.mailbox import Mailbox
@@ -52,6 +53,9 @@ async def main() -> int:
     db = await open_database(settings.database_url, settings)
     service = IvrService(settings, db)
     await service.start()
+    lease = NodeLease(settings) if NodeLease.applies(settings) else None
+    if lease is not None:
+        await lease.acquire()     # a standby instance waits here until the node's holder is gone
     await service.apply_asterisk_config()
     await first_admin(settings, db)
     await local.provision(settings, db)      # tokens of the AGI script and the `ivr` commands
@@ -92,6 +96,11 @@ async def main() -> int:
     keep(asyncio.create_task(service.run(), name="ari"))
     sd_notify.notify("READY=1")
     keep(asyncio.create_task(sd_notify.watchdog(), name="watchdog"))
+    if lease is not None:
+        # Without its lease another instance may take the node: stop serving it at once.
+        watch = asyncio.create_task(lease.lost(), name="lease")
+        watch.add_done_callback(lambda _: stop.set())
+        keep(watch)
     await stop.wait()
     log.info("stopping")
     sd_notify.notify("STOPPING=1")

@@ -47,6 +47,11 @@ class Settings:
     tls_cert_file: str = ""
     tls_key_file: str = ""
     srtp: str = ""
+    # In a cluster: the Kamailio edge (address:port) phones register with and this node reaches
+    # them through; trunk calls arrive from it. Empty: phones and carriers talk to this Asterisk.
+    sip_edge: str = ""
+    node_name: str = ""      # in a cluster: this node's name, prefixed to its channel ids
+    cluster_file: str = "config/cluster.yaml"   # nodes and instances of `make cluster`
     agi_path: str = "agi_scripts"
     # SIP brute force: this many failed authentications from one address within the window
     # (seconds) block it for sip_block_seconds (doubled each time it is blocked again).

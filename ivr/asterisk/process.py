@@ -66,12 +66,7 @@ class Instance:
     # ----- queries -----
 
     def pid(self) -> int | None:
-        try:
-            pid = int(self.pidfile.read_text().strip())
-            os.kill(pid, 0)
-        except (OSError, ValueError):
-            return None
-        return pid
+        return read_pid(self.pidfile)
 
     def running(self) -> bool:
         return self.pid() is not None
@@ -122,9 +117,9 @@ class Instance:
         except (AsteriskError, subprocess.TimeoutExpired):
             pass
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _alive(pid):
+        while time.monotonic() < deadline and alive(pid):
             time.sleep(0.1)
-        if _alive(pid):
+        if alive(pid):
             os.kill(pid, signal.SIGKILL)
         self.pidfile.unlink(missing_ok=True)
 
@@ -132,12 +127,33 @@ class Instance:
         """Die like a crash: no clean shutdown (tests of reconnect)."""
         if (pid := self.pid()) is not None:
             os.kill(pid, signal.SIGKILL)
-            while _alive(pid):
+            while alive(pid):
                 time.sleep(0.05)
         self.pidfile.unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
+def read_pid(pidfile: Path) -> int | None:
+    """The pid in a pid file when that process is alive."""
+    try:
+        pid = int(pidfile.read_text().split()[0])   # PostgreSQL's has more lines after it
+        # a killed child nobody waited for yet is a zombie: dead all the same
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, ValueError, IndexError):
+        return None
+    return None if state == "Z" else pid
+
+
+def terminate(pid: int, timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL to the whole session (it was started in its own) if still there."""
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and alive(pid):
+        time.sleep(0.1)
+    if alive(pid):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def alive(pid: int) -> bool:
     try:
         waited, _ = os.waitpid(pid, os.WNOHANG)
         if waited == pid:

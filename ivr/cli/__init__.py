@@ -28,6 +28,7 @@ COMMANDS = {
     "backup": ("backup", "database, configuration, voicemail and recordings index to FILE"),
     "restore": ("backup", "fill a fresh install from a backup FILE"),
     "doctor": ("doctor", "check an installation and say what is wrong"),
+    "cluster": ("cluster", "start, stop and show several nodes (Kamailio, Asterisk nodes, services)"),
 }
 ALIASES = {"campaigns": "campaign"}
 

@@ -1,0 +1,80 @@
+"""What runs in the cluster: the edge, the database, each node (up, pid, calls) and each service
+instance (up, pid, the nodes it serves). pid only where the process runs on this machine."""
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.error
+import urllib.request
+
+from ivr.asterisk.process import AsteriskError
+from ivr.cluster.database import database_pid
+from ivr.cluster.layout import ClusterLayout
+from ivr.cluster.run import edge_of, instance_pid, node_instance, node_settings
+
+
+def cluster_status(layout: ClusterLayout) -> dict:
+    edge_pid = edge_of(layout).pid()
+    db_pid = database_pid(layout.database_dir)
+    return {
+        "edge": {"address": layout.edge, "state": _state(edge_pid), "pid": edge_pid},
+        "database": {"port": layout.database_port, "state": _state(db_pid), "pid": db_pid},
+        "nodes": [_node(layout, node) for node in layout.nodes],
+        "instances": [_instance(layout, instance) for instance in layout.instances],
+    }
+
+
+def _state(pid: int | None) -> str:
+    return "up" if pid else "down"
+
+
+def _node(layout: ClusterLayout, node) -> dict:
+    asterisk = node_instance(layout, node, node_settings(layout, node, {}))
+    pid, calls = asterisk.pid(), None
+    if pid:
+        try:
+            calls = int(asterisk.cli("core show calls", timeout=3).split()[0])
+        except (AsteriskError, subprocess.TimeoutExpired, ValueError, IndexError):
+            pid = None          # a pid file whose Asterisk does not answer: not a working node
+    return {"name": node.name, "state": _state(pid), "pid": pid, "calls": calls,
+            "address": node.address, "ari_url": node.ari_url}
+
+
+def _instance(layout: ClusterLayout, instance) -> dict:
+    """up: the process runs; it serves its node while it holds the node's lease (ARI connected),
+    else it stands by for it."""
+    pid = instance_pid(layout, instance)
+    body = _service_status(instance.url) if pid else None
+    serving = bool(body and body.get("ari_connected"))
+    return {"name": instance.name, "state": _state(pid), "pid": pid,
+            "nodes": [instance.node] if serving else [], "standby_for": [] if serving else [instance.node],
+            "ari_connected": serving, "calls": body.get("calls_in_progress") if body else None,
+            "url": instance.url}
+
+
+def _service_status(url: str) -> dict | None:
+    """The service's /status body (503 while its ARI is down), or None when it does not answer
+    (a standby instance answers once it holds its lease)."""
+    try:
+        with urllib.request.urlopen(f"{url}/status", timeout=2) as r:
+            return json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return json.loads(e.read() or b"{}")
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def format_status(report: dict) -> str:
+    lines = [f"edge      {report['edge']['address']:<22} {report['edge']['state']:<5} "
+             f"pid {report['edge']['pid'] or '-'}",
+             f"database  127.0.0.1:{report['database']['port']:<12} {report['database']['state']:<5} "
+             f"pid {report['database']['pid'] or '-'}"]
+    for n in report["nodes"]:
+        lines.append(f"node      {n['name']:<10} {n['address']:<11} {n['state']:<5} pid {n['pid'] or '-'} "
+                     f"calls {n['calls'] if n['calls'] is not None else '-'}")
+    for i in report["instances"]:
+        lines.append(f"instance  {i['name']:<10} {i['url']:<22} {i['state']:<5} pid {i['pid'] or '-'} "
+                     + (f"serves {', '.join(i['nodes'])} " if i["nodes"] else
+                        f"stands by for {', '.join(i['standby_for'])} ")
+                     + f"calls {i['calls'] if i['calls'] is not None else '-'}")
+    return "\n".join(lines)

@@ -1,0 +1,257 @@
+"""The cluster on the real stack: the world's carrier calls the Kamailio edge, which spreads the calls
+over two Asterisk nodes, each served by its own service instance on one PostgreSQL; a node killed
+with SIGKILL is out within seconds and every new call is answered on the other one.
+
+Addresses on this run's net: edge NET.1, world NET.2, carrier NET.11 (the plan's trunk), nodes
+NET.21 and NET.22; the instances take the web ports of NET and NET+1.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+import pytest
+
+from ivr.asterisk.process import Instance
+from ivr.asterisk.render import WorldLayout, render_world
+from ivr.cluster.database import stop_database
+from ivr.cluster.layout import load_layout
+from ivr.cluster.run import instance_pid, node_instance, node_settings, start_cluster, stop_cluster
+from ivr.config import ROOT, load_settings
+from ivr.plan.loader import load_plan
+from ivr.testing.world import Behaviour, World, wait_registered
+
+from test_routing import dial_from_phone
+
+from conftest import NET, PLANS, WEB_PORT, WORLD_IP, plan_text, reap_stale_asterisks
+
+EDGE_IP = f"{NET}.1"
+NUMBER = "+74951110000"
+PG_PREFIX = f"ivr-cluster-pg-{NET}-"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def reap_stale_cluster() -> None:
+    """A killed earlier run on this net leaves its processes in their own sessions: Asterisks and
+    Kamailio on this net's addresses, the services on their ports, PostgreSQL in its directory."""
+    reap_stale_asterisks(NET)
+    sockets = subprocess.run(["ss", "-Htlnp"], capture_output=True, text=True).stdout
+    for line in sockets.splitlines():
+        if f" 127.0.0.1:{int(WEB_PORT) + 1} " in line:
+            for pid in re.findall(r"pid=(\d+)", line):
+                subprocess.run(["kill", "-9", pid], check=False)
+    for stale in Path(tempfile.gettempdir()).glob(f"{PG_PREFIX}*"):
+        stop_database(stale)
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+async def cluster(tmp_path_factory):
+    reap_stale_cluster()
+    root = tmp_path_factory.mktemp("cluster")
+    # The `postgres` OS user cannot enter pytest's private temp directories.
+    database_dir = Path(tempfile.mkdtemp(prefix=PG_PREFIX))
+    # Several service processes: each runs the real clock (a fixed test clock runs on from each
+    # process's own start, so they would disagree), and the office is always open.
+    always_open = plan_text().replace('hours: {mon-fri: "09:00-18:00", sat: "10:00-15:00"}',
+                                      'hours: {daily: "00:00-24:00"}').replace(
+        "holidays: [{date: 2026-11-04, name: Unity Day}]", "holidays: []")
+    assert "daily" in always_open and "Unity Day" not in always_open
+    (root / "ivr.yaml").write_text(always_open, encoding="utf-8")
+    (root / "cluster.yaml").write_text(
+        f"edge: {{address: {EDGE_IP}, port: 5060}}\n"
+        f"database_port: {_free_port()}\ndatabase_directory: {database_dir}\n"
+        f"directory: {root}/var\n"
+        f"nodes:\n  - {{name: node1, address: {NET}.21}}\n  - {{name: node2, address: {NET}.22}}\n"
+        f"instances:\n  - {{name: svc1, node: node1, web_port: {WEB_PORT}}}\n"
+        f"  - {{name: svc2, node: node2, web_port: {int(WEB_PORT) + 1}}}\n"
+        # node1's standby: the same port on an address of this net
+        f"  - {{name: svc1b, node: node1, web_host: {NET}.31, web_port: {WEB_PORT}}}\n", encoding="utf-8")
+    env = {"IVR_PLAN_FILE": str(root / "ivr.yaml"), "IVR_SECRETS_FILE": str(PLANS / "secrets.yaml"),
+           "IVR_SETTINGS": str(PLANS / "settings.yaml"), "IVR_CLOCK": "",
+           "IVR_CLUSTER_FILE": str(root / "cluster.yaml")}
+    layout = load_layout(load_settings(env=env))
+    try:
+        await start_cluster(layout, env)
+        yield layout, env
+    finally:
+        stop_cluster(layout, env)
+        shutil.rmtree(database_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+async def world(cluster, tmp_path_factory):
+    layout, env = cluster
+    settings = node_settings(layout, layout.nodes[0], env)
+    plan = load_plan(Path(env["IVR_PLAN_FILE"]), secrets_path=PLANS / "secrets.yaml")
+    instance = Instance("world", layout.root / "world", Path(settings.asterisk_rootfs))
+    world_layout = WorldLayout(WORLD_IP, 8088, EDGE_IP, 5060)
+    render_world(settings, plan, world_layout, instance)
+    (instance.spool / "recording").mkdir(parents=True, exist_ok=True)
+    instance.start()
+    carriers = {t.host.split(":")[0]: name for name, t in plan.trunks.items()}
+    driver = World(world_layout.ari_url, world_layout.ari_user, world_layout.ari_password,
+                   instance.spool, carriers=carriers)
+    try:
+        await driver.start()
+        # The phones register with the edge (Kamailio's registrar), not with a node.
+        await wait_registered(instance, list(plan.staff))
+        yield driver
+    finally:
+        await driver.stop()
+        instance.stop()
+
+
+def active_calls(asterisk: Instance) -> int:
+    return int(asterisk.cli("core show calls").split()[0])
+
+
+def status(env: dict[str, str]) -> dict:
+    out = subprocess.run([sys.executable, "-m", "ivr.cli", "cluster", "status", "--json"], cwd=ROOT,
+                         env={**os.environ, **env}, capture_output=True, text=True, timeout=30)
+    return json.loads(out.stdout)
+
+
+async def call_nodes(layout, first: int, count: int) -> dict[str, str]:
+    """caller -> node prefix of the channel id, from the shared call records (either instance)."""
+    wanted = {f"+7916555{first + i:04d}" for i in range(count)}
+    url = f"{layout.instances[1].url}/api/calls?limit=200"     # svc2 is never killed
+    async with aiohttp.ClientSession() as http:
+        for _ in range(50):
+            async with http.get(url) as r:
+                calls = (await r.json())["calls"]
+            found = {c["caller"]: c["channel_id"].split("-", 1)[0] for c in calls if c["caller"] in wanted}
+            if len(found) == count:
+                return found
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"call records missing for {sorted(wanted - set(found))}")
+
+
+async def finished_record(layout, caller: str) -> dict:
+    async with aiohttp.ClientSession() as http:
+        for _ in range(50):
+            async with http.get(f"{layout.instances[1].url}/api/calls?limit=200") as r:
+                mine = [c for c in (await r.json())["calls"] if c["caller"] == caller and c["ended_at"]]
+            if mine:
+                return mine[0]
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"the call from {caller} was never finished")
+
+
+async def answered_calls(world: World, count: int, first: int) -> list:
+    legs = [await world.call(NUMBER, f"+7916555{first + i:04d}") for i in range(count)]
+    await asyncio.gather(*(asyncio.wait_for(leg.answered.wait(), 10) for leg in legs))
+    return legs
+
+
+async def test_phone_calls_phone_through_the_edge(cluster, world):
+    """101 authenticates at the edge, a node serves the call and reaches 102 by the edge's location
+    lookup (102 registered there, in PostgreSQL, not with any node)."""
+    layout, _ = cluster
+    conn = await asyncpg.connect(host="127.0.0.1", port=layout.database_port, user="postgres",
+                                 database="kamailio")
+    try:
+        registered = sorted(r["username"] for r in await conn.fetch("SELECT username FROM location"))
+    finally:
+        await conn.close()
+    assert registered == ["101", "102", "103"]      # the edge keeps locations in PostgreSQL
+    world.reset()
+    world.behaviours["102"] = Behaviour("answer")
+    caller = await dial_from_phone(world, "101", "102")
+    await asyncio.wait_for(caller.answered.wait(), 10)
+    assert [(leg.target, leg.answered_at is not None) for leg in world.incoming] == [("102", True)]
+    await world.hangup(caller)
+    await asyncio.wait_for(world.incoming[0].ended.wait(), 5)
+    world.reset()
+
+
+async def test_staff_dials_out_through_the_edge(cluster, world):
+    """The node's trunk has the edge as outbound proxy: the carrier sees the call from the edge."""
+    world.reset()
+    number = "+74957654321"
+    world.behaviours[number] = Behaviour("answer", after=0.2, hangup_after=0.5)
+    phone = await dial_from_phone(world, "101", "8" + number[2:])
+    await asyncio.wait_for(phone.ended.wait(), 15)
+    assert [(leg.target, leg.via, leg.answered_at is not None) for leg in world.incoming] == \
+        [(number, "default", True)]
+    world.reset()
+
+
+async def test_a_standby_instance_takes_over_a_killed_one(cluster, world):
+    """kill -9 of node1's service: its standby takes the node's lease, connects to node1's ARI and
+    picks up the call left in Stasis; new calls on node1 are answered again."""
+    layout, env = cluster
+    svc1 = layout.instances[0]
+    report = status(env)
+    assert [(i["name"], i["nodes"], i["standby_for"]) for i in report["instances"]] == \
+        [("svc1", ["node1"], []), ("svc2", ["node2"], []), ("svc1b", [], ["node1"])]
+    legs = await answered_calls(world, 2, first=200)
+    nodes = await call_nodes(layout, 200, 2)
+    assert sorted(nodes.values()) == ["node1", "node2"]
+    os.kill(instance_pid(layout, svc1), signal.SIGKILL)
+    for _ in range(40):
+        report = status(env)
+        if report["instances"][2]["ari_connected"]:
+            break
+        await asyncio.sleep(0.25)
+    assert [(i["name"], i["nodes"]) for i in report["instances"]] == \
+        [("svc1", []), ("svc2", ["node2"]), ("svc1b", ["node1"])]
+    await asyncio.sleep(2)
+    assert not any(leg.ended.is_set() for leg in legs)      # the caller on node1 kept the call
+    more = await answered_calls(world, 2, first=300)
+    assert sorted((await call_nodes(layout, 300, 2)).values()) == ["node1", "node2"]
+    for leg in legs + more:
+        await world.hangup(leg)
+    # svc1b served the rest of the call svc1 had: the record of it is finished.
+    [on_node1] = [caller for caller, node in nodes.items() if node == "node1"]
+    assert (await finished_record(layout, on_node1))["ended_at"]
+
+
+async def test_calls_spread_over_nodes_and_survive_a_node_kill(cluster, world):
+    layout, env = cluster
+    node1, node2 = (node_instance(layout, n, node_settings(layout, n, env)) for n in layout.nodes)
+
+    legs = await answered_calls(world, 4, first=0)
+    assert (active_calls(node1), active_calls(node2)) == (2, 2)
+    report = status(env)
+    assert [(n["name"], n["state"], n["calls"]) for n in report["nodes"]] == [("node1", "up", 2), ("node2", "up", 2)]
+    assert [(i["name"], i["state"], i["nodes"]) for i in report["instances"]] == \
+        [("svc1", "down", []), ("svc2", "up", ["node2"]), ("svc1b", "up", ["node1"])]
+    # Each node's calls were recorded by its own service, with node-qualified channel ids.
+    assert sorted((await call_nodes(layout, 0, 4)).values()) == ["node1", "node1", "node2", "node2"]
+
+    # Mid-traffic: node1 dies like a crash, with its two calls on it.
+    node1.kill()
+    for leg in legs:
+        await world.hangup(leg)
+    await asyncio.sleep(3)          # the edge's probes (every second) take it out
+    edge_log = layout.root / "edge" / "edge.log"
+    seen = edge_log.stat().st_size
+    legs = await answered_calls(world, 6, first=100)
+    assert active_calls(node2) == 6
+    assert set((await call_nodes(layout, 100, 6)).values()) == {"node2"}
+    # The probes took it out: no INVITE was tried on the dead node first.
+    assert "did not answer INVITE" not in edge_log.read_bytes()[seen:].decode(errors="replace")
+    report = status(env)
+    assert [(n["name"], n["state"]) for n in report["nodes"]] == [("node1", "down"), ("node2", "up")]
+    # svc1b lives on without its node (it serves no other node).
+    assert [(i["name"], i["ari_connected"]) for i in report["instances"]] == \
+        [("svc1", False), ("svc2", True), ("svc1b", False)]
+    for leg in legs:
+        await world.hangup(leg)
