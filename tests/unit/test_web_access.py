@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,12 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from ivr.clock import utc_now
 from ivr.config import ROOT, load_settings
+from ivr.missed.store import MissedCall, MissedStore
 from ivr.security.audit import AuditLog
 from ivr.security.roles import ROLES
 from ivr.security.tokens import TokenStore
 from ivr.service import IvrService
+from ivr.store.calls import CallStore
 from ivr.store.db import open_database
 from ivr.testing.credentials import bearer, same_origin
 from ivr.users import UserStore
@@ -240,3 +243,20 @@ async def test_behind_a_trusted_proxy_the_forwarded_address_is_throttled(tmp_pat
     finally:
         await client.close()
         await db.close()
+
+
+async def test_missed_take_and_close_are_by_the_caller_not_the_body(env):
+    """A dispatcher's body cannot name someone else; an admin (or the system) may act for someone."""
+    client, db, _ = env
+    at = utc_now() - timedelta(minutes=5)
+    call_id = await CallStore(db).start("ch-take", "+79161000001", "+74951110000", "main-line", 1, at)
+
+    async def quiet(*_):
+        pass
+    item = await MissedStore(db).add_missed(MissedCall(call_id, "+79161000001", "+74951110000", "main-line", "",
+                                                       at, "closed_hours", "main", False), at, quiet)
+    desk, boss = await bearer(db, "dispatcher", "desk"), await bearer(db, "admin", "boss")
+    r = await client.post(f"/api/missed/{item.id}/take", json={"by": "somebody-else"}, headers=desk)
+    assert r.status == 200 and (await r.json())["taken_by"] == "token:desk-dispatcher"
+    r = await client.post(f"/api/missed/{item.id}/close", json={"by": "anna", "reason": "done"}, headers=boss)
+    assert r.status == 200 and (await r.json())["closed_by"] == "anna"
