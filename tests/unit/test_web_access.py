@@ -170,6 +170,34 @@ async def test_a_password_change_ends_every_session(env):
     assert (await client.get("/api/missed")).status == 401
 
 
+async def test_own_password_change_needs_the_current_one_and_ends_the_other_sessions(env):
+    client, db, app = env
+    other = TestClient(TestServer(app))            # the same user logged in elsewhere
+    await other.start_server()
+    try:
+        await login(other)
+        await login(client)
+        csrf = csrf_of(await (await client.get("/password")).text())
+        origin = same_origin(str(client.make_url("/")))
+
+        async def change(current: str, new: str, again: str | None = None) -> str:
+            r = await client.post("/password", data={"csrf": csrf, "current": current, "new": new,
+                                                     "again": new if again is None else again},
+                                  headers=origin, allow_redirects=False)
+            assert r.status == 303, r.status
+            return r.headers["Location"]
+        assert "wrong" in await change("not-the-password", "another-horse-42")
+        assert "differ" in await change("correct-horse", "another-horse-42", "another-horse-43")
+        assert "weak" in await change("correct-horse", "1234")
+        assert (await other.get("/api/missed")).status == 200
+        assert "changed" in await change("correct-horse", "another-horse-42")
+        assert (await other.get("/api/missed")).status == 401      # the other session ended
+        assert (await client.get("/api/missed")).status == 200     # this browser got a fresh one
+        assert await UserStore(db).authenticate("anna", "another-horse-42") is not None
+    finally:
+        await other.close()
+
+
 async def test_a_revoked_token_is_refused_at_once(env):
     client, db, _ = env
     tokens = TokenStore(db)
