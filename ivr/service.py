@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from pathlib import Path
 
 from ivr.ari.bus import EventBus, Subscription
@@ -27,7 +28,9 @@ from ivr.notify.alerts import Alerts
 from ivr.plan.live import PlanHolder
 from ivr.queues import setup as queues_setup
 from ivr.staff import setup as staff_setup
+from ivr.routing.daily import TollGuard
 from ivr.routing.numbers import normalize
+from ivr.routing.report import cdr_path, read_day_use
 from ivr.routing.router import Router
 from ivr.security import sip_guard
 from ivr.routing.trunk_status import TrunkWatch
@@ -52,7 +55,9 @@ class IvrService:
         self.supervisor = CallSupervisor(self.bus, {})
         self.ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app,
                              on_event=self.supervisor.on_event, on_connect=self._on_connect)
-        self.services.router = Router.for_service(settings, self.plans, self.ari)
+        cdr = cdr_path(pbx_instance(settings))
+        guard = TollGuard(partial(read_day_use, cdr), db, self.clock.now)
+        self.services.router = Router.for_service(settings, self.plans, self.ari, guard.usage)
         self.services.queues = queues_setup.for_service(self)
         self.services.dnd = staff_setup.for_service(self)
         self.services.missed = MissedService(settings, db, self.clock.now,

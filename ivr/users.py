@@ -116,15 +116,6 @@ class UserStore:
             row.role, row.extension = role, extension
         return _user(row)
 
-    async def set_password(self, user_id: int, password: str) -> None:
-        if len(password) < 8:
-            raise InvalidInput("password: at least 8 characters")
-        async with self._db.session() as session, session.begin():
-            row = await session.get(UserRow, user_id)
-            if row is None:
-                raise NotFound(f"no user {user_id}")
-            row.password_hash = hash_password(password)
-
     async def all(self) -> list[User]:
         async with self._db.session() as session:
             rows = (await session.scalars(select(UserRow).order_by(UserRow.username))).all()

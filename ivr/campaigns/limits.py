@@ -7,23 +7,16 @@ Calls are counted when they are claimed, so the call limit is exact; minutes are
 ends, so calls in flight at the moment the minute limit is reached still finish."""
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from datetime import datetime, time
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy import select
 
 from ivr.campaigns.store import CampaignStore
-from ivr.clock import utc_now
-from ivr.notify.outbox import enqueue
 from ivr.plan.model import DailyLimits, Plan
-from ivr.security.audit import AuditLog
+from ivr.security.toll_alert import ALERT_SHARE, day_start, limit_alert
 from ivr.store.db import Database
 from ivr.store.models import CampaignAttemptRow
-
-log = logging.getLogger(__name__)
-ALERT_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -44,11 +37,6 @@ class Usage:
         if self.share(limits) >= 1:
             return 0
         return limits.campaign_calls - self.calls if limits.campaign_calls else None
-
-
-def day_start(now: datetime, timezone: str) -> datetime:
-    local = now.astimezone(ZoneInfo(timezone))
-    return datetime.combine(local.date(), time(0), tzinfo=local.tzinfo)
 
 
 async def usage_since(db: Database, since: datetime) -> Usage:
@@ -92,10 +80,4 @@ class DailyLimit:
         else:
             subject = f"{plan.company}: campaigns at {usage.share(limits):.0%} of the daily limit ({day.date()})"
             text = f"Campaign calls today: {what}. At 100 % campaigns stop until tomorrow.\n"
-        log.warning("campaign daily limit %s: %s", level, what)
-        await AuditLog(self.store.db).record(utc_now(), "toll-guard", f"limit.{level}", what)
-        async with self.store.db.session() as session, session.begin():
-            for address in limits.alert_to:
-                # The key makes a restarted service's second alert of the day a no-op.
-                await enqueue(session, f"limit:{key}:{address}", "mail", address,
-                              {"subject": subject, "body": text}, now)
+        await limit_alert(self.store.db, key, level, f"campaigns: {what}", subject, text, limits.alert_to, now)

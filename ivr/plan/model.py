@@ -250,12 +250,29 @@ Node = Union[PlayNode, MenuNode, ScheduleNode, LanguageNode, GotoNode, HangupNod
 
 
 @dataclass(frozen=True)
+class DayCap:
+    """Outbound calls and minutes one trunk or one staff phone may use a day; 0: no limit."""
+    calls: int = 0
+    minutes: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.calls or self.minutes)
+
+
+@dataclass(frozen=True)
 class DailyLimits:
     """`limits:` in the plan, the toll-fraud guard: outbound use a day (the plan's time zone) that
-    campaigns together may reach. An alert mail goes out at ALERT_SHARE; at the limit they stop."""
+    campaigns together, each trunk and each staff phone may reach. An alert mail goes out at
+    ALERT_SHARE; at the limit campaigns stop, a trunk is skipped, a phone is refused."""
     campaign_calls: int = 0          # 0: no limit
     campaign_minutes: int = 0
     alert_to: tuple[str, ...] = ()   # mail addresses
+    trunks: dict[str, DayCap] = field(default_factory=dict)
+    phones: DayCap = DayCap()        # every staff phone unless `phone_caps` names it
+    phone_caps: dict[str, DayCap] = field(default_factory=dict)
+
+    def phone(self, extension: str) -> DayCap:
+        return self.phone_caps.get(extension, self.phones)
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from ivr.errors import ConfigError
 from ivr.plan import schedule as sched
 from ivr.plan.errors import Problem
 from ivr.plan.model import (
-    CARRIER_KEY, AutoCallbackRule, CallbackNode, Closure, CompanyNumber, DailyLimits, ForwardNode, GotoNode, HangupNode,
-    HuntMember, HuntNode, LanguageNode, MenuNode, Node, Plan, PlayNode, QueueNode, Schedule, ScheduleNode, Staff,
+    CARRIER_KEY, AutoCallbackRule, CallbackNode, Closure, CompanyNumber, DailyLimits, DayCap, ForwardNode, GotoNode,
+    HangupNode, HuntMember, HuntNode, LanguageNode, MenuNode, Node, Plan, PlayNode, QueueNode, Schedule, ScheduleNode, Staff,
     TimeRange, Trunk, VoicemailNode,
 )
 from ivr.plan.reasons import REASON_GROUPS, REASON_WORDS, expand_reasons
@@ -332,7 +332,7 @@ class PlanBuilder:
         nodes = self._nodes(top)
         numbers = self._numbers(top)
         auto_callback = self._auto_callback(top, numbers, trunks)
-        limits = self._limits(top)
+        limits = self._limits(top, trunks)
         self._check_graph(numbers)
         self._check_languages()
         self._check_prompts()
@@ -1055,26 +1055,51 @@ class PlanBuilder:
 
     # ----- automatic call-back of missed calls -----
 
-    def _limits(self, top: Fields) -> DailyLimits:
-        """`limits: {campaigns: {calls_per_day, minutes_per_day}, alert_to: [mail, ...]}`."""
+    def _limits(self, top: Fields, trunks: dict[str, Trunk]) -> DailyLimits:
+        """`limits: {campaigns: {calls_per_day, minutes_per_day}, trunks: {NAME: {...}},
+        phones: {calls_per_day, minutes_per_day, extensions: {EXT: {...}}}, alert_to: [mail, ...]}`."""
         r = self.r
         node = top.get("limits")
-        fields = r.mapping(node, "limits", ("campaigns", "alert_to")) if node is not None else None
+        fields = r.mapping(node, "limits", ("campaigns", "trunks", "phones", "alert_to")) \
+            if node is not None else None
         if fields is None:
             return DailyLimits()
-        per_day = fields.get("campaigns")
-        campaigns = r.mapping(per_day, "limits campaigns", ("calls_per_day", "minutes_per_day")) \
-            if per_day is not None else None
-
-        def whole(name: str) -> int:
-            return int(r.optional(campaigns, name, partial(r.number, integer=True), 0) or 0) if campaigns else 0
+        campaigns = self._day_cap(fields.get("campaigns"), "limits campaigns")
+        caps: dict[str, DayCap] = {}
+        if (node := fields.get("trunks")) is not None and (named := r.mapping(node, "limits trunks")):
+            for name, (key, value) in named.entries.items():
+                if name not in trunks:
+                    r.problem(key, f"limits trunks: no trunk '{name}' in `trunks:`{did_you_mean(name, trunks)}")
+                caps[name] = self._day_cap(value, f"limits trunks {name}")
+        phones, phone_caps = DayCap(), {}
+        if (node := fields.get("phones")) is not None:
+            phones = self._day_cap(node, "limits phones", ("extensions",))
+            each = r.mapping(node, "limits phones") if isinstance(node, MappingNode) else None
+            if each is not None and (node := each.get("extensions")) is not None \
+                    and (named := r.mapping(node, "limits phones extensions")):
+                for ext, (key, value) in named.entries.items():
+                    if ext not in self.staff:
+                        r.problem(key, f"limits phones extensions: no staff phone '{ext}'"
+                                       f"{did_you_mean(ext, self.staff)}")
+                    phone_caps[ext] = self._day_cap(value, f"limits phones extensions {ext}")
         alert_to = []
         if fields.get("alert_to") is not None:
             for address, at in r.texts(fields.get("alert_to"), "limits alert_to"):
                 if "@" not in address:
                     r.problem(at, f"limits alert_to: {address!r} is not a mail address")
                 alert_to.append(address)
-        return DailyLimits(whole("calls_per_day"), whole("minutes_per_day"), tuple(alert_to))
+        return DailyLimits(campaigns.calls, campaigns.minutes, tuple(alert_to), caps, phones, phone_caps)
+
+    def _day_cap(self, node: YNode | None, what: str, more: tuple[str, ...] = ()) -> DayCap:
+        """`{calls_per_day: N, minutes_per_day: M}` (both optional, whole, 0 or more)."""
+        r = self.r
+        fields = r.mapping(node, what, ("calls_per_day", "minutes_per_day", *more)) if node is not None else None
+        if fields is None:
+            return DayCap()
+
+        def whole(name: str) -> int:
+            return int(r.optional(fields, name, partial(r.number, integer=True), 0) or 0)
+        return DayCap(whole("calls_per_day"), whole("minutes_per_day"))
 
     def _auto_callback(self, top: Fields, numbers: dict[str, CompanyNumber],
                        trunks: dict[str, Trunk]) -> tuple[AutoCallbackRule, ...]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from ivr.asterisk.process import Instance
 from ivr.plan.model import Plan
 from ivr.routing.choose import price
+from ivr.routing.daily import DayUse, day_use
 from ivr.routing.lookup import CarrierLookup
 from ivr.routing.numbers import InvalidNumber, classify
 from ivr.routing.router import route_trunk, trunk_of_channel
@@ -33,6 +34,7 @@ class Attempt:
     start: datetime      # aware (UTC)
     answered: bool
     seconds: int         # billed: from answer to end
+    caller: str = ""     # a staff phone's channel ("PJSIP/101-0000001b") for its own dials
 
 
 def cdr_path(instance: Instance) -> Path:
@@ -65,11 +67,22 @@ def read_attempts(lines: Iterable[str]) -> Iterator[Attempt]:
             seconds = int(rec["billsec"] or 0)
         except ValueError:
             continue
-        attempt = Attempt(trunk, number, start, rec["disposition"] == "ANSWERED", seconds)
+        # A staff phone's own dial; not an inbound trunk call bridged to a leg the service started.
+        caller = rec["channel"] if channel == rec["dstchannel"] and not trunk_of_channel(rec["channel"]) else ""
+        attempt = Attempt(trunk, number, start, rec["disposition"] == "ANSWERED", seconds, caller)
         earlier = seen.get(channel)
         if earlier is None or (attempt.answered, attempt.seconds) > (earlier.answered, earlier.seconds):
             seen[channel] = attempt
     yield from seen.values()
+
+
+def read_day_use(cdr: Path, since: datetime) -> DayUse:
+    """The toll-fraud guard's count since `since` from the call records."""
+    try:
+        with cdr.open(encoding="utf-8", errors="replace", newline="") as f:
+            return day_use(read_attempts(f), since)
+    except FileNotFoundError:                  # no call has ended since Asterisk was installed
+        return DayUse()
 
 
 def summarize(attempts: Iterable[Attempt], plan: Plan, lookup: CarrierLookup,

@@ -20,6 +20,7 @@ from ivr.errors import IvrError
 from ivr.plan.model import Plan, Trunk as PlanTrunk
 from ivr.routing.carriers import load_carrier_table
 from ivr.routing.choose import Candidate, Trunk, choose_trunks
+from ivr.routing.daily import DayUse
 from ivr.routing.lookup import CarrierInfo, CarrierLookup
 from ivr.routing.numbers import DestClass, classify, for_trunk, is_internal, normalize
 
@@ -165,26 +166,32 @@ class RateLimiter:
 class Router:
     """Outbound trunk choice for the service (ctx.services.router) and its web API.
 
-    `plan` gives the live plan; `list_channels` the names of Asterisk's channels right now.
+    `plan` gives the live plan; `list_channels` the names of Asterisk's channels right now;
+    `usage` today's use of trunks and phones against the plan's daily limits (ivr.routing.daily).
     """
 
     def __init__(self, lookup: CarrierLookup, plan: Callable[[], Plan | None],
                  list_channels: Callable[[], Awaitable[list[str]]] | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic,
+                 usage: Callable[[Plan], Awaitable[DayUse]] | None = None):
         self.lookup = lookup
         self._plan = plan
         self._list_channels = list_channels
+        self._usage = usage
+        self.today = DayUse()
         self.channels = ChannelCounter(clock)
         self.rates = RateLimiter(clock)
 
     @classmethod
-    def for_service(cls, settings: Settings, plans: PlanHolder, ari: AriClient) -> Router:
-        """The service's router: the numbering stores under var/, the live plan, ARI's channels."""
+    def for_service(cls, settings: Settings, plans: PlanHolder, ari: AriClient,
+                    usage: Callable[[Plan], Awaitable[DayUse]] | None = None) -> Router:
+        """The service's router: the numbering stores under var/, the live plan, ARI's channels,
+        the toll-fraud guard's count of the day."""
         async def channel_names() -> list[str]:
             return [c.name for c in await ari.list_channels()]
 
         lookup = CarrierLookup(settings.var / "numbering", load_carrier_table(settings.path(OPERATORS_FILE)))
-        return cls(lookup, lambda: plans.current.plan if plans.current else None, channel_names)
+        return cls(lookup, lambda: plans.current.plan if plans.current else None, channel_names, usage=usage)
 
     def plan(self) -> Plan:
         plan = self._plan()
@@ -193,10 +200,12 @@ class Router:
         return plan
 
     async def refresh(self) -> None:
-        """Take a fresh snapshot of live channels (and registry changes made by the CLI)."""
+        """Take a fresh snapshot of live channels, registry changes made by the CLI and the day's use."""
         self.lookup.refresh()
         if self._list_channels is not None:
             self.channels.update(await self._list_channels())
+        if self._usage is not None and (plan := self._plan()) is not None:
+            self.today = await self._usage(plan)
 
     def decide(self, raw: str, *, phone: str | None = None) -> Decision:
         """Candidates for a number as dialled; raises InvalidNumber, RouteRefused (the phone may
@@ -214,7 +223,8 @@ class Router:
                 raise RouteRefused(f"phone {phone} may not dial {dest_class.replace('_', '-')} numbers")
         info = self.lookup.lookup(number)
         trunks = [route_trunk(t) for t in plan.trunks.values()
-                  if self.rates.allowed("trunk:" + t.name, t.calls_per_minute, 60.0)]
+                  if self.rates.allowed("trunk:" + t.name, t.calls_per_minute, 60.0)
+                  and not self.today.trunk_full(plan, t.name)]
         candidates = choose_trunks(info, dest_class, trunks, self.channels.counts())
         return Decision(info, dest_class, tuple(candidates))
 
@@ -233,6 +243,10 @@ class Router:
             limit = plan.staff[phone].dial_per_hour
             if not self.rates.allowed("phone:" + phone, limit, 3600.0):
                 raise RouteRefused(f"phone {phone} reached its limit of {limit} outside calls an hour")
+            if self.today.phone_full(plan, phone):
+                cap = plan.limits.phone(phone)
+                raise RouteRefused(f"phone {phone} reached its daily limit of outside calls "
+                                   f"({cap.calls or 'unlimited'} calls, {cap.minutes or 'unlimited'} minutes)")
             self.rates.record("phone:" + phone)
         if not decision.candidates:
             raise NoTrunk(f"no trunk may carry a call to {decision.info.number} now")

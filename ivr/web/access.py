@@ -109,6 +109,8 @@ RULES: tuple[Rule, ...] = (
     Rule("GET", "/users", ()),
     Rule("POST", "/users", (), audit="user.add"),
     Rule("POST", "/users/{id}", (), audit="user.change"),
+    Rule("GET", "/password", READERS),
+    Rule("POST", "/password", READERS, audit="user.password"),
     Rule("GET", "/audit", ()),
     # calls and plan
     Rule("GET", "/api/calls", READERS),

@@ -20,6 +20,8 @@ from ivr.missed.report import build_report
 from ivr.missed.service import MissedService, StaffCall
 from ivr.missed.store import STATUSES
 from ivr.routing.numbers import normalize
+from ivr.security.roles import ADMIN, SYSTEM
+from ivr.web.access import USER
 from ivr.web.keys import SERVICE
 
 MAX_CSV_BYTES = 5 * 1024 * 1024
@@ -83,28 +85,37 @@ async def get_missed(request: web.Request) -> web.Response:
     return web.json_response((await _missed(request).store.get(_id(request))).to_dict())
 
 
+def actor(request: web.Request, data: dict[str, Any]) -> str:
+    """Who takes, closes or calls back: the authenticated user. Only an admin or the system token
+    may name someone else in the body's `by` (acting for a dispatcher, e.g. from the phone)."""
+    user = request[USER]
+    if user.role in (ADMIN, SYSTEM) and data.get("by") is not None:
+        return _text(data, "by")
+    return user.username
+
+
 async def take(request: web.Request) -> web.Response:
     data = await _body(request)
-    item = await _missed(request).take(_id(request), _text(data, "by"))
+    item = await _missed(request).take(_id(request), actor(request, data))
     return web.json_response(item.to_dict())
 
 
 async def release(request: web.Request) -> web.Response:
     data = await _body(request)
-    item = await _missed(request).release(_id(request), _text(data, "by"))
+    item = await _missed(request).release(_id(request), actor(request, data))
     return web.json_response(item.to_dict())
 
 
 async def close(request: web.Request) -> web.Response:
     data = await _body(request)
-    item = await _missed(request).close(_id(request), _text(data, "by"), _text(data, "reason", "done") or "done")
+    item = await _missed(request).close(_id(request), actor(request, data), _text(data, "reason", "done") or "done")
     return web.json_response(item.to_dict())
 
 
 async def callback(request: web.Request) -> web.Response:
     data = await _body(request)
     staff = _text(data, "staff")
-    started = await _missed(request).start_callback(_id(request), staff, _text(data, "by", staff))
+    started = await _missed(request).start_callback(_id(request), staff, actor(request, data))
     return web.json_response(started, status=202)
 
 

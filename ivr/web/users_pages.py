@@ -1,5 +1,6 @@
 """The users page (administrators): every console user with their role and phone extension, adding a
-user, changing role and extension, and a new password for someone who forgot theirs (shown once)."""
+user, changing role and extension, and a new password for someone who forgot theirs (shown once);
+and /password, where anyone logged in changes their own password."""
 from __future__ import annotations
 
 import secrets
@@ -7,9 +8,11 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from ivr.clock import utc_now
 from ivr.errors import IvrError
 from ivr.i18n import _, lazy
 from ivr.security.roles import STAFF_ROLES
+from ivr.web.access import SESSIONS
 from ivr.web.console import NAV, USER, USERS, page, path_id, render
 
 
@@ -42,8 +45,7 @@ async def change_user(request: web.Request) -> web.Response:
     try:
         if form.get("action") == "password":
             password = secrets.token_urlsafe(9)
-            await users.set_password(path_id(request), password)
-            user = await users.get(path_id(request))
+            user = await users.set_password((await users.get(path_id(request))).username, password)
             message = _("New password for %(name)s: %(password)s (shown once: pass it on now).",
                         name=user.username, password=password)
         else:
@@ -54,8 +56,42 @@ async def change_user(request: web.Request) -> web.Response:
     raise _back(message)
 
 
+def _to_password(message: str) -> str:
+    return f"/password?{urlencode({'message': message})}"
+
+
+@page
+async def password_page(request: web.Request) -> web.Response:
+    return render(request, "password.html", message=request.query.get("message", ""))
+
+
+@page
+async def change_password(request: web.Request) -> web.Response:
+    """The current password, then the new one twice; the new one must be strong. Every session of
+    the user ends (a copied cookie is worth nothing); this browser gets a fresh one."""
+    form = await request.post()
+    user, users = request[USER], request.app[USERS]
+    new = str(form.get("new", ""))
+    if await users.authenticate(user.username, str(form.get("current", ""))) is None:
+        message = _("The current password is wrong.")
+    elif new != str(form.get("again", "")):
+        message = _("The two new passwords differ.")
+    else:
+        try:
+            await users.set_password(user.username, new)
+        except IvrError as e:
+            message = e.message
+        else:
+            response = web.HTTPSeeOther(_to_password(_("Password changed. Your other sessions are logged out.")))
+            await request.app[SESSIONS].issue(response, user.id, utc_now())
+            raise response
+    raise web.HTTPSeeOther(_to_password(message))
+
+
 def setup(app: web.Application) -> None:
     app[NAV].append(("/users", lazy("Users")))
     app.router.add_get("/users", users_page)
     app.router.add_post("/users", add_user)
     app.router.add_post("/users/{id}", change_user)
+    app.router.add_get("/password", password_page)
+    app.router.add_post("/password", change_password)

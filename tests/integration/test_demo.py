@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 
+import pytest
+
 from ivr.config import ROOT
 
 NIGHT = "2026-11-29T23:10:00+03:00"      # a Sunday night: the office is closed
@@ -14,6 +16,18 @@ def demo_module():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(autouse=True)
+def built_in_profiles(stack_dir):
+    """The demo's campaign uses the built-in `confirm` profile, as a fresh `make run` has it: other
+    modules leave their own campaigns.yaml beside the stack's plan, so it is set aside meanwhile."""
+    path = stack_dir / "campaigns.yaml"
+    kept = path.read_bytes() if path.exists() else None
+    path.unlink(missing_ok=True)
+    yield
+    if kept is not None:
+        path.write_bytes(kept)
 
 
 async def run_demo(service, world, plan) -> tuple[list[str], list[str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,12 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from ivr.clock import utc_now
 from ivr.config import ROOT, load_settings
+from ivr.missed.store import MissedCall, MissedStore
 from ivr.security.audit import AuditLog
 from ivr.security.roles import ROLES
 from ivr.security.tokens import TokenStore
 from ivr.service import IvrService
+from ivr.store.calls import CallStore
 from ivr.store.db import open_database
 from ivr.testing.credentials import bearer, same_origin
 from ivr.users import UserStore
@@ -167,6 +170,34 @@ async def test_a_password_change_ends_every_session(env):
     assert (await client.get("/api/missed")).status == 401
 
 
+async def test_own_password_change_needs_the_current_one_and_ends_the_other_sessions(env):
+    client, db, app = env
+    other = TestClient(TestServer(app))            # the same user logged in elsewhere
+    await other.start_server()
+    try:
+        await login(other)
+        await login(client)
+        csrf = csrf_of(await (await client.get("/password")).text())
+        origin = same_origin(str(client.make_url("/")))
+
+        async def change(current: str, new: str, again: str | None = None) -> str:
+            r = await client.post("/password", data={"csrf": csrf, "current": current, "new": new,
+                                                     "again": new if again is None else again},
+                                  headers=origin, allow_redirects=False)
+            assert r.status == 303, r.status
+            return r.headers["Location"]
+        assert "wrong" in await change("not-the-password", "another-horse-42")
+        assert "differ" in await change("correct-horse", "another-horse-42", "another-horse-43")
+        assert "weak" in await change("correct-horse", "1234")
+        assert (await other.get("/api/missed")).status == 200
+        assert "changed" in await change("correct-horse", "another-horse-42")
+        assert (await other.get("/api/missed")).status == 401      # the other session ended
+        assert (await client.get("/api/missed")).status == 200     # this browser got a fresh one
+        assert await UserStore(db).authenticate("anna", "another-horse-42") is not None
+    finally:
+        await other.close()
+
+
 async def test_a_revoked_token_is_refused_at_once(env):
     client, db, _ = env
     tokens = TokenStore(db)
@@ -240,3 +271,20 @@ async def test_behind_a_trusted_proxy_the_forwarded_address_is_throttled(tmp_pat
     finally:
         await client.close()
         await db.close()
+
+
+async def test_missed_take_and_close_are_by_the_caller_not_the_body(env):
+    """A dispatcher's body cannot name someone else; an admin (or the system) may act for someone."""
+    client, db, _ = env
+    at = utc_now() - timedelta(minutes=5)
+    call_id = await CallStore(db).start("ch-take", "+79161000001", "+74951110000", "main-line", 1, at)
+
+    async def quiet(*_):
+        pass
+    item = await MissedStore(db).add_missed(MissedCall(call_id, "+79161000001", "+74951110000", "main-line", "",
+                                                       at, "closed_hours", "main", False), at, quiet)
+    desk, boss = await bearer(db, "dispatcher", "desk"), await bearer(db, "admin", "boss")
+    r = await client.post(f"/api/missed/{item.id}/take", json={"by": "somebody-else"}, headers=desk)
+    assert r.status == 200 and (await r.json())["taken_by"] == "token:desk-dispatcher"
+    r = await client.post(f"/api/missed/{item.id}/close", json={"by": "anna", "reason": "done"}, headers=boss)
+    assert r.status == 200 and (await r.json())["closed_by"] == "anna"
