@@ -93,8 +93,12 @@ def parse(line: str) -> tuple[str, str] | None:
 
 
 class SipGuard:
-    def __init__(self, security_log: Path, acl_file: Path, reload: Callable[[], Awaitable[None]], blocks: Blocks):
+    def __init__(self, security_log: Path, acl_file: Path, reload: Callable[[], Awaitable[None]], blocks: Blocks,
+                 trusted: frozenset[str] = frozenset()):
         self.security_log, self.acl_file, self._reload, self.blocks = security_log, acl_file, reload, blocks
+        # Never blocked: the cluster's SIP edge relays every phone's and carrier's traffic, so the
+        # failures of one phone behind it would cut off all of them.
+        self.trusted = trusted
 
     async def run(self) -> None:
         """Follows the log from its current end until cancelled."""
@@ -125,7 +129,7 @@ class SipGuard:
         if found is None or found[0] not in FAILURES:
             return False
         event, address = found
-        if not self.blocks.failed(address, time.time()):
+        if address in self.trusted or not self.blocks.failed(address, time.time()):
             return False
         log.warning("sip address blocked address=%s after=%s failures (last %s) for=%ss", address,
                     self.blocks.failures, event, int(self.blocks.until[address] - time.time()))
@@ -143,4 +147,5 @@ class SipGuard:
 def for_settings(settings: Settings, log_dir: Path, reload: Callable[[], Awaitable[None]]) -> SipGuard:
     """The guard of the PBX these settings run: its security.log (in `log_dir`) and its pjsip_blocked.conf."""
     return SipGuard(log_dir / "security.log", settings.path(settings.asterisk_config_dir) / "pjsip_blocked.conf",
-                    reload, Blocks(settings.sip_block_failures, settings.sip_block_window, settings.sip_block_seconds))
+                    reload, Blocks(settings.sip_block_failures, settings.sip_block_window, settings.sip_block_seconds),
+                    frozenset({settings.sip_edge.rsplit(":", 1)[0]} if settings.sip_edge else ()))

@@ -40,8 +40,9 @@ async def errors(request: web.Request, handler):
 async def status(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     live = service.plans.current
-    # Public (health checks): nothing about calls or callers; the clock tells a demo whether the office is open.
+    # Public (health checks): nothing about callers; a load figure, and the clock (is the office open?).
     body = {"ari_connected": service.ari.connected, "plan_version": live.version if live else None,
+            "calls_in_progress": len(service.supervisor.tasks),    # a load figure for health checks
             "now": service.clock.now().isoformat()}       # the service's clock (fixed in demos and tests)
     return web.json_response(body, status=200 if service.ari.connected else 503)
 

@@ -2,8 +2,9 @@
 over two Asterisk nodes, each served by its own service instance on one PostgreSQL; a node killed
 with SIGKILL is out within seconds and every new call is answered on the other one.
 
-Addresses on this run's net: edge NET.1, world NET.2, carrier NET.11 (the plan's trunk), nodes
-NET.21 and NET.22; the instances take the web ports of NET and NET+1.
+Addresses on a net of its own, CNET (this worker's net + 32: 127.0.52 for 127.0.20), so the worker's
+single-node stack on NET keeps running: edge CNET.1, world CNET.2, carrier CNET.11 (the plan's trunk),
+nodes CNET.21 and CNET.22; the instances take web ports of their own (CWEB, CWEB+1).
 """
 from __future__ import annotations
 
@@ -34,11 +35,14 @@ from ivr.testing.world import Behaviour, World, wait_registered
 
 from test_routing import dial_from_phone
 
-from conftest import NET, PLANS, WEB_PORT, WORLD_IP, plan_text, reap_stale_asterisks
+from conftest import NET, PLANS, plan_text
 
-EDGE_IP = f"{NET}.1"
+_prefix, _third = NET.rsplit(".", 1)
+CNET = f"{_prefix}.{int(_third) + 32}"
+CWEB = 18200 + 2 * int(_third)
+EDGE_IP, WORLD_IP = f"{CNET}.1", f"{CNET}.2"
 NUMBER = "+74951110000"
-PG_PREFIX = f"ivr-cluster-pg-{NET}-"
+PG_PREFIX = f"ivr-cluster-pg-{CNET}-"
 
 
 def _free_port() -> int:
@@ -50,10 +54,10 @@ def _free_port() -> int:
 def reap_stale_cluster() -> None:
     """A killed earlier run on this net leaves its processes in their own sessions: Asterisks and
     Kamailio on this net's addresses, the services on their ports, PostgreSQL in its directory."""
-    reap_stale_asterisks(NET)
-    sockets = subprocess.run(["ss", "-Htlnp"], capture_output=True, text=True).stdout
+    sockets = subprocess.run(["ss", "-Hulnpt"], capture_output=True, text=True).stdout
+    ours = (f" {CNET}.", f" 127.0.0.1:{CWEB} ", f" 127.0.0.1:{CWEB + 1} ")
     for line in sockets.splitlines():
-        if f" 127.0.0.1:{int(WEB_PORT) + 1} " in line:
+        if any(o in line for o in ours):
             for pid in re.findall(r"pid=(\d+)", line):
                 subprocess.run(["kill", "-9", pid], check=False)
     for stale in Path(tempfile.gettempdir()).glob(f"{PG_PREFIX}*"):
@@ -69,7 +73,7 @@ async def cluster(tmp_path_factory):
     database_dir = Path(tempfile.mkdtemp(prefix=PG_PREFIX))
     # Several service processes: each runs the real clock (a fixed test clock runs on from each
     # process's own start, so they would disagree), and the office is always open.
-    always_open = plan_text().replace('hours: {mon-fri: "09:00-18:00", sat: "10:00-15:00"}',
+    always_open = plan_text().replace(f"{NET}.", f"{CNET}.").replace('hours: {mon-fri: "09:00-18:00", sat: "10:00-15:00"}',
                                       'hours: {daily: "00:00-24:00"}').replace(
         "holidays: [{date: 2026-11-04, name: Unity Day}]", "holidays: []")
     assert "daily" in always_open and "Unity Day" not in always_open
@@ -78,11 +82,11 @@ async def cluster(tmp_path_factory):
         f"edge: {{address: {EDGE_IP}, port: 5060}}\n"
         f"database_port: {_free_port()}\ndatabase_directory: {database_dir}\n"
         f"directory: {root}/var\n"
-        f"nodes:\n  - {{name: node1, address: {NET}.21}}\n  - {{name: node2, address: {NET}.22}}\n"
-        f"instances:\n  - {{name: svc1, node: node1, web_port: {WEB_PORT}}}\n"
-        f"  - {{name: svc2, node: node2, web_port: {int(WEB_PORT) + 1}}}\n"
+        f"nodes:\n  - {{name: node1, address: {CNET}.21}}\n  - {{name: node2, address: {CNET}.22}}\n"
+        f"instances:\n  - {{name: svc1, node: node1, web_port: {CWEB}}}\n"
+        f"  - {{name: svc2, node: node2, web_port: {CWEB + 1}}}\n"
         # node1's standby: the same port on an address of this net
-        f"  - {{name: svc1b, node: node1, web_host: {NET}.31, web_port: {WEB_PORT}}}\n", encoding="utf-8")
+        f"  - {{name: svc1b, node: node1, web_host: {CNET}.31, web_port: {CWEB}}}\n", encoding="utf-8")
     env = {"IVR_PLAN_FILE": str(root / "ivr.yaml"), "IVR_SECRETS_FILE": str(PLANS / "secrets.yaml"),
            "IVR_SETTINGS": str(PLANS / "settings.yaml"), "IVR_CLOCK": "",
            "IVR_CLUSTER_FILE": str(root / "cluster.yaml")}
@@ -128,11 +132,17 @@ def status(env: dict[str, str]) -> dict:
     return json.loads(out.stdout)
 
 
+def admin(layout) -> dict[str, str]:
+    """svc2's credentials: the admin token it writes for local `ivr` commands (svc2 is never killed)."""
+    token = (layout.root / layout.instances[1].name / "cli-token").read_text().strip()
+    return {"Authorization": f"Bearer {token}"}
+
+
 async def call_nodes(layout, first: int, count: int) -> dict[str, str]:
     """caller -> node prefix of the channel id, from the shared call records (either instance)."""
     wanted = {f"+7916555{first + i:04d}" for i in range(count)}
     url = f"{layout.instances[1].url}/api/calls?limit=200"     # svc2 is never killed
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=admin(layout)) as http:
         for _ in range(50):
             async with http.get(url) as r:
                 calls = (await r.json())["calls"]
@@ -144,7 +154,7 @@ async def call_nodes(layout, first: int, count: int) -> dict[str, str]:
 
 
 async def finished_record(layout, caller: str) -> dict:
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=admin(layout)) as http:
         for _ in range(50):
             async with http.get(f"{layout.instances[1].url}/api/calls?limit=200") as r:
                 mine = [c for c in (await r.json())["calls"] if c["caller"] == caller and c["ended_at"]]

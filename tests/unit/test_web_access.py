@@ -238,7 +238,7 @@ async def test_audited_actions_are_recorded_with_who(env):
 async def test_status_is_public_and_says_little(env):
     client, _, _ = env
     body = await (await client.get("/status")).json()
-    assert set(body) == {"ari_connected", "plan_version", "now"}
+    assert set(body) == {"ari_connected", "plan_version", "calls_in_progress", "now"}
 
 
 async def test_bad_json_and_big_bodies_are_clear_4xx(env):
