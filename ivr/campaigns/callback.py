@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from ivr.calls.session import CallEnded
 from ivr.ari.client import ChannelGone
 from ivr.campaigns.flow import run_flow
+from ivr.errors import IvrError
 from ivr.flows.context import FlowContext
 
 if TYPE_CHECKING:
@@ -33,7 +34,13 @@ class CampaignCallback:
 
     async def __call__(self, ctx: FlowContext) -> bool:
         """Handle the call if it is a passenger calling back; False: the plan takes it."""
-        if not ctx.caller or ctx.company_number not in self.presented(ctx):
+        try:
+            presented = self.presented(ctx)
+        except IvrError as e:    # a campaigns.yaml that no longer fits the live plan: the plan takes the call
+            log.warning("campaign profiles unreadable, call-back recognition off call=%s: %s",
+                        ctx.call.channel_id, e.message.splitlines()[0])
+            return False
+        if not ctx.caller or ctx.company_number not in presented:
             return False
         store = self.dialer.store
         try:
