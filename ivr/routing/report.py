@@ -45,8 +45,9 @@ def read_attempts(lines: Iterable[str]) -> Iterator[Attempt]:
     """One attempt per trunk channel. Staff dials: the phone's record dials the trunk. Legs the
     service starts (hunt, call-back, campaign) carry the number in their own userfield: their own
     record has the trunk channel as `channel`, and the record of the call they are bridged to names
-    it as `dstchannel`; the two are one attempt (the longer record counts)."""
-    seen: dict[str, Attempt] = {}
+    it as `dstchannel`; the two are one attempt (the longer record counts). Channel names start over
+    when Asterisk restarts, so only records of one name that overlap in time are one attempt."""
+    seen: dict[str, list[tuple[Attempt, datetime]]] = {}
     for row in csv.reader(lines):
         if len(row) < len(COLUMNS):
             continue
@@ -64,16 +65,23 @@ def read_attempts(lines: Iterable[str]) -> Iterator[Attempt]:
             continue
         try:
             start = datetime.strptime(rec["start"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+            end = datetime.strptime(rec["end"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
             seconds = int(rec["billsec"] or 0)
         except ValueError:
             continue
         # A staff phone's own dial; not an inbound trunk call bridged to a leg the service started.
         caller = rec["channel"] if channel == rec["dstchannel"] and not trunk_of_channel(rec["channel"]) else ""
         attempt = Attempt(trunk, number, start, rec["disposition"] == "ANSWERED", seconds, caller)
-        earlier = seen.get(channel)
-        if earlier is None or (attempt.answered, attempt.seconds) > (earlier.answered, earlier.seconds):
-            seen[channel] = attempt
-    yield from seen.values()
+        same = seen.setdefault(channel, [])
+        for i, (earlier, earlier_end) in enumerate(same):
+            if start <= earlier_end and earlier.start <= end:             # the same attempt
+                if (attempt.answered, attempt.seconds) > (earlier.answered, earlier.seconds):
+                    same[i] = (attempt, max(end, earlier_end))
+                break
+        else:
+            same.append((attempt, end))
+    for same in seen.values():
+        yield from (attempt for attempt, _ in same)
 
 
 def read_day_use(cdr: Path, since: datetime) -> DayUse:

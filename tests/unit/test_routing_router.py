@@ -208,3 +208,14 @@ def test_report_counts_legs_the_service_starts_once(plan):
     ]
     attempts = sorted((a.trunk, a.answered, a.seconds) for a in read_attempts(rows))
     assert attempts == [("default", False, 0), ("mts", True, 60)]
+
+
+def test_a_channel_name_used_again_after_an_asterisk_restart_is_another_attempt(plan):
+    rows = [   # Asterisk numbers its channels from 1 again after a restart: the same name, hours apart
+        ',101,89161234567,from-staff,"A" <101>,PJSIP/101-1,PJSIP/trunk-mts-2,Dial,x,'
+        '2026-11-25 08:00:00,2026-11-25 08:00:05,2026-11-25 08:01:05,65,60,ANSWERED,DOCUMENTATION,1.1,+79161234567',
+        ',101,89161234567,from-staff,"A" <101>,PJSIP/101-1,PJSIP/trunk-mts-2,Dial,x,'
+        '2026-11-25 12:00:00,2026-11-25 12:00:05,2026-11-25 12:00:35,35,30,ANSWERED,DOCUMENTATION,9.1,+79161234567',
+    ]
+    attempts = sorted((a.trunk, a.seconds) for a in read_attempts(rows))
+    assert attempts == [("mts", 30), ("mts", 60)]
