@@ -62,7 +62,8 @@ class IvrService:
         self.services.dnd = staff_setup.for_service(self)
         self.services.missed = MissedService(settings, db, self.clock.now,
                                              lambda: self.plans.current.plan if self.plans.current else None)
-        self.services.missed.use_telephony(self.ari, self.bus, self.services.router.endpoint_for)
+        self.services.missed.use_telephony(self.ari, self.bus, self.services.router.endpoint_for,
+                                           self.services.router.caller_id_on)
         self.auto_callback = AutoCallback(self.services.missed, lambda: self.plans.current.plan
                                           if self.plans.current else None, self.services.queues)
         missed = self.services.missed

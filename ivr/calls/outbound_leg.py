@@ -100,16 +100,19 @@ class Reached:
 
 
 EndpointFor = Callable[[str, tuple[str, ...]], str]     # (number, trunks to skip) -> dial string
+CallerIdOn = Callable[[str, str], str]                  # (trunk, caller ID) -> as that trunk presents it
 
 
 async def dial_number(ari: AriClient, sub: Subscription, number: str, endpoint_for: EndpointFor,
                       new_id: Callable[[], str], *, ring_seconds: int, caller_id: str = "",
                       watch: Collection[str] = (), first_endpoint: str = "",
-                      on_leg: Callable[[str], None] | None = None) -> Reached:
+                      on_leg: Callable[[str], None] | None = None,
+                      caller_id_on: CallerIdOn | None = None) -> Reached:
     """Ring `number`, on the next trunk whenever one fails, until it answers, ends, or a `watch`ed
     channel leaves (GONE). `endpoint_for` raises IvrError when no trunk is left; `first_endpoint`
     is a dial string already chosen. Every leg but an answered one is hung up before returning;
-    `on_leg` learns each leg id first (cleanup on cancellation)."""
+    `on_leg` learns each leg id first (cleanup on cancellation); `caller_id_on` writes the caller
+    ID as each trunk tried wants it (the router's)."""
     loop = asyncio.get_running_loop()
     tried: tuple[str, ...] = ()
     failed: tuple[tuple[str, int], ...] = ()
@@ -132,7 +135,8 @@ async def dial_number(ari: AriClient, sub: Subscription, number: str, endpoint_f
         if trunk is not None:
             tried += (trunk,)
         try:
-            await originate_leg(ari, endpoint, leg_id, ring_seconds=ring_seconds, caller_id=caller_id)
+            presented = caller_id_on(trunk, caller_id) if caller_id_on and trunk is not None else caller_id
+            await originate_leg(ari, endpoint, leg_id, ring_seconds=ring_seconds, caller_id=presented)
         except AriError as e:
             log.warning("originate failed number=%s endpoint=%s error=%s", number, endpoint, e.message)
             return Reached(Outcome.UNAVAILABLE, leg_id, tried, failed)

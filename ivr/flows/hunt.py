@@ -194,8 +194,10 @@ class Hunt:
         try:
             if trunk is not None:
                 # The caller's number is shown, as a dial on the caller's behalf would.
+                # (written as the trunk's carrier expects it)
+                caller_id = self.ctx.services.router.caller_id_on(trunk, self._caller_id())
                 await originate_leg(self.call.ari, endpoint, leg_id, ring_seconds=int(attempt.ring_seconds) + 5,
-                                    caller_id=self._caller_id())
+                                    caller_id=caller_id)
             else:
                 # A staged channel can be dialled once it is inside our Stasis app.
                 with self.call.bus.subscribe(leg_id) as staged:

@@ -22,7 +22,7 @@ from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.client import AriClient, AriError
 from ivr.ari.events import ChannelDestroyed, ChannelHangupRequest, Event, StasisEnd, StasisStart
 from ivr.calls.legs import hangup_quietly, quietly
-from ivr.calls.outbound_leg import GONE, EndpointFor, dial_number
+from ivr.calls.outbound_leg import GONE, CallerIdOn, EndpointFor, dial_number
 from ivr.calls.outcome import of_cause
 from ivr.errors import InvalidInput, ServiceUnavailable
 from ivr.missed.errors import MissedConflict
@@ -60,9 +60,10 @@ class Callbacks:
     """Running call-backs of this process; never two to the same customer at once."""
 
     def __init__(self, ari: AriClient, bus: EventBus, now: Callable[[], datetime],
-                 endpoint_for: EndpointFor | None = None):
+                 endpoint_for: EndpointFor | None = None, caller_id_on: CallerIdOn | None = None):
         self.ari, self.bus, self.now = ari, bus, now
         self.endpoint_for = endpoint_for              # the router's (number, trunks to skip) -> dial string
+        self.caller_id_on = caller_id_on              # the router's caller ID as each trunk wants it
         self.jobs: dict[str, CallbackJob] = {}        # staff channel id -> job
         self.customers: dict[str, str] = {}           # customer number -> staff channel id
         self._watchers: set[asyncio.Task] = set()
@@ -146,7 +147,7 @@ class Callbacks:
                 self.ari, sub, job.item.customer, self.endpoint_for or (lambda number, tried: job.customer_endpoint),
                 lambda: f"{staff_id}-customer{next(numbers)}", ring_seconds=CUSTOMER_RING_SECONDS,
                 caller_id=job.item.company_number, watch=(staff_id,), first_endpoint=job.customer_endpoint,
-                on_leg=legs.append)
+                on_leg=legs.append, caller_id_on=self.caller_id_on)
             for trunk, cause in reached.failed:
                 job.steps.append((self.now(), "trunk_failed", {"trunk": trunk, "cause": cause}))
             if reached.result != "answered":

@@ -140,10 +140,12 @@ class MissedService:
         # automatic call-back frees its staff member then).
         self.on_callback_end: Callable[[CallbackJob], None] | None = None
 
-    def use_telephony(self, ari: AriClient, bus: EventBus, endpoint_for: Callable[[str], str] | None = None) -> None:
+    def use_telephony(self, ari: AriClient, bus: EventBus, endpoint_for: Callable[[str], str] | None = None,
+                      caller_id_on: Callable[[str, str], str] | None = None) -> None:
         """Call-backs need the ARI connection: only the service has one. `endpoint_for` is the
-        carrier router's dial string for an outside number (default: the plan's default trunk)."""
-        self.callbacks = Callbacks(ari, bus, self.now, endpoint_for)
+        carrier router's dial string for an outside number (default: the plan's default trunk),
+        `caller_id_on` its caller ID as each trunk wants it."""
+        self.callbacks = Callbacks(ari, bus, self.now, endpoint_for, caller_id_on)
         self._endpoint_for = endpoint_for
 
     def _make_worker(self) -> OutboxWorker:

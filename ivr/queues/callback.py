@@ -19,7 +19,7 @@ from ivr.ari.client import AriClient, AriError
 from ivr.ari.events import (ChannelDestroyed, ChannelHangupRequest, ChannelStateChange, Dial,
                             StasisEnd, StasisStart)
 from ivr.calls.legs import hangup_quietly, play_until_finished, quietly
-from ivr.calls.outbound_leg import GONE, dial_number
+from ivr.calls.outbound_leg import GONE, CallerIdOn, dial_number
 from ivr.calls.outcome import Outcome, of_dial_status
 from ivr.errors import IvrError
 from ivr.plan.model import Plan, QueueNode
@@ -43,10 +43,12 @@ def trunk_endpoint(number: str, plan: Plan, tried: tuple[str, ...] = ()) -> str:
 class CallbackDialer:
     def __init__(self, ari: AriClient, bus: EventBus, manager: QueueManager, calls: CallStore,
                  resolve: Callable[[str, str], str | None], clock: Callable[[], datetime],
-                 endpoint: Callable[[str, Plan, tuple[str, ...]], str] = trunk_endpoint):
+                 endpoint: Callable[[str, Plan, tuple[str, ...]], str] = trunk_endpoint,
+                 caller_id_on: CallerIdOn | None = None):
         self.ari, self.bus, self.manager, self.calls = ari, bus, manager, calls
         self.resolve, self.clock = resolve, clock
         self.endpoint = endpoint             # (customer's number, plan, trunks tried) -> the channel to dial
+        self.caller_id_on = caller_id_on     # (trunk, "") -> the company number the trunk presents
         self._ids = 0
 
     def _new_id(self, waiter: Waiter, what: str) -> str:
@@ -150,7 +152,7 @@ class CallbackDialer:
                                             lambda number, tried: self.endpoint(number, plan, tried),
                                             lambda: self._new_id(waiter, "customer"),
                                             ring_seconds=CUSTOMER_RING_SECONDS, watch=(agent_leg,),
-                                            on_leg=legs.append)
+                                            on_leg=legs.append, caller_id_on=self.caller_id_on)
             except IvrError as e:                        # events lost: the leg's fate is unknown
                 log.warning("call-back dial failed callback=%s error=%s", waiter.callback_id, e.message)
             else:

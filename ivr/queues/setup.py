@@ -38,9 +38,13 @@ def for_service(service: IvrService) -> QueueManager:
         router = service.services.router
         return router.endpoint_for(number, tried) if router is not None else trunk_endpoint(number, plan)
 
+    def caller_id_on(trunk: str, caller_id: str) -> str:
+        router = service.services.router
+        return router.caller_id_on(trunk, caller_id) if router is not None else caller_id
+
     manager = QueueManager(service.bus, QueueStore(service.db), service.clock.now, live_plan)
     manager.run_callback = CallbackDialer(service.ari, service.bus, manager, service.calls,
-                                          service.catalog.resolve, service.clock.now, endpoint).run
+                                          service.catalog.resolve, service.clock.now, endpoint, caller_id_on).run
     return manager
 
 

@@ -47,6 +47,23 @@ def for_trunk(e164: str, number_format: str) -> str:
     return ("8" if number_format == "national" else "") + e164[2:]
 
 
+_NAMED_CALLER = re.compile(r'(?P<name>"[^"]*"\s*)?<(?P<number>[^>]*)>')
+
+
+def caller_id_for_trunk(caller_id: str, number_format: str) -> str:
+    """A caller ID ("+74951110000" or '"Name" <+74951110000>') with its number written as the trunk
+    wants it (for_trunk); the display name stays."""
+    if match := _NAMED_CALLER.fullmatch(caller_id.strip()):
+        return f'{match["name"] or ""}<{for_trunk(match["number"], number_format)}>'
+    return for_trunk(caller_id.strip(), number_format)
+
+
+def caller_number(caller_id: str) -> str:
+    """The number of a caller ID with or without a display name."""
+    match = _NAMED_CALLER.fullmatch(caller_id.strip())
+    return (match["number"] if match else caller_id).strip()
+
+
 def normalize(raw: str, country: str = "RU") -> str:
     """E.164 ("+79161234567") of a number written as people write it.
 

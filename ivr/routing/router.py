@@ -22,7 +22,8 @@ from ivr.routing.carriers import load_carrier_table
 from ivr.routing.choose import Candidate, Trunk, choose_trunks
 from ivr.routing.daily import DayUse
 from ivr.routing.lookup import CarrierInfo, CarrierLookup
-from ivr.routing.numbers import DestClass, classify, for_trunk, is_internal, normalize
+from ivr.routing.numbers import (DestClass, caller_id_for_trunk, caller_number, classify, for_trunk,
+                                 is_internal, normalize)
 
 if TYPE_CHECKING:
     from ivr.ari.client import AriClient
@@ -198,6 +199,18 @@ class Router:
         if plan is None:
             raise NoTrunk("no plan is loaded yet")
         return plan
+
+    def caller_id_on(self, trunk: str, caller_id: str = "") -> str:
+        """What a leg the service originates on `trunk` presents: `caller_id` (a forwarded caller's
+        number, the company number of a call-back), else the trunk's own caller ID, in the number
+        format the carrier expects. An extension never leaves the PBX: it becomes the trunk's."""
+        plan_trunk = self.plan().trunks.get(trunk)
+        if plan_trunk is None:
+            return caller_id
+        number = caller_number(caller_id)
+        if not number or is_internal(number):
+            caller_id = plan_trunk.caller_id
+        return caller_id_for_trunk(caller_id, plan_trunk.sip.number_format) if caller_id else ""
 
     async def refresh(self) -> None:
         """Take a fresh snapshot of live channels, registry changes made by the CLI and the day's use."""

@@ -177,3 +177,14 @@ async def test_doctor_on_the_running_pbx(carriers, world):
     assert f"ok      ports: SIP listens on {PBX_IP}:5060" in out, out
     # the test stack's own departures from a real office: loopback addresses and a fixed clock
     assert "PROBLEM clock: the clock is fixed" in out and done.returncode == 1
+
+
+async def test_a_forwarded_caller_is_shown_in_the_carriers_number_format(carriers, world):
+    # The company's second line forwards to a landline number, which leaves on "reg" (numbers in
+    # the national format): the callee sees the caller's number as that carrier wants it.
+    world.behaviours["84957654399"] = Behaviour("answer", after=0.2, hangup_after=0.5)
+    caller = await world.call("+74951110009", "+79161000599", via="alaw")
+    [leg] = await wait_incoming(world, 1)
+    assert (leg.target, leg.via, leg.caller_number) == ("84957654399", "reg", "89161000599")
+    await asyncio.wait_for(caller.ended.wait(), 20)
+    assert leg.answered_at is not None

@@ -152,3 +152,15 @@ def test_leg_watch_reads_a_legs_events(events, verdict):
 
 def test_dialled_number():
     assert dialled_number(f"PJSIP/{NUMBER}@trunk-mts") == NUMBER
+
+
+async def test_each_trunk_tried_gets_the_caller_id_as_it_wants_it():
+    bus = EventBus()
+    ari = FakeAri(bus, {"megafon": 34, "tele2": "answer"})
+    ids = itertools.count(1)
+    with bus.subscribe("staff") as sub:
+        reached = await dial_number(ari, sub, NUMBER, router_like(), lambda: f"leg{next(ids)}", ring_seconds=1,
+                                    caller_id="+74951110000",
+                                    caller_id_on=lambda trunk, cid: f"{trunk}:{cid}")
+    assert reached.result == "answered"
+    assert [args[3] for args in ari.did("originate")] == ["megafon:+74951110000", "tele2:+74951110000"]

@@ -219,3 +219,18 @@ def test_a_channel_name_used_again_after_an_asterisk_restart_is_another_attempt(
     ]
     attempts = sorted((a.trunk, a.seconds) for a in read_attempts(rows))
     assert attempts == [("mts", 30), ("mts", 60)]
+
+
+def test_a_leg_presents_its_caller_id_in_the_trunks_number_format(tmp_path, clock):
+    (tmp_path / "secrets.yaml").write_text(SECRETS)
+    national = PLAN.replace("calls_per_minute: 1}", "calls_per_minute: 1, sip: {number_format: national}}")
+    router = Router(Lookup(), lambda: load_plan_text(national, "plan.yaml", secrets_path=tmp_path / "secrets.yaml"),
+                    None, clock)  # type: ignore[arg-type]
+    # A forwarded caller keeps name and number, written as the carrier wants it.
+    assert router.caller_id_on("mts", '"Иванов" <+79161234567>') == '"Иванов" <89161234567>'
+    assert router.caller_id_on("mts", "+79161234567") == "89161234567"
+    # Nothing given, or an extension: the trunk's own caller ID (the company number).
+    assert router.caller_id_on("mts") == "84951110000"
+    assert router.caller_id_on("mts", '"Dispatcher" <101>') == "84951110000"
+    assert router.caller_id_on("default", "+79161234567") == "+79161234567"
+    assert router.caller_id_on("unknown", "+79161234567") == "+79161234567"
