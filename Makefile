@@ -51,6 +51,7 @@ system-deps:
 	[ -x /usr/lib/postgresql/15/bin/initdb ] || missing="$$missing postgresql"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v baresip >/dev/null || missing="$$missing baresip-core"; \
+	command -v dnsmasq >/dev/null || missing="$$missing dnsmasq-base"; \
 	[ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/db_postgres.so ] || missing="$$missing kamailio-postgres-modules"; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi

@@ -192,6 +192,9 @@ async def test_an_outside_number_gets_the_name_in_its_caller_id():
         def endpoint_for(self, number: str, exclude: tuple[str, ...] = ()) -> str:
             return f"PJSIP/{number}@trunk-mts"
 
+        def caller_id_on(self, trunk: str, caller_id: str = "") -> str:
+            return caller_id                # an e164 trunk: unchanged
+
     ctx, ari = carded_ctx({}, services=Services(router=Router()))
     originated: list[str] = []
 

@@ -85,6 +85,9 @@ class Router:
     def endpoint_for(self, number: str, exclude: tuple[str, ...] = ()) -> str:
         return self.pick(number, exclude)
 
+    def caller_id_on(self, trunk: str, caller_id: str = "") -> str:
+        return caller_id
+
 
 async def run_hunt(answers: dict[str, int | str]) -> tuple[FlowContext, CallbackAri]:
     bus = EventBus()
