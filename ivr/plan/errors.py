@@ -19,7 +19,8 @@ class Problem:
 
 
 class PlanError(ConfigError):
-    """A plan that cannot be used; `problems` lists every problem found, not just the first."""
+    """A plan, or another file read like one (campaigns.yaml, notifications.yaml), that cannot be used;
+    `problems` lists every problem found, not just the first."""
 
     error_id = "invalid-plan"
 
