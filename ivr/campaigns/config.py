@@ -30,7 +30,7 @@ from ivr.errors import ConfigError
 from ivr.plan import schedule as sched
 from ivr.plan.errors import PlanError, Problem
 from ivr.plan.model import Plan, TimeRange
-from ivr.plan.yaml_reader import Reader, compose, read_text
+from ivr.yaml_reader import Reader, compose, read_text
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def load_profiles(path: Path, plan: Plan | None = None,
     """Profiles by name; a missing file gives the built-in `confirm` and `notice` profiles."""
     if not path.exists():
         return default_profiles()
-    return load_profiles_text(read_text(path), str(path), plan, prompt_exists)
+    return load_profiles_text(read_text(path, PlanError), str(path), plan, prompt_exists)
 
 
 def default_profiles() -> dict[str, Profile]:
@@ -115,7 +115,7 @@ def load_route_zones(path: Path) -> dict[str, str]:
     if not path.exists():
         return {}
     problems: list[Problem] = []
-    root = compose(read_text(path), str(path), problems)
+    root = compose(read_text(path, PlanError), str(path), problems)
     r = Reader(str(path))
     top = r.mapping(root, "campaigns") if root is not None and not problems else None
     node = top.get("route_timezones") if top else None

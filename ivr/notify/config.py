@@ -17,7 +17,7 @@ addresses and secrets that change without a plan version, and lists that setting
         short: no                            # also mail about short (misdial) calls
 
 A missing file means: no mail, no webhooks, close after 10 s. Mistakes are reported like the plan's
-(ivr/plan/yaml_reader.py): every one at once, each at FILE:LINE:COL.
+(ivr/yaml_reader.py): every one at once, each at FILE:LINE:COL.
 """
 from __future__ import annotations
 
@@ -29,8 +29,7 @@ from typing import Any
 from ruamel.yaml.nodes import Node as YNode, SequenceNode
 
 from ivr.config import Settings
-from ivr.plan.errors import PlanError, Problem
-from ivr.plan.yaml_reader import Fields, Reader, compose, describe, is_null, read_text
+from ivr.yaml_reader import Fields, Problem, ProblemsError, Reader, compose, describe, is_null, read_text
 
 FILE_NAME = "notifications.yaml"
 LANGUAGES = ("ru", "en")
@@ -88,7 +87,7 @@ def config_path(settings: Settings) -> Path:
 
 
 def load_notify_config(settings: Settings, path: Path | None = None) -> NotifyConfig:
-    """The file's settings; a missing file gives the defaults, a bad one raises PlanError listing
+    """The file's settings; a missing file gives the defaults, a bad one raises ProblemsError listing
     every problem at FILE:LINE:COL (read like the plan, with the same reader)."""
     path = path or config_path(settings)
     if not path.exists():
@@ -100,11 +99,11 @@ def parse_notify_config(text: str, where: str, console_url: str) -> NotifyConfig
     problems: list[Problem] = []
     root = compose(text, where, problems)
     if problems:
-        raise PlanError(problems)
+        raise ProblemsError(problems)
     r = Reader(where)
     config = _read(r, root, console_url.rstrip("/"))
     if r.problems:
-        raise PlanError(r.problems)
+        raise ProblemsError(r.problems)
     return config
 
 

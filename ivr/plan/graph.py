@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from ivr.plan.model import CompanyNumber
 from ivr.plan.nodes import KINDS
-from ivr.plan.yaml_reader import did_you_mean
+from ivr.yaml_reader import did_you_mean
 
 if TYPE_CHECKING:
     from ivr.plan.validate import PlanBuilder

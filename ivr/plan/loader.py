@@ -15,7 +15,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ivr.plan.errors import PlanError, Problem
 from ivr.plan.model import Plan
 from ivr.plan.validate import PlanBuilder, PromptExists
-from ivr.plan.yaml_reader import compose, read_text
+from ivr.yaml_reader import compose, read_text
 
 __all__ = ["PlanError", "Problem", "load_plan", "load_plan_text", "round_trip_yaml"]
 
@@ -35,7 +35,7 @@ def load_plan(path: str | Path, *, secrets_path: str | Path | None = None,
     """Load and validate a plan file. `secrets_path` defaults to secrets.yaml beside the plan.
     `prompt_exists(name, language)`, when given, is asked about every prompt in every plan language."""
     path = Path(path)
-    text = read_text(path)
+    text = read_text(path, PlanError)
     if secrets_path is None:
         secrets_path = path.with_name("secrets.yaml")
     return load_plan_text(text, str(path), secrets_path=secrets_path, prompt_exists=prompt_exists,
@@ -56,7 +56,7 @@ def load_plan_text(text: str, source_name: str, *, secrets_path: str | Path | No
         secrets_source = str(secrets_path)
         if Path(secrets_path).exists():
             before = len(problems)
-            secrets_root = compose(read_text(Path(secrets_path)), secrets_source, problems)
+            secrets_root = compose(read_text(Path(secrets_path), PlanError), secrets_source, problems)
             missing = f"{secrets_source} has errors" if len(problems) > before else f"{secrets_source} is empty"
         else:
             missing = f"there is no secrets file {secrets_source}"

@@ -8,7 +8,7 @@ from ivr.errors import ConfigError
 from ivr.plan import schedule as sched
 from ivr.plan.model import NODE_ID, AutoCallbackRule, CompanyNumber, Trunk
 from ivr.plan.reasons import REASON_GROUPS, REASON_WORDS, expand_reasons
-from ivr.plan.yaml_reader import Fields, did_you_mean
+from ivr.yaml_reader import Fields, did_you_mean
 
 if TYPE_CHECKING:
     from ivr.plan.validate import PlanBuilder

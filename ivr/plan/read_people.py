@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from ruamel.yaml.nodes import Node as YNode, ScalarNode
 
 from ivr.plan.model import Staff
-from ivr.plan.yaml_reader import Fields, did_you_mean, is_null
+from ivr.yaml_reader import Fields, did_you_mean, is_null
 from ivr.security.passwords import weakness
 
 if TYPE_CHECKING:

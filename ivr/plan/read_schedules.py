@@ -10,7 +10,7 @@ from ruamel.yaml.nodes import Node as YNode, ScalarNode, SequenceNode
 from ivr.errors import ConfigError
 from ivr.plan import schedule as sched
 from ivr.plan.model import Closure, Schedule, TimeRange
-from ivr.plan.yaml_reader import Fields, describe
+from ivr.yaml_reader import Fields, describe
 
 if TYPE_CHECKING:
     from ivr.plan.validate import PlanBuilder

@@ -9,7 +9,7 @@ from ruamel.yaml.nodes import MappingNode, Node as YNode
 
 from ivr.plan.model import CARRIER_KEY, DailyLimits, DayCap, Trunk
 from ivr.plan.trunk_sip import read_trunk_sip
-from ivr.plan.yaml_reader import Fields, did_you_mean
+from ivr.yaml_reader import Fields, did_you_mean
 
 if TYPE_CHECKING:
     from ivr.plan.validate import PlanBuilder

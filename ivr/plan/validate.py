@@ -26,7 +26,7 @@ from ivr.plan.read_auto_callback import read_auto_callback
 from ivr.plan.read_people import read_secrets, read_staff
 from ivr.plan.read_schedules import read_schedules
 from ivr.plan.read_trunks import read_limits, read_trunks
-from ivr.plan.yaml_reader import Fields, Reader, did_you_mean, is_null
+from ivr.yaml_reader import Fields, Reader, did_you_mean, is_null
 
 PromptExists = Callable[[str, str], bool]
 

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from ivr.plan.model import Node
     from ivr.plan.trace import Walk
     from ivr.plan.validate import NodeInfo, PlanBuilder
-    from ivr.plan.yaml_reader import Fields
+    from ivr.yaml_reader import Fields
 
 
 @dataclass(frozen=True)

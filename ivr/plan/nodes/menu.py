@@ -9,7 +9,7 @@ from ivr.plan.nodes.kind import NodeKind
 if TYPE_CHECKING:
     from ivr.plan.trace import Walk
     from ivr.plan.validate import NodeInfo, PlanBuilder
-    from ivr.plan.yaml_reader import Fields
+    from ivr.yaml_reader import Fields
 
 MENU_KEYS = tuple("0123456789*#")
 

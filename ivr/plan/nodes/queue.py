@@ -12,7 +12,7 @@ from ivr.plan.nodes.menu import MENU_KEYS
 if TYPE_CHECKING:
     from ivr.plan.trace import Walk
     from ivr.plan.validate import NodeInfo, PlanBuilder
-    from ivr.plan.yaml_reader import Fields
+    from ivr.yaml_reader import Fields
 
 # leastrecent is Asterisk app_queue's name for longestidle.
 QUEUE_STRATEGIES = ("ringall", "linear", "longestidle", "leastrecent", "roundrobin", "fewestcalls", "random")

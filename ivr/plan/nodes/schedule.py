@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 from ivr.plan.model import Node, ScheduleNode
 from ivr.plan.nodes.kind import NodeKind
 from ivr.plan.schedule import schedule_state
-from ivr.plan.yaml_reader import did_you_mean
+from ivr.yaml_reader import did_you_mean
 
 if TYPE_CHECKING:
     from ivr.plan.trace import Walk
     from ivr.plan.validate import NodeInfo, PlanBuilder
-    from ivr.plan.yaml_reader import Fields
+    from ivr.yaml_reader import Fields
 
 
 def build_schedule(b: PlanBuilder, info: NodeInfo, f: Fields) -> Node:

@@ -10,7 +10,7 @@ It works on ruamel's node graph rather than loaded objects: scalars keep their e
     r = Reader(str(path))
     top = r.mapping(root, "file", ("a", "b"))
     ...
-    if problems + r.problems: raise PlanError(problems + r.problems)
+    if problems + r.problems: raise ProblemsError(problems + r.problems)
 """
 from __future__ import annotations
 
@@ -24,9 +24,10 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node as YNode, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
-from ivr.plan.errors import PlanError, Problem
+from ivr.errors import ConfigError
 
-__all__ = ["Fields", "Reader", "compose", "describe", "did_you_mean", "is_null", "read_text"]
+__all__ = ["Fields", "Problem", "ProblemsError", "Reader", "compose", "describe", "did_you_mean", "is_null",
+           "read_text"]
 
 _TRUE = {"true", "yes", "on"}
 _FALSE = {"false", "no", "off"}
@@ -34,17 +35,45 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _NULL_TAG = "tag:yaml.org,2002:null"
 
 
-def read_text(path: Path) -> str:
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int          # 1-based
+    col: int           # 1-based
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+
+
+class ProblemsError(ConfigError):
+    """A file that cannot be used; `problems` lists every problem found, not just the first."""
+
+    error_id = "invalid-file"
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = list(problems)
+        super().__init__(
+            "\n".join(str(p) for p in self.problems),
+            details={"problems": [
+                {"file": p.file, "line": p.line, "col": p.col, "message": p.message}
+                for p in self.problems
+            ]},
+        )
+
+
+def read_text(path: Path, error: type[ProblemsError] = ProblemsError) -> str:
+    """The file as text; unreadable or not UTF-8 raises `error` naming the file and position."""
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise PlanError([Problem(str(path), 1, 1, f"cannot read: {e.strerror or e}")]) from None
+        raise error([Problem(str(path), 1, 1, f"cannot read: {e.strerror or e}")]) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise PlanError([Problem(str(path), line, col, "not UTF-8 text; save the file as UTF-8")]) from None
+        raise error([Problem(str(path), line, col, "not UTF-8 text; save the file as UTF-8")]) from None
 
 
 def compose(text: str, source: str, problems: list[Problem]) -> YNode | None:
