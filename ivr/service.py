@@ -14,6 +14,7 @@ from ivr.calls.legs import hangup_quietly
 from ivr.calls.session import CallSession, Resync
 from ivr.calls.supervisor import CallSupervisor
 from ivr.campaigns.callback import CampaignCallback
+from ivr.campaigns.desk import CampaignDesk
 from ivr.campaigns.dialer import CampaignDialer
 from ivr.campaigns.store import CampaignStore
 from ivr.clock import Clock
@@ -73,6 +74,8 @@ class IvrService:
                                         plans=self.plans, catalog=self.catalog, now=self.clock.now,
                                         supervisor=self.supervisor, services=self.services)
         self.services.campaign_callback = CampaignCallback(self.campaigns)
+        self.campaign_desk = CampaignDesk(self.campaigns, self.plans, self.services.router, settings,
+                                          self.clock.now)
         # Every Stasis(ivr,KIND,...) the service answers, by KIND, in one table.
         self.supervisor.handlers.update({
             "inbound": self._inbound, "callback": self._callback,
