@@ -45,9 +45,8 @@ _PROMPT = re.compile(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*")
 
 
 @dataclass
-
-
 class NodeInfo:
+    """A node as read so far: its kind, the node ids it refers to, and the built dataclass."""
     id: str
     kind: str
     key: YNode
@@ -56,9 +55,8 @@ class NodeInfo:
 
 
 @dataclass
-
-
 class Secrets:
+    """What the secrets file gave: staff passwords and trunk logins."""
     reader: Reader | None              # None: no secrets file
     missing: str                       # why there is none, for the problem message
     passwords: dict[str, str] = field(default_factory=dict)
@@ -202,7 +200,7 @@ class PlanBuilder:
                            f"country: the ring cadence of '{self.country}' is not known; add "
                            f"ring_seconds: (the seconds of one ring, tone and pause)")
 
-    # ----- people and numbers -----
+    # ----- extensions, phone numbers and call targets -----
 
     def _fallback(self, top: Fields) -> tuple[str, ...]:
         node = top.get("fallback")
