@@ -93,7 +93,11 @@ async def main() -> int:
     loop.add_signal_handler(signal.SIGHUP, lambda: keep(asyncio.create_task(service.reload_plan(), name="reload")))
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    keep(asyncio.create_task(service.run(), name="ari"))
+    # The service's loops (ARI, dialer, SIP guard, trunk watch) in one task group: if one of them
+    # fails the process stops, loudly, rather than go on half alive.
+    loops = asyncio.create_task(service.run(), name="service")
+    loops.add_done_callback(lambda task: task.cancelled() or stop.set())
+    keep(loops)
     sd_notify.notify("READY=1")
     keep(asyncio.create_task(sd_notify.watchdog(), name="watchdog"))
     if lease is not None:
@@ -104,6 +108,9 @@ async def main() -> int:
     await stop.wait()
     log.info("stopping")
     sd_notify.notify("STOPPING=1")
+    failed = loops.exception() if loops.done() and not loops.cancelled() else None
+    if failed is not None:
+        log.error("service loop failed, stopping", exc_info=failed)
     running = list(tasks)
     for task in running:
         task.cancel()
@@ -114,7 +121,7 @@ async def main() -> int:
         mailbox.stop()
     await db.close()
     pidfile.unlink(missing_ok=True)
-    return 0
+    return 1 if failed is not None else 0
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from ivr.calls.legs import hangup_quietly
 from ivr.calls.session import CallSession, Resync
 from ivr.calls.supervisor import CallSupervisor
 from ivr.campaigns.callback import CampaignCallback
+from ivr.campaigns.desk import CampaignDesk
 from ivr.campaigns.dialer import CampaignDialer
 from ivr.campaigns.store import CampaignStore
 from ivr.clock import Clock
@@ -70,9 +71,12 @@ class IvrService:
         self.trunks = TrunkWatch(pbx_instance(settings), self._plan, self.clock.now, settings.var / "trunks.json",
                                  Alerts(db, lambda: missed.config, self.clock.now, missed.worker.kick),
                                  settings.trunk_check_seconds)
-        self._trunk_task: asyncio.Task | None = None
-        self.campaigns = CampaignDialer(self, CampaignStore(db))
+        self.campaigns = CampaignDialer(CampaignStore(db), settings=settings, ari=self.ari, bus=self.bus,
+                                        plans=self.plans, catalog=self.catalog, now=self.clock.now,
+                                        supervisor=self.supervisor, services=self.services)
         self.services.campaign_callback = CampaignCallback(self.campaigns)
+        self.campaign_desk = CampaignDesk(self.campaigns, self.plans, self.services.router, settings,
+                                          self.clock.now)
         # Every Stasis(ivr,KIND,...) the service answers, by KIND, in one table.
         self.supervisor.handlers.update({
             "inbound": self._inbound, "callback": self._callback,
@@ -90,13 +94,17 @@ class IvrService:
         await self.services.dnd.load()
         await self.services.missed.start()
         self.auto_callback.start()
-        self._trunk_task = asyncio.create_task(self.trunks.run(), name="trunk-watch")
 
     def _plan(self):
         return self.plans.current.plan if self.plans.current else None
 
     async def run(self) -> None:
-        await asyncio.gather(self.ari.run_forever(), self.campaigns.run(), self.sip_guard.run())
+        """The service's loops, in one task group: cancelling `run` cancels and awaits them all."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.ari.run_forever(), name="ari")
+            group.create_task(self.campaigns.run(), name="campaign-dialer")
+            group.create_task(self.sip_guard.run(), name="sip-guard")
+            group.create_task(self.trunks.run(), name="trunk-watch")
 
     # ----- calls -----
 
@@ -184,8 +192,7 @@ class IvrService:
         log.info("asterisk configuration reloaded")
 
     async def shutdown(self) -> None:
-        if self._trunk_task is not None:
-            self._trunk_task.cancel()
+        """After `run` is cancelled: stop what `start` started, each cancelling and awaiting its tasks."""
         await self.auto_callback.stop()
         await self.campaigns.stop()
         await self.supervisor.shutdown()

@@ -29,9 +29,8 @@ from ivr.config import Settings
 from ivr.errors import ConfigError
 from ivr.plan import schedule as sched
 from ivr.plan.errors import PlanError, Problem
-from ivr.plan.loader import _compose, _read
 from ivr.plan.model import Plan, TimeRange
-from ivr.plan.validate import Reader
+from ivr.yaml_reader import Reader, compose, read_text
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +76,7 @@ def load_profiles(path: Path, plan: Plan | None = None,
     """Profiles by name; a missing file gives the built-in `confirm` and `notice` profiles."""
     if not path.exists():
         return default_profiles()
-    return load_profiles_text(_read(path), str(path), plan, prompt_exists)
+    return load_profiles_text(read_text(path, PlanError), str(path), plan, prompt_exists)
 
 
 def default_profiles() -> dict[str, Profile]:
@@ -89,7 +88,7 @@ def default_profiles() -> dict[str, Profile]:
 def load_profiles_text(text: str, source: str, plan: Plan | None = None,
                        prompt_exists=None) -> dict[str, Profile]:
     problems: list[Problem] = []
-    root = _compose(text, source, problems)
+    root = compose(text, source, problems)
     if problems:
         raise PlanError(problems)
     r = Reader(source)
@@ -116,7 +115,7 @@ def load_route_zones(path: Path) -> dict[str, str]:
     if not path.exists():
         return {}
     problems: list[Problem] = []
-    root = _compose(_read(path), str(path), problems)
+    root = compose(read_text(path, PlanError), str(path), problems)
     r = Reader(str(path))
     top = r.mapping(root, "campaigns") if root is not None and not problems else None
     node = top.get("route_timezones") if top else None

@@ -22,26 +22,30 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from ivr.ari.bus import Subscription
-from ivr.ari.client import AriConflict, AriError, ChannelGone
+from ivr.ari.bus import EventBus, Subscription
+from ivr.ari.client import AriClient, AriConflict, AriError, ChannelGone
 from ivr.ari.events import ChannelDestroyed, ChannelStateChange, Dial, StasisStart
 from ivr.calls.outcome import AS_DIAL_STATUS, Outcome, of_cause
 from ivr.calls.session import CallEnded, CallSession
+from ivr.calls.supervisor import CallSupervisor
 from ivr.campaigns import scheduler
 from ivr.campaigns.config import campaigns_file, load_profiles
 from ivr.campaigns.flow import run_flow
 from ivr.campaigns.limits import DailyLimit
 from ivr.campaigns.model import ANSWERS, Attempt, Campaign, Profile, Row
 from ivr.campaigns.store import CampaignStore
+from ivr.config import Settings
 from ivr.errors import IvrError
+from ivr.flows.context import Services
 from ivr.missed.service import StaffCall
+from ivr.plan.live import PlanHolder
 from ivr.plan.model import Plan
 from ivr.routing.failover import should_fail_over
 from ivr.routing.numbers import for_trunk
 from ivr.routing.router import Decision, trunk_endpoint, trunk_of_channel
 from ivr.say import TextSpeaker
+from ivr.sounds.catalog import PromptCatalog
 
 log = logging.getLogger(__name__)
 
@@ -116,14 +120,19 @@ def default_trunk(plan: Plan) -> str:
 
 
 class CampaignDialer:
-    """Owned by IvrService (`service.campaigns`); reads its ARI client, bus, plan and clock."""
+    """Dials the running campaigns' rows and watches each attempt to its end (built by IvrService,
+    which hands it what it uses)."""
 
-    def __init__(self, service: Any, store: CampaignStore, tick: float = 0.5):
-        self.service = service
+    def __init__(self, store: CampaignStore, *, settings: Settings, ari: AriClient, bus: EventBus,
+                 plans: PlanHolder, catalog: PromptCatalog, now: Callable[[], datetime],
+                 supervisor: CallSupervisor, services: Services, tick: float = 0.5):
         self.store = store
+        self.settings, self.ari, self.bus, self.plans, self.catalog = settings, ari, bus, plans, catalog
+        self.supervisor, self.services = supervisor, services
+        self._clock = now
         self.tick = tick
         self.limit = DailyLimit(store)                       # the plan's `limits:` (toll fraud)
-        self.instance = instance_name(service.settings.web_port)
+        self.instance = instance_name(settings.web_port)
         self.watchers: dict[int, asyncio.Task] = {}          # attempt id -> its watcher
         # Attempts this process dials or watches, from their claim on: reconcile leaves them alone.
         self.owned: set[int] = set()
@@ -135,7 +144,7 @@ class CampaignDialer:
         # Set when a campaign channel ends: the loop claims the next row at once instead of at its
         # next tick (the tick alone made "slot free -> INVITE" about 300 ms, bench_campaign).
         self.slot_freed = asyncio.Event()
-        self.speaker = TextSpeaker(service.settings)          # route names: recording, else speech
+        self.speaker = TextSpeaker(settings)          # route names: recording, else speech
 
     # ----- wiring -----
 
@@ -143,15 +152,15 @@ class CampaignDialer:
         return {"campaign": self.handle_call, "campaign-amd": self.handle_amd}
 
     def profiles(self) -> dict[str, Profile]:
-        plan = self.service.plans.current.plan
-        path: Path = campaigns_file(self.service.settings)
+        plan = self.plans.current.plan
+        path: Path = campaigns_file(self.settings)
         stamp = (plan.checksum, path.stat().st_mtime_ns if path.exists() else 0)
         if stamp != self._profiles[0]:
-            self._profiles = (stamp, load_profiles(path, plan, self.service.catalog.exists))
+            self._profiles = (stamp, load_profiles(path, plan, self.catalog.exists))
         return self._profiles[1]
 
     def now(self) -> datetime:
-        return self.service.clock.now()
+        return self._clock()
 
     # ----- the loop -----
 
@@ -167,7 +176,7 @@ class CampaignDialer:
         while True:
             await self._reconciled.wait()
             try:
-                if self.service.ari.connected:
+                if self.ari.connected:
                     await self._dial_running()
                     # An attempt left undialled by an unexpected error is open and unwatched: settle
                     # it now and then instead of only after the next ARI reconnect.
@@ -189,7 +198,7 @@ class CampaignDialer:
         running = await self.store.list("running")
         if not running:
             return
-        left = await self.limit.calls_left(self.service.plans.current.plan, self.now())
+        left = await self.limit.calls_left(self.plans.current.plan, self.now())
         if left == 0:
             for campaign in running:
                 await self.store.change(campaign.id, "pause", self.now())
@@ -204,7 +213,7 @@ class CampaignDialer:
         if profile is None:
             log.error("campaign %s: no profile '%s'", campaign.id, campaign.profile)
             return left
-        plan = self.service.plans.current.plan
+        plan = self.plans.current.plan
         slots, budget = await self.free_slots(campaign, profile, plan)
         if left is not None:
             slots = min(slots, left)
@@ -235,7 +244,7 @@ class CampaignDialer:
         """The carrier router's choice (ctx.services.router) among trunks with a channel left for
         campaigns in `budget` (taken from it), else None: the row waits. Without a router, or for
         a number it cannot route, the plan's default trunk."""
-        router = self.service.services.router
+        router = self.services.router
         decision = None
         if router is not None:
             try:
@@ -259,16 +268,16 @@ class CampaignDialer:
         with dispatcher-aware pacing, no more in flight than the option-3 dispatchers can take."""
         from ivr.campaigns.pacing import dispatcher_room
         own = profile.pacing.max_concurrent - self.in_flight.get(campaign.id, 0)
-        room = await dispatcher_room(profile, plan, self.service.services, self.service.ari,
+        room = await dispatcher_room(profile, plan, self.services, self.ari,
                                      self.in_flight.get(campaign.id, 0))
         if room is not None:
             own = min(own, room)
-        router = self.service.services.router
+        router = self.services.router
         if router is not None:
             await router.refresh()
             counts = router.channels.counts()
         else:
-            counts = dict(Counter(t for c in await self.service.ari.list_channels()
+            counts = dict(Counter(t for c in await self.ari.list_channels()
                                   if (t := trunk_of_channel(c.name)) is not None))
         budget = trunk_budget(plan, counts, profile.pacing.reserve_inbound)
         if not budget or any(v is None for v in budget.values()):
@@ -285,7 +294,7 @@ class CampaignDialer:
     async def _originate(self, campaign: Campaign, profile: Profile, plan: Plan, row: Row,
                          attempt: Attempt) -> Subscription | None:
         """Dial the attempt's current leg; its subscription, or None if Asterisk refused the dial."""
-        sub = self.service.bus.subscribe(attempt.channel_id)     # subscribe, then dial
+        sub = self.bus.subscribe(attempt.channel_id)     # subscribe, then dial
         app_args = f"{'campaign-amd' if profile.amd.enabled else 'campaign'},{attempt.id}"
         trunk = plan.trunks.get(attempt.trunk)
         # numbers in the format the trunk wants (+7, 8 or ten digits)
@@ -294,13 +303,13 @@ class CampaignDialer:
         # The trunk report finds the attempt by the number in its CDR userfield (refused ones too).
         # CAMPAIGN_APP: after app_amd the dialplan returns the call to the service that dialled it
         # (two services on one Asterisk have two ARI apps).
-        variables = {"CDR(userfield)": attempt.number, "CAMPAIGN_APP": self.service.settings.ari_app}
+        variables = {"CDR(userfield)": attempt.number, "CAMPAIGN_APP": self.settings.ari_app}
         if profile.amd.enabled:
             variables["CAMPAIGN_AMD"] = profile.amd.arguments()
         log.info("campaign dial id=%s row=%s attempt=%s number=%s trunk=%s", campaign.id, row.id, attempt.id,
                  attempt.number, attempt.trunk)
         try:
-            await self.service.ari.originate(trunk_endpoint(for_trunk(attempt.number, number_format), attempt.trunk),
+            await self.ari.originate(trunk_endpoint(for_trunk(attempt.number, number_format), attempt.trunk),
                                              attempt.channel_id,
                                              app_args, caller_id=caller_id, timeout=profile.ring_seconds,
                                              variables=variables)
@@ -343,7 +352,7 @@ class CampaignDialer:
                     break
                 attempt, sub = moved
             # The flow may still be storing its last words.
-            flow = self.service.supervisor.tasks.get(attempt.channel_id)
+            flow = self.supervisor.tasks.get(attempt.channel_id)
             if flow is not None:
                 await asyncio.wait([flow], timeout=10)
             await self._finish(attempt, outcome)
@@ -364,7 +373,7 @@ class CampaignDialer:
                 event = await sub.get(POLL_SECONDS)
             except asyncio.TimeoutError:
                 try:
-                    await self.service.ari.get_channel(attempt.channel_id)
+                    await self.ari.get_channel(attempt.channel_id)
                     continue
                 except ChannelGone:
                     return LegEnd(None, status, answered)
@@ -385,7 +394,7 @@ class CampaignDialer:
         meanwhile (ended, answered): nothing is dialled then."""
         campaign = await self.store.get(attempt.campaign_id)
         profile = self.profiles().get(campaign.profile)
-        plan = self.service.plans.current.plan
+        plan = self.plans.current.plan
         trunk = await self._next_trunk(attempt, plan, profile) if profile is not None else None
         if trunk is None:
             return None
@@ -400,7 +409,7 @@ class CampaignDialer:
     async def _next_trunk(self, attempt: Attempt, plan: Plan, profile: Profile) -> str | None:
         """The router's first candidate this attempt has not tried that has a channel left for
         campaigns (counted at once, like trunk_for); None without a router or candidates."""
-        router = self.service.services.router
+        router = self.services.router
         if router is None:
             return None
         tried = {*attempt.tried, attempt.trunk}
@@ -421,7 +430,7 @@ class CampaignDialer:
 
     async def _finish(self, attempt: Attempt, outcome: str) -> str | None:
         """End the attempt and decide its row; the outcome stored (None: it had ended already)."""
-        plan = self.service.plans.current.plan
+        plan = self.plans.current.plan
         campaign = await self.store.get(attempt.campaign_id)
         profile = self.profiles().get(campaign.profile)
         if profile is None:
@@ -456,7 +465,7 @@ class CampaignDialer:
     async def _tell_missed(self, attempt_id: int) -> None:
         """A campaign call answered long enough reaches the customer: it closes their open missed-call
         items like a call-back; an unanswered one is logged on them as an attempt."""
-        missed = self.service.services.missed
+        missed = self.services.missed
         if missed is None:
             return
         a = await self.store.attempt(attempt_id)
@@ -482,9 +491,9 @@ class CampaignDialer:
                 for attempt in await self.store.open_attempts(self.instance):
                     if attempt.id in self.owned:
                         continue
-                    sub = self.service.bus.subscribe(attempt.channel_id)
+                    sub = self.bus.subscribe(attempt.channel_id)
                     try:
-                        await self.service.ari.get_channel(attempt.channel_id)
+                        await self.ari.get_channel(attempt.channel_id)
                     except ChannelGone:
                         sub.cancel()
                         await self._log_restart_end(attempt, await self._finish(attempt, "lost"))
@@ -500,19 +509,19 @@ class CampaignDialer:
 
     async def handle_amd(self, event: StasisStart, sub: Subscription) -> None:
         """Answered: leave Stasis for app_amd in the dialplan, which comes back as `campaign`."""
-        await self.service.ari.continue_in_dialplan(event.channel.id, AMD_CONTEXT, event.args[1])
+        await self.ari.continue_in_dialplan(event.channel.id, AMD_CONTEXT, event.args[1])
 
     async def handle_call(self, event: StasisStart, sub: Subscription) -> None:
         attempt = await self.store.attempt(int(event.args[1]))
         row = await self.store.row(attempt.row_id)
         campaign = await self.store.get(attempt.campaign_id)
         profile = self.profiles()[campaign.profile]
-        plan = self.service.plans.current.plan
+        plan = self.plans.current.plan
         amd_status = event.args[2] if len(event.args) > 2 else ""
-        session = CallSession(self.service.ari, self.service.bus, sub, event.channel.id,
-                              row.passenger.language or plan.language, self.service.catalog.resolve, self.now)
+        session = CallSession(self.ari, self.bus, sub, event.channel.id,
+                              row.passenger.language or plan.language, self.catalog.resolve, self.now)
         try:
-            await run_flow(session, self.store, attempt, row, profile, amd_status, plan, self.service.services,
+            await run_flow(session, self.store, attempt, row, profile, amd_status, plan, self.services,
                            self.now, self.speaker.speak_text)
         except (CallEnded, ChannelGone):
             pass                                  # the passenger hung up, or Asterisk lost the call

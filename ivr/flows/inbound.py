@@ -11,6 +11,7 @@ from ivr.contacts.card import contact_card
 from ivr.flows import EXECUTORS
 from ivr.flows.context import FlowContext, Services
 from ivr.plan.model import Plan
+from ivr.plan.nodes import KINDS
 from ivr.store.calls import CallStore
 from ivr.store.errors import CallExists
 
@@ -18,9 +19,6 @@ log = logging.getLogger(__name__)
 
 # Hard stop for a plan walk: validation refuses loops that never wait, this guards the rest.
 MAX_STEPS = 500
-# Where the caller was when they hung up -> outcome of the call.
-ABANDONED = {"play": "hung_up_in_greeting", "menu": "abandoned_in_menu", "hunt": "abandoned_while_ringing",
-             "forward": "abandoned_while_ringing", "queue": "abandoned_in_queue"}
 
 
 async def run_inbound(ctx: FlowContext, calls: CallStore, plan_version: int | None) -> None:
@@ -53,7 +51,9 @@ async def run_inbound(ctx: FlowContext, calls: CallStore, plan_version: int | No
         await walk(ctx, number.entry)
     except CallEnded:
         if journal.outcome not in ("answered", "voicemail", "callback_requested"):
-            journal.outcome = ABANDONED.get(journal.node_kind, "abandoned")
+            # Where the caller was when they hung up says the outcome (each kind declares it).
+            kind = KINDS.get(journal.node_kind)
+            journal.outcome = kind.abandoned if kind else "abandoned"
         journal.step("caller_hung_up")
     finally:
         await asyncio.shield(_finish(ctx, calls))

@@ -16,28 +16,28 @@ addresses and secrets that change without a plan version, and lists that setting
         language: ru                         # ru | en
         short: no                            # also mail about short (misdial) calls
 
-A missing file means: no mail, no webhooks, close after 10 s.
+A missing file means: no mail, no webhooks, close after 10 s. Mistakes are reported like the plan's
+(ivr/yaml_reader.py): every one at once, each at FILE:LINE:COL.
 """
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import Node as YNode, SequenceNode
 
 from ivr.config import Settings
-from ivr.errors import ConfigError
+from ivr.yaml_reader import Fields, Problem, ProblemsError, Reader, compose, describe, is_null, read_text
 
 FILE_NAME = "notifications.yaml"
 LANGUAGES = ("ru", "en")
 EVENTS = ("missed", "taken", "closed")
-FLAGS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
-# "rules[0].language" -> ("rules", ""), ("", "0"), ("language", "")
-_KEY_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+TOP_KEYS = ("missed", "mail", "webhooks", "rules", "staff_mail", "retry_max_seconds", "alerts")
+MAIL_KEYS = ("host", "port", "from", "user", "password", "starttls", "timeout")
+WEBHOOK_KEYS = ("url", "secret", "events")
+RULE_KEYS = ("recipients", "numbers", "extensions", "callers", "only_called", "digest_minutes", "language", "short")
 
 
 @dataclass(frozen=True)
@@ -87,139 +87,121 @@ def config_path(settings: Settings) -> Path:
 
 
 def load_notify_config(settings: Settings, path: Path | None = None) -> NotifyConfig:
+    """The file's settings; a missing file gives the defaults, a bad one raises ProblemsError listing
+    every problem at FILE:LINE:COL (read like the plan, with the same reader)."""
     path = path or config_path(settings)
     if not path.exists():
         return NotifyConfig(console_url=settings.public_url)
-    try:
-        # Round-trip loading keeps each key's line and column: errors name FILE:LINE:COL.
-        data = YAML().load(path.read_text(encoding="utf-8")) or {}
-    except MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        at = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{at}: not valid YAML: {e.problem or e}") from None
-    except (OSError, YAMLError) as e:
-        raise ConfigError(f"{path}: cannot read: {e}") from None
-    return parse_notify_config(data, str(path), settings.public_url)
+    return parse_notify_config(read_text(path), str(path), settings.public_url)
 
 
-def parse_notify_config(data: Any, where: str, console_url: str) -> NotifyConfig:
-    r = _Reader(where, data)
-    top = r.mapping(data, "", {"missed", "mail", "webhooks", "rules", "staff_mail", "retry_max_seconds",
-                               "alerts"})
-    missed = r.mapping(top.get("missed", {}), "missed", {"close_after_seconds"})
-    mail = None
-    if "mail" in top:
-        m = r.mapping(top["mail"], "mail", {"host", "port", "from", "user", "password", "starttls", "timeout"})
-        mail = MailServer(host=r.text(m.get("host"), "mail.host", required=True),
-                          port=r.number(m.get("port", 25), "mail.port", int),
-                          sender=r.text(m.get("from", "ivr@localhost"), "mail.from"),
-                          user=r.text(m.get("user", ""), "mail.user"),
-                          password=r.text(m.get("password", ""), "mail.password"),
-                          starttls=r.flag(m.get("starttls", False), "mail.starttls"),
-                          timeout=r.number(m.get("timeout", 10), "mail.timeout", float))
-    webhooks = []
-    for i, raw in enumerate(r.sequence(top.get("webhooks", []), "webhooks")):
-        at = f"webhooks[{i}]"
-        w = r.mapping(raw, at, {"url", "secret", "events"})
-        events = r.texts(w.get("events", list(EVENTS)), f"{at}.events")
-        for event in events:
-            if event not in EVENTS:
-                raise r.fail(f"{at}.events", f"{event!r} is not one of {', '.join(EVENTS)}")
-        webhooks.append(Webhook(url=r.text(w.get("url"), f"{at}.url", required=True),
-                                secret=r.text(w.get("secret"), f"{at}.secret", required=True),
-                                events=events))
-    rules = []
-    keys = {"recipients", "numbers", "extensions", "callers", "only_called", "digest_minutes", "language", "short"}
-    for i, raw in enumerate(r.sequence(top.get("rules", []), "rules")):
-        at = f"rules[{i}]"
-        x = r.mapping(raw, at, keys)
-        rule = Rule(recipients=r.texts(x.get("recipients", []), f"{at}.recipients"),
-                    numbers=r.texts(x.get("numbers", []), f"{at}.numbers"),
-                    extensions=r.texts(x.get("extensions", []), f"{at}.extensions"),
-                    callers=r.texts(x.get("callers", []), f"{at}.callers"),
-                    only_called=r.flag(x.get("only_called", False), f"{at}.only_called"),
-                    digest_minutes=r.number(x.get("digest_minutes", 0), f"{at}.digest_minutes", int),
-                    language=r.text(x.get("language", "ru"), f"{at}.language"),
-                    short=r.flag(x.get("short", False), f"{at}.short"))
-        if rule.language not in LANGUAGES:
-            raise r.fail(f"{at}.language", f"{rule.language!r} is not one of {', '.join(LANGUAGES)}")
-        if not rule.recipients and not rule.only_called:
-            raise r.fail(at, "give recipients, or only_called: yes")
-        if rule.digest_minutes < 0:
-            raise r.fail(f"{at}.digest_minutes", "must not be negative")
-        rules.append(rule)
-    alerts = r.texts(top.get("alerts", []), "alerts")
+def parse_notify_config(text: str, where: str, console_url: str) -> NotifyConfig:
+    problems: list[Problem] = []
+    root = compose(text, where, problems)
+    if problems:
+        raise ProblemsError(problems)
+    r = Reader(where)
+    config = _read(r, root, console_url.rstrip("/"))
+    if r.problems:
+        raise ProblemsError(r.problems)
+    return config
+
+
+def _read(r: Reader, root: YNode | None, console_url: str) -> NotifyConfig:
+    top = r.mapping(root, "notifications", TOP_KEYS) if not is_null(root) else None
+    if top is None:
+        return NotifyConfig(console_url=console_url)
+    close_after = 10.0
+    if (node := top.get("missed")) is not None and (missed := r.mapping(node, "missed", ("close_after_seconds",))):
+        close_after = _opt(r, missed, "missed", "close_after_seconds", r.number, 10.0)
+    mail = _mail(r, top.get("mail"))
+    webhooks = [w for i, item in enumerate(_items(r, top.get("webhooks"), "webhooks"))
+                if (w := _webhook(r, item, f"webhooks[{i}]")) is not None]
+    rules = [rule for i, item in enumerate(_items(r, top.get("rules"), "rules"))
+             if (rule := _rule(r, item, f"rules[{i}]")) is not None]
+    alerts = _texts(r, top, "", "alerts")
     if (rules or alerts) and mail is None:
-        raise r.fail("rules" if rules else "alerts", "rules and alerts send mail; add a mail: section with the SMTP server")
-    staff_mail = {str(k): r.text(v, f"staff_mail.{k}") for k, v in
-                  r.mapping(top.get("staff_mail", {}), "staff_mail", None).items()}
-    return NotifyConfig(
-        close_after_seconds=r.number(missed.get("close_after_seconds", 10), "missed.close_after_seconds", float),
-        mail=mail, webhooks=tuple(webhooks), rules=tuple(rules), staff_mail=staff_mail,
-        retry_max_seconds=r.number(top.get("retry_max_seconds", 300), "retry_max_seconds", float),
-        console_url=console_url.rstrip("/"), alerts=alerts)
+        r.problem(top.entries["rules" if rules else "alerts"][0],
+                  f"{'rules' if rules else 'alerts'}: rules and alerts send mail; add a mail: section with the SMTP server")
+    staff_mail: dict[str, str] = {}
+    if (node := top.get("staff_mail")) is not None and (named := r.mapping(node, "staff_mail")):
+        for ext, (_, value) in named.entries.items():
+            if (address := r.text(value, f"staff_mail.{ext}")) is not None:
+                staff_mail[ext] = address
+    return NotifyConfig(close_after_seconds=close_after, mail=mail, webhooks=tuple(webhooks), rules=tuple(rules),
+                        staff_mail=staff_mail, console_url=console_url, alerts=alerts,
+                        retry_max_seconds=_opt(r, top, "", "retry_max_seconds", r.number, 300.0))
 
 
-class _Reader:
-    """Checks one value at a time; errors name the file, the key's line and column (when the data
-    was loaded round-trip) and the key."""
+def _mail(r: Reader, node: YNode | None) -> MailServer | None:
+    m = r.mapping(node, "mail", MAIL_KEYS) if node is not None else None
+    host = r.require(m, "host", "mail") if m is not None else None
+    if m is None or host is None or (host_text := r.text(host, "mail.host")) is None:
+        return None
+    return MailServer(host=host_text, port=int(_opt(r, m, "mail", "port", _whole(r), 25)),
+                      sender=_opt(r, m, "mail", "from", r.text, "ivr@localhost"),
+                      user=_opt(r, m, "mail", "user", r.text, ""),
+                      password=_opt(r, m, "mail", "password", r.text, ""),
+                      starttls=_opt(r, m, "mail", "starttls", r.boolean, False),
+                      timeout=_opt(r, m, "mail", "timeout", r.number, 10.0))
 
-    def __init__(self, where: str, root: Any = None):
-        self.where, self.root = where, root
 
-    def fail(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(f"{self.where}{self._position(key)}: {key or 'top level'}: {problem}")
-
-    def _position(self, key: str) -> str:
-        """":LINE:COL" of the deepest part of `key` ("rules[0].language") found in the data."""
-        node, found = self.root, getattr(self.root, "lc", None) and (self.root.lc.line, self.root.lc.col)
-        for name, index in _KEY_PART.findall(key):
-            if index:
-                if not isinstance(node, CommentedSeq) or int(index) >= len(node):
-                    break
-                found, node = node.lc.item(int(index)), node[int(index)]
+def _webhook(r: Reader, node: YNode, at: str) -> Webhook | None:
+    w = r.mapping(node, at, WEBHOOK_KEYS)
+    if w is None:
+        return None
+    events = EVENTS
+    if (listed := w.get("events")) is not None:
+        events = ()
+        for event, item in r.texts(listed, f"{at}.events"):
+            if event in EVENTS:
+                events += (event,)
             else:
-                if not isinstance(node, CommentedMap) or name not in node:
-                    break
-                found, node = node.lc.key(name), node[name]
-        return f":{found[0] + 1}:{found[1] + 1}" if found else ""
+                r.problem(item, f"{at}.events: '{event}' is not one of {', '.join(EVENTS)}")
+    url, secret = (r.require(w, name, at) for name in ("url", "secret"))
+    url_text = r.text(url, f"{at}.url") if url is not None else None
+    secret_text = r.text(secret, f"{at}.secret") if secret is not None else None
+    if url_text is None or secret_text is None:
+        return None
+    return Webhook(url=url_text, secret=secret_text, events=events)
 
-    def mapping(self, value: Any, key: str, allowed: set[str] | None) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(key, "must be a mapping of name: value")
-        unknown = sorted(set(map(str, value)) - allowed) if allowed is not None else []
-        if unknown:
-            raise self.fail(key, f"unknown key(s): {', '.join(unknown)}")
-        return {str(k): v for k, v in value.items()}
 
-    def sequence(self, value: Any, key: str) -> list[Any]:
-        if not isinstance(value, list):
-            raise self.fail(key, "must be a list")
-        return value
+def _rule(r: Reader, node: YNode, at: str) -> Rule | None:
+    x = r.mapping(node, at, RULE_KEYS)
+    if x is None:
+        return None
+    rule = Rule(recipients=_texts(r, x, at, "recipients"), numbers=_texts(r, x, at, "numbers"),
+                extensions=_texts(r, x, at, "extensions"), callers=_texts(r, x, at, "callers"),
+                only_called=_opt(r, x, at, "only_called", r.boolean, False),
+                digest_minutes=int(_opt(r, x, at, "digest_minutes", _whole(r), 0)),
+                language=_opt(r, x, at, "language", lambda n, w: r.choice(n, w, LANGUAGES), "ru"),
+                short=_opt(r, x, at, "short", r.boolean, False))
+    if not rule.recipients and not rule.only_called:
+        r.problem(node, f"{at}: give recipients, or only_called: yes")
+        return None
+    return rule
 
-    def text(self, value: Any, key: str, required: bool = False) -> str:
-        if value is None or (required and value == ""):
-            if required:
-                raise self.fail(key, "is required")
-            return ""
-        if isinstance(value, (dict, list, bool)):
-            raise self.fail(key, f"{value!r} is not a text")
-        return str(value)
 
-    def texts(self, value: Any, key: str) -> tuple[str, ...]:
-        return tuple(self.text(v, f"{key}[{i}]", required=True) for i, v in enumerate(self.sequence(value, key)))
+def _opt(r: Reader, fields: Fields, at: str, name: str, read: Callable[[YNode, str], Any], default: Any) -> Any:
+    """An optional key read with its dotted path (`rules[0].language`) in any problem."""
+    node = fields.get(name)
+    value = read(node, f"{at}.{name}" if at else name) if node is not None else None
+    return default if value is None else value
 
-    def flag(self, value: Any, key: str) -> bool:
-        # YAML 1.2 (ruamel's safe loader) reads yes/no as text; the plan files use them.
-        if isinstance(value, str) and value.lower() in FLAGS:
-            return FLAGS[value.lower()]
-        if not isinstance(value, bool):
-            raise self.fail(key, f"{value!r} is not yes/no")
-        return value
 
-    def number(self, value: Any, key: str, kind: type) -> Any:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise self.fail(key, f"{value!r} is not a non-negative number")
-        if kind is int and value != int(value):
-            raise self.fail(key, f"{value!r} is not a whole number")
-        return kind(value)
+def _texts(r: Reader, fields: Fields, at: str, name: str) -> tuple[str, ...]:
+    node = fields.get(name)
+    return tuple(text for text, _ in r.texts(node, f"{at}.{name}" if at else name)) if node is not None else ()
+
+
+def _items(r: Reader, node: YNode | None, what: str) -> list[YNode]:
+    if node is None:
+        return []
+    if not isinstance(node, SequenceNode):
+        r.problem(node, f"{what}: expected a list, got {describe(node)}")
+        return []
+    return list(node.value)
+
+
+def _whole(r: Reader) -> Callable[[YNode, str], float | None]:
+    return lambda node, what: r.number(node, what, integer=True)

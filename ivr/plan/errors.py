@@ -1,34 +1,13 @@
-"""Problems found in a plan, each pointing to FILE:LINE:COL, and the error that carries them all."""
+"""The error of a plan that cannot be used: every problem found, each at FILE:LINE:COL."""
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from ivr.yaml_reader import Problem, ProblemsError
 
-from ivr.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int          # 1-based
-    col: int           # 1-based
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+__all__ = ["PlanError", "Problem"]
 
 
-class PlanError(ConfigError):
-    """A plan that cannot be used; `problems` lists every problem found, not just the first."""
+class PlanError(ProblemsError):
+    """A plan, or a file read with it (campaigns.yaml), that cannot be used; `problems` lists every
+    problem found, not just the first."""
 
     error_id = "invalid-plan"
-
-    def __init__(self, problems: Iterable[Problem]):
-        self.problems = list(problems)
-        super().__init__(
-            "\n".join(str(p) for p in self.problems),
-            details={"problems": [
-                {"file": p.file, "line": p.line, "col": p.col, "message": p.message}
-                for p in self.problems
-            ]},
-        )

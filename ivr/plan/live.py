@@ -35,6 +35,11 @@ class PlanHolder:
         return load_plan(path, secrets_path=self.secrets_path(), prompt_exists=self.catalog.exists,
                          runnable=self.runnable)
 
+    def validate_text(self, text: str, source: str) -> Plan:
+        """The plan in `text` as this service would run it (its secrets, prompts and node kinds)."""
+        return load_plan_text(text, source, secrets_path=self.secrets_path(), prompt_exists=self.catalog.exists,
+                              runnable=self.runnable)
+
     async def load(self) -> LivePlan:
         """The active version from the database; on a fresh database the plan file becomes version 1."""
         active = await self.store.active()
@@ -45,9 +50,7 @@ class PlanHolder:
                                             "first start")
             self.current = LivePlan(plan, version)
         else:
-            plan = await asyncio.to_thread(load_plan_text, active.text, active.source_file,
-                                           secrets_path=self.secrets_path(), prompt_exists=self.catalog.exists,
-                                           runnable=self.runnable)
+            plan = await asyncio.to_thread(self.validate_text, active.text, active.source_file)
             self.current = LivePlan(plan, active.version)
         log.info("plan live version=%s source=%s", self.current.version, self.current.plan.source)
         return self.current

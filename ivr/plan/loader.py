@@ -11,12 +11,11 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import Node as YNode
-from ruamel.yaml.reader import ReaderError
 
 from ivr.plan.errors import PlanError, Problem
 from ivr.plan.model import Plan
 from ivr.plan.validate import PlanBuilder, PromptExists
+from ivr.yaml_reader import compose, read_text
 
 __all__ = ["PlanError", "Problem", "load_plan", "load_plan_text", "round_trip_yaml"]
 
@@ -36,7 +35,7 @@ def load_plan(path: str | Path, *, secrets_path: str | Path | None = None,
     """Load and validate a plan file. `secrets_path` defaults to secrets.yaml beside the plan.
     `prompt_exists(name, language)`, when given, is asked about every prompt in every plan language."""
     path = Path(path)
-    text = _read(path)
+    text = read_text(path, PlanError)
     if secrets_path is None:
         secrets_path = path.with_name("secrets.yaml")
     return load_plan_text(text, str(path), secrets_path=secrets_path, prompt_exists=prompt_exists,
@@ -49,7 +48,7 @@ def load_plan_text(text: str, source_name: str, *, secrets_path: str | Path | No
     """Validate plan text (e.g. a version kept in the database); `source_name` names it in problems.
     Without `secrets_path` there are no passwords, which is a problem only if the plan has staff."""
     problems: list[Problem] = []
-    root = _compose(text, source_name, problems)
+    root = compose(text, source_name, problems)
     if problems:
         raise PlanError(problems)
     secrets_root, secrets_source, missing = None, None, "no secrets file was given"
@@ -57,7 +56,7 @@ def load_plan_text(text: str, source_name: str, *, secrets_path: str | Path | No
         secrets_source = str(secrets_path)
         if Path(secrets_path).exists():
             before = len(problems)
-            secrets_root = _compose(_read(Path(secrets_path)), secrets_source, problems)
+            secrets_root = compose(read_text(Path(secrets_path), PlanError), secrets_source, problems)
             missing = f"{secrets_source} has errors" if len(problems) > before else f"{secrets_source} is empty"
         else:
             missing = f"there is no secrets file {secrets_source}"
@@ -75,41 +74,6 @@ def load_plan_text(text: str, source_name: str, *, secrets_path: str | Path | No
     _check_round_trip(text, source_name)
     return dataclasses.replace(plan, source=source_name,
                                checksum=hashlib.sha256(text.encode("utf-8")).hexdigest())
-
-
-def _read(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise PlanError([Problem(str(path), 1, 1, f"cannot read: {e.strerror or e}")]) from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise PlanError([Problem(str(path), line, col, "not UTF-8 text; save the file as UTF-8")]) from None
-
-
-def _compose(text: str, source: str, problems: list[Problem]) -> YNode | None:
-    """The node tree of one YAML document (positions kept), or None after recording the syntax error."""
-    try:
-        return YAML(typ="rt").compose(text)
-    except MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        what = "; ".join(str(part) for part in (e.context, e.problem) if part)
-        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        if e.context_mark is not None and mark is not None and e.context_mark.line != mark.line:
-            what += f" (it started on line {e.context_mark.line + 1})"
-        problems.append(Problem(source, line, col, f"YAML syntax error: {what or e}"))
-    except ReaderError as e:
-        line = text.count("\n", 0, e.position) + 1
-        col = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
-        problems.append(Problem(source, line, col, f"character {e.character!r} is not allowed in YAML"))
-    except YAMLError as e:
-        problems.append(Problem(source, 1, 1, f"YAML error: {e}"))
-    except RecursionError:
-        problems.append(Problem(source, 1, 1, "the YAML is nested too deeply"))
-    return None
 
 
 def _check_round_trip(text: str, source: str) -> None:

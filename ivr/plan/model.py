@@ -8,12 +8,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Literal, Union
+from typing import Literal, Protocol
 
 ScheduleState = Literal["open", "closed", "holiday"]
 
 # A carrier key as trunks, the numbering registry and the ported numbers name carriers.
 CARRIER_KEY = re.compile(r"[a-z][a-z0-9_]{0,31}")
+# A node id (the key under `nodes:`), also the name of an auto call-back rule.
+NODE_ID = re.compile(r"[\w-]+")
 
 
 @dataclass(frozen=True)
@@ -245,8 +247,14 @@ class AutoCallbackRule:
     skip_short: bool = True          # items of misdials only (all calls `short`) are left alone
 
 
-Node = Union[PlayNode, MenuNode, ScheduleNode, LanguageNode, GotoNode, HangupNode, ForwardNode,
-             HuntNode, QueueNode, VoicemailNode, CallbackNode]
+class Node(Protocol):
+    """What every node dataclass has; each kind's own fields are in its dataclass (ivr/plan/nodes/)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from ruamel.yaml.nodes import Node as YNode
 
 from ivr.plan.model import TrunkSip
 
-if TYPE_CHECKING:                      # validate imports this module
-    from ivr.plan.validate import Fields, Reader
+if TYPE_CHECKING:
+    from ivr.yaml_reader import Fields, Reader
 
 SIP_KEYS = ("register", "client", "expiry", "retry_seconds", "forbidden_retry_seconds", "contact_user",
             "identify", "match", "header", "codecs", "dtmf", "number_format", "did_from", "did_header")

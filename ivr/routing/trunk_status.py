@@ -108,6 +108,8 @@ class TrunkWatch:
                 await self.check_once()
             except AsteriskError as e:
                 log.warning("trunk check: asterisk not answering: %s", e.message)
+            except Exception:          # an alert not queued must not stop the service's loops
+                log.exception("trunk check failed")
             await asyncio.sleep(self.interval)
 
     async def check_once(self) -> list[TrunkState]:

@@ -102,27 +102,39 @@ class SipGuard:
 
     async def run(self) -> None:
         """Follows the log from its current end until cancelled."""
-        if self.acl_file.exists():
-            self.blocks.load(self.acl_file.read_text(), time.time())
-        await self._write()
-        offset = self.security_log.stat().st_size if self.security_log.exists() else 0
+        try:
+            if self.acl_file.exists():
+                self.blocks.load(self.acl_file.read_text(), time.time())
+            await self._write()
+            offset = self.security_log.stat().st_size if self.security_log.exists() else 0
+        except OSError as e:
+            log.error("sip guard: %s", e)
+            offset = 0
         pending = b""
         while True:
             await asyncio.sleep(POLL_SECONDS)
-            size = self.security_log.stat().st_size if self.security_log.exists() else 0
-            if size < offset:
-                offset, pending = 0, b""                         # rotated or truncated
-            changed = self.blocks.expire(time.time())
-            if size > offset:
-                with self.security_log.open("rb") as f:
-                    f.seek(offset)
-                    data = pending + f.read(size - offset)
-                offset = size
-                *lines, pending = data.split(b"\n")
-                for raw in lines:
-                    changed |= self._line(raw.decode("utf-8", "replace"))
-            if changed:
-                await self._write()
+            try:
+                offset, pending = await self._follow(offset, pending)
+            except OSError as e:         # a log or ACL file out of reach must not stop the service
+                log.error("sip guard: %s", e)
+
+    async def _follow(self, offset: int, pending: bytes) -> tuple[int, bytes]:
+        """One look at the log from `offset`: block who failed too often, let expired blocks go."""
+        size = self.security_log.stat().st_size if self.security_log.exists() else 0
+        if size < offset:
+            offset, pending = 0, b""                         # rotated or truncated
+        changed = self.blocks.expire(time.time())
+        if size > offset:
+            with self.security_log.open("rb") as f:
+                f.seek(offset)
+                data = pending + f.read(size - offset)
+            offset = size
+            *lines, pending = data.split(b"\n")
+            for raw in lines:
+                changed |= self._line(raw.decode("utf-8", "replace"))
+        if changed:
+            await self._write()
+        return offset, pending
 
     def _line(self, line: str) -> bool:
         found = parse(line)

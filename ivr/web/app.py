@@ -3,12 +3,10 @@ call what (ivr/web/access.py); /status for health."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from aiohttp import web
 
-from ivr.clock import parse_aware
-from ivr.errors import InvalidInput, IvrError
+from ivr.errors import IvrError
 from ivr.service import IvrService
 from ivr.security.audit import AuditLog
 from ivr.security.tokens import TokenStore
@@ -17,12 +15,12 @@ from ivr.reports.spend import SpendStore
 from ivr.web import (access, audit_pages, calls_pages, campaign_new, campaign_pages, cards, console, dashboard, metrics,
                     missed_pages, plan_pages, queue_pages, reports_pages, users_pages)
 from ivr.web import campaigns as campaigns_web
-from ivr.web import staff as staff_web
 from ivr.web import missed as missed_api
 from ivr.web import queues as queue_routes
 from ivr.web import routing
 from ivr.web import staff as staff_web
-from ivr.web.keys import SERVICE
+from ivr.web import keys, parse
+from ivr.web.keys import CALLS, SERVICE
 from ivr.web.sessions import Sessions
 
 log = logging.getLogger(__name__)
@@ -47,29 +45,14 @@ async def status(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if service.ari.connected else 503)
 
 
-def _since(request: web.Request) -> datetime | None:
-    raw = request.query.get("since")
-    return parse_aware(raw, "since") if raw else None
-
-
-def _limit(request: web.Request) -> int:
-    raw = request.query.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-        raise InvalidInput(f"limit: {raw!r} must be a whole number from 1 to 1000")
-    return int(raw)
-
-
 async def list_calls(request: web.Request) -> web.Response:
-    calls = await request.app[SERVICE].calls.list(limit=_limit(request), since=_since(request),
-                                                   outcome=request.query.get("outcome") or None)
+    calls = await request.app[CALLS].list(limit=parse.limit(request), since=parse.query_time(request, "since"),
+                                          outcome=request.query.get("outcome") or None)
     return web.json_response({"calls": [c.to_dict() for c in calls]})
 
 
 async def get_call(request: web.Request) -> web.Response:
-    raw = request.match_info["id"]
-    if not raw.isdigit():
-        raise InvalidInput(f"call id {raw!r} is not a number")
-    call = await request.app[SERVICE].calls.get(int(raw))
+    call = await request.app[CALLS].get(parse.path_int(request, "id", "call id"))
     return web.json_response(call.to_dict())
 
 
@@ -87,7 +70,7 @@ MAX_BODY_BYTES = 6 * 1024 * 1024
 
 def create_app(service: IvrService) -> web.Application:
     app = web.Application(middlewares=[errors], client_max_size=MAX_BODY_BYTES)
-    app[SERVICE] = service
+    keys.install(app, service)
     app.router.add_get("/status", status)
     app.router.add_get("/api/calls", list_calls)
     app.router.add_get("/api/calls/{id}", get_call)

@@ -5,7 +5,7 @@ from aiohttp import web
 
 from ivr.i18n import lazy
 from ivr.web.console import NAV, page, path_id, render
-from ivr.web.keys import SERVICE
+from ivr.web.keys import CALLS
 
 OUTCOMES = ("answered", "hung_up_in_greeting", "abandoned_in_menu", "abandoned_while_ringing", "no_answer",
             "closed_hours", "holiday", "voicemail", "menu_no_choice", "ended_by_plan", "unknown_number")
@@ -17,13 +17,13 @@ async def calls_page(request: web.Request) -> web.Response:
     outcome = request.query.get("outcome") or None
     if outcome is not None and outcome not in OUTCOMES:
         outcome = None
-    calls = await request.app[SERVICE].calls.list(limit=200, outcome=outcome, steps=False)
+    calls = await request.app[CALLS].list(limit=200, outcome=outcome, steps=False)
     return render(request, "calls.html", calls=calls, outcomes=OUTCOMES, outcome=outcome or "")
 
 
 @page
 async def call_page(request: web.Request) -> web.Response:
-    call = await request.app[SERVICE].calls.get(path_id(request))
+    call = await request.app[CALLS].get(path_id(request))
     return render(request, "call.html", call=call)
 
 

@@ -9,11 +9,10 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from ivr.campaigns.importer import read_csv
-from ivr.campaigns.service import create_campaign, profile_named
 from ivr.errors import InvalidInput, IvrError
 from ivr.i18n import _, weekday_names
 from ivr.web.console import page, path_id, render
-from ivr.web.keys import SERVICE
+from ivr.web.keys import CAMPAIGNS
 from ivr.web.terms import term
 
 COMMANDS = ("start", "pause", "resume", "cancel")
@@ -28,7 +27,7 @@ def _hours(profile) -> str:
 
 
 def _profiles(request: web.Request) -> dict:
-    return request.app[SERVICE].campaigns.profiles()
+    return request.app[CAMPAIGNS].profiles()
 
 
 async def _text(form) -> str:
@@ -50,12 +49,12 @@ async def new_form(request: web.Request) -> web.Response:
 @page
 async def new_check_or_create(request: web.Request) -> web.Response:
     """action=check: the report only; action=draft or start: store it (checked again) and go to its page."""
-    service = request.app[SERVICE]
+    desk = request.app[CAMPAIGNS]
     form = await request.post()
     text, name = await _text(form), str(form.get("name") or "").strip()
     profiles = _profiles(request)
     chosen = str(form.get("profile") or "")
-    plan = service.plans.current.plan
+    plan = desk.plan()
     result = read_csv(text, plan.country, plan.timezone, plan.languages) if text.strip() else None
     error = "" if result else _("Choose a CSV file or paste its lines.")
     action = str(form.get("action") or "check")
@@ -65,14 +64,9 @@ async def new_check_or_create(request: web.Request) -> web.Response:
                 raise InvalidInput(_("Give the campaign a name."))
             if not result.passengers:
                 raise InvalidInput(_("No row can be called: fix the file first."))
-            now = service.clock.now()
-            campaign, added = await create_campaign(service.campaigns.store, name, profile_named(profiles, chosen),
-                                                    plan, result.passengers, now,
-                                                    getattr(service.services.router, "lookup", None))
-            if action == "start":
-                await service.campaigns.store.change(campaign.id, "start", now)
-            message = _("%(added)s passengers stored.", added=added)
-            raise web.HTTPSeeOther(f"/campaigns/{campaign.id}?{urlencode({'message': message})}")
+            stored = await desk.create(result, name, chosen, start=action == "start")
+            message = _("%(added)s passengers stored.", added=stored.added.added)
+            raise web.HTTPSeeOther(f"/campaigns/{stored.campaign.id}?{urlencode({'message': message})}")
         except IvrError as e:
             error = e.message
     return render(request, "campaign_new.html", http_status=422 if error else 200, profiles=profiles,
@@ -83,9 +77,8 @@ async def new_check_or_create(request: web.Request) -> web.Response:
 @page
 async def command(request: web.Request) -> web.Response:
     campaign_id, verb = path_id(request), request.match_info["command"]
-    service = request.app[SERVICE]
     try:
-        campaign = await service.campaigns.store.change(campaign_id, verb, service.clock.now())
+        campaign = await request.app[CAMPAIGNS].change(campaign_id, verb)
         message = _("The campaign is %(status)s now.", status=term(campaign.status))
     except IvrError as e:
         message = e.message

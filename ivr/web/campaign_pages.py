@@ -19,7 +19,7 @@ from ivr.web.campaign_chart import layout
 from ivr.web.campaigns import export as api_export, template as api_template
 from ivr.web.access import allowed
 from ivr.web.console import NAV, TEMPLATES, USER, page, path_id, plan_timezone, render
-from ivr.web.keys import SERVICE
+from ivr.web.keys import CAMPAIGNS, CLOCK
 from ivr.web.terms import term
 
 # Rows listed on a campaign's page at most (a filter or the export shows the others).
@@ -27,7 +27,7 @@ ROWS_SHOWN = 300
 
 
 def _store(request: web.Request):
-    return request.app[SERVICE].campaigns.store
+    return request.app[CAMPAIGNS].store
 
 
 async def _campaign(request: web.Request) -> Campaign:
@@ -42,7 +42,7 @@ async def _live_parts(request: web.Request, campaign: Campaign) -> tuple[Progres
     store = _store(request)
     progress = Progress.of(campaign, await store.counts(campaign.id))
     tz = plan_timezone(request)
-    now = request.app[SERVICE].clock.now()
+    now = request.app[CLOCK].now()
     events = await store.outcome_times(campaign.id)
     chart = layout(timeline(events, None if progress.ended else now), tz)
     counts_html = TEMPLATES.get_template("campaign_counts.html").render(progress=progress)
@@ -96,11 +96,9 @@ async def mark_done(request: web.Request) -> web.Response:
     """The button of a row: this passenger settled it with a dispatcher; no more calls."""
     campaign = await _campaign(request)
     form = await request.post()
-    service = request.app[SERVICE]
     try:
-        rows = await _store(request).mark_done(campaign.id, path_id(request, "row"),
-                                               str(form.get("answer") or "confirmed"), request[USER].username,
-                                               service.clock.now())
+        rows = await request.app[CAMPAIGNS].settle(campaign.id, path_id(request, "row"), "",
+                                                   str(form.get("answer") or "confirmed"), request[USER].username)
         message = _("%(name)s: marked %(answer)s.", name=rows[0].passenger.name, answer=term(rows[0].result))
     except IvrError as e:
         message = e.message
@@ -114,9 +112,8 @@ async def call_again(request: web.Request) -> web.Response:
     """The button of a row: call this passenger again now (ops: it overrides the retries)."""
     campaign = await _campaign(request)
     form = await request.post()
-    service = request.app[SERVICE]
     try:
-        row = await _store(request).call_again(campaign.id, path_id(request, "row"), service.clock.now())
+        row = await request.app[CAMPAIGNS].call_again(campaign.id, path_id(request, "row"))
         message = _("%(name)s: called again now.", name=row.passenger.name)
     except IvrError as e:
         message = e.message

@@ -9,14 +9,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from ivr.campaigns import sheets
-from ivr.campaigns.config import campaigns_file, load_route_zones
-from ivr.campaigns.export import FORMATS, LANGUAGES, export_file, template_file
-from ivr.campaigns.importer import read_file, read_records
-from ivr.campaigns.progress import Progress, timeline
-from ivr.campaigns.service import add_passengers, profile_named
+from ivr.campaigns.desk import CampaignDesk, Stored
+from ivr.campaigns.export import FORMATS, LANGUAGES, template_file
 from ivr.campaigns.store import TRANSITIONS
 from ivr.errors import InvalidInput, IvrError
-from ivr.routing.numbers import normalize
+from ivr.web import parse
+from ivr.web.keys import CAMPAIGNS, PLANS
 
 # Rows of one request: a larger list is refused whole (413), so nothing is half-written.
 MAX_ROWS = 10_000
@@ -28,35 +26,24 @@ class TooManyRows(IvrError):
     error_id = "too-many-rows"
 
 
-def _service(request: web.Request):
-    from ivr.web.app import SERVICE
-    return request.app[SERVICE]
+def _desk(request: web.Request) -> CampaignDesk:
+    return request.app[CAMPAIGNS]
 
 
 def _id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit():
-        raise InvalidInput(f"campaign id {raw!r} is not a number")
-    return int(raw)
+    return parse.path_int(request, "id", "campaign id")
 
 
-def _lookup(service):
-    """The carrier lookup, with a registry imported since the service started (callee zones)."""
-    lookup = getattr(service.services.router, "lookup", None)
-    if lookup is not None:
-        lookup.refresh()
-    return lookup
+def _stored(stored: Stored) -> dict:
+    return {"campaign": stored.campaign.to_dict(), **stored.added.to_dict(),
+            "issues": [i.to_dict() for i in stored.read.issues]}
 
 
 async def create(request: web.Request) -> web.Response:
     """{"name", "profile", "campaign_id"?, "rows": [{"key", "name", "phone", ...}]}: a new campaign, or
     rows added to `campaign_id`; a row whose key the campaign has is skipped, so a retry is safe."""
-    service = _service(request)
-    try:
-        body = await request.json()
-    except ValueError:
-        raise InvalidInput("the body is not JSON") from None
-    rows = body.get("rows") if isinstance(body, dict) else None
+    body = await parse.json_object(request)
+    rows = body.get("rows")
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise InvalidInput("'rows' must be a list of objects")
     if len(rows) > MAX_ROWS:
@@ -71,45 +58,29 @@ async def create(request: web.Request) -> web.Response:
     missing = [i for i, r in enumerate(rows) if not str(r.get("key", "")).strip()]
     if missing:
         raise InvalidInput(f"rows {missing[:10]} have no idempotency 'key'")
-    plan = service.plans.current.plan
-    profile = profile_named(service.campaigns.profiles(), str(body.get("profile") or "confirm"))
-    records = [(i, {f: str(r.get(f) or "") for f in FIELDS}) for i, r in enumerate(rows)]
-    result = read_records(records, plan.country, plan.timezone, plan.languages,
-                          keys={i: str(r["key"]) for i, r in enumerate(rows)})
-    store, now = service.campaigns.store, service.clock.now()
-    if campaign_id is not None:
-        campaign = await store.get(campaign_id)
-    else:
-        campaign = await store.create(str(body.get("name") or "api"), profile.kind, profile.name, now,
-                                      profile.dispatcher)
-    added = await add_passengers(store, campaign, profile, plan, result.passengers, now, _lookup(service))
-    return web.json_response({"campaign": campaign.to_dict(), **added.to_dict(),
-                              "issues": [i.to_dict() for i in result.issues]}, status=201)
+    stored = await _desk(request).add_records(
+        [(i, {f: str(r.get(f) or "") for f in FIELDS}) for i, r in enumerate(rows)],
+        {i: str(r["key"]) for i, r in enumerate(rows)}, str(body.get("profile") or "confirm"),
+        str(body.get("name") or "api"), campaign_id)
+    return web.json_response(_stored(stored), status=201)
 
 
 async def import_file(request: web.Request) -> web.Response:
     """The body is a CSV (UTF-8 or cp1251, any separator) or XLSX file; ?name=, ?profile= (confirm),
     ?filename= (its name: .xlsx is read as XLSX). A new campaign in draft, and the import report."""
-    service = _service(request)
     data = await request.read()
     if not data:
         raise InvalidInput("the body is empty: send the file's bytes")
-    plan = service.plans.current.plan
-    profile = profile_named(service.campaigns.profiles(), request.query.get("profile") or "confirm")
-    name = request.query.get("filename", "")
-    result, kind = read_file(data, name, plan.country, plan.timezone, plan.languages,
-                             load_route_zones(campaigns_file(service.settings)))
-    store, now = service.campaigns.store, service.clock.now()
-    campaign = await store.create(request.query.get("name") or name or "import", profile.kind, profile.name, now,
-                                  profile.dispatcher)
-    added = await add_passengers(store, campaign, profile, plan, result.passengers, now, _lookup(service))
-    return web.json_response({"campaign": campaign.to_dict(), "file": kind, "rows_read": result.rows_read,
-                              "merged": result.merged, "refused": result.refused, **added.to_dict(),
-                              "issues": [i.to_dict() for i in result.issues]}, status=201)
+    q = request.query
+    stored, kind = await _desk(request).import_file(data, q.get("filename", ""), q.get("name", ""),
+                                                     q.get("profile") or "confirm")
+    read = stored.read
+    return web.json_response({**_stored(stored), "file": kind, "rows_read": read.rows_read, "merged": read.merged,
+                              "refused": read.refused}, status=201)
 
 
 async def show(request: web.Request) -> web.Response:
-    store = _service(request).campaigns.store
+    store = _desk(request).store
     campaign_id = _id(request)
     campaign = await store.get(campaign_id)
     attempts = await store.attempts(campaign_id)
@@ -131,7 +102,7 @@ def _file_options(request: web.Request) -> tuple[str, str]:
 
 
 def _plan_zone_and_language(request: web.Request) -> tuple[str, str]:
-    live = _service(request).plans.current
+    live = request.app[PLANS].current
     return (live.plan.timezone, live.plan.language) if live else ("UTC", "en")
 
 
@@ -142,12 +113,9 @@ def file_response(data: bytes, fmt: str, filename: str) -> web.Response:
 
 
 async def export(request: web.Request) -> web.Response:
-    service = _service(request)
-    store, campaign_id = service.campaigns.store, _id(request)
-    await store.get(campaign_id)
+    campaign_id = _id(request)
     fmt, lang = _file_options(request)
-    data = export_file(await store.rows(campaign_id), await store.attempts(campaign_id),
-                       _plan_zone_and_language(request)[0], lang, fmt, f"campaign {campaign_id}")
+    data = await _desk(request).export(campaign_id, lang, fmt, _plan_zone_and_language(request)[0])
     return file_response(data, fmt, f"campaign-{campaign_id}")
 
 
@@ -158,54 +126,36 @@ async def template(request: web.Request) -> web.Response:
 
 async def call_again(request: web.Request) -> web.Response:
     """Call one row again now (ops)."""
-    service = _service(request)
-    raw = request.match_info["row"]
-    if not raw.isdigit():
-        raise InvalidInput(f"row id {raw!r} is not a number")
-    row = await service.campaigns.store.call_again(_id(request), int(raw), service.clock.now())
+    row = await _desk(request).call_again(_id(request), parse.path_int(request, "row", "row id"))
     return web.json_response({"row": row.to_dict()})
 
 
 async def progress(request: web.Request) -> web.Response:
-    service = _service(request)
-    store, campaign_id = service.campaigns.store, _id(request)
-    state = Progress.of(await store.get(campaign_id), await store.counts(campaign_id))
-    events = timeline(await store.outcome_times(campaign_id), None if state.ended else service.clock.now())
+    state, events = await _desk(request).progress(_id(request))
     return web.json_response({**state.to_dict(), "timeline": events.to_dict()})
 
 
 async def done(request: web.Request) -> web.Response:
     """{"row_id": N} or {"phone": "..."}, "answer" (confirmed, cancelled, understood), "by": the
     passenger settled it with a dispatcher; the row (every open row of the phone) is not called again."""
-    service = _service(request)
     campaign_id = _id(request)
-    try:
-        body = await request.json()
-    except ValueError:
-        raise InvalidInput("the body is not JSON") from None
-    if not isinstance(body, dict):
-        raise InvalidInput("the body must be an object")
+    body = await parse.json_object(request)
     by = str(body.get("by") or "").strip()
     if not by:
         raise InvalidInput("'by' (who settled it) is missing")
-    target: int | str
-    if type(body.get("row_id")) is int:
-        target = body["row_id"]
-    elif str(body.get("phone") or "").strip():
-        target = normalize(str(body["phone"]), service.plans.current.plan.country)
-    else:
+    row_id = body["row_id"] if type(body.get("row_id")) is int else None
+    phone = str(body.get("phone") or "").strip()
+    if row_id is None and not phone:
         raise InvalidInput("give 'row_id' (a number) or 'phone'")
-    rows = await service.campaigns.store.mark_done(campaign_id, target, str(body.get("answer") or "confirmed"),
-                                                   by, service.clock.now())
+    rows = await _desk(request).settle(campaign_id, row_id, phone, str(body.get("answer") or "confirmed"), by)
     return web.json_response({"rows": [r.to_dict() for r in rows]})
 
 
 async def change(request: web.Request) -> web.Response:
-    service = _service(request)
     command = request.match_info["command"]
     if command not in TRANSITIONS:
         raise InvalidInput(f"'{command}' is not one of {', '.join(TRANSITIONS)}")
-    campaign = await service.campaigns.store.change(_id(request), command, service.clock.now())
+    campaign = await _desk(request).change(_id(request), command)
     return web.json_response(campaign.to_dict())
 
 

@@ -10,30 +10,25 @@ import re
 
 from aiohttp import web
 
-from ivr.calls.cards import Cards
 from ivr.errors import InvalidInput
 from ivr.web.console import USER, page, render
-from ivr.web.keys import SERVICE
+from ivr.web.keys import CARDS
 
 _EXTENSION = re.compile(r"^[0-9A-Za-z+*#_.-]{1,40}$")
-
-
-def _cards(request: web.Request) -> Cards:
-    return request.app[SERVICE].services.cards
 
 
 async def api_cards(request: web.Request) -> web.Response:
     extension = request.query.get("extension", "")
     if not _EXTENSION.match(extension):
         raise InvalidInput(f"extension: {extension!r} is not an extension", {"field": "extension"})
-    shown = _cards(request).for_extension(extension)
+    shown = request.app[CARDS].for_extension(extension)
     return web.json_response({"extension": extension, "cards": [s.to_dict() for s in shown]})
 
 
 @page
 async def my_cards(request: web.Request) -> web.Response:
     extension = request[USER].extension
-    shown = _cards(request).for_extension(extension) if extension else []
+    shown = request.app[CARDS].for_extension(extension) if extension else []
     response = render(request, "cards.html", cards=shown)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -14,7 +14,7 @@ from ivr import i18n
 from ivr.clock import utc_now
 from ivr.i18n import _
 from ivr.web.access import AUDIT, SESSION, SESSIONS, THROTTLE, USER, USERS, allowed, client_address
-from ivr.web.keys import SERVICE
+from ivr.web.keys import PLANS
 from ivr.web.terms import source, term
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ NAV = web.AppKey("nav", list)
 
 def plan_timezone(request: web.Request) -> ZoneInfo:
     """Times on the console are shown in the plan's time zone."""
-    live = request.app[SERVICE].plans.current
+    live = request.app[PLANS].current
     return ZoneInfo(live.plan.timezone if live else "UTC")
 
 
@@ -42,7 +42,7 @@ def page_language(request: web.Request) -> str:
     user = request.get(USER)
     if user is not None and user.language:
         return user.language
-    live = request.app[SERVICE].plans.current
+    live = request.app[PLANS].current
     return i18n.supported(live.plan.language if live else None)
 
 

@@ -31,6 +31,7 @@ async def _watch_lag(app: web.Application):
     task = asyncio.create_task(watch(), name="loop-lag")
     yield
     task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 async def metrics(request: web.Request) -> web.Response:

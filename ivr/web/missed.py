@@ -1,53 +1,29 @@
 """HTTP API of the missed-call list, contacts and the notification outbox. Handlers parse the
 request, call one service or store, and serialise; errors become JSON in the app's middleware.
 
-    setup(app)   # in create_app, after app[SERVICE] is set
+    setup(app)   # in create_app, after keys.install
 """
 from __future__ import annotations
 
-import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from ivr.clock import parse_aware
 from ivr.contacts.csvio import export_csv, import_csv
 from ivr.contacts.store import ContactData
 from ivr.errors import InvalidInput, NotFound
 from ivr.missed.report import build_report
-from ivr.missed.service import MissedService, StaffCall
+from ivr.missed.service import StaffCall
 from ivr.missed.store import STATUSES
 from ivr.routing.numbers import normalize
 from ivr.security.roles import ADMIN, SYSTEM
 from ivr.web.access import USER
-from ivr.web.keys import SERVICE
+from ivr.web import parse
+from ivr.web.keys import MISSED, PLANS
 
 MAX_CSV_BYTES = 5 * 1024 * 1024
-
-
-def _missed(request: web.Request) -> MissedService:
-    return request.app[SERVICE].services.missed
-
-
-def _id(request: web.Request, name: str = "id") -> int:
-    raw = request.match_info[name]
-    if not raw.isdigit():
-        raise InvalidInput(f"{name} {raw!r} is not a number")
-    return int(raw)
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    try:
-        data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidInput("the request body is not JSON") from None
-    if not isinstance(data, dict):
-        raise InvalidInput("the request body must be a JSON object")
-    return data
 
 
 def _text(data: dict[str, Any], key: str, default: str | None = None) -> str:
@@ -59,11 +35,6 @@ def _text(data: dict[str, Any], key: str, default: str | None = None) -> str:
     return value.strip()
 
 
-def _time(request: web.Request, key: str) -> datetime | None:
-    raw = request.query.get(key)
-    return parse_aware(raw, key) if raw else None
-
-
 # ----- missed calls -----
 
 async def list_missed(request: web.Request) -> web.Response:
@@ -71,18 +42,15 @@ async def list_missed(request: web.Request) -> web.Response:
     status = q.get("status") or "all"
     if status not in (*STATUSES, "pending", "all"):
         raise InvalidInput(f"status: {status!r} is not one of {', '.join((*STATUSES, 'pending', 'all'))}")
-    raw_limit = q.get("limit", "100")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
-        raise InvalidInput(f"limit: {raw_limit!r} must be a whole number from 1 to 1000")
-    items = await _missed(request).store.list(
+    items = await request.app[MISSED].store.list(
         status=None if status == "all" else status, company_number=q.get("number") or None, customer=q.get("customer") or None,
-        include_short=q.get("short", "1") not in ("0", "no", "false"), since=_time(request, "since"),
-        limit=int(raw_limit))
+        include_short=q.get("short", "1") not in ("0", "no", "false"), since=parse.query_time(request, "since"),
+        limit=parse.limit(request, 100))
     return web.json_response({"items": [i.to_dict() for i in items]})
 
 
 async def get_missed(request: web.Request) -> web.Response:
-    return web.json_response((await _missed(request).store.get(_id(request))).to_dict())
+    return web.json_response((await request.app[MISSED].store.get(parse.path_int(request))).to_dict())
 
 
 def actor(request: web.Request, data: dict[str, Any]) -> str:
@@ -95,27 +63,27 @@ def actor(request: web.Request, data: dict[str, Any]) -> str:
 
 
 async def take(request: web.Request) -> web.Response:
-    data = await _body(request)
-    item = await _missed(request).take(_id(request), actor(request, data))
+    data = await parse.json_object(request)
+    item = await request.app[MISSED].take(parse.path_int(request), actor(request, data))
     return web.json_response(item.to_dict())
 
 
 async def release(request: web.Request) -> web.Response:
-    data = await _body(request)
-    item = await _missed(request).release(_id(request), actor(request, data))
+    data = await parse.json_object(request)
+    item = await request.app[MISSED].release(parse.path_int(request), actor(request, data))
     return web.json_response(item.to_dict())
 
 
 async def close(request: web.Request) -> web.Response:
-    data = await _body(request)
-    item = await _missed(request).close(_id(request), actor(request, data), _text(data, "reason", "done") or "done")
+    data = await parse.json_object(request)
+    item = await request.app[MISSED].close(parse.path_int(request), actor(request, data), _text(data, "reason", "done") or "done")
     return web.json_response(item.to_dict())
 
 
 async def callback(request: web.Request) -> web.Response:
-    data = await _body(request)
+    data = await parse.json_object(request)
     staff = _text(data, "staff")
-    started = await _missed(request).start_callback(_id(request), staff, actor(request, data))
+    started = await request.app[MISSED].start_callback(parse.path_int(request), staff, actor(request, data))
     return web.json_response(started, status=202)
 
 
@@ -130,28 +98,28 @@ def _seconds(data: dict[str, Any], key: str) -> float:
 
 async def staff_call(request: web.Request) -> web.Response:
     """POST /api/calls/outbound from the staff dialplan's AGI after a Dial: stored and reviewed."""
-    data = await _body(request)
+    data = await parse.json_object(request)
     call = StaffCall(phone=_text(data, "phone"), number=_text(data, "number"), status=_text(data, "status").upper(),
                      answered_seconds=_seconds(data, "answered_seconds"),
                      dialled_seconds=_seconds(data, "dialled_seconds"), channel_id=_text(data, "channel"),
                      trunk=_text(data, "trunk", ""))
     if not call.phone or not call.channel_id:
         raise InvalidInput("phone and channel must not be empty")
-    call_id = await _missed(request).staff_call_ended(call)
+    call_id = await request.app[MISSED].staff_call_ended(call)
     return web.json_response({"call_id": call_id}, status=201)
 
 
 async def voicemail(request: web.Request) -> web.StreamResponse:
-    item = await _missed(request).store.get(_id(request))
+    item = await request.app[MISSED].store.get(parse.path_int(request))
     if not item.voicemail or not Path(item.voicemail).exists():
         raise NotFound(f"missed call {item.id} has no voicemail")
     return web.FileResponse(item.voicemail, headers={"Content-Type": "audio/wav"})
 
 
 async def report(request: web.Request) -> web.Response:
-    missed = _missed(request)
-    until = _time(request, "until") or missed.now()
-    since = _time(request, "since") or until - timedelta(days=7)
+    missed = request.app[MISSED]
+    until = parse.query_time(request, "until") or missed.now()
+    since = parse.query_time(request, "since") or until - timedelta(days=7)
     items = await missed.store.between(since, until)
     result = build_report(items, since, until, missed.timezone(),
                           include_short=request.query.get("short") in ("1", "yes", "true"))
@@ -159,14 +127,14 @@ async def report(request: web.Request) -> web.Response:
 
 
 async def outbox(request: web.Request) -> web.Response:
-    messages = await _missed(request).outbox.list(pending=request.query.get("pending") in ("1", "yes", "true"))
+    messages = await request.app[MISSED].outbox.list(pending=request.query.get("pending") in ("1", "yes", "true"))
     return web.json_response({"messages": [m.to_dict() for m in messages]})
 
 
 # ----- contacts -----
 
 def _country(request: web.Request) -> str:
-    plan = request.app[SERVICE].plans.current
+    plan = request.app[PLANS].current
     return plan.plan.country if plan else "RU"
 
 
@@ -183,29 +151,29 @@ def _contact_data(request: web.Request, data: dict[str, Any]) -> ContactData:
 
 
 async def list_contacts(request: web.Request) -> web.Response:
-    contacts = await _missed(request).contacts.list(search=request.query.get("search", ""))
+    contacts = await request.app[MISSED].contacts.list(search=request.query.get("search", ""))
     return web.json_response({"contacts": [c.to_dict() for c in contacts]})
 
 
 async def get_contact(request: web.Request) -> web.Response:
-    return web.json_response((await _missed(request).contacts.get(_id(request))).to_dict())
+    return web.json_response((await request.app[MISSED].contacts.get(parse.path_int(request))).to_dict())
 
 
 async def add_contact(request: web.Request) -> web.Response:
-    missed = _missed(request)
-    contact = await missed.contacts.add(_contact_data(request, await _body(request)), missed.now())
+    missed = request.app[MISSED]
+    contact = await missed.contacts.add(_contact_data(request, await parse.json_object(request)), missed.now())
     return web.json_response(contact.to_dict(), status=201)
 
 
 async def update_contact(request: web.Request) -> web.Response:
-    missed = _missed(request)
-    contact = await missed.contacts.update(_id(request), _contact_data(request, await _body(request)), missed.now())
+    missed = request.app[MISSED]
+    contact = await missed.contacts.update(parse.path_int(request), _contact_data(request, await parse.json_object(request)), missed.now())
     return web.json_response(contact.to_dict())
 
 
 async def delete_contact(request: web.Request) -> web.Response:
-    await _missed(request).contacts.delete(_id(request))
-    return web.json_response({"deleted": _id(request)})
+    await request.app[MISSED].contacts.delete(parse.path_int(request))
+    return web.json_response({"deleted": parse.path_int(request)})
 
 
 async def import_contacts(request: web.Request) -> web.Response:
@@ -216,8 +184,8 @@ async def import_contacts(request: web.Request) -> web.Response:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInput("the CSV is not UTF-8 text") from None
-    missed = _missed(request)
-    plan = request.app[SERVICE].plans.current
+    missed = request.app[MISSED]
+    plan = request.app[PLANS].current
     result = await import_csv(missed.contacts, text, _country(request), missed.now(),
                               staff=set(plan.plan.staff) if plan else None,
                               dry_run=request.query.get("dry_run") in ("1", "yes", "true"))
@@ -225,7 +193,7 @@ async def import_contacts(request: web.Request) -> web.Response:
 
 
 async def export_contacts(request: web.Request) -> web.Response:
-    text = export_csv(await _missed(request).contacts.list(limit=1_000_000))
+    text = export_csv(await request.app[MISSED].contacts.list(limit=1_000_000))
     return web.Response(text=text, content_type="text/csv", charset="utf-8",
                         headers={"Content-Disposition": 'attachment; filename="contacts.csv"'})
 

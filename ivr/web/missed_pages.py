@@ -13,14 +13,14 @@ from ivr.contacts.csvio import export_csv, import_csv
 from ivr.errors import IvrError
 from ivr.i18n import _, lazy
 from ivr.web.console import NAV, USER, page, path_id, render
-from ivr.web.keys import SERVICE
+from ivr.web.keys import MISSED, PLANS, SETTINGS
 
 # "active": open and taken together, what a dispatcher works through; the default.
 STATUSES = ("active", "open", "taken", "closed", "all")
 
 
 def _missed(request: web.Request):
-    return request.app[SERVICE].services.missed
+    return request.app[MISSED]
 
 
 
@@ -100,7 +100,7 @@ async def contacts_import(request: web.Request) -> web.Response:
         text = upload.file.read().decode("utf-8-sig") if hasattr(upload, "file") else ""
     except UnicodeDecodeError:
         raise web.HTTPBadRequest(text="The file is not UTF-8 text: save it as \"CSV UTF-8\" and import it again.") from None
-    plan = request.app[SERVICE].plans.current
+    plan = request.app[PLANS].current
     report = await import_csv(missed.contacts, text, plan.plan.country if plan else "RU", missed.now())
     contacts = await missed.contacts.list()
     return render(request, "contacts.html", contacts=contacts, q="", report=report)
@@ -115,7 +115,7 @@ async def contacts_export(request: web.Request) -> web.Response:
 
 @page
 async def mailbox_page(request: web.Request) -> web.Response:
-    directory = request.app[SERVICE].settings.var / "mailbox"
+    directory = request.app[SETTINGS].var / "mailbox"
     mails = []
     for path in sorted(directory.glob("*.eml"), reverse=True)[:100]:
         msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)

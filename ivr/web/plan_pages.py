@@ -9,26 +9,25 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from ivr.config import Settings
 from ivr.errors import IvrError
-from ivr.flows import RUNNABLE
 from ivr.i18n import _, lazy
 from ivr.plan.errors import PlanError
-from ivr.plan.loader import load_plan_text
+from ivr.plan.live import PlanHolder
 from ivr.plan.schedule import parse_local_datetime
 from ivr.plan.trace import trace
 from ivr.routing.numbers import normalize
 from ivr.sounds.generate import prompt_texts
 from ivr.web.console import NAV, USER, page, render
-from ivr.web.keys import SERVICE
+from ivr.web.keys import PLANS, SERVICE
 
 PASTED = "plan.yaml"                  # how problems of a pasted plan name their file
 
 
-def check(service, text: str):
+def check(plans: PlanHolder, text: str):
     """(plan, []) when the text is a usable plan, else (None, its problems)."""
     try:
-        return load_plan_text(text, PASTED, secrets_path=service.plans.secrets_path(),
-                              prompt_exists=service.catalog.exists, runnable=RUNNABLE), []
+        return plans.validate_text(text, PASTED), []
     except PlanError as e:
         return None, e.problems
 
@@ -42,7 +41,7 @@ def annotated(text: str, problems) -> list[tuple[int, str, list]]:
 
 
 async def _versions(request: web.Request):
-    return await request.app[SERVICE].plans.store.list()
+    return await request.app[PLANS].store.list()
 
 
 @page
@@ -51,7 +50,7 @@ async def plan_page(request: web.Request) -> web.Response:
     diff = []
     a, b = request.query.get("a", ""), request.query.get("b", "")
     if a.isdigit() and b.isdigit():
-        store = request.app[SERVICE].plans.store
+        store = request.app[PLANS].store
         old, new = await store.get(int(a)), await store.get(int(b))
         diff = list(difflib.unified_diff(old.text.splitlines(), new.text.splitlines(), f"v{a}", f"v{b}", lineterm=""))
     return render(request, "plan.html", versions=versions, diff=diff, a=a, b=b, text="", lines=None, ok=None,
@@ -66,10 +65,10 @@ async def plan_check(request: web.Request) -> web.Response:
     upload = form.get("file")
     text = upload.file.read().decode("utf-8-sig", errors="replace") if hasattr(upload, "file") else ""
     text = text if text.strip() else str(form.get("text") or "")
-    plan, problems = check(service, text)
+    plan, problems = check(service.plans, text)
     trace_lines = []
     if plan is not None and form.get("action") == "try":
-        trace_lines = _try(service, plan, form)
+        trace_lines = _try(service.settings, plan, form)
     if plan is not None and form.get("action") == "apply":
         version = await service.plans.store.save(text, "console", plan.checksum, request[USER].username)
         live = await service.reload_plan()
@@ -81,14 +80,14 @@ async def plan_check(request: web.Request) -> web.Response:
                   problems=problems, message="", trace_lines=trace_lines, attempt=dict(form))
 
 
-def _try(service, plan, form) -> list[str]:
+def _try(settings: Settings, plan, form) -> list[str]:
     """The path of a call through the checked plan (what `ivr plan try` prints)."""
     try:
         at = parse_local_datetime(str(form.get("at") or ""), ZoneInfo(plan.timezone))
         to = normalize(str(form.get("to") or ""), plan.country)
     except IvrError as e:
         return [e.message]
-    texts = prompt_texts(service.settings)
+    texts = prompt_texts(settings)
     return [str(s) for s in trace(plan, to, at, str(form.get("digits") or ""), str(form.get("from") or ""),
                                   lambda lang, name: texts.get(f"{lang}/{name}"))]
 
@@ -108,7 +107,7 @@ async def plan_rollback(request: web.Request) -> web.Response:
 @page
 async def plan_text(request: web.Request) -> web.Response:
     raw = request.match_info["version"]
-    version = await request.app[SERVICE].plans.store.get(int(raw))
+    version = await request.app[PLANS].store.get(int(raw))
     return web.Response(text=version.text, content_type="text/plain", charset="utf-8",
                         headers={"Content-Disposition": f'attachment; filename="plan-v{version.version}.yaml"'})
 

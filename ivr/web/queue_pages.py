@@ -9,15 +9,15 @@ from aiohttp import web
 from ivr.errors import IvrError
 from ivr.i18n import _, lazy
 from ivr.web.console import NAV, page, plan_timezone, render
-from ivr.web.keys import SERVICE
+from ivr.web.keys import PLANS, QUEUES
 from ivr.web.queues import start_of_day
 from ivr.web.terms import term
 
 
 async def _snapshot(request: web.Request) -> dict:
-    manager = request.app[SERVICE].services.queues
+    manager = request.app[QUEUES]
     snapshot = await manager.snapshot(start_of_day(manager))
-    live = request.app[SERVICE].plans.current
+    live = request.app[PLANS].current
     names = {ext: s.name for ext, s in live.plan.staff.items()} if live else {}
     return {"queues": snapshot["queues"], "names": names}
 
@@ -37,7 +37,7 @@ async def queues_live(request: web.Request) -> web.Response:
 async def agent(request: web.Request) -> web.Response:
     ext, action = request.match_info["ext"], request.match_info["action"]
     try:
-        await request.app[SERVICE].services.queues.agent_action(ext, action, reason=_("from the console"))
+        await request.app[QUEUES].agent_action(ext, action, reason=_("from the console"))
         message = _("%(ext)s: %(action)s.", ext=ext, action=term("agent_" + action))
     except IvrError as e:
         message = e.message

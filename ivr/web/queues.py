@@ -11,10 +11,9 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from ivr.clock import parse_aware
-from ivr.errors import InvalidInput
 from ivr.queues.manager import QueueManager
-from ivr.web.keys import SERVICE
+from ivr.web import parse
+from ivr.web.keys import QUEUES
 
 
 def start_of_day(manager: QueueManager) -> datetime:
@@ -26,33 +25,25 @@ def start_of_day(manager: QueueManager) -> datetime:
 
 
 async def list_queues(request: web.Request) -> web.Response:
-    manager = _manager(request)
-    raw = request.query.get("since")
-    since = parse_aware(raw, "since") if raw else start_of_day(manager)
+    manager = request.app[QUEUES]
+    since = parse.query_time(request, "since") or start_of_day(manager)
     return web.json_response(await manager.snapshot(since))
 
 
 async def agent_action(request: web.Request) -> web.Response:
-    manager = _manager(request)
+    manager = request.app[QUEUES]
     ext, action = request.match_info["ext"], request.match_info["action"]
     agent = await manager.agent_action(ext, action, reason=request.query.get("reason", ""))
     return web.json_response(manager.agent_dict(agent.extension))
 
 
 async def list_callbacks(request: web.Request) -> web.Response:
-    raw = request.query.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-        raise InvalidInput(f"limit: {raw!r} must be a whole number from 1 to 1000")
-    records = await _manager(request).store.callbacks(int(raw))
+    records = await request.app[QUEUES].store.callbacks(parse.limit(request))
     return web.json_response({"callbacks": [
         {"id": r.id, "queue": r.queue, "number": r.number, "call_id": r.call_id, "vip": r.vip,
          "joined_at": r.joined_at.isoformat(), "requested_at": r.requested_at.isoformat(), "status": r.status,
          "attempts": r.attempts, "last_result": r.last_result, "agent": r.agent,
          "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None} for r in records]})
-
-
-def _manager(request: web.Request) -> QueueManager:
-    return request.app[SERVICE].services.queues
 
 
 def setup(app: web.Application) -> None:

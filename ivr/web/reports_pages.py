@@ -20,7 +20,7 @@ from ivr.reports.spend import SpendStore, parse_amount
 from ivr.reports.table import Table, to_csv, to_xlsx
 from ivr.routing.report import cdr_path, trunk_report
 from ivr.web.console import NAV, USER, USERS, page, plan_timezone, render
-from ivr.web.keys import SERVICE
+from ivr.web.keys import CALLS, CAMPAIGNS, CLOCK, MISSED, PLANS, QUEUES, ROUTER, SETTINGS
 from ivr.web.report_chart import bars, heat_rows
 from ivr.web.terms import term
 
@@ -33,7 +33,7 @@ SPEND = web.AppKey("spend", SpendStore)
 def period_of(request: web.Request) -> Period:
     """?from=YYYY-MM-DD&to=YYYY-MM-DD (local days, both included); the last 7 days by default."""
     tz = plan_timezone(request)
-    today = request.app[SERVICE].clock.now().astimezone(tz).date()
+    today = request.app[CLOCK].now().astimezone(tz).date()
     try:
         first = date.fromisoformat(request.query["from"]) if request.query.get("from") else today - timedelta(days=6)
         last = date.fromisoformat(request.query["to"]) if request.query.get("to") else today
@@ -46,13 +46,13 @@ def period_of(request: web.Request) -> Period:
 
 async def build(request: web.Request, name: str, period: Period) -> tuple[list[Table], dict]:
     """The report's tables and what its chart needs."""
-    service = request.app[SERVICE]
-    calls = [c for c in await service.calls.list(limit=1_000_000, since=period.since, steps=name in ("load", "staff"))
+    app = request.app
+    calls = [c for c in await app[CALLS].list(limit=1_000_000, since=period.since, steps=name in ("load", "staff"))
              if c.direction == "inbound" and c.started_at < period.until]
-    missed_store = service.services.missed.store
+    missed_store = app[MISSED].store
     if name == "sources":
         items = await missed_store.between(period.since, period.until)
-        first = await service.calls.first_calls(c.caller for c in calls)
+        first = await app[CALLS].first_calls(c.caller for c in calls)
         spend = await request.app[SPEND].for_period(period.first, period.last)
         table = call_reports.sources(calls, items, first, spend, period)
         return [table], {"chart": bars([(f"{r['source']} {r['number']}", [(r["answered"], "answered"),
@@ -62,7 +62,8 @@ async def build(request: web.Request, name: str, period: Period) -> tuple[list[T
         table = call_reports.load(calls, period)
         return [table], {"heat": heat_rows(call_reports.heatmap(calls, period.tz)), "weekdays": weekday_names()}
     if name == "staff":
-        staff = service.plans.current.plan.staff if service.plans.current else {}
+        live = app[PLANS].current
+        staff = live.plan.staff if live else {}
         users = {u.username: u.extension for u in await request.app[USERS].all() if u.extension}
         items = await missed_store.between(period.since, period.until)
         table = call_reports.staff(calls, items, {e: s.name for e, s in staff.items()}, users)
@@ -74,20 +75,21 @@ async def build(request: web.Request, name: str, period: Period) -> tuple[list[T
         return [table], {"chart": bars([(term(r["reason"]), [(r["closed"], "reached"), (r["open"], "not_reached")])
                                         for r in table.rows if r["reason"] != "all"])}
     if name == "queues":
-        nodes = service.plans.current.plan.nodes.values() if service.plans.current else ()
-        entries = [e for e in await service.services.queues.store.entries(period.since) if e.joined_at < period.until]
+        live = app[PLANS].current
+        nodes = live.plan.nodes.values() if live else ()
+        entries = [e for e in await app[QUEUES].store.entries(period.since) if e.joined_at < period.until]
         table = other.queues(entries, [n.id for n in nodes if n.kind == "queue"])
         return [table], {"chart": bars([(r["queue"], [(r["answered"], "answered"),
                                                       (r["offered"] - r["answered"], "missed")]) for r in table.rows])}
     if name == "trunks":
-        router = service.services.router
-        report = await asyncio.to_thread(trunk_report, cdr_path(pbx_instance(service.settings)), router.plan(),
+        router = app[ROUTER]
+        report = await asyncio.to_thread(trunk_report, cdr_path(pbx_instance(app[SETTINGS])), router.plan(),
                                          router.lookup, period.since)
         table = other.trunks(report)
         return [table], {"chart": bars([(r["name"], [(r["answered"], "answered"), (r["calls"] - r["answered"], "missed")])
                                         for r in table.rows if not r["name"].startswith("·")]),
                          "saving": report["saving"]}
-    store = service.campaigns.store
+    store = app[CAMPAIGNS].store
     every = await store.list()
     events = {c.id: [(t, o) for t, o in await store.outcome_times(c.id) if period.since <= t < period.until]
               for c in every}
@@ -118,7 +120,7 @@ async def report_page(request: web.Request) -> web.Response:
         tables, extra = await build(request, name, period)
     except IvrError as e:
         tables, extra = [], {"problem": e.message}
-    today = request.app[SERVICE].clock.now().astimezone(period.tz).date()
+    today = request.app[CLOCK].now().astimezone(period.tz).date()
     presets = [(lazy("Today"), today, today), (lazy("7 days"), today - timedelta(days=6), today),
                (lazy("30 days"), today - timedelta(days=29), today),
                (lazy("This month"), today.replace(day=1), today)]

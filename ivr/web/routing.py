@@ -8,11 +8,11 @@ from aiohttp import web
 
 from ivr.asterisk.process import AsteriskError
 from ivr.asterisk.render import pbx_instance
-from ivr.clock import parse_aware
 from ivr.errors import InvalidInput
 from ivr.routing.report import cdr_path, trunk_report
 from ivr.web.console import NAV, page, render
-from ivr.web.keys import SERVICE
+from ivr.web import parse
+from ivr.web.keys import ROUTER, SETTINGS, TRUNKS
 
 
 async def get_route(request: web.Request) -> web.Response:
@@ -21,30 +21,26 @@ async def get_route(request: web.Request) -> web.Response:
         raise InvalidInput("number: give the number to route, e.g. ?number=89161234567")
     phone = request.query.get("phone") or None
     dial = request.query.get("dial") == "1"
-    router = request.app[SERVICE].services.router
-    decision = await router.route(number, phone=phone, dial=dial)
+    decision = await request.app[ROUTER].route(number, phone=phone, dial=dial)
     return web.json_response(decision.to_dict())
 
 
 async def get_trunk_report(request: web.Request) -> web.Response:
-    service = request.app[SERVICE]
-    router = service.services.router
-    raw = request.query.get("since")
-    since = parse_aware(raw, "since") if raw else None
-    report = await asyncio.to_thread(trunk_report, cdr_path(pbx_instance(service.settings)),
-                                     router.plan(), router.lookup, since)
+    router = request.app[ROUTER]
+    report = await asyncio.to_thread(trunk_report, cdr_path(pbx_instance(request.app[SETTINGS])),
+                                     router.plan(), router.lookup, parse.query_time(request, "since"))
     return web.json_response(report)
 
 
 async def get_trunks(request: web.Request) -> web.Response:
     """Each trunk's registration, channels in use and last failure, checked now."""
-    states = await request.app[SERVICE].trunks.check_once()
+    states = await request.app[TRUNKS].check_once()
     return web.json_response({"trunks": [s.to_dict() for s in states]})
 
 
 @page
 async def trunks_page(request: web.Request) -> web.Response:
-    watch = request.app[SERVICE].trunks
+    watch = request.app[TRUNKS]
     try:
         trunks, trouble = await watch.check_once(), ""
     except AsteriskError as e:

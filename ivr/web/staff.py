@@ -12,19 +12,15 @@ from typing import Any
 from aiohttp import web
 
 from ivr.errors import InvalidInput
-from ivr.staff.dnd import DoNotDisturb
 from ivr.web.console import NAV, USER, page, render
-from ivr.web.keys import SERVICE
-
-
-def _dnd(request: web.Request) -> DoNotDisturb:
-    return request.app[SERVICE].services.dnd
+from ivr.web import parse
+from ivr.web.keys import PLANS, STAFF
 
 
 def _phones(request: web.Request) -> list[dict[str, Any]]:
-    live = request.app[SERVICE].plans.current
+    live = request.app[PLANS].current
     staff = live.plan.staff if live else {}
-    dnd = _dnd(request)
+    dnd = request.app[STAFF]
     return [{"name": s.name, **dnd.state(ext).to_dict()} for ext, s in sorted(staff.items())]
 
 
@@ -33,16 +29,13 @@ async def list_staff(request: web.Request) -> web.Response:
 
 
 async def set_dnd(request: web.Request) -> web.Response:
-    try:
-        data = await request.json() if request.can_read_body else {}
-    except ValueError:
-        raise InvalidInput("the request body is not JSON") from None
-    if not isinstance(data, dict) or not isinstance(data.get("on"), bool):
+    data = await parse.json_object(request)
+    if not isinstance(data.get("on"), bool):
         raise InvalidInput('on: expected true or false, e.g. {"on": true}')
     by = data.get("by") or "api"
     if not isinstance(by, str):
         raise InvalidInput("by: expected a name")
-    state = await _dnd(request).set(request.match_info["ext"], data["on"], by)
+    state = await request.app[STAFF].set(request.match_info["ext"], data["on"], by)
     return web.json_response(state.to_dict())
 
 
@@ -54,7 +47,7 @@ async def phones_page(request: web.Request) -> web.Response:
 @page
 async def phones_dnd(request: web.Request) -> web.Response:
     form = await request.post()
-    await _dnd(request).set(request.match_info["ext"], form.get("on") == "1", request[USER].username)
+    await request.app[STAFF].set(request.match_info["ext"], form.get("on") == "1", request[USER].username)
     raise web.HTTPSeeOther("/phones")
 
 

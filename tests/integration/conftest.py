@@ -260,28 +260,50 @@ async def service(service_process):
     return service_process
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep whether the test itself failed, for `no_leaks`."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.call_failed = report.failed
+
+
+def leftovers(instance: Instance) -> str:
+    """What is still up on one Asterisk: its channels and bridges, "" when there are none."""
+    channels = instance.cli("core show channels concise").strip()
+    bridges = "\n".join(line for line in instance.cli("bridge show all").splitlines()[1:] if line.strip())
+    return "\n".join(part for part in (channels, bridges) if part)
+
+
+def clear(instance: Instance) -> None:
+    """Hang up every channel and destroy every bridge, so that the next test starts clean."""
+    instance.cli("channel request hangup all")
+    for line in instance.cli("bridge show all").splitlines()[1:]:
+        if line.split():
+            instance.cli(f"bridge destroy {line.split()[0]}")
+
+
 @pytest.fixture(autouse=True)
 async def no_leaks(request):
-    """Like Asterisk's own testsuite: every test ends with no channel or bridge left on the PBX."""
+    """Like Asterisk's own testsuite: every test ends with no channel and no bridge left, on the PBX
+    and on the world. A test that failed is cleaned up without a second failure."""
     yield
     if "pbx" not in request.fixturenames:
         return
-    pbx = request.getfixturevalue("pbx")
+    instances = {"PBX": request.getfixturevalue("pbx")}
     if "world" in request.fixturenames:
-        # A test that failed midway leaves its caller up; that is not the PBX's leak, and it must
-        # not fail the tests after it.
-        world = request.getfixturevalue("world")
-        for leg in list(world.legs.values()):
-            if not leg.ended.is_set():
-                await world.hangup(leg)
-    deadline = time.monotonic() + 8
-    while time.monotonic() < deadline:
-        channels = pbx.cli("core show channels count").startswith("0 active channels")
-        bridges = [line for line in pbx.cli("bridge show all").splitlines()[1:] if line.strip()]
-        if channels and not bridges:
-            return
+        instances["world"] = request.getfixturevalue("world").instance
+    failed = getattr(request.node, "call_failed", True)
+    deadline = time.monotonic() + (2 if failed else 8)
+    while left := {name: what for name, instance in instances.items() if (what := leftovers(instance))}:
+        if time.monotonic() > deadline:
+            break
         await asyncio.sleep(0.3)
-    raise AssertionError(f"leaked on the PBX:\n{pbx.cli('core show channels')}\n{pbx.cli('bridge show all')}")
+    for name in left:
+        clear(instances[name])
+    if left and not failed:
+        raise AssertionError("left over after the test:\n" + "\n".join(f"{name}:\n{what}" for name, what in left.items()))
 
 
 @pytest.fixture(scope="session")

@@ -90,10 +90,10 @@ async def test_room_for_a_hunt_group_by_device_state(plan):
 
 async def test_dialer_free_slots_hold_originates_while_no_dispatcher_is_free(plan):
     manager = QueueManager(EventBus(), None, lambda: NOW, lambda: plan)   # type: ignore[arg-type]
-    service = SimpleNamespace(settings=load_settings(env={}),
-                              services=SimpleNamespace(router=None, queues=manager),
-                              ari=SimpleNamespace(list_channels=_no_channels))
-    dialer = CampaignDialer(service, store=None)                              # type: ignore[arg-type]
+    dialer = CampaignDialer(None, settings=load_settings(env={}),            # type: ignore[arg-type]
+                            ari=SimpleNamespace(list_channels=_no_channels), bus=None, plans=None,
+                            catalog=None, now=lambda: NOW, supervisor=None,
+                            services=SimpleNamespace(router=None, queues=manager))
     campaign = Campaign(1, "c", "confirm", "confirm", "running", NOW, "desk")
     paced = profile("desk", 1.5, max_concurrent=10)
     assert (await dialer.free_slots(campaign, paced, plan))[0] == 4            # 3 free agents x 1.5

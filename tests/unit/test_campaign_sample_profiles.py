@@ -46,3 +46,17 @@ def test_retries_count_the_calls_after_the_first_and_limit_still_works_with_a_wa
     both = text.replace("limit: 2", "limit: 2, retries: 1")
     with pytest.raises(PlanError, match="'limit' and 'retries' both given"):
         load_profiles_text(both, "campaigns.yaml")
+
+
+def test_a_bad_campaigns_file_names_file_line_and_column(tmp_path):
+    path = tmp_path / "campaigns.yaml"
+    path.write_text("profiles:\n  confirm:\n    flow: confirm\n    deadline_hours: soon\n", encoding="utf-8")
+    with pytest.raises(PlanError) as refused:
+        load_profiles(path)
+    assert str(refused.value).splitlines()[-1].startswith(f"{path}:4:21: deadline_hours: expected a number")
+    path.write_text("profiles:\n  confirm: {flow: confirm\n", encoding="utf-8")
+    with pytest.raises(PlanError, match=rf"^{path}:3:1: YAML syntax error"):
+        load_profiles(path)
+    path.write_bytes("profiles:\n  # Подтверждение\n".encode("cp1251"))
+    with pytest.raises(PlanError, match=rf"^{path}:2:5: not UTF-8"):
+        load_profiles(path)

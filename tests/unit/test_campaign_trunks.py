@@ -45,8 +45,9 @@ def plan():
 @pytest.fixture
 def dialer(plan):
     router = Router(Lookup(), lambda: plan, None)  # type: ignore[arg-type]
-    service = SimpleNamespace(settings=load_settings(env={}), services=SimpleNamespace(router=router))
-    return CampaignDialer(service, store=None)  # type: ignore[arg-type]
+    return CampaignDialer(None, settings=load_settings(env={}), ari=None, bus=None,  # type: ignore[arg-type]
+                          plans=None, catalog=None, now=lambda: None, supervisor=None,
+                          services=SimpleNamespace(router=router))
 
 
 def test_budget_keeps_channels_for_inbound_and_counts_live_ones(plan):
@@ -60,7 +61,7 @@ def test_calls_take_the_callees_trunk_until_its_share_is_used_then_wait(dialer, 
     assert chosen == ["mts", "mts", None]       # the third waits rather than paying on `default`
     assert budget["mts"] == 0
     # the router counted the two reserved channels, so an inbound/staff decision sees them
-    assert dialer.service.services.router.channels.counts() == {"mts": 2}
+    assert dialer.services.router.channels.counts() == {"mts": 2}
 
 
 def test_a_callee_without_a_carrier_trunk_goes_on_the_router_choice(dialer, plan):
@@ -70,10 +71,10 @@ def test_a_callee_without_a_carrier_trunk_goes_on_the_router_choice(dialer, plan
 
 
 def test_pick_trunk_skips_a_trunk_without_campaign_channels(plan, dialer):
-    decision = dialer.service.services.router.decide(MEGAFON)
+    decision = dialer.services.router.decide(MEGAFON)
     assert pick_trunk(decision, plan, {"default": 0, "mts": None}) == "mts"
     assert pick_trunk(decision, plan, {"default": None, "mts": 0}) == "default"
-    assert pick_trunk(dialer.service.services.router.decide(MTS), plan, {"default": None, "mts": 0}) is None
+    assert pick_trunk(dialer.services.router.decide(MTS), plan, {"default": None, "mts": 0}) is None
 
 
 def test_a_trunk_without_a_caller_id_is_a_plan_problem():

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from ruamel.yaml import YAML
 
 from ivr.config import Settings
 from ivr.errors import ConfigError
@@ -23,7 +22,7 @@ def miss(**kw) -> MissedCall:
 
 
 def parse(text: str):
-    return parse_notify_config(YAML(typ="safe").load(text), "n.yaml", "http://console/")
+    return parse_notify_config(text, "n.yaml", "http://console/")
 
 
 def test_full_file_parses():
@@ -49,13 +48,15 @@ rules:
 
 @pytest.mark.parametrize("text, message", [
     ("rules: [{recipients: [a@b]}]", "add a mail: section"),
-    ("mail: {port: 25}", "mail.host: is required"),
+    ("mail: {port: 25}", "mail: 'host' is missing"),
     ("mail: {host: h}\nrules: [{numbers: ['+7']}]", "rules[0]: give recipients"),
     ("mail: {host: h}\nrules: [{recipients: [a@b], language: de}]", "rules[0].language: 'de'"),
     ("webhooks: [{url: u, secret: s, events: [called]}]", "webhooks[0].events: 'called'"),
-    ("missed: {close_after: 3}", "missed: unknown key(s): close_after"),
-    ("missed: {close_after_seconds: -1}", "missed.close_after_seconds: -1"),
-    ("mail: {host: h, starttls: maybe}", "mail.starttls: 'maybe' is not yes/no"),
+    ("missed: {close_after: 3}", "missed: unknown key 'close_after'"),
+    ("missed: {close_after_seconds: -1}", "missed.close_after_seconds: must be at least 0"),
+    ("mail: {host: h, starttls: maybe}", "mail.starttls: expected yes or no, got 'maybe'"),
+    ("mail: {host: h, port: 25.5}", "mail.port: expected a whole number"),
+    ("rules: x", "rules: expected a list"),
 ])
 def test_mistakes_are_named(text, message):
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")
@@ -104,11 +105,16 @@ def test_mistakes_in_the_file_carry_file_line_and_column(tmp_path):
     settings = Settings(plan_file=str(tmp_path / "plan.yaml"), public_url="http://pbx:8080")
     path = tmp_path / "notifications.yaml"
     path.write_text("mail:\n  host: h\nrules:\n  - recipients: [a@b]\n    language: de\n")
-    with pytest.raises(ConfigError, match=rf"^{path}:5:5: rules\[0\]\.language: 'de'"):
+    with pytest.raises(ConfigError, match=rf"^{path}:5:15: rules\[0\]\.language: 'de' is not one of ru, en"):
         load_notify_config(settings)
     path.write_text("missed:\n  close_after_seconds: -1\n")
-    with pytest.raises(ConfigError, match=rf"^{path}:2:3: missed.close_after_seconds: -1"):
+    with pytest.raises(ConfigError, match=rf"^{path}:2:24: missed.close_after_seconds: must be at least 0"):
         load_notify_config(settings)
     path.write_text("rules: [\n")
-    with pytest.raises(ConfigError, match=rf"^{path}:2:1: not valid YAML"):
+    with pytest.raises(ConfigError, match=rf"^{path}:2:1: YAML syntax error"):
         load_notify_config(settings)
+    # Every problem at once, each at its own line (the reader goes on after the first).
+    path.write_text("mail:\n  host: h\n  port: x\nwebhooks:\n  - {url: u, secret: s, events: [called]}\n")
+    with pytest.raises(ConfigError) as refused:
+        load_notify_config(settings)
+    assert [(p.line, p.col) for p in refused.value.problems] == [(3, 9), (5, 34)]

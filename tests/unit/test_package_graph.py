@@ -84,3 +84,9 @@ def test_plan_and_web_stay_below_flows_and_the_cli() -> None:
     graph = package_graph()
     assert "flows" not in graph["plan"] and "missed" not in graph["plan"] and "routing" not in graph["plan"]
     assert "cli" not in graph["web"]
+
+
+def test_no_module_is_over_600_lines() -> None:
+    long = {str(p.relative_to(IVR)): n for p in IVR.rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600}
+    assert long == {}

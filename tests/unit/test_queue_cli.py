@@ -8,7 +8,6 @@ import dataclasses
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from aiohttp import web
@@ -23,7 +22,7 @@ from ivr.store.db import open_database
 from ivr.store.queues import QueueEntry, QueueStore
 from ivr.web import queues as queue_routes
 from ivr.web.app import errors
-from ivr.web.keys import SERVICE
+from ivr.web.keys import QUEUES
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -84,7 +83,7 @@ async def test_with_the_service_running_the_api_is_used(settings, capsys):
                 fallback=(), nodes={"line": line})
     manager = QueueManager(EventBus(), QueueStore(db), lambda: NOW, lambda: live)
     app = web.Application(middlewares=[errors])
-    app[SERVICE] = SimpleNamespace(services=SimpleNamespace(queues=manager))
+    app[QUEUES] = manager
     queue_routes.setup(app)
     runner = web.AppRunner(app)
     await runner.setup()

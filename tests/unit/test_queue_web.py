@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from types import SimpleNamespace
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -14,7 +13,7 @@ from ivr.store import Database
 from ivr.store.queues import QueueEntry, QueueStore
 from ivr.web import queues as queue_routes
 from ivr.web.app import errors
-from ivr.web.keys import SERVICE
+from ivr.web.keys import QUEUES
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)          # 12:00 in Moscow
 
@@ -29,7 +28,7 @@ def plan() -> Plan:
 async def client_for(db: Database) -> tuple[TestClient, QueueManager]:
     manager = QueueManager(EventBus(), QueueStore(db), lambda: NOW, plan)
     app = web.Application(middlewares=[errors])
-    app[SERVICE] = SimpleNamespace(services=SimpleNamespace(queues=manager))
+    app[QUEUES] = manager
     queue_routes.setup(app)
     client = TestClient(TestServer(app))
     await client.start_server()

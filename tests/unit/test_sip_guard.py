@@ -2,7 +2,10 @@
 and end, the ACL file it writes (and reads back after a restart), and security-log parsing."""
 from __future__ import annotations
 
-from ivr.security.sip_guard import Blocks, parse
+import asyncio
+
+from ivr.security import sip_guard
+from ivr.security.sip_guard import Blocks, SipGuard, parse
 
 LINE = ('[2026-12-06 04:47:23.512] SECURITY[8170] res_security_log.c: SecurityEvent="ChallengeResponseFailed",'
         'EventTV="2026-12-06T04:47:23.512+0000",Severity="Error",Service="PJSIP",EventVersion="1",AccountID="103",'
@@ -42,3 +45,26 @@ def test_the_acl_file_lists_each_block_with_its_end_and_is_read_back():
     later = Blocks()
     later.load(text, 1200)
     assert later.until == {}
+
+
+async def test_an_acl_file_out_of_reach_is_logged_and_the_guard_goes_on(tmp_path, monkeypatch, caplog):
+    # The guard runs in the service's task group: an OSError of its files must not end the service.
+    monkeypatch.setattr(sip_guard, "POLL_SECONDS", 0.01)
+    (tmp_path / "etc").write_text("a file where the config directory should be")
+    log = tmp_path / "security.log"
+    log.write_text("")
+    reloads = []
+
+    async def reload() -> None:
+        reloads.append(1)
+    guard = SipGuard(log, tmp_path / "etc" / "pjsip_blocked.conf", reload, Blocks(failures=1, window=60, block=100))
+    task = asyncio.create_task(guard.run())
+    log.write_text(LINE + "\n")
+
+    async def blocked() -> None:
+        while "127.0.40.60" not in guard.blocks.until:
+            await asyncio.sleep(0.01)
+    await asyncio.wait_for(blocked(), 5)               # read on, though the block cannot be written
+    assert not task.done() and "sip guard:" in caplog.text
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

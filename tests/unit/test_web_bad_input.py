@@ -41,7 +41,7 @@ async def refused(r, status: int, words: str) -> None:
     ({"rows": [], "campaign_id": True}, "'campaign_id' must be a campaign number"),
     ({"rows": [], "name": {"x": 1}}, "'name' must be a text"),
     ({"rows": [{"phone": "+79160000001"}]}, "have no idempotency 'key'"),
-    ([1, 2, 3], "'rows' must be a list of objects"),
+    ([1, 2, 3], "the request body must be a JSON object"),
 ])
 async def test_campaign_create_with_wrong_types_is_a_400(api, body, words):
     client, db = api

@@ -1,0 +1,27 @@
+"""The voicemail node: prompts, then the caller's message is recorded."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ivr.plan.model import Node, VoicemailNode
+from ivr.plan.nodes.kind import NodeKind
+
+if TYPE_CHECKING:
+    from ivr.plan.trace import Walk
+    from ivr.plan.validate import NodeInfo, PlanBuilder
+    from ivr.yaml_reader import Fields
+
+
+def build_voicemail(b: PlanBuilder, info: NodeInfo, f: Fields) -> Node:
+    return VoicemailNode(id=info.id, prompts=b.prompt_names(f, "prompts", info),
+                         max_seconds=b.seconds(f, "max_seconds", 120.0, positive=True),
+                         then=b.opt_ref(f, "then", info))
+
+
+def trace_voicemail(node: VoicemailNode, walk: Walk) -> str | None:
+    walk.hear(node.id, node.prompts)
+    walk.say(node.id, f"leaves a voicemail of up to {node.max_seconds:.0f} s: a missed call")
+    return node.then
+
+
+KINDS = (NodeKind("voicemail", ("prompts", "max_seconds", "then"), build_voicemail, trace_voicemail),)
