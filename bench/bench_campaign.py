@@ -19,13 +19,15 @@ profile's max_concurrent at each --concurrency and a calls-per-second ceiling of
 ARI application sees every campaign channel's ChannelCreated and ChannelDestroyed (Asterisk's
 timestamps); SIPp logs each INVITE's arrival (gettimeofday). Both clocks are this machine's.
 
-Everything runs on 127.0.33.x so it can run beside `make run`, the tests and bench_ivr.py.
+Everything runs on 127.0.33.x so it can run beside `make run`, the tests and bench_ivr.py;
+IVR_BENCH_NET (e.g. 127.0.46) and IVR_BENCH_WEB_PORT move it, as in bench_ivr.py.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -57,9 +59,9 @@ from ivr.campaigns.store import CampaignStore  # noqa: E402
 from ivr.plan.loader import load_plan  # noqa: E402
 from ivr.store.db import open_database  # noqa: E402
 
-NET = "127.0.33"
+NET = os.environ.get("IVR_BENCH_NET", "127.0.33")
 PBX_IP, CARRIER_IP = f"{NET}.1", f"{NET}.11"
-WEB_PORT = 18133
+WEB_PORT = int(os.environ.get("IVR_BENCH_WEB_PORT", "18133"))
 # Wednesday 07:30 in Moscow: callees east of Moscow (Novosibirsk 11:30, Vladivostok 14:30) may be
 # called at once, those in Moscow and Kaliningrad only from 09:00 their time.
 SCHEDULE_NOW = datetime.fromisoformat("2026-11-25T07:30:00+03:00")

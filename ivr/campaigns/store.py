@@ -20,8 +20,9 @@ from datetime import datetime
 from itertools import islice
 from typing import TypeVar
 
-from sqlalchemy import Select, and_, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from ivr.campaigns.model import Attempt, Campaign, CampaignError, CampaignNotFound, Passenger, Row
 from ivr.campaigns.scheduler import Decision
@@ -88,6 +89,26 @@ def _row(r: CampaignEntryRow) -> Row:
                   source_rows=tuple(r.source_rows or ()), key=r.idem_key or "")
     return Row(r.id, r.campaign_id, p, r.timezone, r.status, r.result, r.attempts, r.next_at,
                r.claim_token, r.claimed_by)
+
+
+# Asked by every inbound call to a number campaigns present: built once (Database.run says why),
+# and only the row's id, so a caller who is no passenger costs no ORM loading.
+_CALLBACK_ROW = select(CampaignEntryRow.id).join(
+    CampaignRecordRow, CampaignRecordRow.id == CampaignEntryRow.campaign_id).where(
+    CampaignEntryRow.phone == bindparam("phone"), CampaignRecordRow.status != "cancelled",
+    CampaignEntryRow.status != "cancelled",
+    or_(CampaignEntryRow.departure.is_(None), CampaignEntryRow.departure > bindparam("now"))) \
+    .order_by(CampaignEntryRow.departure.is_(None), CampaignEntryRow.departure,
+              CampaignEntryRow.id.desc()).limit(1)
+
+
+def _callback_row(conn: Connection, phone: str, now: datetime) -> tuple[Row, Campaign] | None:
+    row_id = conn.execute(_CALLBACK_ROW, {"phone": phone, "now": now}).scalar()
+    if row_id is None:
+        return None
+    with Session(bind=conn) as s:
+        entry = s.get_one(CampaignEntryRow, row_id)
+        return _row(entry), _campaign(s.get_one(CampaignRecordRow, entry.campaign_id))
 
 
 def answer_payload(a: CampaignAttemptRow, r: CampaignEntryRow, key: str) -> dict:
@@ -514,16 +535,7 @@ class CampaignStore:
     async def callback_row(self, phone: str, now: datetime) -> tuple[Row, Campaign] | None:
         """The row a passenger calling back is about: their soonest trip not yet gone, in a
         campaign not cancelled (the latest row when no departure is known)."""
-        async with self.db.session() as s:
-            q = select(CampaignEntryRow, CampaignRecordRow).join(
-                CampaignRecordRow, CampaignRecordRow.id == CampaignEntryRow.campaign_id).where(
-                CampaignEntryRow.phone == phone, CampaignRecordRow.status != "cancelled",
-                CampaignEntryRow.status != "cancelled",
-                or_(CampaignEntryRow.departure.is_(None), CampaignEntryRow.departure > now)) \
-                .order_by(CampaignEntryRow.departure.is_(None), CampaignEntryRow.departure,
-                          CampaignEntryRow.id.desc()).limit(1)
-            found = (await s.execute(q)).first()
-            return (_row(found[0]), _campaign(found[1])) if found else None
+        return await self.db.run(lambda conn: _callback_row(conn, phone, now))
 
     async def inbound_attempt(self, row: Row, channel_id: str, instance: str, now: datetime) -> Attempt:
         """The passenger's own call, stored as an attempt of their row (trunk "inbound") so their

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Connection, bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -100,9 +100,8 @@ class ContactStore:
         return _contact(row)
 
     async def by_number(self, number: str) -> Contact | None:
-        async with self._db.session() as session:
-            row = await session.scalar(_query().join(ContactNumberRow).where(ContactNumberRow.number == number))
-        return None if row is None else _contact(row)
+        """The contact that has `number`: asked by every call, so one prebuilt statement (Database.run)."""
+        return await self._db.run(lambda conn: _by_number(conn, number))
 
     async def owners(self, numbers: builtins.list[str]) -> dict[str, int]:
         """number -> id of the contact that has it, for the numbers already stored."""
@@ -156,6 +155,24 @@ class ContactStore:
             session.add(ContactNumberRow(contact_id=row.id, number=number))
         await session.flush()
         return row
+
+
+_CONTACTS, _NUMBERS = ContactRow.__table__, ContactNumberRow.__table__
+_WANTED, _ALL = _NUMBERS.alias("wanted"), _NUMBERS.alias("all_numbers")
+# The contact that has a number, once per number it has (oldest first): one statement, built once.
+_BY_NUMBER = (select(_CONTACTS, _ALL.c.number.label("each_number"))
+              .select_from(_WANTED.join(_CONTACTS, _CONTACTS.c.id == _WANTED.c.contact_id)
+                           .join(_ALL, _ALL.c.contact_id == _CONTACTS.c.id))
+              .where(_WANTED.c.number == bindparam("number")).order_by(_ALL.c.id))
+
+
+def _by_number(conn: Connection, number: str) -> Contact | None:
+    rows = conn.execute(_BY_NUMBER, {"number": number}).all()
+    if not rows:
+        return None
+    r = rows[0]
+    return Contact(id=r.id, name=r.name, numbers=tuple(row.each_number for row in rows), company=r.company,
+                   manager=r.manager, vip=r.vip, notes=r.notes, created_at=r.created_at, updated_at=r.updated_at)
 
 
 def _query():

@@ -7,13 +7,14 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ivr.clock import utc_now
 from ivr.config import Settings
-from ivr.security.audit import AuditLog
 from ivr.security.roles import ADMIN, SYSTEM
-from ivr.security.tokens import TokenStore
-from ivr.store.db import Database
+
+if TYPE_CHECKING:       # the commands that only ask the service (ivr route) load no database code
+    from ivr.store.db import Database
 
 log = logging.getLogger(__name__)
 AGI_TOKEN, CLI_TOKEN = "agi-token", "cli-token"
@@ -25,6 +26,8 @@ def token_path(settings: Settings, kind: str) -> Path:
 
 
 async def provision(settings: Settings, db: Database) -> None:
+    from ivr.security.audit import AuditLog
+    from ivr.security.tokens import TokenStore
     tokens, audit = TokenStore(db), AuditLog(db)
     for kind, (name, role) in _KINDS.items():
         path = token_path(settings, kind)

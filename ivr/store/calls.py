@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -121,18 +121,14 @@ class CallStore:
         if direction not in DIRECTIONS:
             raise InvalidRecord(f"call direction {direction!r} is not one of {', '.join(DIRECTIONS)}")
         _aware(started_at, "started_at")
-        row = CallRow(
-            channel_id=channel_id, direction=direction, caller=caller, company_number=company_number,
-            source=source, contact_name=contact_name, plan_version=plan_version, language=language,
-            started_at=started_at, caller_name=caller_name,
-        )
+        values = dict(channel_id=channel_id, direction=direction, caller=caller, company_number=company_number,
+                      source=source, contact_name=contact_name, plan_version=plan_version, language=language,
+                      started_at=started_at, caller_name=caller_name)
         try:
-            async with self._db.session() as session, session.begin():
-                session.add(row)
+            return await self._db.run(lambda conn: conn.execute(_INSERT_CALL, values).inserted_primary_key[0])
         except IntegrityError:
             raise CallExists(f"a call record for channel {channel_id} already exists",
                              {"channel_id": channel_id}) from None
-        return row.id
 
     async def add_step(
         self, call_id: int, at: datetime, node: str, kind: str, data: Mapping[str, Any] | None = None
@@ -193,35 +189,8 @@ class CallStore:
         _aware(ended_at, "ended_at")
         for step in steps:
             _aware(step.at, "at")
-        async with self._db.session() as session, session.begin():
-            row = await self._row(session, call_id)
-            duration = (ended_at - row.started_at).total_seconds()
-            if duration < 0:
-                raise InvalidRecord(
-                    f"call {call_id} cannot end at {ended_at.isoformat()}, "
-                    f"before it started at {row.started_at.isoformat()}"
-                )
-            earlier: tuple[CallStep, ...] = ()
-            if row.step_count:              # picked up after a restart, or steps added one by one
-                earlier = tuple(_step(s) for s in (await session.scalars(
-                    select(CallStepRow).where(CallStepRow.call_id == call_id).order_by(CallStepRow.seq))).all())
-            first = row.step_count + 1
-            new = tuple(CallStep(seq=first + i, at=s.at, node=s.node, kind=s.kind, data=dict(s.data))
-                        for i, s in enumerate(steps))
-            if new:
-                await session.execute(insert(CallStepRow), [
-                    {"call_id": call_id, "seq": s.seq, "at": s.at, "node": s.node, "kind": s.kind, "data": s.data}
-                    for s in new])
-            row.step_count += len(new)
-            if answered_at is not None and row.answered_at is None:
-                row.answered_at = answered_at
-            if language:
-                row.language = language
-            row.ended_at, row.outcome, row.duration = ended_at, outcome, duration
-            if answered_by is not None:
-                row.answered_by = answered_by
-            record = _record(row, False)
-        return replace(record, steps=earlier + new)
+        return await self._db.run(lambda conn: _close(conn, call_id, steps, ended_at, outcome, answered_by,
+                                                      answered_at, language))
 
     async def get(self, call_id: int) -> CallRecord:
         async with self._db.session() as session:
@@ -284,12 +253,53 @@ class CallStore:
         return row
 
 
+_CALLS, _STEPS = CallRow.__table__, CallStepRow.__table__
+# Built once: SQLAlchemy keeps their compiled form, so a call's statements cost no SQL building.
+_INSERT_CALL = insert(_CALLS)
+_CALL_FOR_CLOSE = select(_CALLS).where(_CALLS.c.id == bindparam("id")).with_for_update()
+_STEPS_OF_CALL = select(_STEPS).where(_STEPS.c.call_id == bindparam("id")).order_by(_STEPS.c.seq)
+_INSERT_STEP = insert(_STEPS)
+_UPDATE_CALL = update(_CALLS).where(_CALLS.c.id == bindparam("call_id"))
+
+
+def _close(conn: Connection, call_id: int, steps: Sequence[NewStep], ended_at: datetime, outcome: str,
+           answered_by: str | None, answered_at: datetime | None, language: str) -> CallRecord:
+    """CallStore.close's transaction: the row (locked), its steps, its end; the finished record."""
+    row = conn.execute(_CALL_FOR_CLOSE, {"id": call_id}).one_or_none()
+    if row is None:
+        raise CallNotFound(f"no call {call_id}")
+    duration = (ended_at - row.started_at).total_seconds()
+    if duration < 0:
+        raise InvalidRecord(
+            f"call {call_id} cannot end at {ended_at.isoformat()}, "
+            f"before it started at {row.started_at.isoformat()}"
+        )
+    earlier: tuple[CallStep, ...] = ()
+    if row.step_count:              # picked up after a restart, or steps added one by one
+        earlier = tuple(_step(s) for s in conn.execute(_STEPS_OF_CALL, {"id": call_id}))
+    first = row.step_count + 1
+    new = tuple(CallStep(seq=first + i, at=s.at, node=s.node, kind=s.kind, data=dict(s.data))
+                for i, s in enumerate(steps))
+    if new:
+        conn.execute(_INSERT_STEP, [{"call_id": call_id, "seq": s.seq, "at": s.at, "node": s.node,
+                                     "kind": s.kind, "data": s.data} for s in new])
+    changed = {"step_count": row.step_count + len(new), "ended_at": ended_at, "outcome": outcome,
+               "duration": duration,
+               "answered_at": row.answered_at if row.answered_at is not None else answered_at,  # the first answer
+               "language": language or row.language,
+               "answered_by": answered_by if answered_by is not None else row.answered_by}
+    conn.execute(_UPDATE_CALL, {"call_id": call_id, **changed})
+    del changed["step_count"]
+    return replace(_record(row, False), **changed, steps=earlier + new)
+
+
 def _query(steps: bool) -> Select[CallRow]:
     query = select(CallRow)
     return query.options(selectinload(CallRow.steps)) if steps else query
 
 
-def _record(row: CallRow, steps: bool) -> CallRecord:
+def _record(row: Any, steps: bool) -> CallRecord:
+    """A record from the ORM row or a Core row of `calls` (same names)."""
     return CallRecord(
         id=row.id, channel_id=row.channel_id, direction=row.direction, caller=row.caller,
         company_number=row.company_number, source=row.source, contact_name=row.contact_name,
@@ -300,7 +310,7 @@ def _record(row: CallRow, steps: bool) -> CallRecord:
     )
 
 
-def _step(row: CallStepRow) -> CallStep:
+def _step(row: Any) -> CallStep:
     return CallStep(seq=row.seq, at=row.at, node=row.node, kind=row.kind, data=dict(row.data))
 
 
