@@ -20,7 +20,7 @@ TERMS = {
     "active": lazy("open and taken"), "open": lazy("open"), "taken": lazy("taken"), "closed": lazy("closed"),
     "all": lazy("all"), "called_back": lazy("called back"), "done": lazy("done"),
     "customer_called": lazy("the customer called again"), "reached": lazy("reached"),
-    "missed": lazy("missed"), "not_reached": lazy("not reached yet"),
+    "missed": lazy("missed"), "not_reached": lazy("not reached yet"), "total": lazy("total"),
     # campaigns: statuses of a campaign and of a row, outcomes, answers
     "draft": lazy("draft"), "running": lazy("running"), "paused": lazy("paused"), "cancelled": lazy("cancelled"),
     "ready": lazy("waiting"), "calling": lazy("calling"),
@@ -76,7 +76,12 @@ STEPS = {
     "staff_ring_end": lazy("staff phone stopped ringing"), "staff_answered": lazy("staff answered"),
     "customer_ringing": lazy("customer's phone ringing"), "trunk_failed": lazy("trunk failed"),
     "customer_not_reached": lazy("customer not reached"), "customer_answered": lazy("customer answered"),
-    "hung_up": lazy("hung up"), "error": lazy("error"),
+    "hung_up": lazy("hung up"), "error": lazy("error"), "callback": lazy("call-back started"),
+    "callback_agent_answered": lazy("call-back: agent answered"),
+    "callback_agent_no_answer": lazy("call-back: agent did not answer"),
+    "callback_dial": lazy("call-back: dialling the customer"), "callback_result": lazy("call-back: result"),
+    "callback_connected": lazy("call-back: connected"), "callback_ended": lazy("call-back ended"),
+    "callback_trunk_failed": lazy("call-back: trunk failed"),
 }
 
 
@@ -93,6 +98,11 @@ def _kind_of(group: str, code: str | None) -> str:
 def source(code: str | None) -> str:
     """A call's source: an advert's name as the admin wrote it, or the word for an outbound kind."""
     return _kind_of("source", code)
+
+
+def role(code: str) -> str:
+    """A user's role in words ("admin" is a term of its own; the others end in _role)."""
+    return term(code if code == "admin" else f"{code}_role")
 
 
 def audit_outcome(code: str) -> str:

@@ -16,10 +16,11 @@ from ivr.terms import TERMS
 PAGES = ["/", "/reports/sources", "/reports/load", "/reports/staff", "/reports/missed", "/reports/queues",
          "/reports/trunks", "/reports/campaigns", "/queues", "/missed", "/missed?status=all&short=1", "/calls", "/contacts",
          "/mailbox", "/campaigns", "/campaigns/new", "/plan", "/users", "/phones", "/trunks", "/audit", "/password",
-         "/reports", "/call-cards"]
+         "/reports"]
 # Words that are data or names, never the console's own text.
 ALLOWED = {"csv", "xlsx", "vip", "ivr", "api", "admin", "pbx", "mts", "beeline",
-           "demo", "mailbox", "port"}                   # the setting demo_mailbox_port
+           "demo", "mailbox", "port",                   # the setting demo_mailbox_port
+           "alerts", "notifications", "yaml"}           # alerts: of notifications.yaml
 
 
 def english_vocabulary() -> set[str]:
@@ -37,14 +38,16 @@ def data_words(plan) -> set[str]:
 
 
 async def stored_words(settings) -> set[str]:
-    """Words of what other tests stored on this stack (campaign names, plan files, who applied them):
-    data, not the console's own text."""
+    """Words of what other tests stored on this stack (campaign names, plan files, who applied them, the
+    audit log's action codes, actors and targets): data, not the console's own text."""
     db = await open_database(settings.database_url, settings)
     try:
         async with db.session() as session:
             texts = [*(await session.execute(text("SELECT name FROM campaigns"))).scalars(),
                      *(await session.execute(text("SELECT source_file FROM plan_versions"))).scalars(),
-                     *(await session.execute(text("SELECT applied_by FROM plan_versions"))).scalars()]
+                     *(await session.execute(text("SELECT applied_by FROM plan_versions"))).scalars(),
+                     *(await session.execute(text("SELECT action || ' ' || actor || ' ' || target "
+                                                  "FROM audit_log"))).scalars()]
     finally:
         await db.close()
     return {w.lower() for t in texts for w in re.findall(r"[A-Za-z]{3,}", t or "")}
