@@ -93,10 +93,16 @@ def main(argv: list[str] | None = None) -> int:
     from ivr.cli.language import choose
     from ivr.config import load_settings
     from ivr.errors import IvrError
+    from ivr.plan.errors import PlanError
+    from ivr.plan.problem_text import said
     settings = load_settings()
     i18n.use(choose(given or args.output_lang, os.environ, settings))
     try:
         return int(args.handler(args, settings) or 0)
+    except PlanError as e:              # a command that needs the plan: each problem at its place
+        for problem in e.problems:
+            print(f"ivr: {said(problem)}", file=sys.stderr)
+        return 1
     except IvrError as e:
         print(f"ivr: {e.message}", file=sys.stderr)
         return 1
