@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from ivr import i18n
+from ivr.i18n import _
 from ivr.plan.model import Plan
 from ivr.plan.nodes import KINDS
 
@@ -43,14 +45,16 @@ class Walk:
     def hear(self, node_id: str, prompts: tuple[str, ...]) -> None:
         for name in prompts:
             words = self.text(self.language, name)
-            self.say(node_id, f'hears {self.language}/{name}: "{words}"' if words else f"hears {self.language}/{name}")
+            prompt = f"{self.language}/{name}"
+            self.say(node_id, _('hears %(prompt)s: "%(words)s"', prompt=prompt, words=words) if words
+                     else _("hears %(prompt)s", prompt=prompt))
 
     def staff(self, target: str) -> str:
         person = self.plan.staff.get(target)
         return f"{target} ({person.name})" if person else target
 
     def end(self, node_id: str) -> None:
-        self.say(node_id, "the call ends: the PBX hangs up")
+        self.say(node_id, _("the call ends: the PBX hangs up"))
         self.ended = True
 
 
@@ -58,18 +62,19 @@ def trace(plan: Plan, to: str, at: datetime, digits: str = "", caller: str = "",
           text: PromptText = lambda lang, name: None) -> list[Step]:
     number = plan.numbers.get(to)
     if number is None:
-        return [Step("-", f"{to} is not a company number of this plan: the call is refused")]
+        return [Step("-", _("%(to)s is not a company number of this plan: the call is refused", to=to))]
     tz = ZoneInfo(plan.timezone)
     walk = Walk(plan, at, tz, plan.language, list(digits), text)
-    walk.say("-", f"{caller or 'a caller'} calls {to} ({number.source}) on "
-                  f"{at.astimezone(tz):%a %Y-%m-%d %H:%M} {plan.timezone}")
+    walk.say("-", _("%(caller)s calls %(to)s (%(source)s) on %(at)s %(zone)s", caller=caller or _("a caller"),
+                    to=to, source=number.source, at=f"{i18n.weekday_names()[at.astimezone(tz).weekday()]} "
+                                                     f"{at.astimezone(tz):%Y-%m-%d %H:%M}", zone=plan.timezone))
     node_id: str | None = number.entry
-    for _ in range(MAX_STEPS):
+    for _step in range(MAX_STEPS):
         if node_id is None:
             if not walk.ended:
                 walk.end("-")
             return walk.steps
         node = plan.nodes[node_id]
         node_id = KINDS[node.kind].trace(node, walk)
-    walk.say("-", f"more than {MAX_STEPS} steps: the path loops")
+    walk.say("-", _("more than %(n)s steps: the path loops", n=MAX_STEPS))
     return walk.steps

@@ -12,8 +12,8 @@ from ivr.campaigns.importer import read_csv
 from ivr.errors import InvalidInput, IvrError
 from ivr.i18n import _, weekday_names
 from ivr.web.console import page, path_id, render
+from ivr.terms import term
 from ivr.web.keys import CAMPAIGNS
-from ivr.web.terms import term
 
 COMMANDS = ("start", "pause", "resume", "cancel")
 

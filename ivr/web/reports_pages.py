@@ -22,7 +22,7 @@ from ivr.routing.report import cdr_path, trunk_report
 from ivr.web.console import NAV, USER, USERS, page, plan_timezone, render
 from ivr.web.keys import CALLS, CAMPAIGNS, CLOCK, MISSED, PLANS, QUEUES, ROUTER, SETTINGS
 from ivr.web.report_chart import bars, heat_rows
-from ivr.web.terms import term
+from ivr.terms import term
 
 REPORTS = {"sources": lazy("Sources"), "load": lazy("Load"), "staff": lazy("Staff"),
            "missed": lazy("Missed calls"), "queues": lazy("Queues"), "trunks": lazy("Trunks"),
@@ -84,7 +84,7 @@ async def build(request: web.Request, name: str, period: Period) -> tuple[list[T
     if name == "trunks":
         router = app[ROUTER]
         report = await asyncio.to_thread(trunk_report, cdr_path(pbx_instance(app[SETTINGS])), router.plan(),
-                                         router.lookup, period.since)
+                                         router.lookup, period.since, period.until)
         table = other.trunks(report)
         return [table], {"chart": bars([(r["name"], [(r["answered"], "answered"), (r["calls"] - r["answered"], "missed")])
                                         for r in table.rows if not r["name"].startswith("·")]),

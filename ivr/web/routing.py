@@ -1,5 +1,5 @@
 """Outbound routing over HTTP: GET /api/route (the decision for a number, on live counts; the staff
-AGI script asks it with phone= and dial=1) and GET /api/reports/trunks."""
+AGI script asks it with phone= and dial=1) and GET /api/reports/trunks[?since=ISO&until=ISO]."""
 from __future__ import annotations
 
 import asyncio
@@ -9,6 +9,7 @@ from aiohttp import web
 from ivr.asterisk.process import AsteriskError
 from ivr.asterisk.render import pbx_instance
 from ivr.errors import InvalidInput
+from ivr.i18n import _, lazy
 from ivr.routing.report import cdr_path, trunk_report
 from ivr.web.console import NAV, page, render
 from ivr.web import parse
@@ -28,7 +29,8 @@ async def get_route(request: web.Request) -> web.Response:
 async def get_trunk_report(request: web.Request) -> web.Response:
     router = request.app[ROUTER]
     report = await asyncio.to_thread(trunk_report, cdr_path(pbx_instance(request.app[SETTINGS])),
-                                     router.plan(), router.lookup, parse.query_time(request, "since"))
+                                     router.plan(), router.lookup, parse.query_time(request, "since"),
+                                     parse.query_time(request, "until"))
     return web.json_response(report)
 
 
@@ -44,12 +46,13 @@ async def trunks_page(request: web.Request) -> web.Response:
     try:
         trunks, trouble = await watch.check_once(), ""
     except AsteriskError as e:
-        trunks, trouble = watch.states, f"Asterisk is not answering ({e.message}); the last check is shown."
+        trunks, trouble = watch.states, _("Asterisk is not answering (%(error)s); the last check is shown.",
+                                             error=e.message)
     return render(request, "trunks.html", trunks=trunks, trouble=trouble)
 
 
 def setup(app: web.Application) -> None:
-    app[NAV].append(("/trunks", "Trunks"))
+    app[NAV].append(("/trunks", lazy("Trunks")))
     app.router.add_get("/trunks", trunks_page)
     app.router.add_get("/api/trunks", get_trunks)
     app.router.add_get("/api/route", get_route)

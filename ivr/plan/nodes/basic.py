@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ivr.i18n import _
 from ivr.plan.model import GotoNode, HangupNode, LanguageNode, Node, PlayNode
 from ivr.plan.nodes.kind import NodeKind
 
@@ -40,7 +41,7 @@ def build_language(b: PlanBuilder, info: NodeInfo, f: Fields) -> Node:
 
 def trace_language(node: LanguageNode, walk: Walk) -> str | None:
     walk.language = node.language
-    walk.say(node.id, f"switches to {node.language}")
+    walk.say(node.id, _("switches to %(language)s", language=node.language))
     return node.next
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ivr.i18n import _
 from ivr.plan.model import CallbackNode, Node
 from ivr.plan.nodes.kind import NodeKind
 
@@ -19,7 +20,7 @@ def build_callback(b: PlanBuilder, info: NodeInfo, f: Fields) -> Node:
 
 def trace_callback(node: CallbackNode, walk: Walk) -> str | None:
     walk.hear(node.id, node.prompts)
-    walk.say(node.id, "asks to be called back: a missed-call item for the staff")
+    walk.say(node.id, _("asks to be called back: a missed-call item for the staff"))
     return node.then
 
 

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 from ruamel.yaml.nodes import ScalarNode, SequenceNode
 
+from ivr.i18n import _
 from ivr.plan.model import ForwardNode, HuntMember, HuntNode, Node
 from ivr.plan.nodes.kind import NodeKind
 
@@ -63,12 +64,12 @@ def trace_hunt(node: HuntNode, walk: Walk) -> str | None:
     if node.strategy == "ringall":
         who = ", ".join(walk.staff(m.target) for m in node.members)
         longest = max((m.ring_seconds for m in node.members), default=0)
-        walk.say(node.id, f"rings {who} together for up to {longest:.0f} s")
+        walk.say(node.id, _("rings %(who)s together for up to %(seconds)s s", who=who, seconds=f"{longest:.0f}"))
     else:
         for m in node.members:
-            walk.say(node.id, f"rings {walk.staff(m.target)} for {m.ring_seconds:.0f} s"
-                     + (" (they press 1 to take it)" if m.confirm else ""))
-    walk.say(node.id, "the first who answers talks with the caller; if nobody does:")
+            walk.say(node.id, _("rings %(who)s for %(seconds)s s", who=walk.staff(m.target),
+                                seconds=f"{m.ring_seconds:.0f}") + (_(" (they press 1 to take it)") if m.confirm else ""))
+    walk.say(node.id, _("the first who answers talks with the caller; if nobody does:"))
     return node.then
 
 
@@ -80,7 +81,8 @@ def build_forward(b: PlanBuilder, info: NodeInfo, f: Fields) -> Node:
 
 
 def trace_forward(node: ForwardNode, walk: Walk) -> str | None:
-    walk.say(node.id, f"forwarded to {walk.staff(node.number)} for {node.ring_seconds:.0f} s; if unanswered:")
+    walk.say(node.id, _("forwarded to %(who)s for %(seconds)s s; if unanswered:", who=walk.staff(node.number),
+                        seconds=f"{node.ring_seconds:.0f}"))
     return node.then
 
 

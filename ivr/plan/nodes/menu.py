@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ivr.i18n import _
 from ivr.plan.model import MenuNode, Node
 from ivr.plan.nodes.kind import NodeKind
 
@@ -34,19 +35,20 @@ def build_menu(b: PlanBuilder, info: NodeInfo, f: Fields) -> Node:
 
 def trace_menu(node: MenuNode, walk: Walk) -> str | None:
     """A menu takes the next key; without one it asks again `retries` times, then goes to `default`."""
-    for _ in range(node.retries + 1):
+    for _attempt in range(node.retries + 1):
         walk.hear(node.id, node.prompts)
         if not walk.keys:
-            walk.say(node.id, f"presses nothing for {node.timeout:.0f} s")
+            walk.say(node.id, _("presses nothing for %(seconds)s s", seconds=f"{node.timeout:.0f}"))
             walk.hear(node.id, node.no_input)
             continue
         key = walk.keys.pop(0)
         if key in node.choices:
-            walk.say(node.id, f"presses {key} -> {node.choices[key]}")
+            walk.say(node.id, _("presses %(key)s -> %(next)s", key=key, next=node.choices[key]))
             return node.choices[key]
-        walk.say(node.id, f"presses {key}: not in the menu")
+        walk.say(node.id, _("presses %(key)s: not in the menu", key=key))
         walk.hear(node.id, node.invalid)
-    walk.say(node.id, f"no choice after {node.retries + 1} tries -> {node.default or 'hang up'}")
+    walk.say(node.id, _("no choice after %(n)s tries -> %(next)s", n=node.retries + 1,
+                        next=node.default or _("hang up")))
     return node.default
 
 

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 from ruamel.yaml.nodes import MappingNode, SequenceNode
 
+from ivr.i18n import _
 from ivr.plan.model import Node, QueueNode
 from ivr.plan.nodes.kind import NodeKind
 from ivr.plan.nodes.menu import MENU_KEYS
@@ -71,13 +72,15 @@ def build_queue(b: PlanBuilder, info: NodeInfo, f: Fields) -> Node:
 
 
 def trace_queue(node: QueueNode, walk: Walk) -> str | None:
-    offer = f"; after {node.callback_after:.0f} s in line, 1 = call me back" if node.callback_after else ""
-    walk.say(node.id, f"waits in line for {', '.join(walk.staff(a) for a in node.agents)} "
-                      f"({node.strategy}, each rung {node.agent_ring_seconds:.0f} s){offer}")
+    offer = _("; after %(seconds)s s in line, 1 = call me back", seconds=f"{node.callback_after:.0f}") \
+        if node.callback_after else ""
+    walk.say(node.id, _("waits in line for %(agents)s (%(strategy)s, each rung %(seconds)s s)",
+                        agents=", ".join(walk.staff(a) for a in node.agents), strategy=node.strategy,
+                        seconds=f"{node.agent_ring_seconds:.0f}") + offer)
     if node.max_wait:
-        walk.say(node.id, f"after {node.max_wait:.0f} s without an agent:")
+        walk.say(node.id, _("after %(seconds)s s without an agent:", seconds=f"{node.max_wait:.0f}"))
     else:
-        walk.say(node.id, "an agent answers when one is free; if no agent is logged in:")
+        walk.say(node.id, _("an agent answers when one is free; if no agent is logged in:"))
     return node.then
 
 

@@ -3,10 +3,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ivr.i18n import _, lazy
 from ivr.plan.model import Node, ScheduleNode
 from ivr.plan.nodes.kind import NodeKind
 from ivr.plan.schedule import schedule_state
 from ivr.yaml_reader import did_you_mean
+
+SCHEDULE_STATES = {"open": lazy("schedule %(schedule)s is open at that moment"),
+                   "closed": lazy("schedule %(schedule)s is closed at that moment"),
+                   "holiday": lazy("schedule %(schedule)s is on holiday at that moment")}
 
 if TYPE_CHECKING:
     from ivr.plan.trace import Walk
@@ -28,7 +33,7 @@ def build_schedule(b: PlanBuilder, info: NodeInfo, f: Fields) -> Node:
 
 def trace_schedule(node: ScheduleNode, walk: Walk) -> str | None:
     state = schedule_state(walk.plan.schedules[node.schedule], walk.at, walk.tz)
-    walk.say(node.id, f"schedule {node.schedule} is {state} at that moment")
+    walk.say(node.id, _(SCHEDULE_STATES[state], schedule=node.schedule))
     return {"open": node.open, "closed": node.closed, "holiday": node.holiday}[state]
 
 

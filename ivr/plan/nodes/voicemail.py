@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ivr.i18n import _
 from ivr.plan.model import Node, VoicemailNode
 from ivr.plan.nodes.kind import NodeKind
 
@@ -20,7 +21,7 @@ def build_voicemail(b: PlanBuilder, info: NodeInfo, f: Fields) -> Node:
 
 def trace_voicemail(node: VoicemailNode, walk: Walk) -> str | None:
     walk.hear(node.id, node.prompts)
-    walk.say(node.id, f"leaves a voicemail of up to {node.max_seconds:.0f} s: a missed call")
+    walk.say(node.id, _("leaves a voicemail of up to %(seconds)s s: a missed call", seconds=f"{node.max_seconds:.0f}"))
     return node.then
 
 
