@@ -10,6 +10,7 @@ from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.client import AriClient, AriError
 from ivr.ari.events import StasisStart
 from ivr.asterisk.render import pbx_instance, render_pbx
+from ivr.calls.handover import HANDOVER_ARGS
 from ivr.calls.legs import hangup_quietly
 from ivr.calls.session import CallSession, Resync
 from ivr.calls.supervisor import CallSupervisor
@@ -77,6 +78,7 @@ class IvrService:
             "inbound": self._inbound, "callback": self._callback,
             "feature": queues_setup.feature_handler(self, self.services.queues),
             "staff": staff_setup.feature_handler(self, self.services.dnd),
+            HANDOVER_ARGS: self.services.handovers.handler(self.ari),
             **self.campaigns.handlers(),
         })
         asterisk_logs = pbx_instance(settings).root / "log" if settings.asterisk_mode == "bundled" \

@@ -236,6 +236,13 @@ class AriClient:
         channel_declined."""
         await self._op("channels", "transfer_progress", channelId=channel_id, states=state)
 
+    async def start_bridge_moh(self, bridge_id: str, moh_class: str = "default") -> None:
+        """Music to everyone in a bridge (a party on hold while a transfer is arranged)."""
+        await self._op("bridges", "startMoh", bridgeId=bridge_id, mohClass=moh_class)
+
+    async def stop_bridge_moh(self, bridge_id: str) -> None:
+        await self._op("bridges", "stopMoh", bridgeId=bridge_id)
+
     async def destroy_bridge(self, bridge_id: str) -> None:
         await self._op("bridges", "destroy", bridgeId=bridge_id)
 

@@ -11,7 +11,10 @@ decided here, without the hunt machinery.
 """
 from __future__ import annotations
 
-from ivr.plan.model import Plan
+import math
+from dataclasses import dataclass
+
+from ivr.plan.model import Plan, TransferCodes
 from ivr.routing.numbers import InvalidNumber, classify, normalize
 
 # Set on every staff leg before it is dialled (ARI sets a dialplan function like a variable).
@@ -43,3 +46,44 @@ def pass_on_order(plan: Plan, by: str, target: str) -> list[tuple[str, ...]]:
     fallback = tuple(ext for ext in plan.fallback if ext not in (by, target))
     batches = [(target,), (by,)] if by in plan.staff and by != target else [(target,)]
     return batches + ([fallback] if fallback else [])
+
+
+@dataclass(frozen=True)
+class CodeRequest:
+    """A transfer keyed on the phone: `mode` blind or attended, to `number`."""
+
+    mode: str
+    number: str
+
+
+class CodeReader:
+    """Reads a staff leg's digits for the plan's in-call transfer codes (## 102 #, *2 102): a code,
+    then the number, complete on # or after `digit_seconds` without a digit."""
+
+    def __init__(self, codes: TransferCodes):
+        self.codes = codes
+        self.keyed, self.mode, self.until = "", "", math.inf
+
+    def feed(self, digit: str, now: float) -> CodeRequest | None:
+        if self.mode:
+            if digit == "#":
+                return self._done()
+            self.keyed += digit
+            self.until = now + self.codes.digit_seconds
+            return None
+        self.keyed += digit
+        for mode, code in (("blind", self.codes.blind), ("attended", self.codes.attended)):
+            if self.keyed.endswith(code):
+                self.keyed, self.mode, self.until = "", mode, now + self.codes.digit_seconds
+                return None
+        self.keyed = self.keyed[-3:]               # a code is at most 4 digits
+        return None
+
+    def expire(self, now: float) -> CodeRequest | None:
+        """The number is complete when no digit came for `digit_seconds`."""
+        return self._done() if self.mode and now >= self.until else None
+
+    def _done(self) -> CodeRequest | None:
+        request = CodeRequest(self.mode, self.keyed) if self.keyed else None
+        self.keyed, self.mode, self.until = "", "", math.inf
+        return request

@@ -28,6 +28,7 @@ from ivr.plan.model import (
     TimeRange, Trunk, VoicemailNode,
 )
 from ivr.plan.reasons import REASON_GROUPS, REASON_WORDS, expand_reasons
+from ivr.plan.transfer_codes import read_transfer_codes
 from ivr.plan.trunk_sip import read_trunk_sip
 from ivr.security.passwords import weakness
 
@@ -45,7 +46,7 @@ MENU_KEYS = tuple("0123456789*#")
 
 TOP_KEYS = ("company", "timezone", "country", "language", "languages", "ring_seconds",
             "short_call_seconds", "numbers", "schedules", "staff", "fallback", "nodes", "trunks",
-            "auto_callback", "limits", "transfer_ring_seconds")
+            "auto_callback", "limits", "transfer_ring_seconds", "transfer_codes")
 NUMBER_KEYS = ("entry", "source", "name")
 SCHEDULE_KEYS = ("hours", "holidays", "closures")
 HOLIDAY_KEYS = ("date", "from", "to", "name")
@@ -324,6 +325,7 @@ class PlanBuilder:
         short_call = r.optional(top, "short_call_seconds", r.number, 3.0)
         transfer_ring = r.optional(top, "transfer_ring_seconds", partial(r.number, positive=True),
                                    TRANSFER_RINGS * self.ring_seconds)
+        transfer_codes = read_transfer_codes(r, top.get("transfer_codes"))
         self._read_secrets()
         self._staff(top)
         fallback = self._fallback(top)
@@ -344,7 +346,7 @@ class PlanBuilder:
             short_call_seconds=short_call, numbers=numbers, schedules=schedules,
             staff=self.staff, fallback=fallback, nodes=nodes, trunks=trunks, auto_callback=auto_callback,
             limits=limits,
-            transfer_ring_seconds=transfer_ring,
+            transfer_ring_seconds=transfer_ring, transfer_codes=transfer_codes,
         )
 
     # ----- top-level settings -----

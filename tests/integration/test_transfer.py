@@ -9,6 +9,7 @@ The plan is tests/integration/plans/staff.yaml (one ring = 1 s, a transfer targe
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -217,3 +218,35 @@ async def test_a_real_softphone_transfers_the_caller(staff_plan, world, softphon
     assert steps(record, "transfer") == [("transfer", {"by": "103", "to": "101", "mode": "blind"})]
     # baresip heard the caller's side while it talked, and its call is over
     assert softphone.heard(), softphone.log()[-2000:]
+
+
+async def test_attended_transfer_hands_the_caller_to_the_consulted_phone(staff_plan, world):
+    """102 holds the caller, calls 101 itself (an internal call the dialplan bridges), then presses
+    Transfer: a REFER with Replaces. The caller ends up talking to 101 in the service's bridge."""
+    world.reset()
+    caller = "+79163000007"
+    world.behaviours["102"] = Behaviour("answer", after=0.3)
+    world.behaviours["101"] = Behaviour("answer", after=0.5)
+    caller_leg, desk = await answered_by_102(world, caller)
+    consultation = await world.dial_from_phone("102", "101")
+    target = await incoming(world, "101")
+    await asyncio.wait_for(consultation.answered.wait(), 10)
+    await asyncio.sleep(0.5)                       # 102 talks to 101
+    await world.attended_transfer(desk, consultation, "101")
+    # The PBX hangs up both of 102's calls; 101 stays, now with the caller.
+    await asyncio.wait_for(asyncio.gather(desk.ended.wait(), consultation.ended.wait()), 10)
+    assert target.ended_at is None, "the consulted phone was dropped"
+    await asyncio.sleep(0.3)
+    spoke = time.monotonic()
+    await world.ari.play(target.channel_id, list(VOICE), world.new_id("pb"))
+    await asyncio.sleep(1.5)
+    await world.hangup(target)
+    await asyncio.wait_for(caller_leg.ended.wait(), 10)
+
+    heard = await world.wait_recording(caller_leg)
+    start = spoke - caller_leg.invited_at
+    assert sound_in(heard, start + 0.3, start + 1.0) > 0.6
+    record = await staff_plan.call_record(caller)
+    assert record["outcome"] == "answered" and record["answered_by"] == "101", record
+    assert steps(record, "transfer") == [("transfer", {"by": "102", "to": "101", "mode": "attended"})]
+    assert [d.get("member") for _, d in steps(record, "answered")] == ["102", "101"]

@@ -1,0 +1,38 @@
+"""Channels one call hands to another: the consulted phone of an attended transfer.
+
+A phone's attended transfer names its consultation call (an internal call the dialplan bridged, not
+the service). The customer's call claims the consulted phone's channel here, then hangs up the
+consulting side; the dialplan (`Dial` option F) sends the consulted phone to
+Stasis(ivr,handover), where its StasisStart reaches the claiming call through the bus. A channel
+nobody claimed is the end of an ordinary internal call: it is hung up.
+"""
+from __future__ import annotations
+
+from ivr.ari.bus import Subscription
+from ivr.ari.client import AriClient
+from ivr.ari.events import StasisStart
+from ivr.calls.legs import hangup_quietly
+
+HANDOVER_ARGS = "handover"
+
+
+class Handovers:
+    def __init__(self) -> None:
+        self._claimed: set[str] = set()
+
+    def claim(self, channel_id: str) -> None:
+        self._claimed.add(channel_id)
+
+    def release(self, channel_id: str) -> None:
+        self._claimed.discard(channel_id)
+
+    def claimed(self, channel_id: str) -> bool:
+        return channel_id in self._claimed
+
+    def handler(self, ari: AriClient):
+        """The "handover" Stasis handler."""
+        async def arrived(event: StasisStart, sub: Subscription) -> None:
+            if not self.claimed(event.channel.id):
+                await hangup_quietly(ari, event.channel.id)
+
+        return arrived
