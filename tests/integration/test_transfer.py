@@ -250,3 +250,93 @@ async def test_attended_transfer_hands_the_caller_to_the_consulted_phone(staff_p
     assert record["outcome"] == "answered" and record["answered_by"] == "101", record
     assert steps(record, "transfer") == [("transfer", {"by": "102", "to": "101", "mode": "attended"})]
     assert [d.get("member") for _, d in steps(record, "answered")] == ["102", "101"]
+
+
+async def test_blind_transfer_code_passes_the_caller_on(staff_plan, world):
+    """A phone without a Transfer key: ## 103 # during the call."""
+    world.reset()
+    caller = "+79163000008"
+    world.behaviours["102"] = Behaviour("answer", after=0.3)
+    world.behaviours["103"] = Behaviour("answer", after=1.0, play=VOICE, play_after=0.3, hangup_after=2.5)
+    caller_leg, desk = await answered_by_102(world, caller)
+    await world.press(desk, "##103#")
+    target = await incoming(world, "103")
+    await asyncio.wait_for(desk.ended.wait(), 10)          # the service let 102 go
+    await asyncio.wait_for(caller_leg.ended.wait(), 20)
+
+    assert target.caller_number == caller and target.answered_at is not None
+    heard = await world.wait_recording(caller_leg)
+    rang_from, answered = target.invited_at - caller_leg.invited_at, target.answered_at - caller_leg.invited_at
+    assert has_tone(heard, RINGBACK_HZ, rang_from, answered + 0.2, min_seconds=0.5)
+    assert sound_in(heard, answered + 0.5, answered + 1.3) > 0.6
+    record = await staff_plan.call_record(caller)
+    assert record["answered_by"] == "103", record
+    assert steps(record, "transfer_code", "transfer") == [
+        ("transfer_code", {"by": "102", "mode": "blind", "to": "103"}),
+        ("transfer", {"by": "102", "to": "103", "mode": "blind"})]
+
+
+async def test_attended_transfer_code_consults_then_hands_over(staff_plan, world):
+    """*2 101: the caller hears music while 102 talks to 101; * hands the caller to 101."""
+    world.reset()
+    caller = "+79163000009"
+    world.behaviours["102"] = Behaviour("answer", after=0.3)
+    world.behaviours["101"] = Behaviour("answer", after=1.0)
+    caller_leg, desk = await answered_by_102(world, caller)
+    keyed = time.monotonic()
+    await world.press(desk, "*2101")
+    target = await incoming(world, "101")
+    await asyncio.wait_for(target.answered.wait(), 10)
+    await asyncio.sleep(1.0)                                # 102 and 101 talk
+    assert desk.ended_at is None and caller_leg.ended_at is None
+    completed = time.monotonic()
+    await world.press(desk, "*")
+    await asyncio.wait_for(desk.ended.wait(), 10)
+    await asyncio.sleep(0.3)
+    spoke = time.monotonic()
+    await world.ari.play(target.channel_id, list(VOICE), world.new_id("pb"))
+    await asyncio.sleep(1.5)
+    await world.hangup(target)
+    await asyncio.wait_for(caller_leg.ended.wait(), 10)
+
+    heard = await world.wait_recording(caller_leg)
+    # Music on hold from the code's end (1 s after the last digit) until the hand-over: no silence
+    # but a music file's own quiet start (up to 1.1 s in the stock tracks).
+    held_from, held_to = keyed - caller_leg.invited_at + 3.2, completed - caller_leg.invited_at
+    assert sound_in(heard, held_from, held_to) > 0.6, (held_from, held_to)
+    start = spoke - caller_leg.invited_at
+    assert sound_in(heard, start + 0.3, start + 1.0) > 0.6
+    record = await staff_plan.call_record(caller)
+    assert record["outcome"] == "answered" and record["answered_by"] == "101", record
+    assert steps(record, "transfer_code", "transfer") == [
+        ("transfer_code", {"by": "102", "mode": "attended", "to": "101"}),
+        ("transfer", {"by": "102", "to": "101", "mode": "attended"})]
+
+
+async def test_attended_transfer_code_cancelled_goes_back_to_the_caller(staff_plan, world):
+    """*2 101, then #: 101 is let go and 102 talks to the caller again."""
+    world.reset()
+    caller = "+79163000010"
+    world.behaviours["102"] = Behaviour("answer", after=0.3)
+    world.behaviours["101"] = Behaviour("answer", after=0.5)
+    caller_leg, desk = await answered_by_102(world, caller)
+    await world.press(desk, "*2101")
+    target = await incoming(world, "101")
+    await asyncio.wait_for(target.answered.wait(), 10)
+    await asyncio.sleep(0.5)
+    await world.press(desk, "#")
+    await asyncio.wait_for(target.ended.wait(), 10)
+    await asyncio.sleep(0.5)
+    spoke = time.monotonic()
+    await world.ari.play(desk.channel_id, list(VOICE), world.new_id("pb"))
+    await asyncio.sleep(1.5)
+    await world.hangup(desk)
+    await asyncio.wait_for(caller_leg.ended.wait(), 10)
+
+    heard = await world.wait_recording(caller_leg)
+    start = spoke - caller_leg.invited_at
+    assert sound_in(heard, start + 0.3, start + 1.0) > 0.6
+    record = await staff_plan.call_record(caller)
+    assert record["answered_by"] == "102", record
+    assert steps(record, "consult_end", "transfer") == [
+        ("consult_end", {"by": "102", "to": "101", "reason": "cancelled"})]
