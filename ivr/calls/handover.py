@@ -8,12 +8,21 @@ nobody claimed is the end of an ordinary internal call: it is hung up.
 """
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from ivr.ari.bus import Subscription
 from ivr.ari.client import AriClient
 from ivr.ari.events import StasisStart
+from ivr.calls.journal import CallJournal
 from ivr.calls.legs import hangup_quietly
 
 HANDOVER_ARGS = "handover"
+# Set on every staff leg before it is dialled, so its REFERs come to the service (ivr.flows.transfer);
+# ARI sets a dialplan function like a variable.
+ARI_HANDLING = {"PJSIP_TRANSFER_HANDLING()": "ari-only"}
+# A call-back's bridged conversation kept by the service under the transfer rules (IvrService.keep_talking):
+# (its subscription, customer leg, customer number, bridge, staff extension, staff leg, language) -> its steps
+KeepTalking = Callable[[Subscription, str, str, str, str, str, str], Awaitable[CallJournal]]
 
 
 class Handovers:

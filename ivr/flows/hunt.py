@@ -25,13 +25,14 @@ from typing import Any, Literal
 from ivr.ari.client import AriError
 from ivr.ari.events import (ChannelDestroyed, ChannelDtmfReceived, ChannelHangupRequest, ChannelStateChange,
                             Dial, Event, PlaybackEvent, StasisEnd, StasisStart)
+from ivr.calls.handover import ARI_HANDLING
 from ivr.calls.legs import extension_of, hangup_quietly, quietly
 from ivr.calls.outbound_leg import LegWatch, originate_leg
 from ivr.calls.outcome import Outcome, of_cause, of_dial_status
 from ivr.errors import IvrError
 from ivr.flows.context import FlowContext
 from ivr.flows.talk import Talk
-from ivr.flows.transfer import ARI_HANDLING, pass_on_order
+from ivr.flows.transfer import pass_on_order
 from ivr.plan.model import ForwardNode, HuntMember, HuntNode
 from ivr.routing.router import default_trunk_endpoint, trunk_of_endpoint
 
@@ -517,6 +518,20 @@ async def run(node: HuntNode, ctx: FlowContext) -> str | None:
         return await hunt.run()
     finally:
         # Shielded: a caller hang-up cancels this task, and every ringing leg must still be cancelled.
+        await asyncio.shield(hunt.cleanup())
+
+
+async def keep_talking(ctx: FlowContext, bridge_id: str, staff: str, staff_channel: str) -> None:
+    """A conversation bridged elsewhere (a call-back: `ctx.call` is the customer's leg) under the
+    same rules as a hunt's: the staff member may pass the customer on. Returns when it is over."""
+    hunt = Hunt(HuntNode(id=ctx.journal.node or "call-back", members=()), ctx)
+    hunt.bridge_id = bridge_id
+    now = hunt.loop.time()
+    leg = Leg(Attempt(HuntMember(staff, 0.0), staff, 0.0, False), staff_channel, now, now, state="ended")
+    hunt.answered, hunt.talk = leg, Talk(hunt, leg)
+    try:
+        await hunt.talk.run()
+    finally:
         await asyncio.shield(hunt.cleanup())
 
 

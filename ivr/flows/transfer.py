@@ -1,13 +1,14 @@
-"""Blind transfer from a staff phone, in any call the service bridged (hunt, forward, queue).
+"""Transfers from a staff phone, in any call the service bridged (hunt, forward, queue, call-backs):
+who may be a target, the order target → recall → fallback, and the in-call codes.
 
 With the default handling Asterisk's core acts on a phone's REFER itself: it dials the target in
 the dialplan, outside our Stasis application, and the customer was hung up (seen: BYE cause 16 and
 a `Local/` channel left behind). So every staff leg the service rings is created with
-PJSIP_TRANSFER_HANDLING(ari-only): the REFER becomes a ChannelTransfer event, and the hunt that
-bridged the call passes the customer on itself (Hunt.pass_on): the customer leaves the bridge, hears
-ringback while the target rings, the transferring phone is told "done", and a target that does not
-answer rings the transferring phone back, then the plan's fallback phones. What may be a target is
-decided here, without the hunt machinery.
+PJSIP_TRANSFER_HANDLING(ari-only) (`ivr.calls.handover.ARI_HANDLING`): the REFER becomes a
+ChannelTransfer event, and the conversation passes the customer on itself (ivr.flows.talk): the
+customer leaves the bridge, hears ringback while the target rings, the transferring phone is told
+"done", and a target that does not answer rings the transferring phone back, then the plan's
+fallback phones. What may be a target is decided here, without the hunt machinery.
 """
 from __future__ import annotations
 
@@ -17,8 +18,6 @@ from dataclasses import dataclass
 from ivr.plan.model import Plan, TransferCodes
 from ivr.routing.numbers import InvalidNumber, classify, normalize
 
-# Set on every staff leg before it is dialled (ARI sets a dialplan function like a variable).
-ARI_HANDLING = {"PJSIP_TRANSFER_HANDLING()": "ari-only"}
 
 
 def transfer_target(destination: str, plan: Plan, by: str) -> tuple[str, str]:

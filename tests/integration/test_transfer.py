@@ -55,6 +55,20 @@ def steps(record: dict[str, Any], *kinds: str) -> list[tuple[str, dict[str, Any]
     return [(s["kind"], s["data"]) for s in record["steps"] if s["kind"] in kinds]
 
 
+async def speaks_then_hangs_up(world: World, party: Leg, caller_leg: Leg) -> float:
+    """`party` (now talking to the caller) says something and hangs up, which ends the call; how
+    much of it the caller heard (share of sound in what it said)."""
+    await asyncio.sleep(0.3)
+    spoke = time.monotonic()
+    await world.ari.play(party.channel_id, list(VOICE), world.new_id("pb"))
+    await asyncio.sleep(1.5)
+    await world.hangup(party)
+    await asyncio.wait_for(caller_leg.ended.wait(), 10)
+    heard = await world.wait_recording(caller_leg)
+    start = spoke - caller_leg.invited_at
+    return sound_in(heard, start + 0.3, start + 1.0)
+
+
 def sound_in(path, start: float, end: float) -> float:
     quiet = sum(max(0.0, min(b, end) - max(a, start)) for a, b in silences(path, min_seconds=0.1))
     return 1.0 - quiet / (end - start)
@@ -236,16 +250,8 @@ async def test_attended_transfer_hands_the_caller_to_the_consulted_phone(staff_p
     # The PBX hangs up both of 102's calls; 101 stays, now with the caller.
     await asyncio.wait_for(asyncio.gather(desk.ended.wait(), consultation.ended.wait()), 10)
     assert target.ended_at is None, "the consulted phone was dropped"
-    await asyncio.sleep(0.3)
-    spoke = time.monotonic()
-    await world.ari.play(target.channel_id, list(VOICE), world.new_id("pb"))
-    await asyncio.sleep(1.5)
-    await world.hangup(target)
-    await asyncio.wait_for(caller_leg.ended.wait(), 10)
-
-    heard = await world.wait_recording(caller_leg)
-    start = spoke - caller_leg.invited_at
-    assert sound_in(heard, start + 0.3, start + 1.0) > 0.6
+    heard = await speaks_then_hangs_up(world, target, caller_leg)
+    assert heard > 0.6
     record = await staff_plan.call_record(caller)
     assert record["outcome"] == "answered" and record["answered_by"] == "101", record
     assert steps(record, "transfer") == [("transfer", {"by": "102", "to": "101", "mode": "attended"})]
@@ -292,20 +298,13 @@ async def test_attended_transfer_code_consults_then_hands_over(staff_plan, world
     completed = time.monotonic()
     await world.press(desk, "*")
     await asyncio.wait_for(desk.ended.wait(), 10)
-    await asyncio.sleep(0.3)
-    spoke = time.monotonic()
-    await world.ari.play(target.channel_id, list(VOICE), world.new_id("pb"))
-    await asyncio.sleep(1.5)
-    await world.hangup(target)
-    await asyncio.wait_for(caller_leg.ended.wait(), 10)
-
-    heard = await world.wait_recording(caller_leg)
+    heard = await speaks_then_hangs_up(world, target, caller_leg)
+    recording = await world.wait_recording(caller_leg)
     # Music on hold from the code's end (1 s after the last digit) until the hand-over: no silence
     # but a music file's own quiet start (up to 1.1 s in the stock tracks).
     held_from, held_to = keyed - caller_leg.invited_at + 3.2, completed - caller_leg.invited_at
-    assert sound_in(heard, held_from, held_to) > 0.6, (held_from, held_to)
-    start = spoke - caller_leg.invited_at
-    assert sound_in(heard, start + 0.3, start + 1.0) > 0.6
+    assert sound_in(recording, held_from, held_to) > 0.6, (held_from, held_to)
+    assert heard > 0.6
     record = await staff_plan.call_record(caller)
     assert record["outcome"] == "answered" and record["answered_by"] == "101", record
     assert steps(record, "transfer_code", "transfer") == [
@@ -326,16 +325,8 @@ async def test_attended_transfer_code_cancelled_goes_back_to_the_caller(staff_pl
     await asyncio.sleep(0.5)
     await world.press(desk, "#")
     await asyncio.wait_for(target.ended.wait(), 10)
-    await asyncio.sleep(0.5)
-    spoke = time.monotonic()
-    await world.ari.play(desk.channel_id, list(VOICE), world.new_id("pb"))
-    await asyncio.sleep(1.5)
-    await world.hangup(desk)
-    await asyncio.wait_for(caller_leg.ended.wait(), 10)
-
-    heard = await world.wait_recording(caller_leg)
-    start = spoke - caller_leg.invited_at
-    assert sound_in(heard, start + 0.3, start + 1.0) > 0.6
+    heard = await speaks_then_hangs_up(world, desk, caller_leg)
+    assert heard > 0.6
     record = await staff_plan.call_record(caller)
     assert record["answered_by"] == "102", record
     assert steps(record, "consult_end", "transfer") == [
