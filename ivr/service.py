@@ -10,8 +10,10 @@ from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.client import AriClient, AriError
 from ivr.ari.events import StasisStart
 from ivr.asterisk.render import pbx_instance, render_pbx
-from ivr.calls.legs import hangup_quietly
-from ivr.calls.session import CallSession, Resync
+from ivr.calls.handover import HANDOVER_ARGS
+from ivr.calls.legs import hangup_quietly, quietly
+from ivr.calls.journal import CallJournal
+from ivr.calls.session import CallEnded, CallSession, Resync
 from ivr.calls.supervisor import CallSupervisor
 from ivr.campaigns.callback import CampaignCallback
 from ivr.campaigns.desk import CampaignDesk
@@ -22,6 +24,7 @@ from ivr.config import Settings
 from ivr.errors import InvalidInput, IvrError
 from ivr.flows import RUNNABLE
 from ivr.flows.context import Services
+from ivr.flows.hunt import keep_talking
 from ivr.flows.inbound import new_context, run_inbound
 from ivr.missed.auto_callback import AutoCallback
 from ivr.missed.service import MissedService
@@ -64,7 +67,7 @@ class IvrService:
         self.services.missed = MissedService(settings, db, self.clock.now,
                                              lambda: self.plans.current.plan if self.plans.current else None)
         self.services.missed.use_telephony(self.ari, self.bus, self.services.router.endpoint_for,
-                                           self.services.router.caller_id_on)
+                                           self.services.router.caller_id_on, self.keep_talking)
         self.auto_callback = AutoCallback(self.services.missed, lambda: self.plans.current.plan
                                           if self.plans.current else None, self.services.queues)
         missed = self.services.missed
@@ -82,6 +85,7 @@ class IvrService:
             "inbound": self._inbound, "callback": self._callback,
             "feature": queues_setup.feature_handler(self, self.services.queues),
             "staff": staff_setup.feature_handler(self, self.services.dnd),
+            HANDOVER_ARGS: self.services.handovers.handler(self.ari),
             **self.campaigns.handlers(),
         })
         asterisk_logs = pbx_instance(settings).root / "log" if settings.asterisk_mode == "bundled" \
@@ -122,6 +126,26 @@ class IvrService:
         ctx = new_context(session, plan, self.clock.now, company_number, caller, self.services,
                           event.channel.caller_name)
         await run_inbound(ctx, self.calls, live.version)
+
+    async def keep_talking(self, sub: Subscription, customer_leg: str, customer: str, bridge_id: str,
+                           staff: str, staff_channel: str, language: str = "") -> CallJournal:
+        """A call-back's bridged conversation under the hunts' transfer rules (ivr.flows.talk): the
+        staff member may pass the customer on. Returns its steps once it is over."""
+        plan = self._plan()
+        assert plan is not None, "call-backs run on a loaded plan"
+        session = CallSession(self.ari, self.bus, sub, customer_leg, language or plan.language,
+                              self.catalog.resolve, self.clock.now)
+        ctx = new_context(session, plan, self.clock.now, "", customer, self.services)
+        # The staff leg may leave with a transfer: this task lives as long as the customer does.
+        self.supervisor.follow(staff_channel, customer_leg)
+        # A phone rung for a transfer shows the customer (a leg dialled for it copies this), not the
+        # company number the call-back presented to the customer.
+        await quietly(self.ari.set_var(customer_leg, "CALLERID(num)", customer))
+        try:
+            await keep_talking(ctx, bridge_id, staff, staff_channel)
+        except CallEnded:
+            ctx.journal.step("customer_hung_up")
+        return ctx.journal
 
     async def _callback(self, event: StasisStart, sub: Subscription) -> None:
         await self.services.missed.run_callback(event, sub)

@@ -213,6 +213,13 @@ class AriClient:
         await self._transport.request("POST", f"/channels/{segment(channel_id)}/transfer_progress",
                                  {"states": state})
 
+    async def start_bridge_moh(self, bridge_id: str, moh_class: str = "default") -> None:
+        """Music to everyone in a bridge (a party on hold while a transfer is arranged)."""
+        await self._op("bridges", "startMoh", bridgeId=bridge_id, mohClass=moh_class)
+
+    async def stop_bridge_moh(self, bridge_id: str) -> None:
+        await self._op("bridges", "stopMoh", bridgeId=bridge_id)
+
     async def destroy_bridge(self, bridge_id: str) -> None:
         await self._transport.request("DELETE", f"/bridges/{segment(bridge_id)}")
 

@@ -135,10 +135,11 @@ class ChannelTransfer(Event):
     (PJSIP_TRANSFER_HANDLING ari-only): Asterisk has answered 202 and waits for the application."""
 
     channel_id: str          # the channel the REFER came in on (the transferring phone's)
-    destination: str         # blind: the user part dialled ("101"); "" for an attended transfer
+    destination: str         # the Refer-To's user part ("101"), for an attended transfer too
     replaces: str            # attended: the SIP Call-ID of the consultation call to replace
     replaced_channel_id: str  # attended: that call's channel on this Asterisk, when found
     state: str = ""          # "" for the phone's request; our own transfer_progress comes back with its state
+    connected_channel_id: str = ""  # attended: the party the replaced channel talks to (the consulted one)
 
     def keys(self) -> tuple[str, ...]:
         return (self.channel_id,)
@@ -186,5 +187,6 @@ def decode(msg: dict[str, Any]) -> Event:
         wanted = refer_to.get("requested_destination") or {}
         return ChannelTransfer(kind, (referred_by.get("source_channel") or {}).get("id", ""),
                                wanted.get("destination", ""), wanted.get("protocol_id", ""),
-                               (refer_to.get("destination_channel") or {}).get("id", ""), msg.get("state", ""))
+                               (refer_to.get("destination_channel") or {}).get("id", ""), msg.get("state", ""),
+                               (refer_to.get("connected_channel") or {}).get("id", ""))
     return Unhandled(kind)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 
 from ivr.ari.bus import Subscription
@@ -25,6 +26,12 @@ async def quietly(operation: Awaitable[object], what: str = "") -> bool:
     except ServiceUnavailable as e:
         log.warning("quiet %s failed: %s", what or "operation", e.message)
     return False
+
+
+def extension_of(channel_name: str) -> str:
+    """The staff extension of a phone's channel name ("PJSIP/101-0000002a" -> "101")."""
+    match = re.fullmatch(r"PJSIP/([^/@-]+)-[0-9a-f]+", channel_name)
+    return match.group(1) if match else ""
 
 
 async def hangup_quietly(ari: AriClient, channel_id: str) -> bool:

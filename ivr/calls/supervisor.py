@@ -38,6 +38,12 @@ class CallSupervisor:
         self.tasks[channel_id] = task
         return task
 
+    def follow(self, channel_id: str, successor: str) -> None:
+        """The task of `channel_id` now lives as long as `successor` does (a call-back's customer
+        once bridged: the staff leg may leave with a transfer and the call goes on)."""
+        if (task := self.tasks.pop(channel_id, None)) is not None:
+            self.tasks[successor] = task
+
     async def _run(self, event: StasisStart, sub: Subscription) -> None:
         try:
             await self.handlers[event.args[0]](event, sub)
@@ -48,7 +54,9 @@ class CallSupervisor:
             log.exception("call failed call=%s", event.channel.id)
         finally:
             sub.cancel()
-            self.tasks.pop(event.channel.id, None)
+            this = asyncio.current_task()
+            for channel_id in [c for c, task in self.tasks.items() if task is this]:
+                del self.tasks[channel_id]
 
     @staticmethod
     def _cancel_if_running(task: asyncio.Task) -> None:

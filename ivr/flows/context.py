@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ivr.calls.cards import Card, Cards
+from ivr.calls.handover import Handovers
 from ivr.calls.journal import CallJournal
 from ivr.calls.session import CallSession
 from ivr.plan.model import Plan
@@ -35,6 +36,7 @@ class Services:
     campaign_callback: Any = None
     cards: Cards = field(default_factory=Cards)   # call cards on the staff phones being rung
     dnd: Any = None           # do-not-disturb of the staff phones (ivr.staff.dnd)
+    handovers: Handovers = field(default_factory=Handovers)   # consulted phones an attended transfer takes
 
 
 @dataclass

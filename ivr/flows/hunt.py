@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import re
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -25,13 +24,15 @@ from typing import Any, Literal
 
 from ivr.ari.client import AriError
 from ivr.ari.events import (ChannelDestroyed, ChannelDtmfReceived, ChannelHangupRequest, ChannelStateChange,
-                            ChannelTransfer, Dial, Event, PlaybackEvent, StasisEnd, StasisStart)
-from ivr.calls.legs import hangup_quietly, quietly
+                            Dial, Event, PlaybackEvent, StasisEnd, StasisStart)
+from ivr.calls.handover import ARI_HANDLING
+from ivr.calls.legs import extension_of, hangup_quietly, quietly
 from ivr.calls.outbound_leg import LegWatch, originate_leg
 from ivr.calls.outcome import Outcome, of_cause, of_dial_status
 from ivr.errors import IvrError
 from ivr.flows.context import FlowContext
-from ivr.flows.transfer import ARI_HANDLING, pass_on_order, transfer_target
+from ivr.flows.talk import Talk
+from ivr.flows.transfer import pass_on_order
 from ivr.plan.model import ForwardNode, HuntMember, HuntNode
 from ivr.routing.router import default_trunk_endpoint, trunk_of_endpoint
 
@@ -98,12 +99,6 @@ def manager_first(batches: list[list[Attempt]], manager: str, ring_seconds: floa
     return [[own], *(batch for batch in rest if batch)]
 
 
-def extension_of(channel_name: str) -> str:
-    """The staff extension of a phone's channel name ("PJSIP/101-0000002a" -> "101")."""
-    match = re.fullmatch(r"PJSIP/([^/@-]+)-[0-9a-f]+", channel_name)
-    return match.group(1) if match else ""
-
-
 def endpoint_for(target: str, ctx: FlowContext, tried: tuple[str, ...] = ()) -> str:
     """A staff extension rings its phone; a number leaves on the router's trunk for its carrier
     (raises ivr.routing.router.NoTrunk when none is free), or the default trunk without a router.
@@ -150,6 +145,7 @@ class Hunt:
         self.bridge_id = ""
         self.ringback_id = ""
         self.answered: Leg | None = None
+        self.talk: Talk | None = None              # the conversation once bridged
         self.carded: set[str] = set()              # leg ids whose extension shows the call's card
 
     # ----- journal -----
@@ -466,54 +462,38 @@ class Hunt:
         await self.call.ari.create_bridge(self.bridge_id)      # mixing,proxy_media: see AriClient
         await self._stop_ringback()
         await self.call.ari.add_to_bridge(self.bridge_id, self.call.channel_id, leg.channel_id)
-        while True:
-            event = await self.call.next_event()
-            if isinstance(event, ChannelTransfer) and event.channel_id == leg.channel_id and not event.state:
-                if await self.pass_on(leg, event):
-                    return
-                continue
-            if isinstance(event, (ChannelDestroyed, StasisEnd)) and event.channel.id == leg.channel_id:
-                self._hide_card(leg.channel_id)
-                self.ctx.journal.step("member_hung_up", member=member.target)
-                return
+        self.talk = Talk(self, leg)
+        await self.talk.run()
 
-    async def pass_on(self, leg: Leg, request: ChannelTransfer) -> bool:
-        """The phone of `leg` asked to transfer the caller (REFER). Refused (the phone keeps the
-        call): False. Else the caller is passed on, with recall and fallback: True."""
-        by = leg.attempt.target
-        target, refused = transfer_target(request.destination, self.ctx.plan, by) if request.destination \
-            else ("", "attended_not_supported")
-        if refused:
-            self.ctx.journal.step("transfer", by=by, to=request.destination, mode="blind", refused=refused)
-            await self._progress(leg.channel_id, "channel_declined")
-            return False
-        self.ctx.journal.step("transfer", by=by, to=target, mode="blind")
-        # The caller leaves the bridge before the phone is told: its hang-up must not end the call.
-        await self.call.ari.remove_from_bridge(self.bridge_id, self.call.channel_id)
-        await self.call.ari.destroy_bridge(self.bridge_id)
+    # ----- passing the caller on (ivr.flows.talk) -----
+
+    async def drop_bridge(self) -> None:
+        """The caller has left the bridge: it goes."""
+        await quietly(self.call.ari.destroy_bridge(self.bridge_id))
         self.bridge_id = ""
-        self._hide_card(leg.channel_id)
-        await self._progress(leg.channel_id, "channel_answered")
-        # The phone hangs up once told; a phone that does not must not stay busy for the recall.
-        # The NOTIFY and the BYE go out on the same SIP session, in this order.
-        await self._hangup_quietly(leg.channel_id)
+
+    def spawn(self) -> Hunt:
+        """A hunt of no members of its own in this call (its music), for legs rung on request."""
+        return Hunt(HuntNode(id=self.node.id, members=(), music=self.node.music), self.ctx)
+
+    async def ring_one(self, target: str, seconds: float) -> tuple[Hunt, Leg | None]:
+        """Ring `target` for an attended transfer's consultation (the caller is not its party)."""
+        consult = self.spawn()
+        return consult, await consult.start(Attempt(HuntMember(target, seconds), target, seconds, False),
+                                            consult.loop.time() + seconds)
+
+    async def ring_onward(self, by: str, target: str) -> None:
+        """The caller, out of any bridge, rings `target`, then `by` again, then the fallback phones."""
         seconds = self.ctx.plan.transfer_ring_seconds
         order = [[Attempt(HuntMember(t, seconds), t, seconds, False) for t in batch]
                  for batch in pass_on_order(self.ctx.plan, by, target)]
-        onward = Hunt(HuntNode(id=self.node.id, members=(), music=self.node.music), self.ctx)
+        onward = self.spawn()
         try:
             await onward.run(order)
         finally:
             await asyncio.shield(onward.cleanup())
         if onward.answered is None:
             self.ctx.journal.outcome = "transfer_no_answer"
-        return True
-
-    async def _progress(self, channel_id: str, state: str) -> None:
-        try:
-            await self.call.ari.transfer_progress(channel_id, state)
-        except AriError as e:                       # the phone hung up meanwhile: nothing to tell
-            log.info("transfer progress not sent channel=%s state=%s error=%s", channel_id, state, e.message)
 
     async def _hangup_quietly(self, channel_id: str) -> None:
         await hangup_quietly(self.call.ari, channel_id)
@@ -525,8 +505,10 @@ class Hunt:
             if leg.active:
                 self.ended(leg, "caller_hung_up")
                 await self._hangup_quietly(leg.channel_id)
-        if self.answered is not None:
-            # A caller who leaves a bridged call takes the member along.
+        if self.talk is not None:
+            # A caller who leaves a bridged call takes the member (and any consultation) along.
+            await self.talk.cleanup()
+        elif self.answered is not None:
             await self._hangup_quietly(self.answered.channel_id)
         if self.bridge_id:
             await quietly(self.call.ari.destroy_bridge(self.bridge_id))
@@ -538,6 +520,20 @@ async def run(node: HuntNode, ctx: FlowContext) -> str | None:
         return await hunt.run()
     finally:
         # Shielded: a caller hang-up cancels this task, and every ringing leg must still be cancelled.
+        await asyncio.shield(hunt.cleanup())
+
+
+async def keep_talking(ctx: FlowContext, bridge_id: str, staff: str, staff_channel: str) -> None:
+    """A conversation bridged elsewhere (a call-back: `ctx.call` is the customer's leg) under the
+    same rules as a hunt's: the staff member may pass the customer on. Returns when it is over."""
+    hunt = Hunt(HuntNode(id=ctx.journal.node or "call-back", members=()), ctx)
+    hunt.bridge_id = bridge_id
+    now = hunt.loop.time()
+    leg = Leg(Attempt(HuntMember(staff, 0.0), staff, 0.0, False), staff_channel, now, now, state="ended")
+    hunt.answered, hunt.talk = leg, Talk(hunt, leg)
+    try:
+        await hunt.talk.run()
+    finally:
         await asyncio.shield(hunt.cleanup())
 
 

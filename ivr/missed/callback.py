@@ -21,6 +21,7 @@ from typing import Any
 from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.client import AriClient, AriError
 from ivr.ari.events import ChannelDestroyed, ChannelHangupRequest, Event, StasisEnd, StasisStart
+from ivr.calls.handover import ARI_HANDLING, KeepTalking
 from ivr.calls.legs import hangup_quietly, quietly
 from ivr.calls.outbound_leg import GONE, CallerIdOn, EndpointFor, dial_number
 from ivr.calls.outcome import of_cause
@@ -47,6 +48,7 @@ class CallbackJob:
     steps: list[tuple[datetime, str, dict[str, Any]]] = field(default_factory=list)
     outcome: str = "staff_no_answer"
     answered_at: datetime | None = None
+    answered_by: str = ""       # who talked to the customer last, when the staff member passed them on
 
 
 def trunk_endpoint(plan: Plan, number: str) -> str:
@@ -60,10 +62,12 @@ class Callbacks:
     """Running call-backs of this process; never two to the same customer at once."""
 
     def __init__(self, ari: AriClient, bus: EventBus, now: Callable[[], datetime],
-                 endpoint_for: EndpointFor | None = None, caller_id_on: CallerIdOn | None = None):
+                 endpoint_for: EndpointFor | None = None, caller_id_on: CallerIdOn | None = None,
+                 keep_talking: KeepTalking | None = None):
         self.ari, self.bus, self.now = ari, bus, now
         self.endpoint_for = endpoint_for              # the router's (number, trunks to skip) -> dial string
         self.caller_id_on = caller_id_on              # the router's caller ID as each trunk wants it
+        self.keep_talking = keep_talking              # the conversation, with transfers (the service's)
         self.jobs: dict[str, CallbackJob] = {}        # staff channel id -> job
         self.customers: dict[str, str] = {}           # customer number -> staff channel id
         self._watchers: set[asyncio.Task] = set()
@@ -89,8 +93,10 @@ class Callbacks:
         sub = self.bus.subscribe(job.channel_id)
         label = (job.item.contact_name or "Call back").replace('"', "")
         try:
+            # The staff phone's REFER comes to the service, which keeps the customer (ivr.flows.talk).
             await self.ari.originate(f"PJSIP/{job.staff}", job.channel_id, f"callback,{job.item.id}",
-                                     caller_id=f'"{label}" <{job.item.customer}>', timeout=STAFF_RING_SECONDS)
+                                     caller_id=f'"{label}" <{job.item.customer}>', timeout=STAFF_RING_SECONDS,
+                                     variables=ARI_HANDLING)
         except (AriError, ServiceUnavailable):
             sub.cancel()
             self._forget(job)
@@ -163,7 +169,10 @@ class Callbacks:
             await self.ari.create_bridge(bridge_id)            # mixing,proxy_media: see AriClient
             bridged = True
             await self.ari.add_to_bridge(bridge_id, staff_id, leg_id)
-            who = await self._wait_end(sub, staff_id, leg_id)
+            if self.keep_talking is None:
+                who = await self._wait_end(sub, staff_id, leg_id)
+            else:
+                who = await self._talk_on(job, sub, bridge_id, leg_id)
             job.steps.append((self.now(), "hung_up", {"by": who}))
         except (AriError, asyncio.TimeoutError) as e:
             job.steps.append((self.now(), "error", {"error": getattr(e, "message", type(e).__name__)}))
@@ -171,6 +180,16 @@ class Callbacks:
                 job.outcome = "error"
         finally:
             await asyncio.shield(self._cleanup(job, legs, bridge_id if bridged else "", on_end))
+
+    async def _talk_on(self, job: CallbackJob, sub: Subscription, bridge_id: str, leg_id: str) -> str:
+        """The conversation, in which the staff member may pass the customer on; who hung up."""
+        assert self.keep_talking is not None
+        journal = await self.keep_talking(sub, leg_id, job.item.customer, bridge_id, job.staff, job.channel_id, "")
+        job.steps.extend((step.at, step.kind, dict(step.data)) for step in journal.steps)
+        job.answered_by = journal.answered_by or ""
+        if journal.outcome == "transfer_no_answer":
+            job.outcome = journal.outcome
+        return "customer" if journal.steps and journal.steps[-1].kind == "customer_hung_up" else "staff"
 
     async def _wait_end(self, sub: Subscription, staff_id: str, leg_id: str) -> str:
         while True:

@@ -21,6 +21,7 @@ from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.client import AriClient
 from ivr.ari.events import StasisStart
 from ivr.asterisk.render import pbx_instance
+from ivr.calls.handover import KeepTalking
 from ivr.calls.outcome import Outcome, of_dial_status
 from ivr.config import Settings
 from ivr.contacts.store import ContactStore
@@ -141,11 +142,13 @@ class MissedService:
         self.on_callback_end: Callable[[CallbackJob], None] | None = None
 
     def use_telephony(self, ari: AriClient, bus: EventBus, endpoint_for: Callable[[str], str] | None = None,
-                      caller_id_on: Callable[[str, str], str] | None = None) -> None:
+                      caller_id_on: Callable[[str, str], str] | None = None,
+                      keep_talking: KeepTalking | None = None) -> None:
         """Call-backs need the ARI connection: only the service has one. `endpoint_for` is the
         carrier router's dial string for an outside number (default: the plan's default trunk),
-        `caller_id_on` its caller ID as each trunk wants it."""
-        self.callbacks = Callbacks(ari, bus, self.now, endpoint_for, caller_id_on)
+        `caller_id_on` its caller ID as each trunk wants it; `keep_talking` runs the bridged
+        conversation (transfers from the staff phone)."""
+        self.callbacks = Callbacks(ari, bus, self.now, endpoint_for, caller_id_on, keep_talking)
         self._endpoint_for = endpoint_for
 
     def _make_worker(self) -> OutboxWorker:
@@ -397,7 +400,7 @@ class MissedService:
             log.exception("releasing the call-back claim failed customer=%s", job.item.customer)
         try:
             record = await self.calls.close(job.call_id, [NewStep(at, "callback", kind, data) for at, kind, data in job.steps],
-                                            self.now(), job.outcome, job.staff, job.answered_at)
+                                            self.now(), job.outcome, job.answered_by or job.staff, job.answered_at)
         except Exception:
             log.exception("storing the call-back record failed call=%d", job.call_id)
             return

@@ -62,6 +62,15 @@ class Staff:
 
 
 @dataclass(frozen=True)
+class TransferCodes:
+    """In-call codes a staff phone keys to pass its caller on (ivr.flows.transfer_codes)."""
+
+    blind: str = "##"              # ## 102 #: the caller rings 102 at once
+    attended: str = "*2"           # *2 102: talk to 102 first; hang up or * to hand over, # to go back
+    digit_seconds: float = 3.0     # the number is complete after this long without a digit (or on #)
+
+
+@dataclass(frozen=True)
 class TrunkSip:
     """How a trunk speaks SIP, as the carrier's offer says (docs/trunks.md)."""
 
@@ -301,6 +310,7 @@ class Plan:
     auto_callback: tuple[AutoCallbackRule, ...] = ()    # first matching rule wins
     limits: DailyLimits = field(default_factory=DailyLimits)
     transfer_ring_seconds: float = 20.0  # a transfer's target, then the transferring phone, ring this long
+    transfer_codes: TransferCodes = field(default_factory=TransferCodes)
     source: str = ""                 # file name the plan came from
     checksum: str = ""               # sha256 of the YAML text
 

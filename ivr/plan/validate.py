@@ -26,6 +26,7 @@ from ivr.plan.read_auto_callback import read_auto_callback
 from ivr.plan.read_people import read_secrets, read_staff
 from ivr.plan.read_schedules import read_schedules
 from ivr.plan.read_trunks import read_limits, read_trunks
+from ivr.plan.transfer_codes import read_transfer_codes
 from ivr.yaml_reader import Fields, Reader, did_you_mean, is_null
 
 PromptExists = Callable[[str, str], bool]
@@ -37,7 +38,7 @@ TRANSFER_RINGS = 4           # a transfer target rings this long before the call
 
 TOP_KEYS = ("company", "timezone", "country", "language", "languages", "ring_seconds",
             "short_call_seconds", "numbers", "schedules", "staff", "fallback", "nodes", "trunks",
-            "auto_callback", "limits", "transfer_ring_seconds")
+            "auto_callback", "limits", "transfer_ring_seconds", "transfer_codes")
 NUMBER_KEYS = ("entry", "source", "name")
 _TARGET_EXTENSION = re.compile(r"\d{1,6}")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Z]{2})?")
@@ -111,6 +112,7 @@ class PlanBuilder:
         short_call = r.optional(top, "short_call_seconds", r.number, 3.0)
         transfer_ring = r.optional(top, "transfer_ring_seconds", partial(r.number, positive=True),
                                    TRANSFER_RINGS * self.ring_seconds)
+        transfer_codes = read_transfer_codes(r, top.get("transfer_codes"))
         read_secrets(self)
         read_staff(self, top)
         fallback = self._fallback(top)
@@ -131,7 +133,7 @@ class PlanBuilder:
             short_call_seconds=short_call, numbers=numbers, schedules=schedules,
             staff=self.staff, fallback=fallback, nodes=nodes, trunks=trunks, auto_callback=auto_callback,
             limits=limits,
-            transfer_ring_seconds=transfer_ring,
+            transfer_ring_seconds=transfer_ring, transfer_codes=transfer_codes,
         )
 
     # ----- top-level settings -----

@@ -18,6 +18,7 @@ from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.client import AriClient, AriError
 from ivr.ari.events import (ChannelDestroyed, ChannelHangupRequest, ChannelStateChange, Dial,
                             StasisEnd, StasisStart)
+from ivr.calls.handover import ARI_HANDLING, KeepTalking
 from ivr.calls.legs import hangup_quietly, play_until_finished, quietly
 from ivr.calls.outbound_leg import GONE, CallerIdOn, dial_number
 from ivr.calls.outcome import Outcome, of_dial_status
@@ -44,11 +45,12 @@ class CallbackDialer:
     def __init__(self, ari: AriClient, bus: EventBus, manager: QueueManager, calls: CallStore,
                  resolve: Callable[[str, str], str | None], clock: Callable[[], datetime],
                  endpoint: Callable[[str, Plan, tuple[str, ...]], str] = trunk_endpoint,
-                 caller_id_on: CallerIdOn | None = None):
+                 caller_id_on: CallerIdOn | None = None, keep_talking: KeepTalking | None = None):
         self.ari, self.bus, self.manager, self.calls = ari, bus, manager, calls
         self.resolve, self.clock = resolve, clock
         self.endpoint = endpoint             # (customer's number, plan, trunks tried) -> the channel to dial
         self.caller_id_on = caller_id_on     # (trunk, "") -> the company number the trunk presents
+        self.keep_talking = keep_talking     # the conversation, with transfers from the agent's phone
         self._ids = 0
 
     def _new_id(self, waiter: Waiter, what: str) -> str:
@@ -95,6 +97,8 @@ class CallbackDialer:
                 pass
         if caller_id:
             await self.ari.set_var(leg_id, "CALLERID(num)", caller_id)
+        for name, value in ARI_HANDLING.items():     # the agent's REFER comes to the service
+            await self.ari.set_var(leg_id, name, value)
 
     async def _ring_agents(self, waiter: Waiter, node: QueueNode, sub: Subscription,
                            legs: list[str]) -> tuple[str | None, str]:
@@ -167,13 +171,15 @@ class CallbackDialer:
         self.manager.callback_connected(waiter, agent)
         await self._step(waiter, "callback_connected", agent=agent, attempt=waiter.attempts)
         try:
-            await self._talk(waiter, language, sub, agent_leg, customer, ringback)
+            await self._talk(waiter, language, sub, (agent, agent_leg), customer, ringback)
         finally:
             self.manager.callback_done(waiter, agent)
 
-    async def _talk(self, waiter: Waiter, language: str, sub: Subscription, agent_leg: str, customer: str,
+    async def _talk(self, waiter: Waiter, language: str, sub: Subscription, agent: tuple[str, str], customer: str,
                     ringback: str) -> None:
-        """Greet the customer (the agent still hears ringback), then bridge them until one hangs up."""
+        """Greet the customer (the agent still hears ringback), then bridge them until one hangs up
+        (or, with `keep_talking`, the agent passes the customer on)."""
+        agent_ext, agent_leg = agent
         bridge = self._new_id(waiter, "br")
         try:
             if greeting := self._media(announce.CALLBACK_GREETING, language):
@@ -186,6 +192,13 @@ class CallbackDialer:
             await quietly(self.ari.stop_playback(ringback))
             await self.ari.create_bridge(bridge)
             await self.ari.add_to_bridge(bridge, agent_leg, customer)
+            if self.keep_talking is not None:
+                journal = await self.keep_talking(sub, customer, waiter.caller, bridge, agent_ext, agent_leg, language)
+                for step in journal.steps:
+                    await self._step(waiter, step.kind, **step.data)
+                gone = "customer" if journal.steps and journal.steps[-1].kind == "customer_hung_up" else "agent"
+                await self._step(waiter, "callback_ended", by=gone)
+                return
             while True:
                 event = await sub.get()
                 if isinstance(event, ENDED) and event.keys()[:1] in ((agent_leg,), (customer,)):

@@ -44,7 +44,8 @@ def for_service(service: IvrService) -> QueueManager:
 
     manager = QueueManager(service.bus, QueueStore(service.db), service.clock.now, live_plan)
     manager.run_callback = CallbackDialer(service.ari, service.bus, manager, service.calls,
-                                          service.catalog.resolve, service.clock.now, endpoint, caller_id_on).run
+                                          service.catalog.resolve, service.clock.now, endpoint, caller_id_on,
+                                          service.keep_talking).run
     return manager
 
 

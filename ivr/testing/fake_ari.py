@@ -111,6 +111,12 @@ class FakeAri:
     async def transfer_progress(self, channel_id: str, state: str) -> None:
         self._op("transfer_progress", channel_id, state)
 
+    async def start_bridge_moh(self, bridge_id: str, moh_class: str = "default") -> None:
+        self._op("start_bridge_moh", bridge_id)
+
+    async def stop_bridge_moh(self, bridge_id: str) -> None:
+        self._op("stop_bridge_moh", bridge_id)
+
     async def destroy_bridge(self, bridge_id: str) -> None:
         self._op("destroy_bridge", bridge_id)
 

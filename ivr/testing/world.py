@@ -221,6 +221,16 @@ class World:
         behaviour is scripted on it."""
         await self.ari.continue_in_dialplan(leg.channel_id, "transfer", target)
 
+    async def attended_transfer(self, held: Leg, consultation: Leg, target: str) -> None:
+        """The phone that holds `held` and consulted `target` on `consultation` (a call it made
+        through the PBX) presses Transfer: a REFER on `held` with Replaces naming `consultation`."""
+        cid = await self.ari.get_var(consultation.channel_id, "CHANNEL(pjsip,call-id)")
+        local = await self.ari.get_var(consultation.channel_id, "CHANNEL(pjsip,local_tag)")
+        remote = await self.ari.get_var(consultation.channel_id, "CHANNEL(pjsip,remote_tag)")
+        # The PBX is the recipient: its tag is the to-tag, the phone's the from-tag (RFC 3891).
+        await self.ari.set_var(held.channel_id, "REPLACES", f"{cid}%3Bto-tag%3D{remote}%3Bfrom-tag%3D{local}")
+        await self.ari.continue_in_dialplan(held.channel_id, "atransfer", target)
+
     async def hangup(self, leg: Leg) -> None:
         try:
             await self.ari.hangup(leg.channel_id)

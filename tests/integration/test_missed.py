@@ -30,6 +30,7 @@ from ivr.cli import missed as missed_cli
 from ivr.config import load_settings
 from ivr.notify.mailbox import Mailbox
 from ivr.notify.webhook import KEY_HEADER, SIGNATURE_HEADER, verify
+from ivr.testing.audio import silences
 from ivr.testing.world import Behaviour, Leg, World
 
 MAIN = "+74951110000"
@@ -420,3 +421,43 @@ async def test_a_known_contact_rings_the_responsible_manager_first(missed_servic
     leg = await world.call(MANAGED, stranger)
     await asyncio.wait_for(leg.ended.wait(), 20)
     assert [p.target for p in world.incoming] == ["101"]
+
+
+async def test_a_call_back_keeps_the_customer_through_a_transfer(missed_service, world):
+    """101 calls the customer back, then passes them to 102 with its Transfer key (REFER): the
+    customer hears 102, and the call-back's record says so."""
+    world.reset()
+    customer = "+79162000051"
+    await call_and_hang_up(world, customer, MENU_STARTED + 1.0)
+    item = await item_of(missed_service, customer, status="open")
+    world.behaviours["101"] = Behaviour("answer", after=0.3)
+    world.behaviours[customer] = Behaviour("answer", after=0.5)
+    world.behaviours["102"] = Behaviour("answer", after=1.0, play=("sound:hello-world",), play_after=0.3,
+                                        hangup_after=3.0)
+    assert await run_cli(missed_service, "callback", str(item["id"]), "--staff", "101") == 0
+    staff = await wait_for(lambda: asyncio.sleep(0, next((x for x in world.incoming if x.target == "101"), None)),
+                           15, "the staff phone rung")
+    leg = await wait_for(lambda: asyncio.sleep(0, next((x for x in world.incoming if x.target == customer
+                                                        and x.answered_at), None)), 20, "the customer's answer")
+    await asyncio.sleep(1.0)                       # bridged and talking
+    await world.transfer(staff, "102")
+    target = await wait_for(lambda: asyncio.sleep(0, next((x for x in world.incoming if x.target == "102"
+                                                           and x.answered_at), None)), 20, "102's answer")
+    await asyncio.wait_for(leg.ended.wait(), 20)
+
+    # The customer was never dropped: the call ended with 102's hang-up, and 102 was heard.
+    assert leg.ended_at >= target.answered_at + 2.5 and target.caller_number == customer
+    heard = await world.wait_recording(leg)
+    spoke = target.answered_at - leg.invited_at + 0.3
+    quiet = sum(max(0.0, min(b, spoke + 0.8) - max(a, spoke + 0.2))
+                for a, b in silences(heard, min_seconds=0.1))
+    assert quiet < 0.3, quiet
+
+    async def record():
+        calls = (await missed_service.get("/api/calls?limit=200"))["calls"]
+        done = [c for c in calls if c["caller"] == customer and c["direction"] == "outbound" and c["ended_at"]]
+        return await missed_service.get(f"/api/calls/{done[0]['id']}") if done else None
+    call = await wait_for(record, 15, "the call-back's record")
+    assert call["answered_by"] == "102", call
+    assert [(s["kind"], s["data"]) for s in call["steps"] if s["kind"] == "transfer"] == [
+        ("transfer", {"by": "101", "to": "102", "mode": "blind"})]

@@ -293,3 +293,35 @@ async def test_feature_code_call_pauses_the_agent_and_says_so(queue_service, wor
         assert heard(await world.wait_recording(phone), prompts) == [prompt]
         team = next(q for q in (await queue_service.get("/api/queues"))["queues"] if q["id"] == "team")
         assert {a["extension"]: a["status"] for a in team["agents"]}["102"] == expected
+
+
+async def test_an_agent_passes_a_called_back_customer_on(queue_service, world, prompts):
+    """The agent who took a queue call-back transfers the customer (REFER) to 102: the customer
+    stays, hears 102, and the call's record shows the transfer."""
+    world.reset()
+    customer = "+79161200071"
+    world.behaviours["101"] = Behaviour("ignore")            # no agent takes the call now
+    leg = await answered_call(world, CALLBACK, customer)
+    await asyncio.sleep(2.0 + 3.5)                  # callback_after, then the offer prompt
+    await world.press(leg, "1")
+    await asyncio.wait_for(leg.ended.wait(), 15)
+    world.behaviours["101"] = Behaviour("answer", after=0.3)
+    world.behaviours[customer] = Behaviour("answer", after=0.5)
+    world.behaviours["102"] = Behaviour("answer", after=1.0, play=("sound:hello-world",), play_after=0.3,
+                                        hangup_after=3.0)
+    await wait_until(lambda: any(p.target == customer and p.answered_at for p in world.incoming), 30,
+                     "the customer called back")
+    back = next(p for p in world.incoming if p.target == customer)
+    agent = next(p for p in reversed(world.incoming) if p.target == "101" and p.answered_at)
+    await asyncio.sleep(4.5)                        # the greeting (3.1 s), then agent and customer talk
+    await world.transfer(agent, "102")
+    await wait_until(lambda: any(p.target == "102" and p.answered_at for p in world.incoming), 20, "102's answer")
+    target = next(p for p in world.incoming if p.target == "102")
+    await asyncio.wait_for(back.ended.wait(), 20)
+
+    assert back.ended_at >= target.answered_at + 2.5 and target.caller_number == customer
+    names = heard(await world.wait_recording(back), prompts)
+    assert "ru/queue-callback-greeting" in names, names
+    record = await queue_service.call_record(customer)
+    assert steps(record, "transfer") == [{"by": "101", "to": "102", "mode": "blind"}], record["steps"]
+    assert [s["kind"] for s in record["steps"]][-1] == "callback_ended"

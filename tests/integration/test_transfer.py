@@ -9,6 +9,7 @@ The plan is tests/integration/plans/staff.yaml (one ring = 1 s, a transfer targe
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -52,6 +53,20 @@ async def incoming(world: World, target: str, nth: int = 1, timeout: float = 15)
 
 def steps(record: dict[str, Any], *kinds: str) -> list[tuple[str, dict[str, Any]]]:
     return [(s["kind"], s["data"]) for s in record["steps"] if s["kind"] in kinds]
+
+
+async def speaks_then_hangs_up(world: World, party: Leg, caller_leg: Leg) -> float:
+    """`party` (now talking to the caller) says something and hangs up, which ends the call; how
+    much of it the caller heard (share of sound in what it said)."""
+    await asyncio.sleep(0.3)
+    spoke = time.monotonic()
+    await world.ari.play(party.channel_id, list(VOICE), world.new_id("pb"))
+    await asyncio.sleep(1.5)
+    await world.hangup(party)
+    await asyncio.wait_for(caller_leg.ended.wait(), 10)
+    heard = await world.wait_recording(caller_leg)
+    start = spoke - caller_leg.invited_at
+    return sound_in(heard, start + 0.3, start + 1.0)
 
 
 def sound_in(path, start: float, end: float) -> float:
@@ -217,3 +232,102 @@ async def test_a_real_softphone_transfers_the_caller(staff_plan, world, softphon
     assert steps(record, "transfer") == [("transfer", {"by": "103", "to": "101", "mode": "blind"})]
     # baresip heard the caller's side while it talked, and its call is over
     assert softphone.heard(), softphone.log()[-2000:]
+
+
+async def test_attended_transfer_hands_the_caller_to_the_consulted_phone(staff_plan, world):
+    """102 holds the caller, calls 101 itself (an internal call the dialplan bridges), then presses
+    Transfer: a REFER with Replaces. The caller ends up talking to 101 in the service's bridge."""
+    world.reset()
+    caller = "+79163000007"
+    world.behaviours["102"] = Behaviour("answer", after=0.3)
+    world.behaviours["101"] = Behaviour("answer", after=0.5)
+    caller_leg, desk = await answered_by_102(world, caller)
+    consultation = await world.dial_from_phone("102", "101")
+    target = await incoming(world, "101")
+    await asyncio.wait_for(consultation.answered.wait(), 10)
+    await asyncio.sleep(0.5)                       # 102 talks to 101
+    await world.attended_transfer(desk, consultation, "101")
+    # The PBX hangs up both of 102's calls; 101 stays, now with the caller.
+    await asyncio.wait_for(asyncio.gather(desk.ended.wait(), consultation.ended.wait()), 10)
+    assert target.ended_at is None, "the consulted phone was dropped"
+    heard = await speaks_then_hangs_up(world, target, caller_leg)
+    assert heard > 0.6
+    record = await staff_plan.call_record(caller)
+    assert record["outcome"] == "answered" and record["answered_by"] == "101", record
+    assert steps(record, "transfer") == [("transfer", {"by": "102", "to": "101", "mode": "attended"})]
+    assert [d.get("member") for _, d in steps(record, "answered")] == ["102", "101"]
+
+
+async def test_blind_transfer_code_passes_the_caller_on(staff_plan, world):
+    """A phone without a Transfer key: ## 103 # during the call."""
+    world.reset()
+    caller = "+79163000008"
+    world.behaviours["102"] = Behaviour("answer", after=0.3)
+    world.behaviours["103"] = Behaviour("answer", after=1.0, play=VOICE, play_after=0.3, hangup_after=2.5)
+    caller_leg, desk = await answered_by_102(world, caller)
+    await world.press(desk, "##103#")
+    target = await incoming(world, "103")
+    await asyncio.wait_for(desk.ended.wait(), 10)          # the service let 102 go
+    await asyncio.wait_for(caller_leg.ended.wait(), 20)
+
+    assert target.caller_number == caller and target.answered_at is not None
+    heard = await world.wait_recording(caller_leg)
+    rang_from, answered = target.invited_at - caller_leg.invited_at, target.answered_at - caller_leg.invited_at
+    assert has_tone(heard, RINGBACK_HZ, rang_from, answered + 0.2, min_seconds=0.5)
+    assert sound_in(heard, answered + 0.5, answered + 1.3) > 0.6
+    record = await staff_plan.call_record(caller)
+    assert record["answered_by"] == "103", record
+    assert steps(record, "transfer_code", "transfer") == [
+        ("transfer_code", {"by": "102", "mode": "blind", "to": "103"}),
+        ("transfer", {"by": "102", "to": "103", "mode": "blind"})]
+
+
+async def test_attended_transfer_code_consults_then_hands_over(staff_plan, world):
+    """*2 101: the caller hears music while 102 talks to 101; * hands the caller to 101."""
+    world.reset()
+    caller = "+79163000009"
+    world.behaviours["102"] = Behaviour("answer", after=0.3)
+    world.behaviours["101"] = Behaviour("answer", after=1.0)
+    caller_leg, desk = await answered_by_102(world, caller)
+    keyed = time.monotonic()
+    await world.press(desk, "*2101")
+    target = await incoming(world, "101")
+    await asyncio.wait_for(target.answered.wait(), 10)
+    await asyncio.sleep(1.0)                                # 102 and 101 talk
+    assert desk.ended_at is None and caller_leg.ended_at is None
+    completed = time.monotonic()
+    await world.press(desk, "*")
+    await asyncio.wait_for(desk.ended.wait(), 10)
+    heard = await speaks_then_hangs_up(world, target, caller_leg)
+    recording = await world.wait_recording(caller_leg)
+    # Music on hold from the code's end (1 s after the last digit) until the hand-over: no silence
+    # but a music file's own quiet start (up to 1.1 s in the stock tracks).
+    held_from, held_to = keyed - caller_leg.invited_at + 3.2, completed - caller_leg.invited_at
+    assert sound_in(recording, held_from, held_to) > 0.6, (held_from, held_to)
+    assert heard > 0.6
+    record = await staff_plan.call_record(caller)
+    assert record["outcome"] == "answered" and record["answered_by"] == "101", record
+    assert steps(record, "transfer_code", "transfer") == [
+        ("transfer_code", {"by": "102", "mode": "attended", "to": "101"}),
+        ("transfer", {"by": "102", "to": "101", "mode": "attended"})]
+
+
+async def test_attended_transfer_code_cancelled_goes_back_to_the_caller(staff_plan, world):
+    """*2 101, then #: 101 is let go and 102 talks to the caller again."""
+    world.reset()
+    caller = "+79163000010"
+    world.behaviours["102"] = Behaviour("answer", after=0.3)
+    world.behaviours["101"] = Behaviour("answer", after=0.5)
+    caller_leg, desk = await answered_by_102(world, caller)
+    await world.press(desk, "*2101")
+    target = await incoming(world, "101")
+    await asyncio.wait_for(target.answered.wait(), 10)
+    await asyncio.sleep(0.5)
+    await world.press(desk, "#")
+    await asyncio.wait_for(target.ended.wait(), 10)
+    heard = await speaks_then_hangs_up(world, desk, caller_leg)
+    assert heard > 0.6
+    record = await staff_plan.call_record(caller)
+    assert record["answered_by"] == "102", record
+    assert steps(record, "consult_end", "transfer") == [
+        ("consult_end", {"by": "102", "to": "101", "reason": "cancelled"})]

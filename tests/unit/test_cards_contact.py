@@ -15,7 +15,7 @@ from ivr.contacts.card import contact_card
 from ivr.contacts.store import Contact
 from ivr.flows.context import Services
 from ivr.missed.store import MissedItem
-from ivr.plan.model import HuntMember, HuntNode, Trunk
+from ivr.plan.model import HuntMember, HuntNode, TransferCodes, Trunk
 from test_cards_hunt import carded_ctx, until
 from test_hunt_flow import CALLER, Phone
 
@@ -126,7 +126,8 @@ def inbound_ctx(caller: str, missed: FakeMissed, phones: dict[str, Phone]):
     group = HuntNode(id="g", members=(HuntMember("101", 0.5), HuntMember("102", 0.5)), strategy="ringall")
     ctx.plan = SimpleNamespace(numbers={COMPANY_NUMBER: SimpleNamespace(entry="g", source="")}, nodes={"g": group},
                                staff={"101": None, "102": None}, timezone=MOSCOW, country="RU", language="ru",
-                               trunks={"default": Trunk("default", "127.0.0.11", default=True)}, default_trunk="default")
+                               trunks={"default": Trunk("default", "127.0.0.11", default=True)}, default_trunk="default",
+                               transfer_codes=TransferCodes())
     return ctx, ari
 
 

@@ -21,7 +21,7 @@ from ivr.calls.session import CallEnded, CallSession
 from ivr.errors import IvrError
 from ivr.flows import hunt
 from ivr.flows.context import FlowContext, Services
-from ivr.plan.model import HuntMember, HuntNode, Trunk
+from ivr.plan.model import HuntMember, HuntNode, TransferCodes, Trunk
 from ivr.testing import fake_ari as testing
 
 CALLER = "caller"
@@ -130,7 +130,8 @@ def make_ctx(phones: dict[str, Phone], services: Services | None = None) -> tupl
     session = CallSession(ari, bus, bus.subscribe(CALLER), CALLER, "ru",
                           lambda name, lang: f"/sounds/{lang}/{name}", datetime.now)
     plan = SimpleNamespace(staff={"101": None, "102": None, "103": None}, country="RU", language="ru",
-                           trunks={"default": Trunk("default", "127.0.0.11", default=True)}, default_trunk="default")
+                           trunks={"default": Trunk("default", "127.0.0.11", default=True)}, default_trunk="default",
+                           transfer_codes=TransferCodes())
     ctx = FlowContext(call=session, plan=plan, journal=CallJournal(datetime.now), now=datetime.now,
                       services=services or Services())
     return ctx, ari

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ivr.ari.events import StasisStart
 from ivr.flows import hunt
-from ivr.flows.hunt import extension_of
+from ivr.calls.legs import extension_of
 from test_hunt_flow import Phone, channel, group, make_ctx, steps
 
 

@@ -14,7 +14,7 @@ from ivr.calls.session import CallSession
 from ivr.flows import hunt
 from ivr.flows.context import FlowContext, Services
 from ivr.missed.callback import CallbackJob, Callbacks
-from ivr.plan.model import ForwardNode
+from ivr.plan.model import ForwardNode, TransferCodes
 from test_routing_outbound_leg import NUMBER, FakeAri, info, router_like
 
 T0 = datetime(2026, 11, 25, 11, 0)
@@ -94,7 +94,8 @@ async def run_hunt(answers: dict[str, int | str]) -> tuple[FlowContext, Callback
     ari = CallbackAri(bus, answers)
     session = CallSession(ari, bus, bus.subscribe("caller"), "caller", "ru", lambda name, lang: None,
                           datetime.now)  # type: ignore[arg-type]
-    plan = SimpleNamespace(staff={}, country="RU", language="ru", trunks={}, default_trunk="")
+    plan = SimpleNamespace(staff={}, country="RU", language="ru", trunks={}, default_trunk="",
+                           transfer_codes=TransferCodes())
     ctx = FlowContext(call=session, plan=plan, journal=CallJournal(datetime.now),  # type: ignore[arg-type]
                       now=datetime.now, services=Services(router=Router()), caller="+79031112233")
     await asyncio.wait_for(hunt.forward(ForwardNode(id="fw", number=NUMBER, ring_seconds=2, then="after"), ctx), 5)

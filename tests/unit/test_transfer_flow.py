@@ -2,13 +2,20 @@
 the order (target, recall, fallback), and what the phone is told."""
 from __future__ import annotations
 
+import math
+from pathlib import Path
 from types import SimpleNamespace
+
+import pytest
 
 from ivr.ari.events import ChannelTransfer
 from ivr.flows import hunt
-from ivr.flows.transfer import pass_on_order, transfer_target
-from ivr.plan.model import Staff
+from ivr.flows.transfer import CodeReader, CodeRequest, pass_on_order, transfer_target
+from ivr.plan.loader import PlanError, load_plan_text
+from ivr.plan.model import Staff, TransferCodes
 from test_hunt_flow import Phone, group, make_ctx, steps
+
+PLANS = Path(__file__).parent / "plans"
 
 
 def plan(**kw) -> SimpleNamespace:
@@ -88,3 +95,50 @@ async def test_a_refused_transfer_keeps_the_call():
     await hunt.run(group("102"), ctx)
     assert [state for _, state in ari.progress] == ["channel_declined"] and ari.unbridged == []
     assert ctx.journal.answered_by == "102" and [t for t, _ in ari.rang] == ["102"]
+
+
+# ----- in-call transfer codes -----
+
+def keyed(reader: CodeReader, digits: str, at: float = 0.0):
+    return [reader.feed(d, at) for d in digits]
+
+
+def test_blind_code_number_ends_on_hash():
+    reader = CodeReader(TransferCodes())
+    assert keyed(reader, "5##103") == [None] * 6
+    assert reader.feed("#", 0.5) == CodeRequest("blind", "103")
+    assert reader.mode == "" and reader.until == math.inf
+
+
+def test_attended_code_number_ends_after_the_digit_time():
+    reader = CodeReader(TransferCodes(digit_seconds=1.0))
+    keyed(reader, "*2101", at=10.0)
+    assert reader.expire(10.5) is None
+    assert reader.expire(11.0) == CodeRequest("attended", "101")
+
+
+def test_a_code_without_a_number_is_nothing_and_other_digits_are_ignored():
+    reader = CodeReader(TransferCodes(blind="#1", attended="*3"))
+    assert keyed(reader, "123*2##") == [None] * 7
+    assert reader.mode == ""
+    keyed(reader, "#1")
+    assert reader.feed("#", 0.0) is None and reader.mode == ""
+
+
+def plan_with(text: str):
+    return load_plan_text(text, "p.yaml", secrets_path=PLANS / "secrets.yaml")
+
+
+def test_plan_transfer_codes_are_read_and_checked():
+    base = (PLANS / "good.yaml").read_text(encoding="utf-8")
+    plan = plan_with(base + 'transfer_codes: {blind: "#1", attended: "*3", digit_seconds: 2}\n')
+    assert plan.transfer_codes == TransferCodes("#1", "*3", 2.0)
+    assert plan_with(base).transfer_codes == TransferCodes("##", "*2", 3.0)
+    with pytest.raises(PlanError) as info:
+        plan_with(base + 'transfer_codes: {blind: "*2", attended: "*", colour: red}\n')
+    messages = [p.message for p in info.value.problems]
+    assert any("colour" in m for m in messages), messages
+    assert any("transfer_codes attended: expected 2 to 4 of 0-9 * #, got '*'" in m for m in messages), messages
+    with pytest.raises(PlanError) as info:
+        plan_with(base + 'transfer_codes: {blind: "*2", attended: "*21"}\n')
+    assert "neither may begin the other" in info.value.problems[0].message
