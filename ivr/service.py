@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import date
 from functools import partial
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.client import AriClient, AriError
 from ivr.ari.events import StasisStart
 from ivr.asterisk.render import pbx_instance, render_pbx
-from ivr.calls.legs import hangup_quietly
+from ivr.calls.legs import hangup_quietly, quietly
+from ivr.calls.recording import DailyPurge, Recorder
 from ivr.calls.session import CallSession, Resync
 from ivr.calls.supervisor import CallSupervisor
 from ivr.campaigns.callback import CampaignCallback
@@ -51,6 +54,7 @@ class IvrService:
         self.plans = PlanHolder(settings, PlanStore(db), self.catalog, RUNNABLE)
         self.services = Services()
         self._reload_pending = False
+        self._connected_before = False
         self.bus = EventBus()
         self.supervisor = CallSupervisor(self.bus, {})
         self.ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app,
@@ -66,9 +70,9 @@ class IvrService:
         self.auto_callback = AutoCallback(self.services.missed, lambda: self.plans.current.plan
                                           if self.plans.current else None, self.services.queues)
         missed = self.services.missed
+        alerts = Alerts(db, lambda: missed.config, self.clock.now, missed.worker.kick)
         self.trunks = TrunkWatch(pbx_instance(settings), self._plan, self.clock.now, settings.var / "trunks.json",
-                                 Alerts(db, lambda: missed.config, self.clock.now, missed.worker.kick),
-                                 settings.trunk_check_seconds)
+                                 alerts, settings.trunk_check_seconds)
         self._trunk_task: asyncio.Task | None = None
         self.campaigns = CampaignDialer(self, CampaignStore(db))
         self.services.campaign_callback = CampaignCallback(self.campaigns)
@@ -82,6 +86,9 @@ class IvrService:
         asterisk_logs = pbx_instance(settings).root / "log" if settings.asterisk_mode == "bundled" \
             else Path("/var/log/asterisk")
         self.sip_guard = sip_guard.for_settings(settings, asterisk_logs, self._reload_pjsip)
+        self.services.recorder = Recorder(pbx_instance(settings), settings.recordings,
+                                          settings.recording_min_free_mb * 2**20, alerts, self.clock.now)
+        self.recording_purge = DailyPurge(settings.recordings, self._retention_days, self._today)
 
     async def start(self) -> None:
         await self.plans.load()
@@ -90,9 +97,19 @@ class IvrService:
         await self.services.missed.start()
         self.auto_callback.start()
         self._trunk_task = asyncio.create_task(self.trunks.run(), name="trunk-watch")
+        self.recording_purge.start()
 
     def _plan(self):
         return self.plans.current.plan if self.plans.current else None
+
+    def _retention_days(self) -> int | None:
+        plan = self._plan()
+        return plan.recording.retention_days if plan is not None else None
+
+    def _today(self) -> date:
+        plan = self._plan()
+        now = self.clock.now()
+        return (now.astimezone(ZoneInfo(plan.timezone)) if plan is not None and plan.timezone else now).date()
 
     async def run(self) -> None:
         await asyncio.gather(self.ari.run_forever(), self.campaigns.run(), self.sip_guard.run())
@@ -122,6 +139,7 @@ class IvrService:
         Stasis app by an earlier run of the service are picked up, never left in silence."""
         if self._reload_pending:
             await self._reload_asterisk()
+        first_connect, self._connected_before = not self._connected_before, True
         for sub_channel in list(self.supervisor.tasks):
             self.bus.publish_to(sub_channel, Resync("Resync"))
         try:
@@ -129,6 +147,9 @@ class IvrService:
         except AriError:
             return
         app = self.settings.ari_app + ","
+        # Listed before any call is picked up: those make bridges of their own at once.
+        stale = await self._stale_bridges({c.id for c in channels if c.app_data.startswith(app)}) \
+            if first_connect else []
         for channel in channels:
             if not channel.app_data.startswith(app) or self.supervisor.known(channel.id):
                 continue
@@ -139,7 +160,20 @@ class IvrService:
             else:
                 log.warning("hanging up an orphaned leg call=%s", channel.id)
                 await hangup_quietly(self.ari, channel.id)
+        for bridge_id in stale:
+            log.warning("destroying a bridge left by an earlier run bridge=%s", bridge_id)
+            await quietly(self.ari.destroy_bridge(bridge_id))
         await self.campaigns.reconcile()
+
+    async def _stale_bridges(self, ours: set[str]) -> list[str]:
+        """At this process's first connection: the bridges an earlier run left, holding nothing or
+        only channels of our app (calls picked up again start afresh and bridge anew, orphaned
+        legs are hung up); they would stay in Asterisk for ever."""
+        try:
+            bridges = await self.ari.stasis_bridges()
+        except AriError:
+            return []
+        return [bridge_id for bridge_id, members in bridges.items() if set(members) <= ours]
 
     # ----- plan -----
 
@@ -186,6 +220,7 @@ class IvrService:
         if self._trunk_task is not None:
             self._trunk_task.cancel()
         await self.auto_callback.stop()
+        await self.recording_purge.stop()
         await self.campaigns.stop()
         await self.supervisor.shutdown()
         await self.services.queues.stop()

@@ -23,10 +23,11 @@ from ivr.errors import ConfigError
 from ivr.plan import schedule as sched
 from ivr.plan.errors import Problem
 from ivr.plan.model import (
-    CARRIER_KEY, AutoCallbackRule, CallbackNode, Closure, CompanyNumber, DailyLimits, DayCap, ForwardNode, GotoNode,
+    CARRIER_KEY, CONSENT_PROMPT, AutoCallbackRule, CallbackNode, Closure, CompanyNumber, DailyLimits, DayCap, ForwardNode, GotoNode,
     HangupNode, HuntMember, HuntNode, LanguageNode, MenuNode, Node, Plan, PlayNode, QueueNode, Schedule, ScheduleNode, Staff,
     TimeRange, Trunk, VoicemailNode,
 )
+from ivr.plan.recording import read_recording, record_flag
 from ivr.plan.reasons import REASON_GROUPS, REASON_WORDS, expand_reasons
 from ivr.plan.trunk_sip import read_trunk_sip
 from ivr.security.passwords import weakness
@@ -45,12 +46,12 @@ MENU_KEYS = tuple("0123456789*#")
 
 TOP_KEYS = ("company", "timezone", "country", "language", "languages", "ring_seconds",
             "short_call_seconds", "numbers", "schedules", "staff", "fallback", "nodes", "trunks",
-            "auto_callback", "limits", "transfer_ring_seconds")
-NUMBER_KEYS = ("entry", "source", "name")
+            "auto_callback", "limits", "transfer_ring_seconds", "recording")
+NUMBER_KEYS = ("entry", "source", "name", "record")
 SCHEDULE_KEYS = ("hours", "holidays", "closures")
 HOLIDAY_KEYS = ("date", "from", "to", "name")
 CLOSURE_KEYS = ("from", "to", "reason")
-STAFF_KEYS = ("name", "mobile", "language", "dial", "dial_per_hour", "pickup_group")
+STAFF_KEYS = ("name", "mobile", "language", "dial", "dial_per_hour", "pickup_group", "record")
 # A pickup group becomes a word in pjsip.conf.
 _PICKUP_GROUP = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 TRUNK_KEYS = ("host", "caller_id", "capacity", "default", "carriers", "cost", "priority", "international",
@@ -73,13 +74,13 @@ NODE_KEYS: dict[str, tuple[str, ...]] = {
     "language": ("language", "next"),
     "goto": ("next",),
     "hangup": ("prompts",),
-    "forward": ("number", "rings", "seconds", "then"),
+    "forward": ("number", "rings", "seconds", "then", "record"),
     "hunt": ("members", "strategy", "rings", "seconds", "limit_seconds", "music", "ring_busy",
-             "overlap_seconds", "then", "manager_first"),
+             "overlap_seconds", "then", "manager_first", "record"),
     "queue": ("agents", "strategy", "music", "announce_every", "max_wait", "max_callers",
               "callback_after", "agent_ring_seconds", "wrapup_seconds", "then", "vip",
               "service_level_seconds", "skip_after_no_answer_seconds", "leave_digit", "leave",
-              "callback_retries", "callback_retry_seconds"),
+              "callback_retries", "callback_retry_seconds", "record"),
     "voicemail": ("prompts", "max_seconds", "then"),
     "callback": ("prompts", "then"),
 }
@@ -333,6 +334,8 @@ class PlanBuilder:
         numbers = self._numbers(top)
         auto_callback = self._auto_callback(top, numbers, trunks)
         limits = self._limits(top, trunks)
+        recording = read_recording(r, top)
+        self._consent_prompt(recording.consent, numbers, nodes, top)
         self._check_graph(numbers)
         self._check_languages()
         self._check_prompts()
@@ -344,7 +347,7 @@ class PlanBuilder:
             short_call_seconds=short_call, numbers=numbers, schedules=schedules,
             staff=self.staff, fallback=fallback, nodes=nodes, trunks=trunks, auto_callback=auto_callback,
             limits=limits,
-            transfer_ring_seconds=transfer_ring,
+            transfer_ring_seconds=transfer_ring, recording=recording,
         )
 
     # ----- top-level settings -----
@@ -471,7 +474,7 @@ class PlanBuilder:
                 continue
             self.staff_ids.add(ext)
             name, mobile, language, pickup_group = "", "", "", ""
-            dial, dial_per_hour = DEFAULT_DIAL, 60
+            dial, dial_per_hour, record = DEFAULT_DIAL, 60, False
             if isinstance(value, ScalarNode):
                 name = str(value.value).strip() if not _is_null(value) else ""
             elif (info := r.mapping(value, f"staff '{ext}'", STAFF_KEYS)) is not None:
@@ -484,6 +487,7 @@ class PlanBuilder:
                     dial = self._dial_classes(n, ext)
                 dial_per_hour = int(r.optional(info, "dial_per_hour",
                                                lambda n, w: r.number(n, w, integer=True), 60))
+                record = record_flag(r, info, f"staff '{ext}'")
                 if (n := info.get("pickup_group")) is not None:
                     pickup_group = r.text(n, "pickup_group") or ""
                     if pickup_group and not _PICKUP_GROUP.fullmatch(pickup_group):
@@ -501,7 +505,7 @@ class PlanBuilder:
                 continue
             self.staff[ext] = Staff(extension=ext, name=name, password=password, mobile=mobile,
                                     language=language, dial=dial, dial_per_hour=dial_per_hour,
-                                    pickup_group=pickup_group)
+                                    pickup_group=pickup_group, record=record)
 
     def _dial_classes(self, node: YNode, ext: str) -> tuple[str, ...]:
         """`dial: [local, mobile, long-distance]`: what this phone may call outside ("internal" is
@@ -781,7 +785,7 @@ class PlanBuilder:
         for number, (key, value) in fields.entries.items():
             e164 = self._company_number(number, key)
             if isinstance(value, ScalarNode):
-                entry_node, source, name = value, "", ""
+                entry_node, source, name, record = value, "", "", False
             else:
                 info = r.mapping(value, f"number {number}", NUMBER_KEYS)
                 if info is None:
@@ -790,13 +794,14 @@ class PlanBuilder:
                 entry_node = r.require(info, "entry", f"number {number}")
                 source = r.optional(info, "source", r.text, "")
                 name = r.optional(info, "name", r.text, "")
+                record = record_flag(r, info, f"number {number}")
             entry = self._ref(entry_node, "entry", None) if entry_node is not None else None
             if entry is None:
                 self.nodes_complete = False
             if e164 is not None and entry is not None:
                 if e164 in numbers:
                     r.problem(key, f"numbers: {e164} is given twice")
-                numbers[e164] = CompanyNumber(number=e164, entry=entry, source=source, name=name)
+                numbers[e164] = CompanyNumber(number=e164, entry=entry, source=source, name=name, record=record)
         return numbers
 
     def _company_number(self, number: str, key: YNode) -> str | None:
@@ -952,7 +957,7 @@ class PlanBuilder:
         node = self.r.require(f, "number", f"forward node '{info.id}'")
         number = self._target(node, "number") if node is not None else None
         return ForwardNode(id=info.id, number=number or "", ring_seconds=self._ring_time(f, 30.0),
-                           then=self._opt_ref(f, "then", info))
+                           then=self._opt_ref(f, "then", info), record=self._record(f, info))
 
     def _node_hunt(self, info: _NodeInfo, f: Fields) -> Node:
         r = self.r
@@ -992,7 +997,7 @@ class PlanBuilder:
             # during the last ring of the previous one.
             overlap_seconds=self._seconds(f, "overlap_seconds", self.ring_seconds),
             then=self._opt_ref(f, "then", info),
-            manager_first=r.optional(f, "manager_first", r.boolean, False))
+            manager_first=r.optional(f, "manager_first", r.boolean, False), record=self._record(f, info))
 
     def _node_queue(self, info: _NodeInfo, f: Fields) -> Node:
         r = self.r
@@ -1035,6 +1040,7 @@ class PlanBuilder:
             leave_digit=leave_digit, leave=self._opt_ref(f, "leave", info),
             callback_retries=self._count(f, "callback_retries", 3),
             callback_retry_seconds=self._seconds(f, "callback_retry_seconds", 60.0, positive=True),
+            record=self._record(f, info),
             strategy=r.optional(f, "strategy", lambda n, w: r.choice(n, w, QUEUE_STRATEGIES), "ringall"),
             music=r.optional(f, "music", r.text, "default"),
             announce_every=self._seconds(f, "announce_every", 30.0),
@@ -1245,6 +1251,16 @@ class PlanBuilder:
                         self.r.problem(self.nodes[nxt].key,
                                        f"loop that never waits for the caller: {loop} "
                                        f"(add a menu, or end with hangup)")
+
+    def _record(self, f: Fields, info: _NodeInfo) -> bool:
+        return record_flag(self.r, f, f"{info.kind} node '{info.id}'")
+
+    def _consent_prompt(self, consent: bool, numbers: dict[str, CompanyNumber], nodes: dict[str, Node],
+                        top: Fields) -> None:
+        """A plan that records with consent needs the consent prompt in every language."""
+        if consent and (any(n.record for n in numbers.values()) or any(getattr(n, "record", False)
+                                                                      for n in nodes.values())):
+            self.prompts.append((CONSENT_PROMPT, top.get("recording") or top.get("numbers") or top.at))
 
     def _check_languages(self) -> None:
         for language, node in self.languages_used:
