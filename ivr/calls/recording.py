@@ -43,6 +43,7 @@ Alert = Callable[[str, str, str], Awaitable[None]]
 @dataclass(frozen=True)
 class Started:
     name: str                 # relative to the recordings directory, e.g. 2026/11/25/110000-abc.ogg
+    arguments: str = ""       # MixMonitor's: file,options,command (for the dialplan to start it)
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,12 @@ def finish_command(raw: Path, final: Path, stereo: bool, ffmpeg: str = "ffmpeg")
             f"-ac {channels} -c:a libopus -b:a {BITRATE} {final} && rm -f {raw}")
 
 
-def mixmonitor_cli(channel_id: str, raw: Path, command: str) -> str:
-    return f'mixmonitor start {channel_id} "{raw},D,{command}"'
+def mixmonitor_arguments(raw: Path, command: str) -> str:
+    return f"{raw},D,{command}"
+
+
+def mixmonitor_cli(channel_id: str, arguments: str) -> str:
+    return f'mixmonitor start {channel_id} "{arguments}"'
 
 
 class Recorder:
@@ -91,8 +96,9 @@ class Recorder:
         self.directory.mkdir(parents=True, exist_ok=True)
         return shutil.disk_usage(self.directory).free
 
-    async def start(self, channel_id: str, started: datetime, stereo: bool) -> Started | Skipped:
-        """Start recording the channel, unless the disk is nearly full. Never raises for the call."""
+    async def prepare(self, channel_id: str, started: datetime, stereo: bool) -> Started | Skipped:
+        """The file and MixMonitor's arguments for recording a channel that is the customer's (left
+        side), unless the disk is nearly full. Never raises for the call."""
         free = await asyncio.to_thread(self.free_bytes)
         if free < self.min_free:
             await self._disk_alert(free)
@@ -102,16 +108,27 @@ class Recorder:
         raw = final.with_suffix(".raw")
         try:
             await asyncio.to_thread(final.parent.mkdir, parents=True, exist_ok=True)
-            command = finish_command(raw, final, stereo, self.ffmpeg)
-            out = await asyncio.to_thread(self.instance.cli, mixmonitor_cli(channel_id, raw, command))
-        except (AsteriskError, OSError) as e:
+        except OSError as e:
+            log.error("recording not started call=%s error=%s", channel_id, e)
+            return Skipped("failed", str(e)[:200])
+        return Started(name, mixmonitor_arguments(raw, finish_command(raw, final, stereo, self.ffmpeg)))
+
+    async def start(self, channel_id: str, started: datetime, stereo: bool) -> Started | Skipped:
+        """Start recording the customer's channel now (Asterisk's CLI). Never raises for the call."""
+        prepared = await self.prepare(channel_id, started, stereo)
+        if isinstance(prepared, Skipped):
+            return prepared
+        name = prepared.name
+        try:
+            out = await asyncio.to_thread(self.instance.cli, mixmonitor_cli(channel_id, prepared.arguments))
+        except AsteriskError as e:
             log.error("recording not started call=%s error=%s", channel_id, e)
             return Skipped("failed", str(e)[:200])
         if out.strip():                      # the CLI prints only on trouble ("No channel ...")
             log.error("recording not started call=%s asterisk=%s", channel_id, out.strip()[:200])
             return Skipped("failed", out.strip()[:200])
         log.info("recording started call=%s file=%s stereo=%s", channel_id, name, stereo)
-        return Started(name)
+        return prepared
 
     async def _disk_alert(self, free: int) -> None:
         now = self._now()
@@ -146,10 +163,11 @@ def purge(directory: Path, today: date, retention_days: int) -> list[str]:
         if day < oldest:
             shutil.rmtree(day_dir)
             gone.append(rel)
-    for parent in sorted({p for p in directory.glob("*/*") if p.is_dir()} | {p for p in directory.glob("*")
-                                                                            if p.is_dir()}, reverse=True):
-        if not any(parent.iterdir()):
-            parent.rmdir()
+    # Months, then years, left empty.
+    for pattern in ("[0-9][0-9][0-9][0-9]/[0-9][0-9]", "[0-9][0-9][0-9][0-9]"):
+        for parent in directory.glob(pattern):
+            if parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
     return gone
 
 

@@ -229,6 +229,36 @@ async def test_retention_purge_deletes_old_days(recording_plan, stack_dir):
     (kept / "110000-test.ogg").unlink()
 
 
+async def test_a_staff_phones_outside_call_is_recorded(recording_plan, world, stack_dir):
+    world.reset()
+    customer = "+79165550011"
+    world.behaviours[customer] = Behaviour("answer", after=0.3)
+    phone = await world.dial_from_phone("103", "89165550011")
+    [callee] = [await incoming(world, customer)]
+    await asyncio.wait_for(callee.answered.wait(), 15)
+    await speak(world, callee, CALLER_HZ)
+    await speak(world, phone, DESK_HZ)
+    await asyncio.sleep(3.0)
+    await world.hangup(phone)
+    await asyncio.wait_for(callee.ended.wait(), 10)
+
+    async def stored() -> dict:
+        while True:
+            calls = (await recording_plan.get("/api/calls?limit=50"))["calls"]
+            if mine := [c for c in calls if c["caller"] == customer and c["direction"] == "outbound"]:
+                return await recording_plan.get(f"/api/calls/{mine[0]['id']}")
+            await asyncio.sleep(0.3)
+    record = await asyncio.wait_for(stored(), 15)
+    assert record["answered_by"] == "103" and steps(record, "recording")[0]["why"] == "staff", record
+    path = await finished_file(stack_dir, record)
+    left, right = sides(path)
+    talk = len(left) / 8000.0
+    # The customer on the left, as in inbound calls; the staff phone on the right.
+    assert tone_fraction(left, CALLER_HZ, talk - 2.5, talk - 0.3) > 0.8
+    assert tone_fraction(right, DESK_HZ, talk - 2.5, talk - 0.3) > 0.8
+    assert tone_fraction(left, DESK_HZ, 0, talk) < 0.05
+
+
 def ivr(base_env: dict[str, str], *args: str) -> str:
     done = subprocess.run([sys.executable, "-m", "ivr.cli", *args], env={**os.environ, **base_env}, cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
