@@ -23,8 +23,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from ivr.asterisk.process import AsteriskError, Instance
+from ivr.calls.legs import quietly
+from ivr.calls.session import CallSession
+from ivr.plan.model import CONSENT_PROMPT, Plan
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +60,12 @@ class RecordingError(Exception):
     pass
 
 
+def _file_safe(channel_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", channel_id)
+
+
 def name_for(channel_id: str, started: datetime) -> str:
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", channel_id)
-    return f"{started:%Y/%m/%d}/{started:%H%M%S}-{safe}{SUFFIX}"
+    return f"{started:%Y/%m/%d}/{started:%H%M%S}-{_file_safe(channel_id)}{SUFFIX}"
 
 
 def finish_command(raw: Path, final: Path, stereo: bool, ffmpeg: str = "ffmpeg") -> str:
@@ -91,6 +98,16 @@ class Recorder:
         if not re.fullmatch(r"\d{4}/\d{2}/\d{2}/[A-Za-z0-9_.-]+" + re.escape(SUFFIX), name):
             return None
         return self.directory / name
+
+    def find(self, channel_id: str, around: datetime) -> str:
+        """The name of a channel's recording started on `around`'s local day or the next (a call
+        over midnight), finished or still being compressed; "" when there is none."""
+        for day in (around.date(), around.date() + timedelta(days=1)):
+            folder = self.directory / f"{day:%Y/%m/%d}"
+            for suffix in (SUFFIX, ".raw"):
+                if found := sorted(folder.glob(f"*-{_file_safe(channel_id)}{suffix}")):
+                    return f"{day:%Y/%m/%d}/{found[0].stem}{SUFFIX}"
+        return ""
 
     def free_bytes(self) -> int:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -145,6 +162,18 @@ class Recorder:
                               "recording until space is freed.")
         except Exception:
             log.exception("recording disk alert not queued")
+
+
+async def record_call(call: CallSession, recorder: Recorder, plan: Plan, now: datetime) -> Started | Skipped:
+    """The consent prompt when the plan asks for it, then the customer's channel recorded to the end
+    of the call; the channel keeps the file's name (VARIABLE) for a service that picks it up again."""
+    if plan.recording.consent:
+        await call.play((CONSENT_PROMPT,))
+    started = now.astimezone(ZoneInfo(plan.timezone)) if plan.timezone else now
+    result = await recorder.start(call.channel_id, started, plan.recording.stereo)
+    if isinstance(result, Started):            # a caller gone meanwhile leaves nothing to mark
+        await quietly(call.ari.set_var(call.channel_id, VARIABLE, result.name), "recording mark")
+    return result
 
 
 def purge(directory: Path, today: date, retention_days: int) -> list[str]:

@@ -10,10 +10,8 @@ The plan is tests/integration/plans/recording.yaml (one ring = 1 s, retention 30
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,10 +19,15 @@ import aiohttp
 import numpy as np
 import pytest
 
-from conftest import heard, plan_text
-from ivr.config import ROOT
+from conftest import PLANS, heard, plan_text
+from ivr.campaigns.config import load_profiles
+from ivr.campaigns.store import CampaignStore
+from ivr.plan.loader import load_plan
+from ivr.store import open_database
 from ivr.testing.audio import tone_fraction
 from ivr.testing.world import Behaviour, Leg, World
+from test_campaign import run_campaign
+from test_security import ivr
 
 RECORDED, RECORDED_NODE, PLAIN = "+74951110200", "+74951110201", "+74951110203"
 CALLER_HZ, DESK_HZ, TARGET_HZ = 697.0, 1209.0, 941.0      # one tone per party, far from ringback (425)
@@ -242,13 +245,7 @@ async def test_a_staff_phones_outside_call_is_recorded(recording_plan, world, st
     await world.hangup(phone)
     await asyncio.wait_for(callee.ended.wait(), 10)
 
-    async def stored() -> dict:
-        while True:
-            calls = (await recording_plan.get("/api/calls?limit=50"))["calls"]
-            if mine := [c for c in calls if c["caller"] == customer and c["direction"] == "outbound"]:
-                return await recording_plan.get(f"/api/calls/{mine[0]['id']}")
-            await asyncio.sleep(0.3)
-    record = await asyncio.wait_for(stored(), 15)
+    record = await outbound_record(recording_plan, customer)
     assert record["answered_by"] == "103" and steps(record, "recording")[0]["why"] == "staff", record
     path = await finished_file(stack_dir, record)
     left, right = sides(path)
@@ -259,11 +256,56 @@ async def test_a_staff_phones_outside_call_is_recorded(recording_plan, world, st
     assert tone_fraction(left, DESK_HZ, 0, talk) < 0.05
 
 
-def ivr(base_env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "ivr.cli", *args], env={**os.environ, **base_env}, cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+RECORDED_PROFILE = """\
+profiles:
+  recorded:
+    flow: notice
+    digits: {"1": understood}
+    hours: {daily: "00:00-24:00"}
+    deadline_hours: 1
+    prompts: {intro: [], question: [invalid-choice], thanks: {understood: [goodbye]}}
+    record: yes
+"""
+
+
+async def outbound_record(service, number: str, timeout: float = 15) -> dict:
+    async def stored() -> dict:
+        while True:
+            calls = (await service.get("/api/calls?limit=50"))["calls"]
+            if mine := [c for c in calls if c["caller"] == number and c["direction"] == "outbound"]:
+                return await service.get(f"/api/calls/{mine[0]['id']}")
+            await asyncio.sleep(0.3)
+    return await asyncio.wait_for(stored(), timeout)
+
+
+async def test_a_campaign_profile_records_its_answered_calls(recording_plan, world, stack_dir, prompts):
+    profiles_file = stack_dir / "campaigns.yaml"            # beside the plan; other modules bring their own
+    before = profiles_file.read_text(encoding="utf-8") if profiles_file.exists() else None
+    profiles_file.write_text(RECORDED_PROFILE, encoding="utf-8")
+    db = await open_database(recording_plan.current["IVR_DATABASE_URL"])
+    try:
+        world.reset()
+        passenger = "+79165550022"
+        world.behaviours[passenger] = Behaviour("answer", after=0.3, press="1", press_after=4.0)
+        plan = load_plan(stack_dir / "recording.yaml", secrets_path=PLANS / "secrets.yaml")
+        task = asyncio.create_task(run_campaign(CampaignStore(db), load_profiles(profiles_file, plan)["recorded"],
+                                                plan, [passenger]))
+        leg = await incoming(world, passenger)
+        await asyncio.wait_for(leg.answered.wait(), 15)
+        await speak(world, leg, CALLER_HZ)
+        await task
+        record = await outbound_record(recording_plan, passenger)
+        assert steps(record, "recording")[0]["why"] == "campaign", record
+        path = await finished_file(stack_dir, record)
+        left, right = sides(path)
+        assert tone_fraction(left, CALLER_HZ, 0, len(left) / 8000.0) * len(left) / 8000.0 > 1.0
+        assert tone_fraction(right, CALLER_HZ, 0, len(left) / 8000.0) < 0.05
+    finally:
+        await db.close()
+        if before is None:
+            profiles_file.unlink()
+        else:
+            profiles_file.write_text(before, encoding="utf-8")
 
 
 async def log_in(url: str, username: str, password: str) -> aiohttp.ClientSession:

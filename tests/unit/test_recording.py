@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import pytest
 
 from ivr.asterisk.process import Instance
 from ivr.calls.recording import Recorder, RecordingError, Skipped, Started, finish_command, mixmonitor_arguments, \
     mixmonitor_cli, name_for, purge
+from ivr.campaigns.config import load_profiles_text
 from ivr.plan.loader import PlanError, load_plan_text
 from ivr.plan.model import RecordingPolicy
 from ivr.store.calls import CallRecord, CallStep
@@ -125,3 +125,13 @@ def test_who_took_part_in_a_call_and_its_recording():
     assert _call(None).recording == "" and _call(None).to_dict()["recording"] is None
     picked = _call("104", ("answered", {"member": "101", "picked_up_by": "104"}))
     assert picked.took_part("104") and picked.took_part("101")
+
+
+def test_a_campaign_profile_may_record_its_calls():
+    text = 'profiles:\n  recorded:\n    flow: notice\n    digits: {"1": understood}\n    record: {value}\n'
+    assert load_profiles_text(text.replace("{value}", "yes"), "campaigns.yaml")["recorded"].record is True
+    assert load_profiles_text(text.replace("{value}", "no"), "campaigns.yaml")["recorded"].record is False
+    with pytest.raises(PlanError) as info:
+        load_profiles_text(text.replace("{value}", "sometimes"), "campaigns.yaml")
+    assert [str(p) for p in info.value.problems] == [
+        "campaigns.yaml:5:13: profile 'recorded' record: expected yes or no, got 'sometimes'"]
