@@ -46,6 +46,8 @@ _TRUNK = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _CALLER_ID = re.compile(r"\+?[0-9]{0,15}")
 _DIAL = re.compile(r"\+?[0-9]{6,18}")
+_RECORDING = re.compile(r"\d{4}/\d{2}/\d{2}/[A-Za-z0-9_.-]+\.ogg")
+_MIXMONITOR = re.compile(r"/[A-Za-z0-9_./-]+\.raw,D,[A-Za-z0-9_./:=&+ -]+")   # file,options,command: no quotes
 
 
 class RouteError(Exception):
@@ -63,8 +65,8 @@ def _auth() -> dict[str, str]:
         return {}                         # the service then answers 401: the call is refused
 
 
-def ask_service(number: str, phone: str) -> dict:
-    query = urllib.parse.urlencode({"number": number, "phone": phone, "dial": "1"})
+def ask_service(number: str, phone: str, channel: str) -> dict:
+    query = urllib.parse.urlencode({"number": number, "phone": phone, "dial": "1", "channel": channel})
     request = urllib.request.Request(f"{SERVICE_URL}/api/route?{query}", headers=_auth())
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as reply:
@@ -94,6 +96,17 @@ def checked_plan(route: dict) -> tuple[str, list[tuple[str, str, str]]]:
     return number, trunks
 
 
+def checked_record(route: dict) -> dict[str, str] | None:
+    """The recording the service asks for (a phone whose outside calls are recorded): its name and
+    MixMonitor's arguments, checked before they reach the dialplan; None when there is none."""
+    record = route.get("record")
+    if not record:
+        return None
+    if not (_RECORDING.fullmatch(record.get("name", "")) and _MIXMONITOR.fullmatch(record.get("arguments", ""))):
+        raise RouteError("error", f"unexpected recording from the service: {record!r}")
+    return record
+
+
 def set_trunk(agi: AGI, trunk: str, caller_id: str, dial: str) -> None:
     agi.set_variable("OUT_TRUNK", trunk)
     agi.set_variable("OUT_CID", caller_id)
@@ -113,10 +126,15 @@ def first(agi: AGI) -> None:
     dialled = agi.env.get("agi_extension", "")
     phone = agi.get_variable("CHANNEL(endpoint)")
     try:
-        number, trunks = checked_plan(ask_service(dialled, phone))
+        route = ask_service(dialled, phone, agi.env.get("agi_uniqueid", ""))
+        number, trunks = checked_plan(route)
     except RouteError as e:
         refuse(agi, e.kind, str(e))
         return
+    if (record := checked_record(route)) is not None:
+        # Inherited by the callee's channel, where Dial's pre-dial handler starts MixMonitor.
+        agi.set_variable("_OUT_RECORD", record["arguments"])
+        agi.set_variable("OUT_RECORDING", record["name"])
     agi.set_variable("OUT_NUMBER", number)
     # Space-separated: neither trunk names nor caller IDs contain spaces; "-" is "no caller ID".
     agi.set_variable("OUT_TRUNKS", " ".join(t for t, _, _ in trunks))
@@ -136,7 +154,8 @@ def report(agi: AGI) -> None:
         body = {"phone": agi.get_variable("CHANNEL(endpoint)"), "number": number, "status": status,
                 "answered_seconds": _seconds(agi.get_variable("ANSWEREDTIME")),
                 "dialled_seconds": _seconds(agi.get_variable("DIALEDTIME")),
-                "channel": agi.env.get("agi_uniqueid", ""), "trunk": agi.get_variable("OUT_TRUNK")}
+                "channel": agi.env.get("agi_uniqueid", ""), "trunk": agi.get_variable("OUT_TRUNK"),
+                "recording": agi.get_variable("OUT_RECORDING")}
         request = urllib.request.Request(f"{SERVICE_URL}/api/calls/outbound", data=json.dumps(body).encode(),
                                          headers={"Content-Type": "application/json", **_auth()}, method="POST")
         with urllib.request.urlopen(request, timeout=TIMEOUT):

@@ -76,6 +76,10 @@ class Settings:
     # A fixed wall clock (ISO 8601 with offset) for tests and demos; empty means the real clock.
     clock: str = ""
     trunk_check_seconds: int = 30   # how often the service checks trunk registrations (ivr trunks)
+    # Call recordings (plan `record:`): the directory (empty: <var_dir>/recordings) and the free-space
+    # floor below which no new recording starts (and an alert is mailed); calls are never refused.
+    recordings_dir: str = ""
+    recording_min_free_mb: int = 500
     log_level: str = "INFO"
     log_format: str = "text"   # text | json
 
@@ -96,6 +100,10 @@ class Settings:
     @property
     def var(self) -> Path:
         return self.path(self.var_dir)
+
+    @property
+    def recordings(self) -> Path:
+        return self.path(self.recordings_dir) if self.recordings_dir else self.var / "recordings"
 
     def fixed_now(self) -> datetime | None:
         if not self.clock:

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import date
 from functools import partial
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.client import AriClient, AriError
@@ -13,6 +15,7 @@ from ivr.asterisk.render import pbx_instance, render_pbx
 from ivr.calls.handover import HANDOVER_ARGS
 from ivr.calls.legs import hangup_quietly, quietly
 from ivr.calls.journal import CallJournal
+from ivr.calls.recording import DailyPurge, Recorder
 from ivr.calls.session import CallEnded, CallSession, Resync
 from ivr.calls.supervisor import CallSupervisor
 from ivr.campaigns.callback import CampaignCallback
@@ -55,6 +58,7 @@ class IvrService:
         self.plans = PlanHolder(settings, PlanStore(db), self.catalog, RUNNABLE)
         self.services = Services()
         self._reload_pending = False
+        self._connected_before = False
         self.bus = EventBus()
         self.supervisor = CallSupervisor(self.bus, {})
         self.ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app,
@@ -71,9 +75,9 @@ class IvrService:
         self.auto_callback = AutoCallback(self.services.missed, lambda: self.plans.current.plan
                                           if self.plans.current else None, self.services.queues)
         missed = self.services.missed
+        alerts = Alerts(db, lambda: missed.config, self.clock.now, missed.worker.kick)
         self.trunks = TrunkWatch(pbx_instance(settings), self._plan, self.clock.now, settings.var / "trunks.json",
-                                 Alerts(db, lambda: missed.config, self.clock.now, missed.worker.kick),
-                                 settings.trunk_check_seconds)
+                                 alerts, settings.trunk_check_seconds)
         self.campaigns = CampaignDialer(CampaignStore(db), settings=settings, ari=self.ari, bus=self.bus,
                                         plans=self.plans, catalog=self.catalog, now=self.clock.now,
                                         supervisor=self.supervisor, services=self.services)
@@ -91,6 +95,9 @@ class IvrService:
         asterisk_logs = pbx_instance(settings).root / "log" if settings.asterisk_mode == "bundled" \
             else Path("/var/log/asterisk")
         self.sip_guard = sip_guard.for_settings(settings, asterisk_logs, self._reload_pjsip)
+        self.services.recorder = Recorder(pbx_instance(settings), settings.recordings,
+                                          settings.recording_min_free_mb * 2**20, alerts, self.clock.now)
+        self.recording_purge = DailyPurge(settings.recordings, self._retention_days, self._today)
 
     async def start(self) -> None:
         await self.plans.load()
@@ -102,6 +109,15 @@ class IvrService:
     def _plan(self):
         return self.plans.current.plan if self.plans.current else None
 
+    def _retention_days(self) -> int | None:
+        plan = self._plan()
+        return plan.recording.retention_days if plan is not None else None
+
+    def _today(self) -> date:
+        plan = self._plan()
+        now = self.clock.now()
+        return (now.astimezone(ZoneInfo(plan.timezone)) if plan is not None and plan.timezone else now).date()
+
     async def run(self) -> None:
         """The service's loops, in one task group: cancelling `run` cancels and awaits them all."""
         async with asyncio.TaskGroup() as group:
@@ -109,6 +125,7 @@ class IvrService:
             group.create_task(self.campaigns.run(), name="campaign-dialer")
             group.create_task(self.sip_guard.run(), name="sip-guard")
             group.create_task(self.trunks.run(), name="trunk-watch")
+            group.create_task(self.recording_purge.run(), name="recording-purge")
 
     # ----- calls -----
 
@@ -155,6 +172,7 @@ class IvrService:
         Stasis app by an earlier run of the service are picked up, never left in silence."""
         if self._reload_pending:
             await self._reload_asterisk()
+        first_connect, self._connected_before = not self._connected_before, True
         for sub_channel in list(self.supervisor.tasks):
             self.bus.publish_to(sub_channel, Resync("Resync"))
         try:
@@ -162,6 +180,9 @@ class IvrService:
         except AriError:
             return
         app = self.settings.ari_app + ","
+        # Listed before any call is picked up: those make bridges of their own at once.
+        stale = await self._stale_bridges({c.id for c in channels if c.app_data.startswith(app)}) \
+            if first_connect else []
         for channel in channels:
             if not channel.app_data.startswith(app) or self.supervisor.known(channel.id):
                 continue
@@ -172,7 +193,20 @@ class IvrService:
             else:
                 log.warning("hanging up an orphaned leg call=%s", channel.id)
                 await hangup_quietly(self.ari, channel.id)
+        for bridge_id in stale:
+            log.warning("destroying a bridge left by an earlier run bridge=%s", bridge_id)
+            await quietly(self.ari.destroy_bridge(bridge_id))
         await self.campaigns.reconcile()
+
+    async def _stale_bridges(self, ours: set[str]) -> list[str]:
+        """At this process's first connection: the bridges an earlier run left, holding nothing or
+        only channels of our app (calls picked up again start afresh and bridge anew, orphaned
+        legs are hung up); they would stay in Asterisk for ever."""
+        try:
+            bridges = await self.ari.stasis_bridges()
+        except AriError:
+            return []
+        return [bridge_id for bridge_id, members in bridges.items() if set(members) <= ours]
 
     # ----- plan -----
 

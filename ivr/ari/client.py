@@ -223,6 +223,11 @@ class AriClient:
     async def destroy_bridge(self, bridge_id: str) -> None:
         await self._transport.request("DELETE", f"/bridges/{segment(bridge_id)}")
 
+    async def stasis_bridges(self) -> dict[str, tuple[str, ...]]:
+        """The bridges Stasis applications made (not the dialplan's Dial bridges): id -> channel ids."""
+        return {b["id"]: tuple(b.get("channels") or ()) for b in await self._op("bridges", "list")
+                if b.get("bridge_class") == "stasis"}
+
     async def get_channel(self, channel_id: str) -> ChannelInfo:
         return ChannelInfo.from_json(await self._transport.request("GET", f"/channels/{segment(channel_id)}"))
 

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 PROFILE_KEYS = ("flow", "hours", "call_on_holidays", "holidays_from", "deadline_hours", "ring_seconds",
                 "answer_timeout", "max_attempts", "retry", "pacing", "amd", "machine", "dispatcher",
-                "digits", "prompts", "caller_id", "webhook")
+                "digits", "prompts", "caller_id", "webhook", "record")
 PROMPT_KEYS = ("intro", "question", "thanks", "no_input", "call_again", "machine")
 PACING_KEYS = ("max_concurrent", "reserve_inbound", "calls_per_second", "per_free_dispatcher", "min_concurrent")
 AMD_KEYS = ("enabled",) + tuple(f for f in Amd.__dataclass_fields__ if f != "enabled")
@@ -191,7 +191,8 @@ class _ProfileReader:
             machine=r.optional(f, "machine", lambda n, w: r.choice(n, f"{what} machine", ("hangup", "message")),
                                "hangup"),
             dispatcher=dispatcher, caller_id=caller_id,
-            webhook=r.optional(f, "webhook", lambda n, w: self._webhook(n, what), ""))
+            webhook=r.optional(f, "webhook", lambda n, w: self._webhook(n, what), ""),
+            record=r.optional(f, "record", lambda n, w: r.boolean(n, f"{what} record"), False))
 
     def _hours(self, node: YNode, what: str) -> dict[int, tuple[TimeRange, ...]]:
         r = self.r

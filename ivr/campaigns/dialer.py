@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.client import AriClient, AriConflict, AriError, ChannelGone
@@ -476,9 +477,16 @@ class CampaignDialer:
         try:
             await missed.staff_call_ended(StaffCall(
                 "", a.number, status, talk, max(talk, (a.ended_at - a.created_at).total_seconds()),
-                a.channel_id, a.trunk, source="campaign"))
+                a.channel_id, a.trunk, source="campaign", recording=self._recording(a)))
         except IvrError as e:
             log.warning("campaign call not reviewed for missed calls attempt=%s error=%s", a.id, e.message)
+
+    def _recording(self, a: Attempt) -> str:
+        """The file of an answered call of a profile that records (ivr.campaigns.flow), or ""."""
+        recorder, live = self.services.recorder, self.plans.current
+        if a.answered_at is None or recorder is None or live is None:
+            return ""
+        return recorder.find(a.channel_id, a.answered_at.astimezone(ZoneInfo(live.plan.timezone)))
 
     # ----- after (re)connecting -----
 

@@ -19,6 +19,7 @@ from ivr.flows.inbound import new_context, walk
 from ivr.ari.client import AriError, ChannelGone
 from ivr.calls.cards import Card
 from ivr.calls.prompt import PromptOptions, PromptResult
+from ivr.calls.recording import record_call
 from ivr.calls.session import CallSession
 from ivr.campaigns.model import Attempt, Profile, Row
 from ivr.campaigns.store import CampaignStore
@@ -155,6 +156,8 @@ async def run_flow(session: CallSession, store: CampaignStore, attempt: Attempt,
         if profile.machine == "message":
             await session.play(w.machine + trip)
         return "machine"
+    if profile.record and services.recorder is not None:
+        await record_call(session, services.recorder, plan, now())
     digits = profile.digits
     silent = 0
     repeats = 0

@@ -103,6 +103,7 @@ class Profile:
     dispatcher: str = ""                              # plan node (hunt or queue) for option 3
     caller_id: str = ""
     webhook: str = ""                                 # URL of a notifications.yaml webhook: each answer
+    record: bool = False                              # answered calls are recorded (the plan's `recording:`)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from ivr.calls.cards import Card, Cards
 from ivr.calls.handover import Handovers
 from ivr.calls.journal import CallJournal
+from ivr.calls.recording import Recorder
 from ivr.calls.session import CallSession
 from ivr.plan.model import Plan
 
@@ -37,6 +38,7 @@ class Services:
     cards: Cards = field(default_factory=Cards)   # call cards on the staff phones being rung
     dnd: Any = None           # do-not-disturb of the staff phones (ivr.staff.dnd)
     handovers: Handovers = field(default_factory=Handovers)   # consulted phones an attended transfer takes
+    recorder: Recorder | None = None        # call recording (ivr.calls.recording)
 
 
 @dataclass
@@ -50,6 +52,7 @@ class FlowContext:
     caller_name: str = ""      # the display name the call came with, cleaned (ivr.flows.inbound.display_name)
     services: Services = field(default_factory=Services)
     card: Card | None = None   # who the caller is, shown on the staff phones this call rings
+    recording: str = ""        # the call's recording (relative name) once it started, or why not
     _contact: Contact | None = field(default=None, repr=False)
     _contact_looked_up: bool = field(default=False, repr=False)
 

@@ -10,6 +10,7 @@ from ivr.calls.session import CallEnded, CallSession
 from ivr.contacts.card import contact_card
 from ivr.flows import EXECUTORS
 from ivr.flows.context import FlowContext, Services
+from ivr.flows.recording import record_conversation
 from ivr.plan.model import Plan
 from ivr.plan.nodes import KINDS
 from ivr.store.calls import CallStore
@@ -45,6 +46,8 @@ async def run_inbound(ctx: FlowContext, calls: CallStore, plan_version: int | No
                         ctx.company_number)
             return
         await call.answer()
+        if number.record:
+            await record_conversation(ctx, "number")
         callback = ctx.services.campaign_callback
         if callback is not None and await callback(ctx):
             return
@@ -80,6 +83,8 @@ async def walk(ctx: FlowContext, node_id: str | None) -> None:
             break
         node = ctx.plan.nodes[node_id]
         ctx.journal.enter(node_id, node.kind)
+        if getattr(node, "record", False):          # hunt, forward, queue: the conversation from here
+            await record_conversation(ctx, node_id)
         node_id = await EXECUTORS[node.kind](node, ctx)
     else:
         log.error("plan walk stopped after %d nodes call=%s", MAX_STEPS, ctx.call.channel_id)

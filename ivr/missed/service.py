@@ -64,6 +64,7 @@ class StaffCall:
     channel_id: str             # the staff channel's unique id: a repeated report is recognised
     trunk: str = ""
     source: str = "staff"       # "campaign": a campaign's call to a passenger (no staff phone)
+    recording: str = ""         # the call's recording (ivr.calls.recording name), when it was recorded
 
 
 @dataclass(frozen=True)
@@ -318,9 +319,12 @@ class MissedService:
         answered = call.status == "ANSWER" and call.answered_seconds > 0
         ended_as = of_dial_status(call.status)
         outcome = "answered" if answered else ended_as if ended_as not in (None, Outcome.ANSWERED) else "failed"
+        steps = [NewStep(started, call.source, "dial", {"phone": call.phone, "status": call.status,
+                                                         "trunk": call.trunk})]
+        if answered and call.recording:
+            steps.append(NewStep(started, call.source, "recording", {"file": call.recording, "why": call.source}))
         record = await self.calls.close(
-            call_id, [NewStep(started, call.source, "dial", {"phone": call.phone, "status": call.status,
-                                                              "trunk": call.trunk})],
+            call_id, steps,
             ended, outcome, call.phone, ended - timedelta(seconds=call.answered_seconds) if answered else None)
         verdict = await self.review(record)
         log.info("staff call reviewed phone=%s number=%s status=%s talk=%ss verdict=%s call=%d", call.phone,

@@ -45,6 +45,7 @@ class CompanyNumber:
     entry: str         # node id
     source: str        # tracking label (ad campaign), reported per call
     name: str = ""
+    record: bool = False   # every call to this number is recorded from the answer (plan `recording:`)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class Staff:
     dial: tuple[str, ...] = ("internal", "local", "mobile", "long_distance")
     dial_per_hour: int = 60    # outbound calls to outside numbers an hour, 0 = no limit
     pickup_group: str = ""     # phones of one group answer each other's ringing calls with *8
+    record: bool = False       # outside calls this phone makes are recorded
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,7 @@ class ForwardNode:
     ring_seconds: float = 30.0
     then: str | None = None
     kind: str = "forward"
+    record: bool = False             # record the conversation from here on
 
 
 @dataclass(frozen=True)
@@ -195,6 +198,7 @@ class HuntNode:
     then: str | None = None
     kind: str = "hunt"
     manager_first: bool = False      # a known contact's responsible manager (a staff extension) rings first
+    record: bool = False             # record the conversation from here on
 
 
 @dataclass(frozen=True)
@@ -219,6 +223,7 @@ class QueueNode:
     callback_retries: int = 3        # further attempts when the customer is busy or does not answer
     callback_retry_seconds: float = 60.0
     kind: str = "queue"
+    record: bool = False             # record the conversation from here on
 
 
 @dataclass(frozen=True)
@@ -293,6 +298,18 @@ class DailyLimits:
 
 
 @dataclass(frozen=True)
+class RecordingPolicy:
+    """`recording:` in the plan: how the conversations chosen for recording (a number's, a node's,
+    a staff phone's `record: yes`) are recorded and kept (docs/plan-format.md#call-recording)."""
+    consent: bool = True             # the caller hears CONSENT_PROMPT before the recording starts
+    stereo: bool = False             # customer on the left channel, staff on the right; else one mixed channel
+    retention_days: int = 90         # the daily purge deletes older days; 0 keeps them for ever
+
+
+CONSENT_PROMPT = "call-recorded"
+
+
+@dataclass(frozen=True)
 class Plan:
     company: str
     timezone: str                    # IANA name
@@ -311,6 +328,7 @@ class Plan:
     limits: DailyLimits = field(default_factory=DailyLimits)
     transfer_ring_seconds: float = 20.0  # a transfer's target, then the transferring phone, ring this long
     transfer_codes: TransferCodes = field(default_factory=TransferCodes)
+    recording: RecordingPolicy = field(default_factory=RecordingPolicy)
     source: str = ""                 # file name the plan came from
     checksum: str = ""               # sha256 of the YAML text
 

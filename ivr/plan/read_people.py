@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 from ruamel.yaml.nodes import Node as YNode, ScalarNode
 
 from ivr.plan.model import Staff
+from ivr.plan.recording import record_flag
 from ivr.yaml_reader import Fields, did_you_mean, is_null
 from ivr.security.passwords import weakness
 
 if TYPE_CHECKING:
     from ivr.plan.validate import PlanBuilder
 
-STAFF_KEYS = ("name", "mobile", "language", "dial", "dial_per_hour", "pickup_group")
+STAFF_KEYS = ("name", "mobile", "language", "dial", "dial_per_hour", "pickup_group", "record")
 _EXTENSION = re.compile(r"\d{2,6}")
 # A pickup group becomes a word in pjsip.conf.
 _PICKUP_GROUP = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
@@ -82,7 +83,7 @@ def read_staff(b: PlanBuilder, top: Fields) -> None:
             continue
         b.staff_ids.add(ext)
         name, mobile, language, pickup_group = "", "", "", ""
-        dial, dial_per_hour = DEFAULT_DIAL, 60
+        dial, dial_per_hour, record = DEFAULT_DIAL, 60, False
         if isinstance(value, ScalarNode):
             name = str(value.value).strip() if not is_null(value) else ""
         elif (info := r.mapping(value, f"staff '{ext}'", STAFF_KEYS)) is not None:
@@ -95,6 +96,7 @@ def read_staff(b: PlanBuilder, top: Fields) -> None:
                 dial = _dial_classes(b, n, ext)
             dial_per_hour = int(r.optional(info, "dial_per_hour",
                                            lambda n, w: r.number(n, w, integer=True), 60))
+            record = record_flag(r, info, f"staff '{ext}'")
             if (n := info.get("pickup_group")) is not None:
                 pickup_group = r.text(n, "pickup_group") or ""
                 if pickup_group and not _PICKUP_GROUP.fullmatch(pickup_group):
@@ -112,7 +114,7 @@ def read_staff(b: PlanBuilder, top: Fields) -> None:
             continue
         b.staff[ext] = Staff(extension=ext, name=name, password=password, mobile=mobile,
                                 language=language, dial=dial, dial_per_hour=dial_per_hour,
-                                pickup_group=pickup_group)
+                                pickup_group=pickup_group, record=record)
 
 
 def _dial_classes(b: PlanBuilder, node: YNode, ext: str) -> tuple[str, ...]:

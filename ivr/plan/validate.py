@@ -20,12 +20,13 @@ from ruamel.yaml.nodes import Node as YNode, ScalarNode
 
 from ivr.plan.errors import Problem
 from ivr.plan.graph import check_graph, check_languages, check_prompts
-from ivr.plan.model import NODE_ID, CompanyNumber, Node, Plan, Staff
+from ivr.plan.model import CONSENT_PROMPT, NODE_ID, CompanyNumber, Node, Plan, Staff
 from ivr.plan.nodes import KINDS
 from ivr.plan.read_auto_callback import read_auto_callback
 from ivr.plan.read_people import read_secrets, read_staff
 from ivr.plan.read_schedules import read_schedules
 from ivr.plan.read_trunks import read_limits, read_trunks
+from ivr.plan.recording import read_recording, record_flag
 from ivr.plan.transfer_codes import read_transfer_codes
 from ivr.yaml_reader import Fields, Reader, did_you_mean, is_null
 
@@ -38,8 +39,8 @@ TRANSFER_RINGS = 4           # a transfer target rings this long before the call
 
 TOP_KEYS = ("company", "timezone", "country", "language", "languages", "ring_seconds",
             "short_call_seconds", "numbers", "schedules", "staff", "fallback", "nodes", "trunks",
-            "auto_callback", "limits", "transfer_ring_seconds", "transfer_codes")
-NUMBER_KEYS = ("entry", "source", "name")
+            "auto_callback", "limits", "transfer_ring_seconds", "transfer_codes", "recording")
+NUMBER_KEYS = ("entry", "source", "name", "record")
 _TARGET_EXTENSION = re.compile(r"\d{1,6}")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Z]{2})?")
 _PROMPT = re.compile(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*")
@@ -122,6 +123,8 @@ class PlanBuilder:
         numbers = self._numbers(top)
         auto_callback = read_auto_callback(self, top, numbers, trunks)
         limits = read_limits(self, top, trunks)
+        recording = read_recording(r, top)
+        self.consent_prompt(recording.consent, numbers, nodes, top)
         check_graph(self, numbers)
         check_languages(self)
         check_prompts(self)
@@ -133,7 +136,7 @@ class PlanBuilder:
             short_call_seconds=short_call, numbers=numbers, schedules=schedules,
             staff=self.staff, fallback=fallback, nodes=nodes, trunks=trunks, auto_callback=auto_callback,
             limits=limits,
-            transfer_ring_seconds=transfer_ring, transfer_codes=transfer_codes,
+            transfer_ring_seconds=transfer_ring, transfer_codes=transfer_codes, recording=recording,
         )
 
     # ----- top-level settings -----
@@ -259,7 +262,7 @@ class PlanBuilder:
         for number, (key, value) in fields.entries.items():
             e164 = self._company_number(number, key)
             if isinstance(value, ScalarNode):
-                entry_node, source, name = value, "", ""
+                entry_node, source, name, record = value, "", "", False
             else:
                 info = r.mapping(value, f"number {number}", NUMBER_KEYS)
                 if info is None:
@@ -268,13 +271,14 @@ class PlanBuilder:
                 entry_node = r.require(info, "entry", f"number {number}")
                 source = r.optional(info, "source", r.text, "")
                 name = r.optional(info, "name", r.text, "")
+                record = record_flag(r, info, f"number {number}")
             entry = self.ref(entry_node, "entry", None) if entry_node is not None else None
             if entry is None:
                 self.nodes_complete = False
             if e164 is not None and entry is not None:
                 if e164 in numbers:
                     r.problem(key, f"numbers: {e164} is given twice")
-                numbers[e164] = CompanyNumber(number=e164, entry=entry, source=source, name=name)
+                numbers[e164] = CompanyNumber(number=e164, entry=entry, source=source, name=name, record=record)
         return numbers
 
     def _company_number(self, number: str, key: YNode) -> str | None:
@@ -366,6 +370,17 @@ class PlanBuilder:
         node = f.get(name)
         value = self.r.number(node, name, integer=True) if node is not None else None
         return default if value is None else int(value)
+
+    def record(self, f: Fields, info: NodeInfo) -> bool:
+        """A node's `record: yes` (call recording)."""
+        return record_flag(self.r, f, f"{info.kind} node '{info.id}'")
+
+    def consent_prompt(self, consent: bool, numbers: dict[str, CompanyNumber], nodes: dict[str, Node],
+                       top: Fields) -> None:
+        """A plan that records with consent needs the consent prompt in every language."""
+        if consent and (any(n.record for n in numbers.values()) or any(getattr(n, "record", False)
+                                                                      for n in nodes.values())):
+            self.prompts.append((CONSENT_PROMPT, top.get("recording") or top.get("numbers") or top.at))
 
     def ring_time(self, f: Fields, default: float) -> float:
         """Ring time given as `rings: 2` (with the plan's cadence) or `seconds: 8`."""

@@ -75,6 +75,19 @@ class CallRecord:
     def finished(self) -> bool:
         return self.ended_at is not None
 
+    @property
+    def recording(self) -> str:
+        """The call's recording (a name under the recordings directory), "" when it was not recorded."""
+        return next((str(s.data["file"]) for s in reversed(self.steps) if s.kind == "recording"), "")
+
+    def took_part(self, extension: str) -> bool:
+        """The staff phone `extension` talked in this call (answered, picked up, or passed it on)."""
+        if not extension:
+            return False
+        return self.answered_by == extension or any(
+            extension in (s.data.get("member"), s.data.get("target"), s.data.get("picked_up_by"), s.data.get("by"))
+            for s in self.steps if s.kind in ("answered", "transfer"))
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: times as ISO 8601 strings with their UTC offset."""
         return {
@@ -94,6 +107,7 @@ class CallRecord:
             "outcome": self.outcome,
             "answered_by": self.answered_by,
             "duration": self.duration,
+            "recording": self.recording or None,
             "steps": [step.to_dict() for step in self.steps],
         }
 

@@ -120,6 +120,9 @@ class FakeAri:
     async def destroy_bridge(self, bridge_id: str) -> None:
         self._op("destroy_bridge", bridge_id)
 
+    async def stasis_bridges(self) -> dict[str, tuple[str, ...]]:
+        return {}                  # no earlier run of the service left bridges here
+
     async def get_channel(self, channel_id: str) -> ChannelInfo:
         if channel_id not in self.channels:
             raise ChannelGone(f"channels.get: {channel_id} not found", 404)

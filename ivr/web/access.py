@@ -66,6 +66,8 @@ RULES: tuple[Rule, ...] = (
     Rule("POST", "/logout", READERS),
     Rule("GET", "/calls", READERS),
     Rule("GET", "/calls/{id}", READERS),
+    # recordings: a dispatcher only of calls their extension took part in (ivr/web/recordings.py)
+    Rule("GET", "/calls/{id}/recording", (OPS, DISPATCHER), audit="recording.play"),
     Rule("GET", "/missed", READERS),
     Rule("GET", "/missed/{id}", READERS),
     Rule("POST", "/missed/{id}/{action}", (DISPATCHER,), audit="missed.{action}"),
@@ -115,6 +117,7 @@ RULES: tuple[Rule, ...] = (
     # calls and plan
     Rule("GET", "/api/calls", READERS),
     Rule("GET", "/api/calls/{id}", READERS),
+    Rule("GET", "/api/calls/{id}/recording", (OPS, DISPATCHER), audit="recording.download"),
     Rule("POST", "/api/calls/outbound", (SYSTEM,)),
     Rule("POST", "/api/plan/reload", (), audit="plan.reload"),
     Rule("GET", "/api/route", (OPS, VIEWER, SYSTEM)),

@@ -13,7 +13,7 @@ from ivr.security.tokens import TokenStore
 from ivr.users import UserStore
 from ivr.reports.spend import SpendStore
 from ivr.web import (access, audit_pages, calls_pages, campaign_new, campaign_pages, cards, console, dashboard, metrics,
-                    missed_pages, plan_pages, queue_pages, reports_pages, users_pages)
+                    missed_pages, plan_pages, queue_pages, recordings, reports_pages, users_pages)
 from ivr.web import campaigns as campaigns_web
 from ivr.web import missed as missed_api
 from ivr.web import queues as queue_routes
@@ -81,6 +81,7 @@ def create_app(service: IvrService) -> web.Application:
     console.setup(app)
     audit_pages.setup(app)
     calls_pages.setup(app)
+    recordings.setup(app)
     campaigns_web.setup(app)
     routing.setup(app)
     missed_api.setup(app)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ivr.calls.cards import Cards
+from ivr.calls.recording import Recorder
 from ivr.campaigns.desk import CampaignDesk
 from ivr.clock import Clock
 from ivr.config import Settings
@@ -34,6 +35,7 @@ ROUTER = web.AppKey("router", Router)
 TRUNKS = web.AppKey("trunks", TrunkWatch)
 STAFF = web.AppKey("staff", DoNotDisturb)
 CARDS = web.AppKey("cards", Cards)
+RECORDER = web.AppKey("recorder", Recorder)
 
 
 def install(app: web.Application, service: IvrService) -> None:
@@ -44,3 +46,4 @@ def install(app: web.Application, service: IvrService) -> None:
     parts = service.services
     app[MISSED], app[QUEUES], app[ROUTER], app[STAFF], app[CARDS] = (parts.missed, parts.queues, parts.router,
                                                                      parts.dnd, parts.cards)
+    app[RECORDER] = parts.recorder

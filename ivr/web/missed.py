@@ -102,7 +102,7 @@ async def staff_call(request: web.Request) -> web.Response:
     call = StaffCall(phone=_text(data, "phone"), number=_text(data, "number"), status=_text(data, "status").upper(),
                      answered_seconds=_seconds(data, "answered_seconds"),
                      dialled_seconds=_seconds(data, "dialled_seconds"), channel_id=_text(data, "channel"),
-                     trunk=_text(data, "trunk", ""))
+                     trunk=_text(data, "trunk", ""), recording=_text(data, "recording", ""))
     if not call.phone or not call.channel_id:
         raise InvalidInput("phone and channel must not be empty")
     call_id = await request.app[MISSED].staff_call_ended(call)

@@ -3,17 +3,19 @@ AGI script asks it with phone= and dial=1) and GET /api/reports/trunks[?since=IS
 from __future__ import annotations
 
 import asyncio
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from ivr.asterisk.process import AsteriskError
 from ivr.asterisk.render import pbx_instance
+from ivr.calls.recording import Started
 from ivr.errors import InvalidInput
 from ivr.i18n import _, lazy
 from ivr.routing.report import cdr_path, trunk_report
 from ivr.web.console import NAV, page, render
 from ivr.web import parse
-from ivr.web.keys import ROUTER, SETTINGS, TRUNKS
+from ivr.web.keys import CLOCK, PLANS, RECORDER, ROUTER, SETTINGS, TRUNKS
 
 
 async def get_route(request: web.Request) -> web.Response:
@@ -23,7 +25,25 @@ async def get_route(request: web.Request) -> web.Response:
     phone = request.query.get("phone") or None
     dial = request.query.get("dial") == "1"
     decision = await request.app[ROUTER].route(number, phone=phone, dial=dial)
-    return web.json_response(decision.to_dict())
+    answer = decision.to_dict()
+    if dial and phone and (record := await _staff_recording(request, phone, request.query.get("channel", ""))):
+        answer["record"] = record
+    return web.json_response(answer)
+
+
+async def _staff_recording(request: web.Request, phone: str, channel: str) -> dict[str, str] | None:
+    """For a phone whose outside calls are recorded: the file and MixMonitor's arguments the dialplan
+    starts on the callee's channel (the customer's side, so left is the customer as in inbound calls)."""
+    live, recorder = request.app[PLANS].current, request.app[RECORDER]
+    staff = live.plan.staff.get(phone) if live else None
+    if staff is None or not staff.record or not channel or recorder is None:
+        return None
+    plan = live.plan
+    started = request.app[CLOCK].now().astimezone(ZoneInfo(plan.timezone))
+    prepared = await recorder.prepare(channel, started, plan.recording.stereo)
+    if not isinstance(prepared, Started):
+        return None
+    return {"name": prepared.name, "arguments": prepared.arguments}
 
 
 async def get_trunk_report(request: web.Request) -> web.Response:

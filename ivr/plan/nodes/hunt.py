@@ -57,7 +57,7 @@ def build_hunt(b: PlanBuilder, info: NodeInfo, f: Fields) -> Node:
         # during the last ring of the previous one.
         overlap_seconds=b.seconds(f, "overlap_seconds", b.ring_seconds),
         then=b.opt_ref(f, "then", info),
-        manager_first=r.optional(f, "manager_first", r.boolean, False))
+        manager_first=r.optional(f, "manager_first", r.boolean, False), record=b.record(f, info))
 
 
 def trace_hunt(node: HuntNode, walk: Walk) -> str | None:
@@ -77,7 +77,7 @@ def build_forward(b: PlanBuilder, info: NodeInfo, f: Fields) -> Node:
     node = b.r.require(f, "number", f"forward node '{info.id}'")
     number = b.target(node, "number") if node is not None else None
     return ForwardNode(id=info.id, number=number or "", ring_seconds=b.ring_time(f, 30.0),
-                       then=b.opt_ref(f, "then", info))
+                       then=b.opt_ref(f, "then", info), record=b.record(f, info))
 
 
 def trace_forward(node: ForwardNode, walk: Walk) -> str | None:
@@ -88,8 +88,8 @@ def trace_forward(node: ForwardNode, walk: Walk) -> str | None:
 
 KINDS = (
     NodeKind("hunt", ("members", "strategy", "rings", "seconds", "limit_seconds", "music", "ring_busy",
-                      "overlap_seconds", "then", "manager_first"),
+                      "overlap_seconds", "then", "manager_first", "record"),
              build_hunt, trace_hunt, abandoned="abandoned_while_ringing"),
-    NodeKind("forward", ("number", "rings", "seconds", "then"), build_forward, trace_forward,
+    NodeKind("forward", ("number", "rings", "seconds", "then", "record"), build_forward, trace_forward,
              abandoned="abandoned_while_ringing"),
 )

@@ -68,7 +68,7 @@ def build_queue(b: PlanBuilder, info: NodeInfo, f: Fields) -> Node:
         callback_after=callback_after,
         agent_ring_seconds=b.seconds(f, "agent_ring_seconds", 15.0, positive=True),
         wrapup_seconds=b.seconds(f, "wrapup_seconds", 0.0),
-        then=b.opt_ref(f, "then", info))
+        then=b.opt_ref(f, "then", info), record=b.record(f, info))
 
 
 def trace_queue(node: QueueNode, walk: Walk) -> str | None:
@@ -87,5 +87,5 @@ def trace_queue(node: QueueNode, walk: Walk) -> str | None:
 KINDS = (NodeKind("queue", ("agents", "strategy", "music", "announce_every", "max_wait", "max_callers",
                             "callback_after", "agent_ring_seconds", "wrapup_seconds", "then", "vip",
                             "service_level_seconds", "skip_after_no_answer_seconds", "leave_digit", "leave",
-                            "callback_retries", "callback_retry_seconds"),
+                            "callback_retries", "callback_retry_seconds", "record"),
                   build_queue, trace_queue, abandoned="abandoned_in_queue"),)
