@@ -28,6 +28,7 @@ from ivr.notify.alerts import Alerts
 from ivr.plan.live import PlanHolder
 from ivr.queues import setup as queues_setup
 from ivr.staff import setup as staff_setup
+from ivr.staff.rosters import Rosters
 from ivr.routing.daily import TollGuard
 from ivr.routing.numbers import normalize
 from ivr.routing.report import cdr_path, read_day_use
@@ -38,6 +39,8 @@ from ivr.sounds.catalog import PromptCatalog
 from ivr.store.calls import CallStore
 from ivr.store.db import Database
 from ivr.store.plans import PlanStore
+from ivr.voicemail import phone as voicemail_phone
+from ivr.voicemail.boxes import VoicemailBoxes
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,9 @@ class IvrService:
         self.auto_callback = AutoCallback(self.services.missed, lambda: self.plans.current.plan
                                           if self.plans.current else None, self.services.queues)
         missed = self.services.missed
+        self.services.rosters = Rosters(db, self.clock.now, self._plan)
+        self.services.voicemail = VoicemailBoxes(db, self.ari, pbx_instance(settings).spool / "recording",
+                                                 self.clock.now, self._plan, missed.worker.kick)
         self.trunks = TrunkWatch(pbx_instance(settings), self._plan, self.clock.now, settings.var / "trunks.json",
                                  Alerts(db, lambda: missed.config, self.clock.now, missed.worker.kick),
                                  settings.trunk_check_seconds)
@@ -77,6 +83,8 @@ class IvrService:
             "inbound": self._inbound, "callback": self._callback,
             "feature": queues_setup.feature_handler(self, self.services.queues),
             "staff": staff_setup.feature_handler(self, self.services.dnd),
+            "voicemail": voicemail_phone.leave_handler(self, self.services.voicemail),
+            "mailbox": voicemail_phone.mailbox_handler(self, self.services.voicemail),
             **self.campaigns.handlers(),
         })
         asterisk_logs = pbx_instance(settings).root / "log" if settings.asterisk_mode == "bundled" \
@@ -124,6 +132,7 @@ class IvrService:
             await self._reload_asterisk()
         for sub_channel in list(self.supervisor.tasks):
             self.bus.publish_to(sub_channel, Resync("Resync"))
+        await self.services.voicemail.publish_all()       # Asterisk may have restarted: lamps are lost
         try:
             channels = await self.ari.list_channels()
         except AriError:

@@ -35,6 +35,8 @@ class Services:
     campaign_callback: Any = None
     cards: Cards = field(default_factory=Cards)   # call cards on the staff phones being rung
     dnd: Any = None           # do-not-disturb of the staff phones (ivr.staff.dnd)
+    rosters: Any = None       # who is on duty (ivr.staff.rosters)
+    voicemail: Any = None     # personal voicemail boxes (ivr.voicemail.boxes)
 
 
 @dataclass

@@ -57,6 +57,23 @@ class Staff:
     dial: tuple[str, ...] = ("internal", "local", "mobile", "long_distance")
     dial_per_hour: int = 60    # outbound calls to outside numbers an hour, 0 = no limit
     pickup_group: str = ""     # phones of one group answer each other's ringing calls with *8
+    mail: str = ""             # a personal voicemail box: messages are mailed here (docs/plan-format.md)
+
+
+@dataclass(frozen=True)
+class Roster:
+    """`rosters:` in the plan: who is on duty on a given duty day (ivr.plan.roster.on_duty). The
+    database's overrides for a date (ivr roster set) come before all of these."""
+    name: str
+    people: tuple[str, ...] = ()      # staff extensions taking turns from `start`, `every` days each
+    start: date = date(2026, 1, 5)    # a Monday: turns follow weeks
+    every: int = 7
+    weekdays: dict[int, str] = field(default_factory=dict)   # weekday (0 = Monday) -> extension
+    dates: dict[date, str] = field(default_factory=dict)     # a date -> extension
+    holiday_schedule: str = ""        # on this schedule's holidays ...
+    holiday_person: str = ""          # ... this extension is on duty
+    change_at: time = time(0, 0)      # a duty day starts at this local time
+    ring: Literal["phone", "mobile"] = "phone"   # what a hunt or forward naming the roster rings
 
 
 @dataclass(frozen=True)
@@ -217,6 +234,7 @@ class VoicemailNode:
     max_seconds: float = 120.0
     then: str | None = None
     kind: str = "voicemail"
+    box: str = ""                    # a staff extension: the message goes to that person's box
 
 
 @dataclass(frozen=True)
@@ -293,8 +311,15 @@ class Plan:
     auto_callback: tuple[AutoCallbackRule, ...] = ()    # first matching rule wins
     limits: DailyLimits = field(default_factory=DailyLimits)
     transfer_ring_seconds: float = 20.0  # a transfer's target, then the transferring phone, ring this long
+    rosters: dict[str, Roster] = field(default_factory=dict)
+    voicemail_ring_seconds: float = 20.0  # an internal call rings this long before the callee's voicemail
     source: str = ""                 # file name the plan came from
     checksum: str = ""               # sha256 of the YAML text
+
+    @property
+    def mailboxes(self) -> list[str]:
+        """Extensions with a personal voicemail box (a mail address in the plan)."""
+        return sorted(e for e, s in self.staff.items() if s.mail)
 
     @property
     def default_trunk(self) -> str:

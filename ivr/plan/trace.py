@@ -3,13 +3,14 @@ with given key presses — the nodes, the text of every prompt heard, who rings 
 it ends — from the plan's schedules, holidays and closures at that moment (`ivr plan try`)."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ivr.plan.model import (CallbackNode, ForwardNode, GotoNode, HangupNode, HuntNode, LanguageNode, MenuNode,
                             Plan, PlayNode, QueueNode, ScheduleNode, VoicemailNode)
+from ivr.plan.roster import on_duty, roster_name
 from ivr.plan.schedule import schedule_state
 
 MAX_STEPS = 60                        # a plan that loops without waiting is refused by `plan check`
@@ -27,7 +28,8 @@ class Step:
 
 
 def trace(plan: Plan, to: str, at: datetime, digits: str = "", caller: str = "",
-          text: PromptText = lambda lang, name: None) -> list[Step]:
+          text: PromptText = lambda lang, name: None, duty: Mapping[str, tuple[str, str]] | None = None) -> list[Step]:
+    """`duty`: roster name -> (extension, why) at `at`, overrides included; without it, the plan's own."""
     steps: list[Step] = []
     number = plan.numbers.get(to)
     if number is None:
@@ -43,6 +45,9 @@ def trace(plan: Plan, to: str, at: datetime, digits: str = "", caller: str = "",
             steps.append(Step(node_id, f'hears {language}/{name}: "{words}"' if words else f"hears {language}/{name}"))
 
     def staff(target: str) -> str:
+        if name := roster_name(target):
+            ext, why = (duty or {}).get(name) or on_duty(plan, name, at, {})
+            return f"roster {name}: on duty {staff(ext)} ({why})" if ext else f"roster {name}: nobody on duty"
         person = plan.staff.get(target)
         return f"{target} ({person.name})" if person else target
 

@@ -27,6 +27,8 @@ from ivr.plan.model import (
     HangupNode, HuntMember, HuntNode, LanguageNode, MenuNode, Node, Plan, PlayNode, QueueNode, Schedule, ScheduleNode, Staff,
     TimeRange, Trunk, VoicemailNode,
 )
+from ivr.plan.roster import PREFIX as ROSTER_PREFIX
+from ivr.plan.roster_keys import read_rosters
 from ivr.plan.reasons import REASON_GROUPS, REASON_WORDS, expand_reasons
 from ivr.plan.trunk_sip import read_trunk_sip
 from ivr.security.passwords import weakness
@@ -37,6 +39,7 @@ PromptExists = Callable[[str, str], bool]
 RING_CADENCE_SECONDS = {"RU": 5.0, "UA": 5.0, "BY": 5.0, "KZ": 5.0, "DE": 5.0,
                         "US": 6.0, "CA": 6.0, "GB": 3.0}
 DEFAULT_RINGS = 2
+VOICEMAIL_RINGS = 4          # an internal call to a phone with a voicemail box, before the box answers
 TRANSFER_RINGS = 4           # a transfer target rings this long before the call comes back
 HUNT_STRATEGIES = ("sequential", "ringall", "roundrobin", "memory", "overlap")
 # leastrecent is Asterisk app_queue's name for longestidle.
@@ -45,12 +48,14 @@ MENU_KEYS = tuple("0123456789*#")
 
 TOP_KEYS = ("company", "timezone", "country", "language", "languages", "ring_seconds",
             "short_call_seconds", "numbers", "schedules", "staff", "fallback", "nodes", "trunks",
-            "auto_callback", "limits", "transfer_ring_seconds")
+            "auto_callback", "limits", "transfer_ring_seconds", "rosters",
+            "voicemail_rings")
 NUMBER_KEYS = ("entry", "source", "name")
 SCHEDULE_KEYS = ("hours", "holidays", "closures")
 HOLIDAY_KEYS = ("date", "from", "to", "name")
 CLOSURE_KEYS = ("from", "to", "reason")
-STAFF_KEYS = ("name", "mobile", "language", "dial", "dial_per_hour", "pickup_group")
+STAFF_KEYS = ("name", "mobile", "language", "dial", "dial_per_hour", "pickup_group", "mail")
+_MAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # A pickup group becomes a word in pjsip.conf.
 _PICKUP_GROUP = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 TRUNK_KEYS = ("host", "caller_id", "capacity", "default", "carriers", "cost", "priority", "international",
@@ -80,7 +85,7 @@ NODE_KEYS: dict[str, tuple[str, ...]] = {
               "callback_after", "agent_ring_seconds", "wrapup_seconds", "then", "vip",
               "service_level_seconds", "skip_after_no_answer_seconds", "leave_digit", "leave",
               "callback_retries", "callback_retry_seconds"),
-    "voicemail": ("prompts", "max_seconds", "then"),
+    "voicemail": ("prompts", "max_seconds", "then", "box"),
     "callback": ("prompts", "then"),
 }
 # Kinds that neither wait for the caller nor ring anyone: a cycle made only of these never ends.
@@ -297,6 +302,7 @@ class PlanBuilder:
         self.staff_ids: set[str] = set()
         self.nodes: dict[str, _NodeInfo] = {}
         self.schedule_names: set[str] = set()
+        self.roster_names: set[str] = set()
         self.prompts: list[tuple[str, YNode]] = []
         self.languages_used: list[tuple[str, YNode]] = []
         self.nodes_complete = True
@@ -324,10 +330,13 @@ class PlanBuilder:
         short_call = r.optional(top, "short_call_seconds", r.number, 3.0)
         transfer_ring = r.optional(top, "transfer_ring_seconds", partial(r.number, positive=True),
                                    TRANSFER_RINGS * self.ring_seconds)
+        voicemail_rings = r.optional(top, "voicemail_rings", partial(r.number, integer=True, positive=True),
+                                     VOICEMAIL_RINGS)
         self._read_secrets()
         self._staff(top)
         fallback = self._fallback(top)
         schedules = self._schedules(top)
+        rosters = read_rosters(self, top)
         trunks = self._trunks(top)
         nodes = self._nodes(top)
         numbers = self._numbers(top)
@@ -344,7 +353,8 @@ class PlanBuilder:
             short_call_seconds=short_call, numbers=numbers, schedules=schedules,
             staff=self.staff, fallback=fallback, nodes=nodes, trunks=trunks, auto_callback=auto_callback,
             limits=limits,
-            transfer_ring_seconds=transfer_ring,
+            transfer_ring_seconds=transfer_ring, rosters=rosters,
+            voicemail_ring_seconds=voicemail_rings * self.ring_seconds,
         )
 
     # ----- top-level settings -----
@@ -470,7 +480,7 @@ class PlanBuilder:
                 r.problem(key, f"staff: extension '{ext}' must be 2 to 6 digits")
                 continue
             self.staff_ids.add(ext)
-            name, mobile, language, pickup_group = "", "", "", ""
+            name, mobile, language, pickup_group, mail = "", "", "", "", ""
             dial, dial_per_hour = DEFAULT_DIAL, 60
             if isinstance(value, ScalarNode):
                 name = str(value.value).strip() if not _is_null(value) else ""
@@ -490,6 +500,11 @@ class PlanBuilder:
                         r.problem(n, f"staff '{ext}': pickup_group '{pickup_group}' must be lower-case "
                                      "letters, digits, '_' or '-' (up to 32)")
                         pickup_group = ""
+                if (n := info.get("mail")) is not None:
+                    mail = r.text(n, "mail") or ""
+                    if mail and not _MAIL.fullmatch(mail):
+                        r.problem(n, f"staff '{ext}': mail '{mail}' is not a mail address like anna@example.com")
+                        mail = ""
             password = self.secrets.passwords.get(ext)
             if password is None:
                 where = self.secrets.reader.source if self.secrets.reader else "the secrets file"
@@ -501,7 +516,7 @@ class PlanBuilder:
                 continue
             self.staff[ext] = Staff(extension=ext, name=name, password=password, mobile=mobile,
                                     language=language, dial=dial, dial_per_hour=dial_per_hour,
-                                    pickup_group=pickup_group)
+                                    pickup_group=pickup_group, mail=mail)
 
     def _dial_classes(self, node: YNode, ext: str) -> tuple[str, ...]:
         """`dial: [local, mobile, long-distance]`: what this phone may call outside ("internal" is
@@ -550,9 +565,15 @@ class PlanBuilder:
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
     def _target(self, node: YNode, what: str) -> str | None:
-        """A staff extension, or any phone number (normalised to E.164)."""
+        """A staff extension, "roster:NAME" (whoever is on duty), or any phone number (normalised to E.164)."""
         text = self.r.text(node, what)
         if text is None:
+            return None
+        if text.startswith(ROSTER_PREFIX):
+            if text[len(ROSTER_PREFIX):] in self.roster_names:
+                return text
+            self.r.problem(node, f"{what}: no roster '{text[len(ROSTER_PREFIX):]}'"
+                                 f"{did_you_mean(text[len(ROSTER_PREFIX):], self.roster_names)}")
             return None
         if _TARGET_EXTENSION.fullmatch(text):
             return text if self._extension(text, node, what) else None
@@ -1045,9 +1066,15 @@ class PlanBuilder:
             then=self._opt_ref(f, "then", info))
 
     def _node_voicemail(self, info: _NodeInfo, f: Fields) -> Node:
+        box = ""
+        if (n := f.get("box")) is not None and (ext := self.r.text(n, "box")) is not None \
+                and self._extension(ext, n, f"voicemail node '{info.id}': box"):
+            box = ext
+            if ext in self.staff and not self.staff[ext].mail:
+                self.r.problem(n, f"voicemail node '{info.id}': box '{ext}' has no mailbox (give staff '{ext}' a mail)")
         return VoicemailNode(id=info.id, prompts=self._prompts(f, "prompts", info),
                              max_seconds=self._seconds(f, "max_seconds", 120.0, positive=True),
-                             then=self._opt_ref(f, "then", info))
+                             then=self._opt_ref(f, "then", info), box=box)
 
     def _node_callback(self, info: _NodeInfo, f: Fields) -> Node:
         return CallbackNode(id=info.id, prompts=self._prompts(f, "prompts", info),
