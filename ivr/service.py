@@ -35,6 +35,7 @@ from ivr.notify.alerts import Alerts
 from ivr.plan.live import PlanHolder
 from ivr.queues import setup as queues_setup
 from ivr.staff import setup as staff_setup
+from ivr.staff.rosters import Rosters
 from ivr.routing.daily import TollGuard
 from ivr.routing.numbers import normalize
 from ivr.routing.report import cdr_path, read_day_use
@@ -45,6 +46,8 @@ from ivr.sounds.catalog import PromptCatalog
 from ivr.store.calls import CallStore
 from ivr.store.db import Database
 from ivr.store.plans import PlanStore
+from ivr.voicemail import phone as voicemail_phone
+from ivr.voicemail.boxes import VoicemailBoxes
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,9 @@ class IvrService:
                                           if self.plans.current else None, self.services.queues)
         missed = self.services.missed
         alerts = Alerts(db, lambda: missed.config, self.clock.now, missed.worker.kick)
+        self.services.rosters = Rosters(db, self.clock.now, self._plan)
+        self.services.voicemail = VoicemailBoxes(db, self.ari, pbx_instance(settings).spool / "recording",
+                                                 self.clock.now, self._plan, missed.worker.kick)
         self.trunks = TrunkWatch(pbx_instance(settings), self._plan, self.clock.now, settings.var / "trunks.json",
                                  alerts, settings.trunk_check_seconds)
         self.campaigns = CampaignDialer(CampaignStore(db), settings=settings, ari=self.ari, bus=self.bus,
@@ -90,6 +96,8 @@ class IvrService:
             "feature": queues_setup.feature_handler(self, self.services.queues),
             "staff": staff_setup.feature_handler(self, self.services.dnd),
             HANDOVER_ARGS: self.services.handovers.handler(self.ari),
+            "voicemail": voicemail_phone.leave_handler(self, self.services.voicemail),
+            "mailbox": voicemail_phone.mailbox_handler(self, self.services.voicemail),
             **self.campaigns.handlers(),
         })
         asterisk_logs = pbx_instance(settings).root / "log" if settings.asterisk_mode == "bundled" \
@@ -175,6 +183,7 @@ class IvrService:
         first_connect, self._connected_before = not self._connected_before, True
         for sub_channel in list(self.supervisor.tasks):
             self.bus.publish_to(sub_channel, Resync("Resync"))
+        await self.services.voicemail.publish_all()       # Asterisk may have restarted: lamps are lost
         try:
             channels = await self.ari.list_channels()
         except AriError:

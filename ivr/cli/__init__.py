@@ -14,6 +14,7 @@ COMMANDS = {
     "calls": ("calls", "list recent calls"),
     "asterisk": ("asterisk", "render config, start or stop the PBX Asterisk"),
     "phones": ("phones", "how to connect a SIP softphone"),
+    "roster": ("roster", "on-duty rosters: who is on duty, changes for a day"),
     "users": ("users", "web console accounts"),
     "tokens": ("tokens", "API tokens (create, list, revoke)"),
     "audit": ("audit", "the audit log"),

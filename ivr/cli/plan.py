@@ -82,7 +82,9 @@ def try_command(args: argparse.Namespace, settings: Settings) -> int:
         print(f"--at / --to: {e.message}", file=sys.stderr)
         return 2
     texts = prompt_texts(settings)
-    for step in trace(plan, to, at, args.digits, args.caller, lambda lang, name: texts.get(f"{lang}/{name}")):
+    duty = asyncio.run(duty_with_overrides(settings, plan, at)) if plan.rosters else {}
+    for step in trace(plan, to, at, args.digits, args.caller, lambda lang, name: texts.get(f"{lang}/{name}"),
+                      duty):
         print(step)
     return 0
 
@@ -90,6 +92,26 @@ def try_command(args: argparse.Namespace, settings: Settings) -> int:
 def print_problems(error: PlanError) -> None:
     for problem in error.problems:
         print(said(problem), file=sys.stderr)
+
+
+async def duty_with_overrides(settings: Settings, plan: Plan, at) -> dict[str, tuple[str, str]]:
+    """Who is on duty at `at` with the database's overrides; the plan's own word when the database
+    cannot be read (a plan tried on another machine)."""
+    from ivr.staff.rosters import Rosters     # only `plan try` of a plan with rosters needs it
+    from ivr.store.db import resolve_url
+    url = resolve_url(settings.database_url, settings)
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).exists()):
+        return {}                              # no database yet: nothing was ever overridden
+    try:
+        db = await open_database(settings.database_url, settings)
+    except IvrError:
+        return {}
+    try:
+        return await Rosters(db, lambda: at, lambda: plan).duty_map(plan, at)
+    except IvrError:
+        return {}
+    finally:
+        await db.close()
 
 
 def summary(plan: Plan) -> str:

@@ -39,6 +39,8 @@ class Services:
     dnd: Any = None           # do-not-disturb of the staff phones (ivr.staff.dnd)
     handovers: Handovers = field(default_factory=Handovers)   # consulted phones an attended transfer takes
     recorder: Recorder | None = None        # call recording (ivr.calls.recording)
+    rosters: Any = None       # who is on duty (ivr.staff.rosters)
+    voicemail: Any = None     # personal voicemail boxes (ivr.voicemail.boxes)
 
 
 @dataclass

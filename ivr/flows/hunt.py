@@ -31,6 +31,7 @@ from ivr.calls.outbound_leg import LegWatch, originate_leg
 from ivr.calls.outcome import Outcome, of_cause, of_dial_status
 from ivr.errors import IvrError
 from ivr.flows.context import FlowContext
+from ivr.flows.duty import on_duty_members
 from ivr.flows.talk import Talk
 from ivr.flows.transfer import pass_on_order
 from ivr.plan.model import ForwardNode, HuntMember, HuntNode
@@ -515,7 +516,7 @@ class Hunt:
 
 
 async def run(node: HuntNode, ctx: FlowContext) -> str | None:
-    hunt = Hunt(node, ctx)
+    hunt = Hunt(await on_duty_members(node, ctx), ctx)
     try:
         return await hunt.run()
     finally:

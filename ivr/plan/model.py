@@ -61,6 +61,7 @@ class Staff:
     dial_per_hour: int = 60    # outbound calls to outside numbers an hour, 0 = no limit
     pickup_group: str = ""     # phones of one group answer each other's ringing calls with *8
     record: bool = False       # outside calls this phone makes are recorded
+    mail: str = ""             # a personal voicemail box: messages are mailed here (docs/plan-format.md)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,22 @@ class TransferCodes:
     blind: str = "##"              # ## 102 #: the caller rings 102 at once
     attended: str = "*2"           # *2 102: talk to 102 first; hang up or * to hand over, # to go back
     digit_seconds: float = 3.0     # the number is complete after this long without a digit (or on #)
+
+
+@dataclass(frozen=True)
+class Roster:
+    """`rosters:` in the plan: who is on duty on a given duty day (ivr.plan.roster.on_duty). The
+    database's overrides for a date (ivr roster set) come before all of these."""
+    name: str
+    people: tuple[str, ...] = ()      # staff extensions taking turns from `start`, `every` days each
+    start: date = date(2026, 1, 5)    # a Monday: turns follow weeks
+    every: int = 7
+    weekdays: dict[int, str] = field(default_factory=dict)   # weekday (0 = Monday) -> extension
+    dates: dict[date, str] = field(default_factory=dict)     # a date -> extension
+    holiday_schedule: str = ""        # on this schedule's holidays ...
+    holiday_person: str = ""          # ... this extension is on duty
+    change_at: time = time(0, 0)      # a duty day starts at this local time
+    ring: Literal["phone", "mobile"] = "phone"   # what a hunt or forward naming the roster rings
 
 
 @dataclass(frozen=True)
@@ -233,6 +250,7 @@ class VoicemailNode:
     max_seconds: float = 120.0
     then: str | None = None
     kind: str = "voicemail"
+    box: str = ""                    # a staff extension: the message goes to that person's box
 
 
 @dataclass(frozen=True)
@@ -329,8 +347,15 @@ class Plan:
     transfer_ring_seconds: float = 20.0  # a transfer's target, then the transferring phone, ring this long
     transfer_codes: TransferCodes = field(default_factory=TransferCodes)
     recording: RecordingPolicy = field(default_factory=RecordingPolicy)
+    rosters: dict[str, Roster] = field(default_factory=dict)
+    voicemail_ring_seconds: float = 20.0  # an internal call rings this long before the callee's voicemail
     source: str = ""                 # file name the plan came from
     checksum: str = ""               # sha256 of the YAML text
+
+    @property
+    def mailboxes(self) -> list[str]:
+        """Extensions with a personal voicemail box (a mail address in the plan)."""
+        return sorted(e for e, s in self.staff.items() if s.mail)
 
     @property
     def default_trunk(self) -> str:

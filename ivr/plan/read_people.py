@@ -14,7 +14,8 @@ from ivr.security.passwords import weakness
 if TYPE_CHECKING:
     from ivr.plan.validate import PlanBuilder
 
-STAFF_KEYS = ("name", "mobile", "language", "dial", "dial_per_hour", "pickup_group", "record")
+STAFF_KEYS = ("name", "mobile", "language", "dial", "dial_per_hour", "pickup_group", "record", "mail")
+_MAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _EXTENSION = re.compile(r"\d{2,6}")
 # A pickup group becomes a word in pjsip.conf.
 _PICKUP_GROUP = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
@@ -82,7 +83,7 @@ def read_staff(b: PlanBuilder, top: Fields) -> None:
             r.problem(key, f"staff: extension '{ext}' must be 2 to 6 digits")
             continue
         b.staff_ids.add(ext)
-        name, mobile, language, pickup_group = "", "", "", ""
+        name, mobile, language, pickup_group, mail = "", "", "", "", ""
         dial, dial_per_hour, record = DEFAULT_DIAL, 60, False
         if isinstance(value, ScalarNode):
             name = str(value.value).strip() if not is_null(value) else ""
@@ -103,6 +104,11 @@ def read_staff(b: PlanBuilder, top: Fields) -> None:
                     r.problem(n, f"staff '{ext}': pickup_group '{pickup_group}' must be lower-case "
                                  "letters, digits, '_' or '-' (up to 32)")
                     pickup_group = ""
+            if (n := info.get("mail")) is not None:
+                mail = r.text(n, "mail") or ""
+                if mail and not _MAIL.fullmatch(mail):
+                    r.problem(n, f"staff '{ext}': mail '{mail}' is not a mail address like anna@example.com")
+                    mail = ""
         password = b.secrets.passwords.get(ext)
         if password is None:
             where = b.secrets.reader.source if b.secrets.reader else "the secrets file"
@@ -114,7 +120,7 @@ def read_staff(b: PlanBuilder, top: Fields) -> None:
             continue
         b.staff[ext] = Staff(extension=ext, name=name, password=password, mobile=mobile,
                                 language=language, dial=dial, dial_per_hour=dial_per_hour,
-                                pickup_group=pickup_group, record=record)
+                                pickup_group=pickup_group, record=record, mail=mail)
 
 
 def _dial_classes(b: PlanBuilder, node: YNode, ext: str) -> tuple[str, ...]:

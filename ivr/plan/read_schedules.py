@@ -74,7 +74,7 @@ def _hours(b: PlanBuilder, node: YNode) -> dict[int, tuple[TimeRange, ...]]:
     return weekly
 
 
-def _date(b: PlanBuilder, node: YNode, what: str) -> date | None:
+def read_date(b: PlanBuilder, node: YNode, what: str) -> date | None:
     text = b.r.text(node, what)
     if text is None:
         return None
@@ -93,7 +93,7 @@ def _holidays(b: PlanBuilder, node: YNode) -> dict[date, str]:
     holidays: dict[date, str] = {}
     for item in node.value:
         if isinstance(item, ScalarNode):
-            day = _date(b, item, "holidays")
+            day = read_date(b, item, "holidays")
             if day is not None:
                 holidays[day] = ""
             continue
@@ -104,13 +104,13 @@ def _holidays(b: PlanBuilder, node: YNode) -> dict[date, str]:
         if info.get("date") is not None:
             if info.get("from") is not None or info.get("to") is not None:
                 r.problem(item, "holiday: give either date, or from and to")
-            day = _date(b, info.get("date"), "date")
+            day = read_date(b, info.get("date"), "date")
             if day is not None:
                 holidays[day] = name
             continue
         first_node, last_node = r.require(info, "from", "holiday"), r.require(info, "to", "holiday")
-        first = _date(b, first_node, "from") if first_node is not None else None
-        last = _date(b, last_node, "to") if last_node is not None else None
+        first = read_date(b, first_node, "from") if first_node is not None else None
+        last = read_date(b, last_node, "to") if last_node is not None else None
         if first is None or last is None:
             continue
         if last < first:

@@ -3,7 +3,7 @@ with given key presses — the nodes, the text of every prompt heard, who rings 
 it ends — from the plan's schedules, holidays and closures at that moment (`ivr plan try`)."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -12,6 +12,7 @@ from ivr import i18n
 from ivr.i18n import _
 from ivr.plan.model import Plan
 from ivr.plan.nodes import KINDS
+from ivr.plan.roster import on_duty, roster_name
 
 MAX_STEPS = 60                        # a plan that loops without waiting is refused by `plan check`
 
@@ -38,6 +39,7 @@ class Walk:
     text: PromptText
     steps: list[Step] = field(default_factory=list)
     ended: bool = False                # a hangup node said so already
+    duty: Mapping[str, tuple[str, str]] = field(default_factory=dict)   # roster -> (extension, why)
 
     def say(self, node_id: str, what: str) -> None:
         self.steps.append(Step(node_id, what))
@@ -50,6 +52,10 @@ class Walk:
                      else _("hears %(prompt)s", prompt=prompt))
 
     def staff(self, target: str) -> str:
+        if name := roster_name(target):
+            ext, why = self.duty.get(name) or on_duty(self.plan, name, self.at, {})
+            return _("roster %(name)s: on duty %(who)s (%(why)s)", name=name, who=self.staff(ext), why=why) if ext \
+                else _("roster %(name)s: nobody on duty", name=name)
         person = self.plan.staff.get(target)
         return f"{target} ({person.name})" if person else target
 
@@ -59,12 +65,13 @@ class Walk:
 
 
 def trace(plan: Plan, to: str, at: datetime, digits: str = "", caller: str = "",
-          text: PromptText = lambda lang, name: None) -> list[Step]:
+          text: PromptText = lambda lang, name: None, duty: Mapping[str, tuple[str, str]] | None = None) -> list[Step]:
+    """`duty`: roster name -> (extension, why) at `at`, overrides included; without it, the plan's own."""
     number = plan.numbers.get(to)
     if number is None:
         return [Step("-", _("%(to)s is not a company number of this plan: the call is refused", to=to))]
     tz = ZoneInfo(plan.timezone)
-    walk = Walk(plan, at, tz, plan.language, list(digits), text)
+    walk = Walk(plan, at, tz, plan.language, list(digits), text, duty=duty or {})
     walk.say("-", _("%(caller)s calls %(to)s (%(source)s) on %(at)s %(zone)s", caller=caller or _("a caller"),
                     to=to, source=number.source, at=f"{i18n.weekday_names()[at.astimezone(tz).weekday()]} "
                                                      f"{at.astimezone(tz):%Y-%m-%d %H:%M}", zone=plan.timezone))

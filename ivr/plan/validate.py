@@ -27,6 +27,8 @@ from ivr.plan.read_people import read_secrets, read_staff
 from ivr.plan.read_schedules import read_schedules
 from ivr.plan.read_trunks import read_limits, read_trunks
 from ivr.plan.recording import read_recording, record_flag
+from ivr.plan.roster import PREFIX as ROSTER_PREFIX
+from ivr.plan.roster_keys import read_rosters
 from ivr.plan.transfer_codes import read_transfer_codes
 from ivr.yaml_reader import Fields, Reader, did_you_mean, is_null
 
@@ -35,11 +37,13 @@ PromptExists = Callable[[str, str], bool]
 # One ring as a caller hears it (Asterisk indications.conf; UA, BY, KZ keep the Soviet 1 s + 4 s).
 RING_CADENCE_SECONDS = {"RU": 5.0, "UA": 5.0, "BY": 5.0, "KZ": 5.0, "DE": 5.0,
                         "US": 6.0, "CA": 6.0, "GB": 3.0}
+VOICEMAIL_RINGS = 4          # an internal call to a phone with a voicemail box, before the box answers
 TRANSFER_RINGS = 4           # a transfer target rings this long before the call comes back
 
 TOP_KEYS = ("company", "timezone", "country", "language", "languages", "ring_seconds",
             "short_call_seconds", "numbers", "schedules", "staff", "fallback", "nodes", "trunks",
-            "auto_callback", "limits", "transfer_ring_seconds", "transfer_codes", "recording")
+            "auto_callback", "limits", "transfer_ring_seconds", "transfer_codes", "recording", "rosters",
+            "voicemail_rings")
 NUMBER_KEYS = ("entry", "source", "name", "record")
 _TARGET_EXTENSION = re.compile(r"\d{1,6}")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Z]{2})?")
@@ -86,6 +90,7 @@ class PlanBuilder:
         self.staff_ids: set[str] = set()
         self.nodes: dict[str, NodeInfo] = {}
         self.schedule_names: set[str] = set()
+        self.roster_names: set[str] = set()
         self.prompts: list[tuple[str, YNode]] = []
         self.languages_used: list[tuple[str, YNode]] = []
         self.nodes_complete = True
@@ -114,10 +119,13 @@ class PlanBuilder:
         transfer_ring = r.optional(top, "transfer_ring_seconds", partial(r.number, positive=True),
                                    TRANSFER_RINGS * self.ring_seconds)
         transfer_codes = read_transfer_codes(r, top.get("transfer_codes"))
+        voicemail_rings = r.optional(top, "voicemail_rings", partial(r.number, integer=True, positive=True),
+                                     VOICEMAIL_RINGS)
         read_secrets(self)
         read_staff(self, top)
         fallback = self._fallback(top)
         schedules = read_schedules(self, top)
+        rosters = read_rosters(self, top)
         trunks = read_trunks(self, top)
         nodes = self._nodes(top)
         numbers = self._numbers(top)
@@ -137,6 +145,7 @@ class PlanBuilder:
             staff=self.staff, fallback=fallback, nodes=nodes, trunks=trunks, auto_callback=auto_callback,
             limits=limits,
             transfer_ring_seconds=transfer_ring, transfer_codes=transfer_codes, recording=recording,
+            rosters=rosters, voicemail_ring_seconds=voicemail_rings * self.ring_seconds,
         )
 
     # ----- top-level settings -----
@@ -241,9 +250,15 @@ class PlanBuilder:
         return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
     def target(self, node: YNode, what: str) -> str | None:
-        """A staff extension, or any phone number (normalised to E.164)."""
+        """A staff extension, "roster:NAME" (whoever is on duty), or any phone number (normalised to E.164)."""
         text = self.r.text(node, what)
         if text is None:
+            return None
+        if text.startswith(ROSTER_PREFIX):
+            if text[len(ROSTER_PREFIX):] in self.roster_names:
+                return text
+            self.r.problem(node, f"{what}: no roster '{text[len(ROSTER_PREFIX):]}'"
+                                 f"{did_you_mean(text[len(ROSTER_PREFIX):], self.roster_names)}")
             return None
         if _TARGET_EXTENSION.fullmatch(text):
             return text if self.extension(text, node, what) else None

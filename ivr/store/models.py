@@ -517,3 +517,33 @@ class AuditRow(Base):
     target: Mapped[str] = mapped_column(String(200), default="")
     address: Mapped[str] = mapped_column(String(64), default="")
     outcome: Mapped[str] = mapped_column(String(16), default="ok")
+
+
+class RosterOverrideRow(Base):
+    """Who is on duty in a roster on one duty day, set from the CLI or the console (migration
+    0014_rosters); it comes before what the plan says for that day."""
+
+    __tablename__ = "roster_overrides"
+
+    roster: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    extension: Mapped[str] = mapped_column(String(16))
+    changed_by: Mapped[str] = mapped_column(String(128), default="")
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class VoicemailRow(Base):
+    """One message in a staff member's personal box (migration 0014_rosters). The audio stays in
+    Asterisk's recordings (`recording`, a name under its recording directory)."""
+
+    __tablename__ = "voicemail_messages"
+    __table_args__ = (Index("ix_voicemail_messages_box", "box"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    box: Mapped[str] = mapped_column(String(16))
+    caller: Mapped[str] = mapped_column(String(64), default="")
+    caller_name: Mapped[str] = mapped_column(String(200), default="")
+    recording: Mapped[str] = mapped_column(String(200))
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    left_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    heard_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

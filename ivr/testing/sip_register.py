@@ -29,7 +29,7 @@ def _request(source: str, port: int, pbx: str, user: str, cseq: int, call_id: st
     return "\r\n".join(lines).encode()
 
 
-def _digest(challenge: str, user: str, password: str, uri: str) -> str:
+def digest(challenge: str, user: str, password: str, uri: str) -> str:
     fields = dict(re.findall(r'(\w+)="?([^",]*)"?', challenge))
     realm, nonce = fields["realm"], fields["nonce"]
     ha1, ha2 = _md5(f"{user}:{realm}:{password}"), _md5(f"REGISTER:{uri}")
@@ -61,7 +61,7 @@ def _register(source: str, pbx: str, pbx_port: int, user: str, password: str, ti
             status, text = _reply(sock)
             if status == 401:
                 challenge = re.search(r"^WWW-Authenticate: *(.+)$", text, re.M | re.I).group(1).strip()
-                auth = _digest(challenge, user, password, f"sip:{pbx}")
+                auth = digest(challenge, user, password, f"sip:{pbx}")
                 sock.sendto(_request(source, port, pbx, user, 2, call_id, tag, auth), (pbx, pbx_port))
                 status, _ = _reply(sock)
         except TimeoutError:

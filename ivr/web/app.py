@@ -17,7 +17,9 @@ from ivr.web import (access, audit_pages, calls_pages, campaign_new, campaign_pa
 from ivr.web import campaigns as campaigns_web
 from ivr.web import missed as missed_api
 from ivr.web import queues as queue_routes
+from ivr.web import rosters as rosters_web
 from ivr.web import routing
+from ivr.web import voicemail as voicemail_web
 from ivr.web import staff as staff_web
 from ivr.web import keys, parse
 from ivr.web.keys import CALLS, SERVICE
@@ -96,5 +98,7 @@ def create_app(service: IvrService) -> web.Application:
     users_pages.setup(app)
     reports_pages.setup(app, SpendStore(service.db))
     staff_web.setup(app)
+    rosters_web.setup(app)
+    voicemail_web.setup(app)
     dashboard.setup(app)             # last: "Today" goes first in the navigation
     return app

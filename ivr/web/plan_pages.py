@@ -19,6 +19,7 @@ from ivr.plan.trace import trace
 from ivr.routing.numbers import normalize
 from ivr.sounds.generate import prompt_texts
 from ivr.web.console import NAV, USER, page, render
+from ivr.staff.rosters import Rosters
 from ivr.web.keys import PLANS, SERVICE
 
 PASTED = "plan.yaml"                  # how problems of a pasted plan name their file
@@ -68,7 +69,7 @@ async def plan_check(request: web.Request) -> web.Response:
     plan, problems = check(service.plans, text)
     trace_lines = []
     if plan is not None and form.get("action") == "try":
-        trace_lines = _try(service.settings, plan, form)
+        trace_lines = await _try(service.settings, service.services.rosters, plan, form)
     if plan is not None and form.get("action") == "apply":
         version = await service.plans.store.save(text, "console", plan.checksum, request[USER].username)
         live = await service.reload_plan()
@@ -80,7 +81,7 @@ async def plan_check(request: web.Request) -> web.Response:
                   problems=problems, message="", trace_lines=trace_lines, attempt=dict(form))
 
 
-def _try(settings: Settings, plan, form) -> list[str]:
+async def _try(settings: Settings, rosters: Rosters, plan, form) -> list[str]:
     """The path of a call through the checked plan (what `ivr plan try` prints)."""
     try:
         at = parse_local_datetime(str(form.get("at") or ""), ZoneInfo(plan.timezone))
@@ -88,8 +89,12 @@ def _try(settings: Settings, plan, form) -> list[str]:
     except IvrError as e:
         return [e.message]
     texts = prompt_texts(settings)
+    try:
+        duty = await rosters.duty_map(plan, at)
+    except IvrError:
+        duty = {}                      # the database is away: the plan's own rosters
     return [str(s) for s in trace(plan, to, at, str(form.get("digits") or ""), str(form.get("from") or ""),
-                                  lambda lang, name: texts.get(f"{lang}/{name}"))]
+                                  lambda lang, name: texts.get(f"{lang}/{name}"), duty)]
 
 
 @page

@@ -165,6 +165,14 @@ class ServiceProcess:
                                      stderr=subprocess.STDOUT, cwd=ROOT)
         self.current = overrides
 
+    async def run_with(self, **overrides: str) -> ServiceProcess:
+        """The service running with exactly these overrides: restarted only when it runs something else."""
+        if self.proc is None or self.proc.poll() is not None or self.current != overrides:
+            self.stop()
+            self.start(**overrides)
+            await self.wait_ready()
+        return self
+
     async def wait_ready(self, timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as http:

@@ -45,7 +45,7 @@ def concrete(path: str) -> str:
     """A route's template with its parts filled in: ids 1, actions and extensions by example."""
     return path.replace("{ext}", "101").replace("{command}", "start").replace("{action}", "pause") \
         .replace("{row}", "1").replace("{id}", "1").replace("{name}", "sources").replace("{format}", "csv") \
-        .replace("{version}", "1")
+        .replace("{version}", "1").replace("{day}", "2026-12-07")
 
 
 async def login(client: TestClient, username: str = "anna", password: str = "correct-horse"):

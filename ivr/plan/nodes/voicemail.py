@@ -14,9 +14,15 @@ if TYPE_CHECKING:
 
 
 def build_voicemail(b: PlanBuilder, info: NodeInfo, f: Fields) -> Node:
+    box = ""
+    if (n := f.get("box")) is not None and (ext := b.r.text(n, "box")) is not None \
+            and b.extension(ext, n, f"voicemail node '{info.id}': box"):
+        box = ext
+        if ext in b.staff and not b.staff[ext].mail:
+            b.r.problem(n, f"voicemail node '{info.id}': box '{ext}' has no mailbox (give staff '{ext}' a mail)")
     return VoicemailNode(id=info.id, prompts=b.prompt_names(f, "prompts", info),
                          max_seconds=b.seconds(f, "max_seconds", 120.0, positive=True),
-                         then=b.opt_ref(f, "then", info))
+                         then=b.opt_ref(f, "then", info), box=box)
 
 
 def trace_voicemail(node: VoicemailNode, walk: Walk) -> str | None:
@@ -25,4 +31,4 @@ def trace_voicemail(node: VoicemailNode, walk: Walk) -> str | None:
     return node.then
 
 
-KINDS = (NodeKind("voicemail", ("prompts", "max_seconds", "then"), build_voicemail, trace_voicemail),)
+KINDS = (NodeKind("voicemail", ("prompts", "max_seconds", "then", "box"), build_voicemail, trace_voicemail),)
