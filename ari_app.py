@@ -15,7 +15,9 @@ import sys
 from aiohttp import web
 
 from ivr import logs, sd_notify
-from ivr.cluster.lease import NodeLease
+from ivr.cluster.layout import load_layout
+from ivr.cluster.lease import Lease, applies as lease_applies, node_key, standby_key
+from ivr.cluster.takeover import NodeTakeover, singleton_jobs
 from ivr.config import load_settings
 from ivr.errors import IvrError
 from ivr.notify.mailbox import Mailbox
@@ -53,9 +55,11 @@ async def main() -> int:
     db = await open_database(settings.database_url, settings)
     service = IvrService(settings, db)
     await service.start()
-    lease = NodeLease(settings) if NodeLease.applies(settings) else None
+    holder = settings.instance_name or f"{settings.web_host}:{settings.web_port}"
+    lease = Lease(settings, node_key(settings.node_name), holder) if lease_applies(settings) else None
     if lease is not None:
-        await lease.acquire()     # a standby instance waits here until the node's holder is gone
+        # A standby instance waits here until the node's holder is gone.
+        await lease.acquire(standby=standby_key(settings.node_name))
     await service.apply_asterisk_config()
     await first_admin(settings, db)
     await local.provision(settings, db)      # tokens of the AGI script and the `ivr` commands
@@ -96,11 +100,18 @@ async def main() -> int:
     keep(asyncio.create_task(service.run(), name="ari"))
     sd_notify.notify("READY=1")
     keep(asyncio.create_task(sd_notify.watchdog(), name="watchdog"))
-    if lease is not None:
+    if lease is None:
+        service.start_jobs()
+    else:
         # Without its lease another instance may take the node: stop serving it at once.
-        watch = asyncio.create_task(lease.lost(), name="lease")
+        watch = asyncio.create_task(lease.hold(), name="lease")
         watch.add_done_callback(lambda _: stop.set())
         keep(watch)
+        keep(asyncio.create_task(singleton_jobs(settings, holder, service.start_jobs, service.stop_jobs),
+                                 name="cluster-jobs"))
+        takeover = NodeTakeover(load_layout(settings), settings, holder, lambda s: IvrService(s, db))
+        service.also_serving = takeover.nodes
+        keep(asyncio.create_task(takeover.run(), name="takeover"))
     await stop.wait()
     log.info("stopping")
     sd_notify.notify("STOPPING=1")
@@ -112,6 +123,8 @@ async def main() -> int:
     await runner.cleanup()
     if mailbox is not None:
         mailbox.stop()
+    if lease is not None:
+        await lease.release()
     await db.close()
     pidfile.unlink(missing_ok=True)
     return 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from ivr.campaigns.callback import CampaignCallback
 from ivr.campaigns.dialer import CampaignDialer
 from ivr.campaigns.store import CampaignStore
 from ivr.clock import Clock
+from ivr.cluster.lost_calls import LostCalls
 from ivr.config import Settings
 from ivr.errors import InvalidInput, IvrError
 from ivr.flows import RUNNABLE
@@ -71,6 +73,13 @@ class IvrService:
                                  settings.trunk_check_seconds)
         self._trunk_task: asyncio.Task | None = None
         self.campaigns = CampaignDialer(self, CampaignStore(db))
+        self._jobs_task: asyncio.Task | None = None
+        # In a cluster: the other nodes this process serves too (ivr/cluster/takeover.py).
+        self.also_serving: Callable[[], list[str]] = list
+        # A node of a cluster: its calls are recorded as lost when its Asterisk stays away.
+        self.lost_calls = LostCalls(settings.node_name, self.ari, self.supervisor, self.bus, self.calls,
+                                    self.services.missed.review, self.clock.now, settings.node_lost_seconds) \
+            if settings.node_name else None
         self.services.campaign_callback = CampaignCallback(self.campaigns)
         # Every Stasis(ivr,KIND,...) the service answers, by KIND, in one table.
         self.supervisor.handlers.update({
@@ -88,14 +97,31 @@ class IvrService:
         await self.services.queues.start()
         await self.services.dnd.load()
         await self.services.missed.start()
-        self.auto_callback.start()
         self._trunk_task = asyncio.create_task(self.trunks.run(), name="trunk-watch")
+
+    def start_jobs(self) -> None:
+        """The jobs that run once per site, whatever node a call is on: campaign dialling, the
+        automatic call-back, notification delivery. In a cluster only the instance holding their
+        lease runs them (ari_app.py)."""
+        self.auto_callback.start()
+        self.services.missed.start_jobs()
+        if self._jobs_task is None:
+            self._jobs_task = asyncio.create_task(self.campaigns.run(), name="campaign-dialer")
+
+    async def stop_jobs(self) -> None:
+        if self._jobs_task is not None:
+            self._jobs_task.cancel()
+            await asyncio.gather(self._jobs_task, return_exceptions=True)
+            self._jobs_task = None
+        await self.auto_callback.stop()
+        await self.services.missed.stop_jobs()
 
     def _plan(self):
         return self.plans.current.plan if self.plans.current else None
 
     async def run(self) -> None:
-        await asyncio.gather(self.ari.run_forever(), self.campaigns.run(), self.sip_guard.run())
+        watches = [self.lost_calls.run()] if self.lost_calls is not None else []
+        await asyncio.gather(self.ari.run_forever(), self.sip_guard.run(), *watches)
 
     # ----- calls -----
 
@@ -185,7 +211,7 @@ class IvrService:
     async def shutdown(self) -> None:
         if self._trunk_task is not None:
             self._trunk_task.cancel()
-        await self.auto_callback.stop()
+        await self.stop_jobs()
         await self.campaigns.stop()
         await self.supervisor.shutdown()
         await self.services.queues.stop()

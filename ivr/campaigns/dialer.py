@@ -123,7 +123,9 @@ class CampaignDialer:
         self.store = store
         self.tick = tick
         self.limit = DailyLimit(store)                       # the plan's `limits:` (toll fraud)
-        self.instance = instance_name(service.settings.web_port)
+        # In a cluster an attempt belongs to the node whose channel it is: whoever serves the node
+        # reconciles it. One node: to this service (two services may share one PBX).
+        self.instance = service.settings.node_name or instance_name(service.settings.web_port)
         self.watchers: dict[int, asyncio.Task] = {}          # attempt id -> its watcher
         # Attempts this process dials or watches, from their claim on: reconcile leaves them alone.
         self.owned: set[int] = set()
