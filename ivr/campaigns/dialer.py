@@ -260,9 +260,12 @@ class CampaignDialer:
         minus live channels (inbound, staff, other campaigns) minus those kept for inbound calls;
         with dispatcher-aware pacing, no more in flight than the option-3 dispatchers can take."""
         from ivr.campaigns.pacing import dispatcher_room
-        own = profile.pacing.max_concurrent - self.in_flight.get(campaign.id, 0)
-        room = await dispatcher_room(profile, plan, self.service.services, self.service.ari,
-                                     self.in_flight.get(campaign.id, 0))
+        flying = self.in_flight.get(campaign.id, 0)
+        if self.service.settings.node_name:
+            # A cluster: attempts watched on other nodes (taken over from a dead instance) count too.
+            flying = max(flying, await self.store.open_count(campaign.id))
+        own = profile.pacing.max_concurrent - flying
+        room = await dispatcher_room(profile, plan, self.service.services, self.service.ari, flying)
         if room is not None:
             own = min(own, room)
         router = self.service.services.router

@@ -72,6 +72,7 @@ class Lease:
         self.url, self.key, self.holder = settings.database_url, key, holder
         self._conn = None
         self._held: set[str] = set()                # locks held on the current connection
+        self._connected_once = False
         self._reconnected_at: float | None = None   # monotonic time of the last connection after a loss
 
     # ----- the connection -----
@@ -80,17 +81,17 @@ class Lease:
         """The lease's connection, opened again after a loss (None while the database is away)."""
         if self._conn is not None and not self._conn.is_closed():
             return self._conn
-        lost = self._conn is not None
         self._conn = None
         self._held.clear()
         try:
-            self._conn = await _connect(self.url, self.holder)
+            conn = await _connect(self.url, self.holder)
         except Exception as e:      # refused, timed out, starting up: asyncpg's errors share no base
             log.warning("lease: database unreachable key=%s error=%s", self.key, e)
             return None
-        if lost:
+        if self._connected_once:
             self._reconnected_at = time.monotonic()
-        return self._conn
+        self._conn, self._connected_once = conn, True
+        return conn
 
     async def _query(self, sql: str, *args):
         conn = await self._connection()
@@ -102,9 +103,11 @@ class Lease:
             conn.terminate()             # a connection that failed once is not trusted again
             raise
 
-    def _settling(self) -> bool:
-        """Just reconnected after a loss: the holders take their leases back first."""
-        return self._reconnected_at is not None and time.monotonic() - self._reconnected_at < RECLAIM_SECONDS
+    async def _may_try(self) -> bool:
+        """Connected, and not just after a reconnection (the holders take their leases back first)."""
+        if await self._connection() is None:
+            return False
+        return self._reconnected_at is None or time.monotonic() - self._reconnected_at >= RECLAIM_SECONDS
 
     async def _try(self, key: str) -> bool:
         """Take the lock unless held already (a session's advisory locks stack: take each once)."""
@@ -128,9 +131,10 @@ class Lease:
         logged = False
         while True:
             try:
-                if standby and not self._settling():
+                ready = await self._may_try()
+                if ready and standby:
                     await self._try(standby)
-                if not self._settling() and await self._try(self.key):
+                if ready and await self._try(self.key):
                     if standby:
                         await self._unlock(standby)
                     log.info("lease taken key=%s holder=%s", self.key, self.holder)
@@ -147,7 +151,7 @@ class Lease:
         seen = False
         while True:
             try:
-                if not self._settling():
+                if await self._may_try():
                     holder = await self._holder(self.key)
                     if holder is not None:
                         seen = True

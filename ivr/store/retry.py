@@ -19,7 +19,13 @@ def _transient(error: BaseException) -> bool:
     """The database was away (refused, restarting, connection dropped), not a wrong statement."""
     if isinstance(error, (IntegrityError, ProgrammingError, DataError)):
         return False
-    return isinstance(error, (DBAPIError, OSError))
+    if isinstance(error, (DBAPIError, OSError)):
+        return True
+    try:        # a new connection to a PostgreSQL starting or shutting down fails with asyncpg's own
+        from asyncpg.exceptions import InterfaceError, OperatorInterventionError, PostgresConnectionError
+    except ImportError:
+        return False
+    return isinstance(error, (InterfaceError, OperatorInterventionError, PostgresConnectionError))
 
 
 async def until_stored(write: Callable[[], Awaitable[T]], what: str, seconds: float = RETRY_SECONDS) -> T:
