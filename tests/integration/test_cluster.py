@@ -43,6 +43,7 @@ from ivr.store import open_database
 from ivr.testing.world import Behaviour, World, wait_registered
 
 from test_campaign_crash import PROFILE as CRASH_PROFILE, check_never_twice_and_answers_kept, scripts
+from test_demo import demo_module
 from test_routing import dial_from_phone
 
 from conftest import NET, PLANS, plan_text
@@ -309,6 +310,15 @@ async def until(check, seconds: float, what: str):
         await asyncio.sleep(0.2)
 
 
+async def nothing_left(layout, env) -> None:
+    """No call left on either node's Asterisk (both running)."""
+    asterisks = [node_instance(layout, n, node_settings(layout, n, env)) for n in layout.nodes]
+
+    async def no_channel_left() -> bool:
+        return [active_calls(a) for a in asterisks] == [0, 0]
+    await until(no_channel_left, 15, "no call left on either node")
+
+
 async def node1_back(layout, env, world) -> None:
     """Start node1's Asterisk again (it was killed above): svc1b, which holds its lease, reconnects,
     and the edge's probes put it back into the dispatcher set."""
@@ -439,11 +449,30 @@ async def test_a_killed_instance_s_node_and_the_dialer_move_to_the_other_instanc
             await world.hangup(leg)
         on_victim = next(c for c in callers if nodes[c] == victim.node)
         assert (await finished_record(layout, on_victim, via=survivor))["ended_at"]
-        asterisks = [node_instance(layout, n, node_settings(layout, n, env)) for n in layout.nodes]
-
-        async def no_channel_left() -> bool:
-            return [active_calls(a) for a in asterisks] == [0, 0]
-        await until(no_channel_left, 10, "no call left on either node")
+        await nothing_left(layout, env)
     finally:
         profiles.unlink(missing_ok=True)
         await db.close()
+
+
+async def test_the_demo_runs_against_the_cluster(cluster, world):
+    """`make demo` with the cluster running: it finds a serving instance from the cluster file, its
+    callers go through the edge (menu and hunt, queue, missed call, campaign, outbound routes), and
+    every caller's call is in the shared call log. The instance serving both nodes is the one left."""
+    layout, env = cluster
+    demo = demo_module()
+    api, console, address, port = await demo.cluster_target(load_settings(env={**os.environ, **env}))
+    assert (address, port) == (EDGE_IP, 5060)
+    assert console in {i.url for i in layout.instances}
+    plan = load_plan(Path(env["IVR_PLAN_FILE"]), secrets_path=PLANS / "secrets.yaml")
+    world.reset()
+    said: list[str] = []
+    callers = await demo.Demo(world, api, plan, said.append).run()
+    text = "\n".join(said)
+    assert "the office is open" in said[0], text
+    assert "answered by 101" in text, text
+    assert "missed-call list: item #" in text and "campaign #" in text, text
+    assert "another branch" not in text, text
+    logged = {c["caller"] for c in (await api.get("/api/calls?limit=500"))["calls"]}
+    assert set(callers) <= logged, set(callers) - logged
+    await nothing_left(layout, env)
