@@ -109,9 +109,12 @@ async def main() -> int:
         keep(watch)
         keep(asyncio.create_task(singleton_jobs(settings, holder, service.start_jobs, service.stop_jobs),
                                  name="cluster-jobs"))
-        takeover = NodeTakeover(load_layout(settings), settings, holder, lambda s: IvrService(s, db))
-        service.also_serving = takeover.nodes
-        keep(asyncio.create_task(takeover.run(), name="takeover"))
+        if settings.path(settings.cluster_file).exists():      # the other nodes are named there
+            takeover = NodeTakeover(load_layout(settings), settings, holder, lambda s: IvrService(s, db))
+            service.also_serving = takeover.nodes
+            keep(asyncio.create_task(takeover.run(), name="takeover"))
+        else:
+            log.warning("no cluster file %s: this instance takes over no other node", settings.cluster_file)
     await stop.wait()
     log.info("stopping")
     sd_notify.notify("STOPPING=1")
