@@ -15,7 +15,9 @@ import sys
 from aiohttp import web
 
 from ivr import logs, sd_notify
-from ivr.cluster.lease import NodeLease
+from ivr.cluster.layout import load_layout
+from ivr.cluster.lease import Lease, applies as lease_applies, node_key, standby_key
+from ivr.cluster.takeover import NodeTakeover, singleton_jobs
 from ivr.config import load_settings
 from ivr.errors import IvrError
 from ivr.notify.mailbox import Mailbox
@@ -53,9 +55,11 @@ async def main() -> int:
     db = await open_database(settings.database_url, settings)
     service = IvrService(settings, db)
     await service.start()
-    lease = NodeLease(settings) if NodeLease.applies(settings) else None
+    holder = settings.instance_name or f"{settings.web_host}:{settings.web_port}"
+    lease = Lease(settings, node_key(settings.node_name), holder) if lease_applies(settings) else None
     if lease is not None:
-        await lease.acquire()     # a standby instance waits here until the node's holder is gone
+        # A standby instance waits here until the node's holder is gone.
+        await lease.acquire(standby=standby_key(settings.node_name))
     await service.apply_asterisk_config()
     await first_admin(settings, db)
     await local.provision(settings, db)      # tokens of the AGI script and the `ivr` commands
@@ -100,11 +104,21 @@ async def main() -> int:
     keep(loops)
     sd_notify.notify("READY=1")
     keep(asyncio.create_task(sd_notify.watchdog(), name="watchdog"))
-    if lease is not None:
+    if lease is None:
+        service.start_jobs()
+    else:
         # Without its lease another instance may take the node: stop serving it at once.
-        watch = asyncio.create_task(lease.lost(), name="lease")
+        watch = asyncio.create_task(lease.hold(), name="lease")
         watch.add_done_callback(lambda _: stop.set())
         keep(watch)
+        keep(asyncio.create_task(singleton_jobs(settings, holder, service.start_jobs, service.stop_jobs),
+                                 name="cluster-jobs"))
+        if settings.path(settings.cluster_file).exists():      # the other nodes are named there
+            takeover = NodeTakeover(load_layout(settings), settings, holder, lambda s: IvrService(s, db))
+            service.also_serving = takeover.nodes
+            keep(asyncio.create_task(takeover.run(), name="takeover"))
+        else:
+            log.warning("no cluster file %s: this instance takes over no other node", settings.cluster_file)
     await stop.wait()
     log.info("stopping")
     sd_notify.notify("STOPPING=1")
@@ -119,6 +133,8 @@ async def main() -> int:
     await runner.cleanup()
     if mailbox is not None:
         mailbox.stop()
+    if lease is not None:
+        await lease.release()
     await db.close()
     pidfile.unlink(missing_ok=True)
     return 1 if failed is not None else 0

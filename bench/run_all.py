@@ -1,5 +1,5 @@
 """Run every benchmark (the IVR on the real stack, the numbering core, hunting, the queue against
-app_queue, campaigns) one after the other and write docs/benchmarks.md with the machine and the date.
+app_queue, campaigns, the cluster) one after the other and write docs/benchmarks.md with the machine and the date.
 
     .venv/bin/python bench/run_all.py [--repeats 3] [--ported 10000000] [--out docs/benchmarks.md] [--quick]
 """
@@ -17,12 +17,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
-SECTIONS = ("bench_hunt.py", "bench_queue.py", "bench_campaign.py")
+SECTIONS = ("bench_hunt.py", "bench_queue.py", "bench_campaign.py", "bench_cluster.py")
 # --quick: every benchmark at a small size, to check the whole chain in a few minutes (not for numbers).
 QUICK = {"bench_ivr.py": ["--concurrency", "1", "20"], "bench_numbering.py": ["--def-rows", "2000", "--abc-rows",
          "20000", "--lookups", "20000"], "bench_hunt.py": ["--calls", "10"],
          "bench_queue.py": ["--callers", "20", "--repeats", "1"],
-         "bench_campaign.py": ["--rows", "3000", "--calls", "24", "--concurrency", "8", "--repeats", "1", "--no-postgres"]}
+         "bench_campaign.py": ["--rows", "3000", "--calls", "24", "--concurrency", "8", "--repeats", "1", "--no-postgres"],
+         "bench_cluster.py": ["--calls", "10", "--concurrency", "5", "--hold", "1"]}
 
 
 def machine() -> str:

@@ -307,7 +307,7 @@ class Stack:
         self.service = subprocess.Popen([sys.executable, str(ROOT / "ari_app.py")],
                                         env={**os.environ, **self.env}, stdout=log,
                                         stderr=subprocess.STDOUT, cwd=ROOT)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90       # a fresh database's migrations on a busy machine
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
                 if self.service.poll() is not None:

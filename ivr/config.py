@@ -52,6 +52,9 @@ class Settings:
     sip_edge: str = ""
     node_name: str = ""      # in a cluster: this node's name, prefixed to its channel ids
     cluster_file: str = "config/cluster.yaml"   # nodes and instances of `make cluster`
+    # In a cluster: a node whose ARI stays unreachable this long is dead, its calls recorded as lost.
+    node_lost_seconds: int = 10
+    instance_name: str = ""  # in a cluster: this service instance's name (who holds which lease)
     agi_path: str = "agi_scripts"
     # SIP brute force: this many failed authentications from one address within the window
     # (seconds) block it for sip_block_seconds (doubled each time it is blocked again).

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import date
 from functools import partial
 from pathlib import Path
@@ -23,6 +24,7 @@ from ivr.campaigns.desk import CampaignDesk
 from ivr.campaigns.dialer import CampaignDialer
 from ivr.campaigns.store import CampaignStore
 from ivr.clock import Clock
+from ivr.cluster.lost_calls import LostCalls
 from ivr.config import Settings
 from ivr.errors import InvalidInput, IvrError
 from ivr.flows import RUNNABLE
@@ -87,6 +89,13 @@ class IvrService:
         self.campaigns = CampaignDialer(CampaignStore(db), settings=settings, ari=self.ari, bus=self.bus,
                                         plans=self.plans, catalog=self.catalog, now=self.clock.now,
                                         supervisor=self.supervisor, services=self.services)
+        self._jobs_task: asyncio.Task | None = None
+        # In a cluster: the other nodes this process serves too (ivr/cluster/takeover.py).
+        self.also_serving: Callable[[], list[str]] = list
+        # A node of a cluster: its calls are recorded as lost when its Asterisk stays away.
+        self.lost_calls = LostCalls(settings.node_name, self.ari, self.supervisor, self.bus, self.calls,
+                                    self.services.missed.review, self.clock.now, settings.node_lost_seconds) \
+            if settings.node_name else None
         self.services.campaign_callback = CampaignCallback(self.campaigns)
         self.campaign_desk = CampaignDesk(self.campaigns, self.plans, self.services.router, settings,
                                           self.clock.now)
@@ -112,7 +121,23 @@ class IvrService:
         await self.services.queues.start()
         await self.services.dnd.load()
         await self.services.missed.start()
+
+    def start_jobs(self) -> None:
+        """The jobs that run once per site, whatever node a call is on: campaign dialling, the
+        automatic call-back, notification delivery. In a cluster only the instance holding their
+        lease runs them (ari_app.py)."""
         self.auto_callback.start()
+        self.services.missed.start_jobs()
+        if self._jobs_task is None:
+            self._jobs_task = asyncio.create_task(self.campaigns.run(), name="campaign-dialer")
+
+    async def stop_jobs(self) -> None:
+        if self._jobs_task is not None:
+            self._jobs_task.cancel()
+            await asyncio.gather(self._jobs_task, return_exceptions=True)
+            self._jobs_task = None
+        await self.auto_callback.stop()
+        await self.services.missed.stop_jobs()
 
     def _plan(self):
         return self.plans.current.plan if self.plans.current else None
@@ -127,13 +152,15 @@ class IvrService:
         return (now.astimezone(ZoneInfo(plan.timezone)) if plan is not None and plan.timezone else now).date()
 
     async def run(self) -> None:
-        """The service's loops, in one task group: cancelling `run` cancels and awaits them all."""
+        """The service's loops, in one task group: cancelling `run` cancels and awaits them all. The
+        once-per-site jobs are not here: `start_jobs`/`stop_jobs` (the lease holder's, in a cluster)."""
         async with asyncio.TaskGroup() as group:
             group.create_task(self.ari.run_forever(), name="ari")
-            group.create_task(self.campaigns.run(), name="campaign-dialer")
             group.create_task(self.sip_guard.run(), name="sip-guard")
             group.create_task(self.trunks.run(), name="trunk-watch")
             group.create_task(self.recording_purge.run(), name="recording-purge")
+            if self.lost_calls is not None:
+                group.create_task(self.lost_calls.run(), name="lost-calls")
 
     # ----- calls -----
 
@@ -259,8 +286,9 @@ class IvrService:
         log.info("asterisk configuration reloaded")
 
     async def shutdown(self) -> None:
-        """After `run` is cancelled: stop what `start` started, each cancelling and awaiting its tasks."""
-        await self.auto_callback.stop()
+        """After `run` is cancelled: stop what `start` and `start_jobs` started, each cancelling and
+        awaiting its tasks."""
+        await self.stop_jobs()
         await self.campaigns.stop()
         await self.supervisor.shutdown()
         await self.services.queues.stop()

@@ -14,7 +14,7 @@ TERMS = {
     "no_answer": lazy("no answer"), "menu_no_choice": lazy("no choice in the menu"),
     "rejected_full": lazy("queue full"), "error": lazy("error"), "callback_requested": lazy("asked for a call-back"),
     "queue_callback": lazy("called back from the queue"), "ended_by_plan": lazy("ended by the plan"),
-    "unknown_number": lazy("unknown number"), "in_progress": lazy("in progress"),
+    "unknown_number": lazy("unknown number"), "node_lost": lazy("cut off: a server failed"), "in_progress": lazy("in progress"),
     "outbound": lazy("outbound"), "inbound": lazy("inbound"),
     # missed-call statuses and why an item was closed
     "active": lazy("open and taken"), "open": lazy("open"), "taken": lazy("taken"), "closed": lazy("closed"),

@@ -7,6 +7,8 @@ the plan's staff phones and whose carrier sends calls in), then plays scripted c
 hunt, a queue with a call-back, a missed call (the list and the demo mailbox), a small campaign with its
 results, and the carrier chosen for outbound calls. What callers do is read from the plan: a caller who
 meets another branch than expected says so and the demo goes on. `--stop` stops the world simulator.
+When `make cluster` runs, the same callers go through its Kamailio edge and the API of a serving
+instance (the cluster runs the real clock: at night the closed branch is shown).
 """
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ import aiohttp  # noqa: E402
 from ivr.ari.client import AriError  # noqa: E402
 from ivr.asterisk.process import Instance  # noqa: E402
 from ivr.asterisk.render import WorldLayout, render_world  # noqa: E402
+from ivr.cluster.layout import load_layout  # noqa: E402
+from ivr.cluster.run import instance_pid  # noqa: E402
 from ivr.config import ROOT, Settings, load_settings  # noqa: E402
 from ivr.plan.loader import load_plan  # noqa: E402
 from ivr.plan.model import (CallbackNode, GotoNode, HuntNode, LanguageNode, MenuNode, Plan,  # noqa: E402
@@ -341,14 +345,36 @@ async def start_service(settings: Settings, plan: Plan) -> bool:
     return False
 
 
+async def cluster_target(settings: Settings) -> tuple[Api, str, str, int] | None:
+    """When `make cluster` runs (its cluster file and a serving instance): that instance's API with
+    the token it writes for local commands, its console, and the edge the world's phones and carrier
+    talk to. None: the single service of `make run`."""
+    if not settings.path(settings.cluster_file).exists():
+        return None
+    layout = load_layout(settings)
+    for instance in layout.instances:
+        if instance_pid(layout, instance) and await service_up(instance.url):
+            token = (layout.root / instance.name / "cli-token").read_text().strip()
+            return (Api(instance.url, {"Authorization": f"Bearer {token}"}), instance.url,
+                    layout.edge_address, layout.edge_port)
+    return None
+
+
 async def demo(settings: Settings) -> int:
     plan = load_plan(settings.path(settings.plan_file), secrets_path=settings.path(settings.secrets_file))
-    if not await service_up(settings.public_url) and not await start_service(settings, plan):
-        print("the service did not start: see var/demo-service.log")
-        return 1
+    cluster = await cluster_target(settings)
+    if cluster is not None:
+        api, console, sip_address, sip_port = cluster
+        print(f"the cluster runs: calls go through its edge {sip_address}:{sip_port}, the API of {console}")
+    else:
+        if not await service_up(settings.public_url) and not await start_service(settings, plan):
+            print("the service did not start: see var/demo-service.log")
+            return 1
+        api, console = Api(local_url(settings), local_headers(settings)), settings.public_url
+        sip_address, sip_port = settings.sip_address, settings.sip_port
     world_ip = os.environ.get("IVR_DEMO_WORLD_IP", "127.0.0.2")
     instance = Instance("world", settings.var / "asterisk" / "world", Path(settings.asterisk_rootfs))
-    layout = WorldLayout(world_ip, 8088, settings.sip_address, settings.sip_port)
+    layout = WorldLayout(world_ip, 8088, sip_address, sip_port)
     render_world(settings, plan, layout, instance)
     (instance.spool / "recording").mkdir(parents=True, exist_ok=True)
     instance.start()
@@ -360,12 +386,16 @@ async def demo(settings: Settings) -> int:
     except AssertionError as e:
         print(f"warning: {e}")
     try:
-        callers = await Demo(world, Api(local_url(settings), local_headers(settings)), plan).run()
+        callers = await Demo(world, api, plan).run()
     finally:
         await world.stop()
     await asyncio.sleep(1)
-    subprocess.run([sys.executable, "-m", "ivr.cli", "calls", "--limit", str(len(callers))])
-    print(f"\nopen the console: {settings.public_url}/ (user admin, password in var/admin-password)")
+    if cluster is None:
+        subprocess.run([sys.executable, "-m", "ivr.cli", "calls", "--limit", str(len(callers))])
+        print(f"\nopen the console: {console}/ (user admin, password in var/admin-password)")
+    else:
+        print(f"\nopen the console: {console}/ (user admin, password in the first instance's "
+              f"directory: admin-password)")
     return 0
 
 

@@ -33,6 +33,14 @@ class Resync(Event):
     """Published to every live call after the ARI connection came back: events may have been lost."""
 
 
+class NodeLost(Event):
+    """Published to every live call when the node carrying it stays unreachable: the call is gone."""
+
+
+# The outcome of a call its node died under (a missed-call reason: the caller is called back).
+NODE_LOST = "node_lost"
+
+
 class CallSession:
     def __init__(self, ari: AriClient, bus: EventBus, sub: Subscription, channel_id: str, language: str,
                  resolve: Callable[[str, str], str | None], clock: Callable[[], datetime]):
@@ -45,6 +53,7 @@ class CallSession:
         self.clock = clock
         self.digits: deque[str] = deque()
         self.ended = False
+        self.node_lost = False
         self._ids = itertools.count(1)
 
     def new_id(self, what: str) -> str:
@@ -79,6 +88,9 @@ class CallSession:
                 and event.channel.id == self.channel_id:
             self.ended = True
             raise CallEnded(f"caller left ({event.type})")
+        elif isinstance(event, NodeLost):
+            self.ended = self.node_lost = True
+            raise CallEnded("the node carrying the call is lost")
         return event
 
     # ----- media -----

@@ -133,7 +133,9 @@ class CampaignDialer:
         self._clock = now
         self.tick = tick
         self.limit = DailyLimit(store)                       # the plan's `limits:` (toll fraud)
-        self.instance = instance_name(settings.web_port)
+        # In a cluster an attempt belongs to the node whose channel it is: whoever serves the node
+        # reconciles it. One node: to this service (two services may share one PBX).
+        self.instance = settings.node_name or instance_name(settings.web_port)
         self.watchers: dict[int, asyncio.Task] = {}          # attempt id -> its watcher
         # Attempts this process dials or watches, from their claim on: reconcile leaves them alone.
         self.owned: set[int] = set()
@@ -268,9 +270,12 @@ class CampaignDialer:
         minus live channels (inbound, staff, other campaigns) minus those kept for inbound calls;
         with dispatcher-aware pacing, no more in flight than the option-3 dispatchers can take."""
         from ivr.campaigns.pacing import dispatcher_room
-        own = profile.pacing.max_concurrent - self.in_flight.get(campaign.id, 0)
-        room = await dispatcher_room(profile, plan, self.services, self.ari,
-                                     self.in_flight.get(campaign.id, 0))
+        flying = self.in_flight.get(campaign.id, 0)
+        if self.settings.node_name:
+            # A cluster: attempts watched on other nodes (taken over from a dead instance) count too.
+            flying = max(flying, await self.store.open_count(campaign.id))
+        own = profile.pacing.max_concurrent - flying
+        room = await dispatcher_room(profile, plan, self.services, self.ari, flying)
         if room is not None:
             own = min(own, room)
         router = self.services.router

@@ -420,6 +420,12 @@ class CampaignStore:
                 .order_by(CampaignAttemptRow.id)
             return [_attempt(a) for a in (await s.scalars(q)).all()]
 
+    async def open_count(self, campaign_id: int) -> int:
+        """Attempts of the campaign in flight on any node (a cluster paces on this)."""
+        async with self.db.session() as s:
+            return await s.scalar(select(func.count()).select_from(CampaignAttemptRow).where(
+                CampaignAttemptRow.campaign_id == campaign_id, CampaignAttemptRow.ended_at.is_(None))) or 0
+
     async def open_attempts(self, instance: str) -> list[Attempt]:
         """Attempts of this instance that have not ended (after a restart: in flight, or lost)."""
         async with self.db.session() as s:

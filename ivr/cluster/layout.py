@@ -77,6 +77,7 @@ class ClusterLayout:
             **self.node_env(self.node(instance.node)),
             "IVR_DATABASE_URL": self.database_url(),
             "IVR_VAR_DIR": str(self.root / instance.name),
+            "IVR_INSTANCE_NAME": instance.name,
             "IVR_WEB_HOST": instance.web_host,
             "IVR_WEB_PORT": str(instance.web_port),
             "IVR_PUBLIC_URL": instance.url,

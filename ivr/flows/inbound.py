@@ -6,7 +6,7 @@ import logging
 
 from ivr.calls.cards import Card
 from ivr.calls.journal import CallJournal
-from ivr.calls.session import CallEnded, CallSession
+from ivr.calls.session import NODE_LOST, CallEnded, CallSession
 from ivr.contacts.card import contact_card
 from ivr.flows import EXECUTORS
 from ivr.flows.context import FlowContext, Services
@@ -15,6 +15,7 @@ from ivr.plan.model import Plan
 from ivr.plan.nodes import KINDS
 from ivr.store.calls import CallStore
 from ivr.store.errors import CallExists
+from ivr.store.retry import until_stored
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,11 @@ async def run_inbound(ctx: FlowContext, calls: CallStore, plan_version: int | No
             return
         await walk(ctx, number.entry)
     except CallEnded:
+        if call.node_lost:
+            # The node died under the call: whatever it reached, the caller is to be called back.
+            journal.outcome = NODE_LOST
+            journal.step(NODE_LOST)
+            return
         if journal.outcome not in ("answered", "voicemail", "callback_requested"):
             # Where the caller was when they hung up says the outcome (each kind declares it).
             kind = KINDS.get(journal.node_kind)
@@ -96,8 +102,10 @@ async def _finish(ctx: FlowContext, calls: CallStore) -> None:
     await ctx.call.hangup()
     outcome = journal.outcome or "ended_by_plan"
     try:
-        record = await calls.close(journal.call_id, journal.steps, ctx.now(), outcome, journal.answered_by,
-                                   journal.answered_at, ctx.call.language)
+        ended_at = ctx.now()
+        record = await until_stored(lambda: calls.close(journal.call_id, journal.steps, ended_at, outcome,
+                                                        journal.answered_by, journal.answered_at,
+                                                        ctx.call.language), "storing the call record")
     except Exception:
         log.exception("storing the call record failed call=%s", ctx.call.channel_id)
     else:

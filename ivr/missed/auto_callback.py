@@ -127,7 +127,8 @@ class AutoCallback:
         missed.on_callback_end = self._ended
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self.run(), name="missed-auto-callback")
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self.run(), name="missed-auto-callback")
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -177,18 +177,26 @@ class MissedService:
     # ----- lifecycle -----
 
     async def start(self) -> None:
-        """Review what a crash left unreviewed, then deliver notifications in the background."""
+        """Review what a crash left unreviewed."""
         reviewed = await self.catch_up()
         if reviewed:
             log.info("missed-call review caught up calls=%d", reviewed)
-        self._tasks = [asyncio.create_task(self.worker.run(), name="outbox"),
-                       asyncio.create_task(self._sweep(), name="missed-sweep")]
 
-    async def stop(self) -> None:
+    def start_jobs(self) -> None:
+        """Deliver notifications and sweep for unreviewed calls in the background (in a cluster,
+        only the instance holding the singleton jobs' lease runs them)."""
+        if not self._tasks:
+            self._tasks = [asyncio.create_task(self.worker.run(), name="outbox"),
+                           asyncio.create_task(self._sweep(), name="missed-sweep")]
+
+    async def stop_jobs(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+
+    async def stop(self) -> None:
+        await self.stop_jobs()
         if self.callbacks is not None:
             await self.callbacks.stop()
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 MISSED_OUTCOMES = frozenset({
     "hung_up_in_greeting", "abandoned_in_menu", "abandoned_while_ringing", "abandoned_in_queue", "abandoned",
     "closed_hours", "holiday", "voicemail", "no_answer", "menu_no_choice", "rejected_full", "error",
-    "callback_requested", "transfer_no_answer",
+    "callback_requested", "transfer_no_answer", "node_lost",
 })
 
 # Plain words for groups of reasons; any reason itself may be written too.

@@ -44,6 +44,9 @@ async def status(request: web.Request) -> web.Response:
     body = {"ari_connected": service.ari.connected, "plan_version": live.version if live else None,
             "calls_in_progress": len(service.supervisor.tasks),    # a load figure for health checks
             "now": service.clock.now().isoformat()}       # the service's clock (fixed in demos and tests)
+    if service.settings.node_name:
+        # In a cluster: the nodes whose calls this instance serves now (its own, and any taken over).
+        body["nodes"] = ([service.settings.node_name] if service.ari.connected else []) + service.also_serving()
     return web.json_response(body, status=200 if service.ari.connected else 503)
 
 

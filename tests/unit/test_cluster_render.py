@@ -10,7 +10,7 @@ from ivr.asterisk.process import Instance
 from ivr.asterisk.render import render_pbx
 from ivr.cluster.edge import render_edge
 from ivr.cluster.layout import load_layout
-from ivr.cluster.lease import NodeLease
+from ivr.cluster.lease import applies as leases_apply
 from ivr.config import load_settings
 from ivr.errors import ConfigError
 from ivr.plan.loader import load_plan
@@ -59,9 +59,9 @@ def test_a_standby_gets_its_own_web_address(tmp_path):
     env = layout.instance_env(layout.instances[2])
     assert (env["IVR_WEB_HOST"], env["IVR_PUBLIC_URL"]) == ("127.0.9.31", "http://127.0.9.31:18901")
     assert env["IVR_ARI_URL"] == "http://127.0.9.21:8088"
-    assert NodeLease.applies(load_settings(env={**env, "IVR_CLUSTER_FILE": str(path)}))
+    assert leases_apply(load_settings(env={**env, "IVR_CLUSTER_FILE": str(path)}))
     # one node on SQLite (make run) takes no lease
-    assert not NodeLease.applies(load_settings(env={"IVR_NODE_NAME": "node1"}))
+    assert not leases_apply(load_settings(env={"IVR_NODE_NAME": "node1"}))
 
 
 @pytest.mark.parametrize("change, message", [

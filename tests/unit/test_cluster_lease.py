@@ -1,0 +1,81 @@
+"""Leases on a real PostgreSQL: a node's own standby comes before another instance taking the node
+over, a node is taken over only once its holder has gone, and `holders` names who holds what."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import pytest
+
+from ivr.cluster.lease import JOBS_KEY, Lease, holders, node_key, standby_key
+from ivr.config import Settings
+from ivr.testing.postgres import create_database
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+async def settings(postgres_url: str) -> Settings:
+    url = await create_database(postgres_url)
+    return replace(Settings(), database_url=url)
+
+
+async def test_a_standby_of_the_node_comes_before_a_taker(settings):
+    home, standby, taker = (Lease(settings, node_key("node1"), name) for name in ("svc1", "svc1b", "svc2"))
+    await home.acquire(standby=standby_key("node1"))
+    waiting = asyncio.create_task(standby.acquire(standby=standby_key("node1")))
+    taking = asyncio.create_task(taker.take_over(standby_key("node1")))
+    try:
+        await asyncio.sleep(1.2)                    # both have looked at least twice
+        assert not waiting.done() and not taking.done()
+        assert await holders(settings, [node_key("node1"), standby_key("node1")]) == \
+            {node_key("node1"): "svc1", standby_key("node1"): "svc1b"}
+        await home.release()                        # svc1 dies: its connection closes
+        await asyncio.wait_for(waiting, 5)
+        await asyncio.sleep(1.2)
+        assert not taking.done()                    # the node has its own instance again
+        assert (await holders(settings, [node_key("node1")]))[node_key("node1")] == "svc1b"
+        await standby.release()                     # and that one dies too: no standby left
+        await asyncio.wait_for(taking, 5)
+        assert (await holders(settings, [node_key("node1")]))[node_key("node1")] == "svc2"
+    finally:
+        for task in (waiting, taking):
+            task.cancel()
+        await asyncio.gather(waiting, taking, return_exceptions=True)
+        for lease in (home, standby, taker):
+            await lease.release()
+
+
+async def test_a_node_never_held_is_not_taken_over(settings):
+    """At `make cluster` the second instance has not started yet: its node is left to it."""
+    taker = Lease(settings, node_key("node2"), "svc1")
+    taking = asyncio.create_task(taker.take_over(standby_key("node2")))
+    try:
+        await asyncio.sleep(1.5)
+        assert not taking.done()
+        assert await holders(settings, [node_key("node2")]) == {node_key("node2"): None}
+    finally:
+        taking.cancel()
+        await asyncio.gather(taking, return_exceptions=True)
+        await taker.release()
+
+
+async def test_the_jobs_lease_goes_to_one_instance_and_moves_when_it_dies(settings):
+    first, second = Lease(settings, JOBS_KEY, "svc1"), Lease(settings, JOBS_KEY, "svc2")
+    await first.acquire()
+    waiting = asyncio.create_task(second.acquire())
+    try:
+        await asyncio.sleep(1.0)
+        assert not waiting.done()
+        holding = asyncio.create_task(first.hold())
+        await asyncio.sleep(0.7)
+        assert not holding.done()                   # held, connection fine: nothing to report
+        holding.cancel()
+        await asyncio.gather(holding, return_exceptions=True)
+        await first.release()
+        await asyncio.wait_for(waiting, 5)
+        assert await holders(settings, [JOBS_KEY]) == {JOBS_KEY: "svc2"}
+    finally:
+        waiting.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
+        await second.release()
