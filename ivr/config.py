@@ -52,6 +52,9 @@ class Settings:
     sip_edge: str = ""
     node_name: str = ""      # in a cluster: this node's name, prefixed to its channel ids
     cluster_file: str = "config/cluster.yaml"   # nodes and instances of `make cluster`
+    # Queue lines, agent states, hunt memory and trunk channel counts: "process" (one instance) or
+    # "postgresql" (shared by the instances of a cluster; database_url must be PostgreSQL).
+    shared_state: str = "process"
     agi_path: str = "agi_scripts"
     # SIP brute force: this many failed authentications from one address within the window
     # (seconds) block it for sip_block_seconds (doubled each time it is blocked again).

@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -122,6 +123,20 @@ class ChannelCounter:
         self._live: dict[str, int] = {}
         self._reserved: list[tuple[float, str, int]] = []     # (expires, trunk, live count then)
 
+    async def start(self, list_channels: Callable[[], Awaitable[list[str]]] | None) -> None:
+        """Nothing to start for one process (ivr/routing/shared_channels.py publishes its node's)."""
+
+    async def stop(self) -> None:
+        pass
+
+    @asynccontextmanager
+    async def deciding(self) -> AsyncIterator[None]:
+        """A decision from its counts to its reservation; one process decides on one event loop."""
+        yield
+
+    async def sync(self) -> None:
+        """Counts of other processes: none here."""
+
     def update(self, channel_names: Iterable[str]) -> None:
         live: dict[str, int] = {}
         for name in channel_names:
@@ -173,25 +188,34 @@ class Router:
     def __init__(self, lookup: CarrierLookup, plan: Callable[[], Plan | None],
                  list_channels: Callable[[], Awaitable[list[str]]] | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 usage: Callable[[Plan], Awaitable[DayUse]] | None = None):
+                 usage: Callable[[Plan], Awaitable[DayUse]] | None = None,
+                 channels: ChannelCounter | None = None):
         self.lookup = lookup
         self._plan = plan
         self._list_channels = list_channels
         self._usage = usage
         self.today = DayUse()
-        self.channels = ChannelCounter(clock)
+        self.channels = channels or ChannelCounter(clock)
         self.rates = RateLimiter(clock)
 
     @classmethod
     def for_service(cls, settings: Settings, plans: PlanHolder, ari: AriClient,
-                    usage: Callable[[Plan], Awaitable[DayUse]] | None = None) -> Router:
+                    usage: Callable[[Plan], Awaitable[DayUse]] | None = None,
+                    channels: ChannelCounter | None = None) -> Router:
         """The service's router: the numbering stores under var/, the live plan, ARI's channels,
-        the toll-fraud guard's count of the day."""
+        the toll-fraud guard's count of the day; `channels` shared with other nodes in a cluster."""
         async def channel_names() -> list[str]:
             return [c.name for c in await ari.list_channels()]
 
         lookup = CarrierLookup(settings.var / "numbering", load_carrier_table(settings.path(OPERATORS_FILE)))
-        return cls(lookup, lambda: plans.current.plan if plans.current else None, channel_names, usage=usage)
+        return cls(lookup, lambda: plans.current.plan if plans.current else None, channel_names, usage=usage,
+                   channels=channels)
+
+    async def start(self) -> None:
+        await self.channels.start(self._list_channels)
+
+    async def stop(self) -> None:
+        await self.channels.stop()
 
     def plan(self) -> Plan:
         plan = self._plan()
@@ -204,6 +228,7 @@ class Router:
         self.lookup.refresh()
         if self._list_channels is not None:
             self.channels.update(await self._list_channels())
+        await self.channels.sync()
         if self._usage is not None and (plan := self._plan()) is not None:
             self.today = await self._usage(plan)
 
@@ -231,10 +256,11 @@ class Router:
     async def route(self, raw: str, *, phone: str | None = None, dial: bool = False) -> Decision:
         """A decision on live counts. With `dial` the call is about to be placed: the phone's rate
         limit applies, and the first trunk is counted and reserved."""
-        await self.refresh()
-        decision = self.decide(raw, phone=phone)
-        if dial:
-            self._placed(decision, phone)
+        async with self.channels.deciding():       # in a cluster: no other node decides meanwhile
+            await self.refresh()
+            decision = self.decide(raw, phone=phone)
+            if dial:
+                self._placed(decision, phone)
         return decision
 
     def _placed(self, decision: Decision, phone: str | None) -> None:
