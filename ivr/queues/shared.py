@@ -17,7 +17,9 @@ import asyncio
 import logging
 import math
 import time
+import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ivr.plan.model import QueueNode
@@ -30,10 +32,11 @@ log = logging.getLogger(__name__)
 
 LOCK = "ivr-queues"
 CHANNEL = "ivr_queues"
-# An instance says it is alive this often; the places and offers of a node silent for
-# PRESENCE_TIMEOUT are dropped (its callers are gone with it, its agents are free again).
-HEARTBEAT_SECONDS = 2.0
-PRESENCE_TIMEOUT = 15.0
+# An instance says it is alive this often; the places and offers of an instance silent for
+# PRESENCE_TIMEOUT are dropped (its callers are gone with it, or taken over and joining again; its
+# agents are free again) and its call-back requests adopted.
+HEARTBEAT_SECONDS = 1.5
+PRESENCE_TIMEOUT = 8.0
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS shared_queue_waiters (
@@ -73,6 +76,7 @@ class Row:
     node: str
     vip: bool
     joined: float
+    caller: str
     not_before: float
     offer: tuple[str, ...]
     callback_id: int | None
@@ -81,12 +85,15 @@ class Row:
 class SharedQueueManager(QueueManager):
     def __init__(self, *args: Any, database: SharedDatabase, node: str, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.database, self.node = database, node or "node"
+        # Rows belong to this process, not to its node: a standby of the node starts its service
+        # (and this manager) before it takes the node, and must not touch the serving one's rows.
+        self.database, self.node = database, f"{node or 'node'}:{uuid.uuid4().hex[:8]}"
         self._changes: asyncio.Queue[Change] = asyncio.Queue()
         self._row: dict[Waiter, int] = {}              # this instance's waiters -> their rows
         self._waiter: dict[int, Waiter] = {}
         self._delivered: dict[int, tuple[str, ...]] = {}
         self._order: dict[str, list[int]] = {}          # queue -> row ids, head first (every node)
+        self._line: dict[str, list[Row]] = {}
         self._idle = asyncio.Event()
         self._idle.set()
         self._timer: asyncio.TimerHandle | None = None
@@ -96,10 +103,6 @@ class SharedQueueManager(QueueManager):
 
     async def start(self) -> None:
         await self.database.ensure(SCHEMA)
-        async with self.database.locked(LOCK) as conn:
-            # A restarted or taken-over instance starts its node afresh: its callers come back
-            # through Stasis and join again.
-            await self._drop_nodes(conn, [self.node])
         await super().start()
         for queue in self.queues.values():      # open call-back requests, read by the in-process start
             for waiter in queue.waiting:
@@ -189,6 +192,17 @@ class SharedQueueManager(QueueManager):
             return super().position(waiter)
         return order.index(row) + 1
 
+    async def snapshot(self, since: datetime) -> dict[str, Any]:
+        """As in one process, with the callers waiting on every node of the cluster."""
+        view = await super().snapshot(since)
+        now = time.time()
+        for queue in view["queues"]:
+            queue["waiting"] = [{"position": i + 1, "caller": row.caller, "vip": row.vip,
+                                 "waited_seconds": round(now - row.joined, 1), "callback": row.callback_id is not None,
+                                 "ringing": list(row.offer), "node": row.node.split(":")[0]}
+                                for i, row in enumerate(self._line.get(queue["id"], []))]
+        return view
+
     def _waiting(self, waiter: Waiter) -> list[Waiter]:
         queue = self.queues.get(waiter.queue)
         return queue.waiting if queue else []
@@ -221,9 +235,10 @@ class SharedQueueManager(QueueManager):
                                "DO UPDATE SET seen = excluded.seen", self.node, now)
             dead = [r["node"] for r in await conn.fetch(
                 "SELECT node FROM shared_presence WHERE seen < $1", now - PRESENCE_TIMEOUT)]
+            adopted: list[int] = []
             if dead:
                 log.warning("shared queues: dropping silent node(s) %s", ",".join(dead))
-                await self._drop_nodes(conn, dead)
+                adopted = await self._drop_nodes(conn, dead)
             for change in changes:
                 await self._change(conn, change, now)
             rows = await self._dispatch(conn, now, plan)
@@ -234,15 +249,35 @@ class SharedQueueManager(QueueManager):
             if any(c.kind != "dispatch" for c in changes):
                 await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, self.node)
         self._mirror(rows, agents, logins, memory, now)
+        if adopted:
+            self.spawn(self._adopt(adopted), "shared-queues-adopt")
 
-    async def _drop_nodes(self, conn: Any, nodes: list[str]) -> None:
+    async def _drop_nodes(self, conn: Any, nodes: list[str]) -> list[int]:
+        """Places of callers on `nodes` are dropped, agents rung or talking for them are free; their
+        call-back requests (durable, with no call on a node) are this instance's from now on: the
+        ids of those to adopt."""
         await conn.execute("UPDATE shared_queue_agents SET state = 'idle', waiter = NULL, node = '' "
                            "WHERE node = ANY($1::text[])", nodes)
         await conn.execute("DELETE FROM shared_queue_waiters WHERE node = ANY($1::text[]) AND callback_id IS NULL",
                            nodes)
-        await conn.execute("UPDATE shared_queue_waiters SET offer = '' WHERE node = ANY($1::text[])", nodes)
+        adopted = [r["callback_id"] for r in await conn.fetch(
+            "UPDATE shared_queue_waiters SET offer = '', node = $2 WHERE node = ANY($1::text[]) "
+            "RETURNING callback_id", nodes, self.node)]
         await conn.execute("DELETE FROM shared_presence WHERE node = ANY($1::text[]) AND node <> $2",
                            nodes, self.node)
+        return adopted
+
+    async def _adopt(self, callback_ids: list[int]) -> None:
+        """Call-back requests of a node that went silent join this instance's lines."""
+        plan = self.plan()
+        now, wall = self._now(), self.clock()
+        for cb in await self.store.open_callbacks():
+            node = plan.nodes.get(cb.queue) if plan else None
+            if cb.id in callback_ids and isinstance(node, QueueNode):
+                waiter = self._callback_waiter(cb, now, wall)
+                self._queue(node).waiting.append(waiter)
+                self._submit(Change("join", waiter, at=cb.joined_at.timestamp()))
+                log.info("queue call-back adopted callback=%s queue=%s", cb.id, cb.queue)
 
     async def _change(self, conn: Any, change: Change, now: float) -> None:
         waiter = change.waiter
@@ -329,7 +364,7 @@ class SharedQueueManager(QueueManager):
 
     async def _dispatch(self, conn: Any, now: float, plan: Any) -> list[Row]:
         """The in-process decision on the shared rows: heads of the lines first, free agents only."""
-        rows = [Row(r["id"], r["queue"], r["node"], r["vip"], r["joined"], r["not_before"],
+        rows = [Row(r["id"], r["queue"], r["node"], r["vip"], r["joined"], r["caller"], r["not_before"],
                     tuple(filter(None, r["offer"].split(","))), r["callback_id"])
                 for r in await conn.fetch("SELECT * FROM shared_queue_waiters ORDER BY NOT vip, joined, id")]
         nodes = {n.id: n for n in plan.nodes.values() if isinstance(n, QueueNode)} if plan else \
@@ -374,9 +409,10 @@ class SharedQueueManager(QueueManager):
     def _mirror(self, rows: list[Row], agents: list[Any], logins: dict[str, Any], memory: dict[str, Any],
                 now: float) -> None:
         """The shared rows into the local objects; offers made to this instance's waiters wake them."""
-        self._order = {}
+        self._order, self._line = {}, {}
         for row in rows:
             self._order.setdefault(row.queue, []).append(row.id)
+            self._line.setdefault(row.queue, []).append(row)
         shift = self._now() - now                        # wall-clock seconds -> loop time
         for r in agents:
             agent = self.agent(r["extension"])

@@ -12,11 +12,12 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
+from ivr.errors import IvrError
 from ivr.routing.router import RESERVE_SECONDS, ChannelCounter
-from ivr.store.shared_pg import SharedDatabase
+from ivr.store.shared_pg import SharedDatabase, database_errors
 
 log = logging.getLogger(__name__)
 
@@ -63,28 +64,44 @@ class SharedChannelCounter(ChannelCounter):
         while True:
             try:
                 self.update(await list_channels())
+            except IvrError as e:       # ARI away for a moment: publish again next time
+                log.warning("shared trunks: no channel list from Asterisk error=%s", e.message)
+            else:
                 await self.sync()
-            except Exception as e:      # ARI or the database away for a moment: publish again next time
-                log.warning("shared trunks: publishing channels failed error=%s", e)
             await asyncio.sleep(PUBLISH_SECONDS)
 
     @asynccontextmanager
     async def deciding(self) -> AsyncIterator[None]:
-        async with self.database.locked(LOCK) as conn:
-            self._conn = conn
+        """Under the lock; with the database away, on this node's counts and the others' last ones
+        (staff keep dialling out, and the trunk's own limit at the carrier still holds)."""
+        async with AsyncExitStack() as stack:
             try:
+                conn = await stack.enter_async_context(self.database.locked(LOCK))
                 await self._read(conn)
+            except database_errors() as e:
+                log.warning("shared trunks: database unreachable, deciding on the last counts error=%s", e)
+                conn = None
+                try:
+                    await stack.aclose()
+                except database_errors():
+                    pass                    # the transaction went with the connection
+            self._conn = conn if conn is not None else self     # anything but None: inside a decision
+            try:
                 yield
-                await self._write(conn)
+                if conn is not None:
+                    await self._write(conn)
             finally:
                 self._conn = None
 
     async def sync(self) -> None:
         if self._conn is not None:        # inside a decision: read and written there
             return
-        async with self.database.locked(LOCK) as conn:
-            await self._write(conn)
-            await self._read(conn)
+        try:
+            async with self.database.locked(LOCK) as conn:
+                await self._write(conn)
+                await self._read(conn)
+        except database_errors() as e:
+            log.warning("shared trunks: database unreachable, counts not shared error=%s", e)
 
     def reserve(self, trunk: str, seconds: float = RESERVE_SECONDS) -> None:
         super().reserve(trunk, max(seconds, HOLD_SECONDS))

@@ -20,6 +20,14 @@ log = logging.getLogger(__name__)
 
 MODES = ("process", "postgresql")
 RECONNECT_SECONDS = 1.0
+ACQUIRE_SECONDS = 3.0
+
+
+def database_errors() -> tuple[type[BaseException], ...]:
+    """What a database that is away raises: refused or lost connections, timeouts, server errors
+    (asyncpg is imported only where state is shared)."""
+    import asyncpg
+    return OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError
 
 
 def uses_postgresql(mode: str, database_url: str) -> bool:
@@ -62,7 +70,7 @@ class SharedDatabase:
     async def locked(self, name: str) -> AsyncIterator[Any]:
         """A transaction holding the cluster-wide lock `name` until it commits or rolls back."""
         pool = await self.pool()
-        async with pool.acquire() as conn, conn.transaction():
+        async with pool.acquire(timeout=ACQUIRE_SECONDS) as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", name)
             yield conn
 

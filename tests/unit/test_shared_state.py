@@ -161,19 +161,32 @@ async def test_a_logged_out_agent_is_offered_nobody(instances):
     await manager.settled()
 
 
+def next_member(memory: HuntMemory) -> tuple[str, HuntMemory]:
+    nxt = {"": "101", "101": "102", "102": "101"}[memory.last_start]
+    return nxt, HuntMemory(last_start=nxt)
+
+
 @pytest.mark.parametrize("kind", IMPLEMENTATIONS)
 async def test_hunt_memory_rotates_round_robin(kind, postgres_url):
     memories = HuntMemories() if kind == "process" else SharedHuntMemories(SharedDatabase(await migrated(postgres_url)))
     await memories.start()
-
-    def step(memory: HuntMemory) -> tuple[str, HuntMemory]:
-        nxt = {"": "101", "101": "102", "102": "101"}[memory.last_start]
-        return nxt, HuntMemory(last_start=nxt)
-
-    assert [await memories.change("team", step) for _ in range(3)] == ["101", "102", "101"]
-    assert await memories.change("other", step) == "101"
+    assert [await memories.change("team", next_member) for _ in range(3)] == ["101", "102", "101"]
+    assert await memories.change("other", next_member) == "101"
     if isinstance(memories, SharedHuntMemories):
         await memories.database.close()
+
+
+async def test_two_instances_rotate_one_hunt_order(pg_url):
+    a, b = SharedHuntMemories(SharedDatabase(pg_url)), SharedHuntMemories(SharedDatabase(pg_url))
+    await a.start()
+    await b.start()
+    try:
+        starts = await asyncio.gather(*(m.change("team", next_member) for m in (a, b, a, b)))
+        assert sorted(starts) == ["101", "101", "102", "102"]     # taken in turn, whoever asked
+        assert await b.change("team", next_member) == "101" and await a.change("team", next_member) == "102"
+    finally:
+        await a.database.close()
+        await b.database.close()
 
 
 # ----- only the shared implementation: two instances on one database -----
@@ -219,15 +232,39 @@ async def test_a_login_on_one_instance_is_seen_by_the_other(pg_url):
         await made.close()
 
 
-async def test_a_node_restarting_drops_its_old_places(pg_url):
+async def test_a_standby_starting_for_the_same_node_leaves_the_line_alone(pg_url):
     made = Instances("postgresql", pg_url)
     try:
         a, _ = await made.manager("node1")
         waiter = await joined(a, node(), "+79160000001", "a1")
         await until(lambda: waiter.offer == ("101",), "offered")
-        b, _ = await made.manager("node1")       # node1's calls taken over by another instance
-        fresh = await joined(b, node(), "+79160000002", "b1")
-        await until(lambda: fresh.offer == ("101",), "the agent ringing for a dropped place is free again")
+        standby, _ = await made.manager("node1")        # starts its service before it takes the node
+        later = await joined(standby, node(), "+79160000002", "s1")
+        assert standby.position(later) == 2 and later.offer == ()
+        assert [w["caller"] for w in (await standby.snapshot(T0))["queues"][0]["waiting"]] == \
+            ["+79160000001", "+79160000002"]
+        await a.settled()
+        assert a.position(waiter) == 1 and a.agents["101"].state is AgentState.RINGING
+    finally:
+        await made.close()
+
+
+async def test_a_silent_instance_loses_its_places_and_frees_its_agents(pg_url):
+    made = Instances("postgresql", pg_url)
+    try:
+        (a, _), (b, _) = await made.manager("node1"), await made.manager("node2")
+        stuck = await joined(a, node(), "+79160000001", "a1")
+        await until(lambda: stuck.offer == ("101",), "offered on node1")
+        waiting = await joined(b, node(), "+79160000002", "b1")
+        status = await b.snapshot(T0)
+        assert [(w["caller"], w["node"], w["ringing"]) for w in status["queues"][0]["waiting"]] == \
+            [("+79160000001", "node1", ["101"]), ("+79160000002", "node2", [])]
+        await a.stop()                           # node1's instance dies with 101 ringing for it
+        pool = await b.database.pool()
+        await pool.execute("UPDATE shared_presence SET seen = seen - 60 WHERE node LIKE 'node1:%'")
+        b.dispatch()
+        await until(lambda: waiting.offer == ("101",), "101 offered to node2's caller")
+        assert b.position(waiting) == 1
     finally:
         await made.close()
 
@@ -293,3 +330,18 @@ async def test_a_trunk_carries_no_more_than_its_channels(kind, postgres_url, tmp
             await router.stop()
             if isinstance(router.channels, SharedChannelCounter):
                 await router.channels.database.close()
+
+
+async def test_staff_dial_out_on_the_last_counts_while_the_database_is_away(tmp_path):
+    (tmp_path / "secrets.yaml").write_text(SECRETS)
+    plan = load_plan_text(PLAN, "plan.yaml", secrets_path=tmp_path / "secrets.yaml")
+    away = SharedChannelCounter(SharedDatabase("postgresql+asyncpg://postgres@127.0.0.1:1/ivr"), "node1")
+    live = ["PJSIP/trunk-default-0001"] * 3
+
+    async def channels() -> list[str]:
+        return live
+
+    router = Router(Lookup(), lambda: plan, channels, channels=away)
+    assert (await router.route("+74957654321", dial=True)).trunk == "default"      # 3 + this one
+    with pytest.raises(NoTrunk):
+        await router.route("+74957654321", dial=True)          # this node's own count still holds
