@@ -37,6 +37,7 @@ CHANNEL = "ivr_queues"
 # agents are free again) and its call-back requests adopted.
 HEARTBEAT_SECONDS = 1.5
 PRESENCE_TIMEOUT = 8.0
+SETTLE_SECONDS = 3.0
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS shared_queue_waiters (
@@ -118,9 +119,12 @@ class SharedQueueManager(QueueManager):
         await super().stop()
 
     async def settled(self) -> None:
-        """Until every change reported so far is in the shared rows (a new caller's place is known)."""
-        while not self._idle.is_set():
-            await self._idle.wait()
+        """Until every change reported so far is in the shared rows (a new caller's place is known),
+        or SETTLE_SECONDS: with the database away a caller waits with music, not in silence."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), SETTLE_SECONDS)
+        except asyncio.TimeoutError:
+            log.warning("shared queues: changes not yet in the database after %.0f s", SETTLE_SECONDS)
 
     def _submit(self, change: Change) -> None:
         self._idle.clear()

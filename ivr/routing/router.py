@@ -121,7 +121,8 @@ class ChannelCounter:
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self._clock = clock
         self._live: dict[str, int] = {}
-        self._reserved: list[tuple[float, str, int]] = []     # (expires, trunk, live count then)
+        # (expires, trunk, channels then with the reservations then open): ends once live exceeds it
+        self._reserved: list[tuple[float, str, int]] = []
 
     async def start(self, list_channels: Callable[[], Awaitable[list[str]]] | None) -> None:
         """Nothing to start for one process (ivr/routing/shared_channels.py publishes its node's)."""
@@ -146,7 +147,11 @@ class ChannelCounter:
         self._reserved = [r for r in self._reserved if live.get(r[1], 0) <= r[2]]
 
     def reserve(self, trunk: str, seconds: float = RESERVE_SECONDS) -> None:
-        self._reserved.append((self._clock() + seconds, trunk, self._live.get(trunk, 0)))
+        # Counted with the reservations still open on the trunk: one new channel must not end two
+        # reservations made before either channel existed.
+        now = self._clock()
+        pending = sum(1 for expires, t, _ in self._reserved if t == trunk and expires > now)
+        self._reserved.append((now + seconds, trunk, self._live.get(trunk, 0) + pending))
 
     def counts(self) -> dict[str, int]:
         now = self._clock()

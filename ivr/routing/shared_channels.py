@@ -25,7 +25,7 @@ LOCK = "ivr-trunks"
 PUBLISH_SECONDS = 0.5
 # Another node's reservation counts until its published channels show the call, or this long
 # (several of its publications: a reservation outlives the lag of what it covers).
-HOLD_SECONDS = 3.0
+HOLD_SECONDS = 5.0
 # A node that has published nothing for this long is gone (its Asterisk or its instance died).
 STALE_SECONDS = 10.0
 
@@ -61,12 +61,18 @@ class SharedChannelCounter(ChannelCounter):
                 await asyncio.gather(task, return_exceptions=True)
 
     async def _publish(self, list_channels: Callable[[], Awaitable[list[str]]]) -> None:
+        """This node's channels, while this instance is connected to its Asterisk (a standby is not:
+        it publishes nothing for the node it waits for)."""
+        connected = True
         while True:
             try:
                 self.update(await list_channels())
-            except IvrError as e:       # ARI away for a moment: publish again next time
-                log.warning("shared trunks: no channel list from Asterisk error=%s", e.message)
+            except IvrError as e:
+                if connected:
+                    log.info("shared trunks: not publishing, no channel list from Asterisk error=%s", e.message)
+                connected = False
             else:
+                connected = True
                 await self.sync()
             await asyncio.sleep(PUBLISH_SECONDS)
 

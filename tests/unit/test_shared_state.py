@@ -312,6 +312,7 @@ async def test_a_trunk_carries_no_more_than_its_channels(kind, postgres_url, tmp
             decision = await router.route("+74957654321", dial=True)
         except NoTrunk:
             return "refused"
+        await asyncio.sleep(0.03 * i)         # the channel shows up a moment after the decision
         channels[name].append(f"PJSIP/trunk-default-{name}{i:04x}")     # the channel the dial makes
         return decision.trunk or ""
 
