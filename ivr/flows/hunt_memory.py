@@ -6,6 +6,7 @@ applied atomically (in PostgreSQL under a row lock).
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from ivr.store.shared_pg import SharedDatabase
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+MEMORY_SECONDS = 1.0         # a hunt never waits longer for its rotation
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS shared_hunt_memory (
@@ -58,15 +60,18 @@ class SharedHuntMemories(HuntMemories):
 
     async def change(self, node_id: str, step: Step[T]) -> T:
         try:
-            pool = await self.database.pool()
-            async with pool.acquire() as conn, conn.transaction():
-                await conn.execute("INSERT INTO shared_hunt_memory (node) VALUES ($1) ON CONFLICT DO NOTHING", node_id)
-                row = await conn.fetchrow("SELECT last_start, last_answered FROM shared_hunt_memory "
-                                          "WHERE node = $1 FOR UPDATE", node_id)
-                result, memory = step(HuntMemory(row["last_start"], row["last_answered"]))
-                await conn.execute("UPDATE shared_hunt_memory SET last_start = $2, last_answered = $3 "
-                                   "WHERE node = $1", node_id, memory.last_start, memory.last_answered)
-                return result
-        except Exception as e:      # the rotation is a courtesy: never fail a call on it
-            log.warning("shared hunt memory unavailable node=%s error=%s", node_id, e)
+            return await asyncio.wait_for(self._change(node_id, step), MEMORY_SECONDS)
+        except Exception as e:      # the rotation is a courtesy: never fail or hold up a call for it
+            log.warning("shared hunt memory unavailable node=%s error=%r", node_id, e)
             return step(HuntMemory())[0]
+
+    async def _change(self, node_id: str, step: Step[T]) -> T:
+        pool = await self.database.pool()
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("INSERT INTO shared_hunt_memory (node) VALUES ($1) ON CONFLICT DO NOTHING", node_id)
+            row = await conn.fetchrow("SELECT last_start, last_answered FROM shared_hunt_memory "
+                                      "WHERE node = $1 FOR UPDATE", node_id)
+            result, memory = step(HuntMemory(row["last_start"], row["last_answered"]))
+            await conn.execute("UPDATE shared_hunt_memory SET last_start = $2, last_answered = $3 "
+                               "WHERE node = $1", node_id, memory.last_start, memory.last_answered)
+            return result

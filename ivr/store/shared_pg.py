@@ -58,7 +58,8 @@ class SharedDatabase:
         import asyncpg
         async with self._opening:
             if self._pool is None:
-                self._pool = await asyncpg.create_pool(min_size=1, max_size=4, **self._connect_args())
+                self._pool = await asyncpg.create_pool(min_size=1, max_size=4, timeout=ACQUIRE_SECONDS,
+                                                       **self._connect_args())
         return self._pool
 
     async def ensure(self, ddl: str) -> None:

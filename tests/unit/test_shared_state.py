@@ -346,3 +346,10 @@ async def test_staff_dial_out_on_the_last_counts_while_the_database_is_away(tmp_
     assert (await router.route("+74957654321", dial=True)).trunk == "default"      # 3 + this one
     with pytest.raises(NoTrunk):
         await router.route("+74957654321", dial=True)          # this node's own count still holds
+
+
+async def test_a_hunt_rotates_from_its_first_member_while_the_database_is_away():
+    away = SharedHuntMemories(SharedDatabase("postgresql+asyncpg://postgres@127.0.0.1:1/ivr"))
+    started = asyncio.get_running_loop().time()
+    assert await away.change("team", next_member) == "101"
+    assert asyncio.get_running_loop().time() - started < 2.0       # never holds the call up for long
