@@ -43,14 +43,19 @@ async def all_ended(legs: list[Leg], timeout: float) -> None:
 
 
 async def no_calls_left(cluster) -> None:
-    """Neither node keeps a channel once every party has hung up."""
+    """Neither node keeps a channel or a bridge once every party has hung up."""
     layout, env = cluster
     nodes = [node_instance(layout, n, node_settings(layout, n, env)) for n in layout.nodes]
-    for _ in range(50):
-        if all(active_calls(n) == 0 for n in nodes):
+
+    def left(node) -> list[str]:
+        return [line for line in node.cli("core show channels concise").splitlines() if line.strip()] + \
+            [line for line in node.cli("bridge show all").splitlines()[1:] if line.strip()]
+
+    for _ in range(40):
+        if not any(left(n) for n in nodes):
             return
         await asyncio.sleep(0.2)
-    raise AssertionError(f"calls left on the nodes: {[active_calls(n) for n in nodes]}")
+    raise AssertionError(f"left on the nodes: {[left(n) for n in nodes]}")
 
 
 def overlapping(legs: list[Leg]) -> list[tuple[str, str]]:

@@ -161,6 +161,33 @@ async def test_a_logged_out_agent_is_offered_nobody(instances):
     await manager.settled()
 
 
+async def test_a_call_back_request_keeps_its_place_and_is_rung_in_its_turn(instances):
+    manager, _ = await instances.manager()
+    rung: list[str] = []
+
+    async def ring(waiter: Waiter, queue: QueueNode) -> None:
+        rung.append(waiter.caller)
+
+    manager.run_callback = ring
+    n = node()
+    first = await joined(manager, n, "+79160000001", "c1")
+    await until(lambda: first.offer == ("101",), "offered")
+    second = await joined(manager, n, "+79160000002", "c2")
+    third = await joined(manager, n, "+79160000003", "c3")
+    await manager.request_callback(second)            # hangs up, keeps the place
+    await manager.settled()
+    assert second.is_callback and [manager.position(w) for w in (second, third)] == [2, 3]
+    manager.offer_ended(first, "101")
+    manager.talk_ended(first, "101")
+    await until(lambda: rung == ["+79160000002"], "the call-back rung in its turn")
+    assert third.offer == ()
+    manager.callback_connected(second, "101")
+    manager.callback_done(second, "101")
+    await until(lambda: third.offer == ("101",), "then the next caller")
+    manager.leave(third, "abandoned")
+    await manager.settled()
+
+
 def next_member(memory: HuntMemory) -> tuple[str, HuntMemory]:
     nxt = {"": "101", "101": "102", "102": "101"}[memory.last_start]
     return nxt, HuntMemory(last_start=nxt)
