@@ -43,10 +43,26 @@ async def pg_url(postgres_url) -> str:
     return await migrated(postgres_url)
 
 
+_DATABASES: dict[str, str] = {}
+SHARED_TABLES = ("shared_queue_waiters", "shared_queue_agents", "shared_queue_memory", "shared_presence",
+                 "shared_hunt_memory", "shared_trunk_channels", "shared_trunk_holds")
+
+
 async def migrated(postgres_url: str) -> str:
-    url = await create_database(postgres_url)
-    db = await open_database(url)            # the service's schema (queue_agents) comes from its migrations
-    await db.close()
+    """One migrated database for this module's tests, emptied of queue and shared state for each."""
+    url = _DATABASES.get(postgres_url)
+    if url is None:
+        url = _DATABASES[postgres_url] = await create_database(postgres_url)
+        db = await open_database(url)        # the service's schema (queue_agents) comes from its migrations
+        await db.close()
+        return url
+    shared = SharedDatabase(url)
+    try:
+        pool = await shared.pool()
+        await pool.execute(f"DROP TABLE IF EXISTS {', '.join(SHARED_TABLES)}; "
+                           "DELETE FROM queue_agents; DELETE FROM queue_entries; DELETE FROM queue_callbacks")
+    finally:
+        await shared.close()
     return url
 
 
