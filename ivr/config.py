@@ -55,6 +55,9 @@ class Settings:
     # In a cluster: a node whose ARI stays unreachable this long is dead, its calls recorded as lost.
     node_lost_seconds: int = 10
     instance_name: str = ""  # in a cluster: this service instance's name (who holds which lease)
+    # Queue lines, agent states, hunt memory and trunk channel counts: "process" (one instance) or
+    # "postgresql" (shared by the instances of a cluster; database_url must be PostgreSQL).
+    shared_state: str = "process"
     agi_path: str = "agi_scripts"
     # SIP brute force: this many failed authentications from one address within the window
     # (seconds) block it for sip_block_seconds (doubled each time it is blocked again).

@@ -30,6 +30,7 @@ from ivr.errors import InvalidInput, IvrError
 from ivr.flows import RUNNABLE
 from ivr.flows.context import Services
 from ivr.flows.hunt import keep_talking
+from ivr.flows.hunt_memory import SharedHuntMemories
 from ivr.flows.inbound import new_context, run_inbound
 from ivr.missed.auto_callback import AutoCallback
 from ivr.missed.service import MissedService
@@ -42,11 +43,13 @@ from ivr.routing.daily import TollGuard
 from ivr.routing.numbers import normalize
 from ivr.routing.report import cdr_path, read_day_use
 from ivr.routing.router import Router
+from ivr.routing.shared_channels import SharedChannelCounter
 from ivr.security import sip_guard
 from ivr.routing.trunk_status import TrunkWatch
 from ivr.sounds.catalog import PromptCatalog
 from ivr.store.calls import CallStore
 from ivr.store.db import Database
+from ivr.store.shared_pg import SharedDatabase, uses_postgresql
 from ivr.store.plans import PlanStore
 from ivr.voicemail import phone as voicemail_phone
 from ivr.voicemail.boxes import VoicemailBoxes
@@ -70,7 +73,14 @@ class IvrService:
                              on_event=self.supervisor.on_event, on_connect=self._on_connect)
         cdr = cdr_path(pbx_instance(settings))
         guard = TollGuard(partial(read_day_use, cdr), db, self.clock.now)
-        self.services.router = Router.for_service(settings, self.plans, self.ari, guard.usage)
+        # Live state of queues, hunts and trunks: this process's own, or shared by a cluster's instances.
+        self.shared_database = SharedDatabase(settings.database_url) \
+            if uses_postgresql(settings.shared_state, settings.database_url) else None
+        channels = None
+        if self.shared_database is not None:
+            channels = SharedChannelCounter(self.shared_database, settings.node_name)
+            self.services.hunt_memory = SharedHuntMemories(self.shared_database)
+        self.services.router = Router.for_service(settings, self.plans, self.ari, guard.usage, channels)
         self.services.queues = queues_setup.for_service(self)
         self.services.dnd = staff_setup.for_service(self)
         self.services.missed = MissedService(settings, db, self.clock.now,
@@ -118,6 +128,8 @@ class IvrService:
 
     async def start(self) -> None:
         await self.plans.load()
+        await self.services.router.start()
+        await self.services.hunt_memory.start()
         await self.services.queues.start()
         await self.services.dnd.load()
         await self.services.missed.start()
@@ -292,4 +304,7 @@ class IvrService:
         await self.campaigns.stop()
         await self.supervisor.shutdown()
         await self.services.queues.stop()
+        await self.services.router.stop()
+        if self.shared_database is not None:
+            await self.shared_database.close()
         await self.services.missed.stop()

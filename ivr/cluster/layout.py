@@ -76,6 +76,7 @@ class ClusterLayout:
         return {
             **self.node_env(self.node(instance.node)),
             "IVR_DATABASE_URL": self.database_url(),
+            "IVR_SHARED_STATE": "postgresql",     # queues, agents, hunts and trunk counts across nodes
             "IVR_VAR_DIR": str(self.root / instance.name),
             "IVR_INSTANCE_NAME": instance.name,
             "IVR_WEB_HOST": instance.web_host,

@@ -12,11 +12,11 @@ from ivr.calls.handover import Handovers
 from ivr.calls.journal import CallJournal
 from ivr.calls.recording import Recorder
 from ivr.calls.session import CallSession
+from ivr.flows.hunt_memory import HuntMemories
 from ivr.plan.model import Plan
 
 if TYPE_CHECKING:        # made by the service above; the flows only call them
     from ivr.contacts.store import Contact
-    from ivr.flows.hunt import HuntMemory
     from ivr.missed.service import MissedService
     from ivr.queues.manager import QueueManager
     from ivr.routing.router import Router
@@ -29,7 +29,7 @@ class Services:
     """Long-lived parts the flows share across calls, made once by the service (ivr/service.py).
     Each capability adds its own field; None where a test or a tool runs without it."""
 
-    hunt_memory: dict[str, HuntMemory] = field(default_factory=dict)   # hunt node id -> its rotation state
+    hunt_memory: HuntMemories = field(default_factory=HuntMemories)   # hunt nodes' rotation state
     queues: QueueManager | None = None      # the queue manager (queue nodes)
     router: Router | None = None            # outbound trunk choice (legs to outside numbers)
     missed: MissedService | None = None     # the missed-call service (contacts, open items)

@@ -32,6 +32,7 @@ from ivr.calls.outcome import Outcome, of_cause, of_dial_status
 from ivr.errors import IvrError
 from ivr.flows.context import FlowContext
 from ivr.flows.duty import on_duty_members
+from ivr.flows.hunt_memory import HuntMemory
 from ivr.flows.talk import Talk
 from ivr.flows.transfer import pass_on_order
 from ivr.plan.model import ForwardNode, HuntMember, HuntNode
@@ -56,14 +57,6 @@ class Attempt:
     target: str
     ring_seconds: float
     confirm: bool              # only for outside numbers: a staff phone has no voicemail to fear
-
-
-@dataclass(frozen=True)
-class HuntMemory:
-    """What a hunt node remembers across calls (in `Services.hunt_memory`, by node id)."""
-
-    last_start: str = ""       # roundrobin: the member the previous call started with
-    last_answered: str = ""    # memory: the member who answered last
 
 
 def rotation_start(node: HuntNode, memory: HuntMemory) -> int:
@@ -357,19 +350,23 @@ class Hunt:
 
     # ----- the hunt -----
 
-    def _rotate(self) -> int:
-        memory_map = self.ctx.services.hunt_memory
-        memory = memory_map.get(self.node.id, HuntMemory())
-        start = rotation_start(self.node, memory)
-        if self.node.strategy == "roundrobin":
-            memory_map[self.node.id] = replace(memory, last_start=self.node.members[start].target)
-        return start
+    async def _rotate(self) -> int:
+        node = self.node
 
-    def _remember_answer(self, member: HuntMember) -> None:
+        def step(memory: HuntMemory) -> tuple[int, HuntMemory]:
+            start = rotation_start(node, memory)
+            if node.strategy == "roundrobin":
+                memory = replace(memory, last_start=node.members[start].target)
+            return start, memory
+
+        if node.strategy not in ("roundrobin", "memory"):
+            return 0
+        return await self.ctx.services.hunt_memory.change(node.id, step)
+
+    async def _remember_answer(self, member: HuntMember) -> None:
         if self.node.strategy == "memory":
-            memory_map = self.ctx.services.hunt_memory
-            memory_map[self.node.id] = replace(memory_map.get(self.node.id, HuntMemory()),
-                                               last_answered=member.target)
+            await self.ctx.services.hunt_memory.change(
+                self.node.id, lambda memory: (None, replace(memory, last_answered=member.target)))
 
     async def start_batch(self, batch: list[Attempt], deadline: float) -> float:
         """Start one batch; returns when the next batch may start even if this one still rings."""
@@ -390,7 +387,7 @@ class Hunt:
     async def _order(self) -> list[list[Attempt]]:
         node = self.node
         manager = await self._manager()
-        order = attempt_batches(node, self.ctx.plan.staff, self._rotate())
+        order = attempt_batches(node, self.ctx.plan.staff, await self._rotate())
         if manager:
             self.ctx.journal.step("manager_first", manager=manager)
             order = manager_first(order, manager, node.members[0].ring_seconds if node.members else 15.0)
@@ -456,7 +453,7 @@ class Hunt:
                               **({"picked_up_by": leg.picked_by} if leg.picked_by else {}),
                               after_seconds=round((leg.picked_up or self.loop.time()) - leg.started, 2),
                               waited_seconds=self._since(self.began), confirmed=leg.attempt.confirm)
-        self._remember_answer(member)
+        await self._remember_answer(member)
         if leg.playback_id:
             await quietly(self.call.ari.stop_playback(leg.playback_id))
         self.bridge_id = self.call.new_id("br")

@@ -47,6 +47,7 @@ class QueueCall:
             journal.step("queue_refused", reason=joined)
             return node.then
         waiter = joined
+        await self.manager.settled()         # the place in a line shared with other instances
         journal.step("queued", position=self.manager.position(waiter), vip=waiter.vip)
         outcome = "abandoned"
         try:

@@ -119,6 +119,10 @@ class QueueManager:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=5)
 
+    async def settled(self) -> None:
+        """Until the line reflects every change made so far: at once here, where the line is this
+        process's own (ivr/queues/shared.py waits for the shared rows)."""
+
     def spawn(self, coro, name: str) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)

@@ -14,6 +14,7 @@ from ivr.errors import IvrError
 from ivr.plan.model import Plan
 from ivr.queues.callback import CallbackDialer, trunk_endpoint
 from ivr.queues.manager import QueueManager
+from ivr.queues.shared import SharedQueueManager
 from ivr.store.queues import QueueStore
 
 if TYPE_CHECKING:
@@ -42,7 +43,13 @@ def for_service(service: IvrService) -> QueueManager:
         router = service.services.router
         return router.caller_id_on(trunk, caller_id) if router is not None else caller_id
 
-    manager = QueueManager(service.bus, QueueStore(service.db), service.clock.now, live_plan)
+    store = QueueStore(service.db)
+    if service.shared_database is not None:
+        manager: QueueManager = SharedQueueManager(service.bus, store, service.clock.now, live_plan,
+                                                   database=service.shared_database,
+                                                   node=service.settings.node_name)
+    else:
+        manager = QueueManager(service.bus, store, service.clock.now, live_plan)
     manager.run_callback = CallbackDialer(service.ari, service.bus, manager, service.calls,
                                           service.catalog.resolve, service.clock.now, endpoint, caller_id_on,
                                           service.keep_talking).run

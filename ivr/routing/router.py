@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -121,7 +122,22 @@ class ChannelCounter:
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self._clock = clock
         self._live: dict[str, int] = {}
-        self._reserved: list[tuple[float, str, int]] = []     # (expires, trunk, live count then)
+        # (expires, trunk, channels then with the reservations then open): ends once live exceeds it
+        self._reserved: list[tuple[float, str, int]] = []
+
+    async def start(self, list_channels: Callable[[], Awaitable[list[str]]] | None) -> None:
+        """Nothing to start for one process (ivr/routing/shared_channels.py publishes its node's)."""
+
+    async def stop(self) -> None:
+        pass
+
+    @asynccontextmanager
+    async def deciding(self) -> AsyncIterator[None]:
+        """A decision from its counts to its reservation; one process decides on one event loop."""
+        yield
+
+    async def sync(self) -> None:
+        """Counts of other processes: none here."""
 
     def update(self, channel_names: Iterable[str]) -> None:
         live: dict[str, int] = {}
@@ -132,7 +148,11 @@ class ChannelCounter:
         self._reserved = [r for r in self._reserved if live.get(r[1], 0) <= r[2]]
 
     def reserve(self, trunk: str, seconds: float = RESERVE_SECONDS) -> None:
-        self._reserved.append((self._clock() + seconds, trunk, self._live.get(trunk, 0)))
+        # Counted with the reservations still open on the trunk: one new channel must not end two
+        # reservations made before either channel existed.
+        now = self._clock()
+        pending = sum(1 for expires, t, _ in self._reserved if t == trunk and expires > now)
+        self._reserved.append((now + seconds, trunk, self._live.get(trunk, 0) + pending))
 
     def counts(self) -> dict[str, int]:
         now = self._clock()
@@ -174,25 +194,34 @@ class Router:
     def __init__(self, lookup: CarrierLookup, plan: Callable[[], Plan | None],
                  list_channels: Callable[[], Awaitable[list[str]]] | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 usage: Callable[[Plan], Awaitable[DayUse]] | None = None):
+                 usage: Callable[[Plan], Awaitable[DayUse]] | None = None,
+                 channels: ChannelCounter | None = None):
         self.lookup = lookup
         self._plan = plan
         self._list_channels = list_channels
         self._usage = usage
         self.today = DayUse()
-        self.channels = ChannelCounter(clock)
+        self.channels = channels or ChannelCounter(clock)
         self.rates = RateLimiter(clock)
 
     @classmethod
     def for_service(cls, settings: Settings, plans: PlanHolder, ari: AriClient,
-                    usage: Callable[[Plan], Awaitable[DayUse]] | None = None) -> Router:
+                    usage: Callable[[Plan], Awaitable[DayUse]] | None = None,
+                    channels: ChannelCounter | None = None) -> Router:
         """The service's router: the numbering stores under var/, the live plan, ARI's channels,
-        the toll-fraud guard's count of the day."""
+        the toll-fraud guard's count of the day; `channels` shared with other nodes in a cluster."""
         async def channel_names() -> list[str]:
             return [c.name for c in await ari.list_channels()]
 
         lookup = CarrierLookup(settings.var / "numbering", load_carrier_table(settings.path(OPERATORS_FILE)))
-        return cls(lookup, lambda: plans.current.plan if plans.current else None, channel_names, usage=usage)
+        return cls(lookup, lambda: plans.current.plan if plans.current else None, channel_names, usage=usage,
+                   channels=channels)
+
+    async def start(self) -> None:
+        await self.channels.start(self._list_channels)
+
+    async def stop(self) -> None:
+        await self.channels.stop()
 
     def plan(self) -> Plan:
         plan = self._plan()
@@ -217,6 +246,7 @@ class Router:
         self.lookup.refresh()
         if self._list_channels is not None:
             self.channels.update(await self._list_channels())
+        await self.channels.sync()
         if self._usage is not None and (plan := self._plan()) is not None:
             self.today = await self._usage(plan)
 
@@ -244,10 +274,11 @@ class Router:
     async def route(self, raw: str, *, phone: str | None = None, dial: bool = False) -> Decision:
         """A decision on live counts. With `dial` the call is about to be placed: the phone's rate
         limit applies, and the first trunk is counted and reserved."""
-        await self.refresh()
-        decision = self.decide(raw, phone=phone)
-        if dial:
-            self._placed(decision, phone)
+        async with self.channels.deciding():       # in a cluster: no other node decides meanwhile
+            await self.refresh()
+            decision = self.decide(raw, phone=phone)
+            if dial:
+                self._placed(decision, phone)
         return decision
 
     def _placed(self, decision: Decision, phone: str | None) -> None:

@@ -107,6 +107,16 @@ def test_counter_reservation_ends_when_the_channel_shows_or_times_out(clock):
     assert counter.counts() == {"mts": 2}
 
 
+def test_one_new_channel_ends_one_of_two_reservations(clock):
+    counter = ChannelCounter(clock)
+    counter.reserve("mts", seconds=5.0)
+    counter.reserve("mts", seconds=5.0)              # both decided before either channel exists
+    counter.update(["PJSIP/trunk-mts-00000001"])
+    assert counter.counts() == {"mts": 2}
+    counter.update(["PJSIP/trunk-mts-00000001", "PJSIP/trunk-mts-00000002"])
+    assert counter.counts() == {"mts": 2}
+
+
 def test_rate_limiter_sliding_window(clock):
     rates = RateLimiter(clock)
     for _ in range(2):
