@@ -82,6 +82,10 @@ STEPS = {
     "callback_dial": lazy("call-back: dialling the customer"), "callback_result": lazy("call-back: result"),
     "callback_connected": lazy("call-back: connected"), "callback_ended": lazy("call-back ended"),
     "callback_trunk_failed": lazy("call-back: trunk failed"),
+    "customer_hung_up": lazy("customer hung up"), "on_duty": lazy("on duty"),
+    "transfer_code": lazy("transfer code keyed"), "transfer_failed": lazy("transfer failed"),
+    "consult_end": lazy("consultation ended"), "recording": lazy("recorded"),
+    "recording_skipped": lazy("not recorded"),
 }
 
 

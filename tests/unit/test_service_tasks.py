@@ -1,5 +1,5 @@
 """The service owns every loop it runs: cancelling `IvrService.run` cancels and awaits all of them,
-and `shutdown` leaves no task of the service behind."""
+and `shutdown` (which stops the once-per-site jobs) leaves no task of the service behind."""
 from __future__ import annotations
 
 import asyncio
@@ -20,8 +20,9 @@ async def test_run_and_shutdown_leave_no_task_behind(tmp_path):
     try:
         service = IvrService(settings, db)
         await service.start()
+        service.start_jobs()                     # one node: this process runs the site's jobs too
         run = asyncio.create_task(service.run())
-        loops = {"ari", "campaign-dialer", "sip-guard", "trunk-watch"}
+        loops = {"ari", "campaign-dialer", "sip-guard", "trunk-watch", "recording-purge"}
 
         async def loops_up() -> None:
             while not loops <= {t.get_name() for t in asyncio.all_tasks()}:
