@@ -165,7 +165,8 @@ class ServiceProcess:
                                      stderr=subprocess.STDOUT, cwd=ROOT)
         self.current = overrides
 
-    async def wait_ready(self, timeout: float = 20) -> None:
+    async def wait_ready(self, timeout: float = 60) -> None:
+        # A start imports, migrates and loads the plan: seconds of CPU, far longer on a loaded machine.
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
