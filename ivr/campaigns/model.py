@@ -189,6 +189,7 @@ class Attempt:
         iso = lambda t: t.isoformat() if t else None   # noqa: E731
         return {"id": self.id, "row_id": self.row_id, "number": self.number,
                 "channel_id": self.channel_id, "trunk": self.trunk, "tried": list(self.tried),
+                "instance": self.instance,
                 "created_at": iso(self.created_at),
                 "answered_at": iso(self.answered_at), "ended_at": iso(self.ended_at),
                 "outcome": self.outcome, "digit": self.digit, "answer": self.answer}

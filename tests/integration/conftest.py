@@ -173,7 +173,8 @@ class ServiceProcess:
             await self.wait_ready()
         return self
 
-    async def wait_ready(self, timeout: float = 20) -> None:
+    async def wait_ready(self, timeout: float = 60) -> None:
+        # A start imports, migrates and loads the plan: seconds of CPU, far longer on a loaded machine.
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:

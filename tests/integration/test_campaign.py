@@ -1,5 +1,6 @@
 """Campaign calls on real SIP: world subscribers scripted per number; who was called, how often,
-at what intervals, and the answers stored."""
+at what intervals, and the answers stored. Campaigns are made, started and read through the HTTP
+API, as an operator's system would."""
 from __future__ import annotations
 
 import asyncio
@@ -13,12 +14,7 @@ import aiohttp
 import pytest
 
 from conftest import OPEN, PLANS, SESSION_START, heard, webhook_receiver
-from ivr.campaigns.config import load_profiles
-from ivr.campaigns.model import Passenger
-from ivr.campaigns.service import create_campaign
-from ivr.campaigns.store import CampaignStore
 from ivr.notify.webhook import KEY_HEADER, SIGNATURE_HEADER, verify
-from ivr.store import open_database
 from ivr.testing.world import Behaviour
 from test_missed import call_and_hang_up, item_of
 
@@ -36,31 +32,40 @@ def var_dir(stack_dir):
 
 
 @pytest.fixture
-async def campaigns(stack_dir, base_env, plan):
+def campaigns(stack_dir):
+    """The test profiles in the stack's campaigns.yaml (the service reads it when it changes)."""
     shutil.copy(PLANS / "campaign.yaml", stack_dir / "campaigns.yaml")
-    db = await open_database(base_env["IVR_DATABASE_URL"])
-    try:
-        yield CampaignStore(db), load_profiles(stack_dir / "campaigns.yaml", plan)
-    finally:
-        await db.close()
 
 
-async def run_campaign(store: CampaignStore, profile, plan, numbers: list[str], timeout: float = 60) -> int:
-    departure = service_now() + timedelta(hours=5)
-    people = [Passenger(name=f"P{i}", phone=n, trip_id="T1", departure=departure, seat=str(10 + i))
-              for i, n in enumerate(numbers)]
-    campaign, added = await create_campaign(store, "test", profile, plan, people, service_now())
-    assert added == len(numbers)
-    await store.change(campaign.id, "start", service_now())
+def passengers(numbers: list[str], trip: str = "T1", **same: str) -> list[dict]:
+    """API rows, one per number, leaving five hours from now (the service's clock)."""
+    departure = (service_now() + timedelta(hours=5)).isoformat()
+    return [{"key": n, "name": f"P{i}", "phone": n, "trip_id": trip, "departure": departure, "seat": str(10 + i),
+             **same} for i, n in enumerate(numbers)]
+
+
+async def start_campaign(service, profile: str, rows: list[dict], name: str = "test") -> int:
+    answer = await service.post_ok("/api/campaigns", {"name": name, "profile": profile, "rows": rows})
+    assert answer["added"] == len(rows), answer
+    cid = answer["campaign"]["id"]
+    await service.post_ok(f"/api/campaigns/{cid}/start")
+    return cid
+
+
+async def wait_done(service, cid: int, timeout: float = 60) -> dict:
+    """GET /api/campaigns/{id} once the campaign is done: the campaign, its rows and attempts."""
     deadline = time.monotonic() + timeout
-    while (await store.get(campaign.id)).status != "done":
-        assert time.monotonic() < deadline, await store.counts(campaign.id)
+    while (shown := await service.get(f"/api/campaigns/{cid}"))["campaign"]["status"] != "done":
+        assert time.monotonic() < deadline, shown["counts"]
         await asyncio.sleep(0.5)
-    return campaign.id
+    return shown
 
 
-async def test_answers_busy_no_answer_and_silence(service, world, campaigns, plan):
-    store, profiles = campaigns
+async def run_campaign(service, profile: str, numbers: list[str], timeout: float = 60) -> dict:
+    return await wait_done(service, await start_campaign(service, profile, passengers(numbers)), timeout)
+
+
+async def test_answers_busy_no_answer_and_silence(service, world, campaigns):
     world.reset()
     numbers = {"+79161000101": Behaviour("answer", after=0.3, press="1", press_after=1.0),
                "+79161000102": Behaviour("answer", after=0.3, press="2", press_after=1.0),
@@ -68,7 +73,8 @@ async def test_answers_busy_no_answer_and_silence(service, world, campaigns, pla
                "+79161000104": Behaviour("ignore"),
                "+79161000105": Behaviour("answer", after=0.3)}
     world.behaviours.update(numbers)
-    cid = await run_campaign(store, profiles["confirm"], plan, list(numbers))
+    shown = await run_campaign(service, "confirm", list(numbers))
+    cid = shown["campaign"]["id"]
 
     calls: dict[str, list] = {}
     for leg in world.incoming:
@@ -84,65 +90,52 @@ async def test_answers_busy_no_answer_and_silence(service, world, campaigns, pla
     silent = calls["+79161000105"][0]
     assert silent.ended_at - silent.answered_at > 2 * 2.0
 
-    rows = {r.passenger.phone: r for r in await store.rows(cid)}
-    assert {n: (r.status, r.result, r.attempts) for n, r in rows.items()} == {
+    rows = {r["phone"]: r for r in shown["rows"]}
+    assert {n: (r["status"], r["result"], r["attempts"]) for n, r in rows.items()} == {
         "+79161000101": ("done", "confirm", 1), "+79161000102": ("done", "cancel", 1),
         "+79161000103": ("done", "busy", 2), "+79161000104": ("done", "no_answer", 2),
         "+79161000105": ("done", "no_input", 1)}
-    attempts = await store.attempts(cid)
-    digits = {a.number: a.digit for a in attempts if a.digit}
+    attempts = shown["attempts"]
+    digits = {a["number"]: a["digit"] for a in attempts if a["digit"]}
     assert digits == {"+79161000101": "1", "+79161000102": "2"}
-    assert all(a.ended_at is not None and a.channel_id.startswith(f"camp-{cid}-") for a in attempts)
+    assert all(a["ended_at"] is not None and a["channel_id"].startswith(f"camp-{cid}-") for a in attempts)
 
 
-async def test_a_passenger_marked_done_while_ringing_is_not_called_again(service, world, campaigns, plan):
+async def test_a_passenger_marked_done_while_ringing_is_not_called_again(service, world, campaigns):
     # The passenger called in and confirmed with a dispatcher while the PBX was ringing them.
-    store, profiles = campaigns
     world.reset()
     number = "+79161000301"
     world.behaviours[number] = Behaviour("ignore")
-    people = [Passenger(name="Olga", phone=number, trip_id="T5", departure=service_now() + timedelta(hours=5))]
-    campaign, _ = await create_campaign(store, "marked", profiles["confirm"], plan, people, service_now())
-    await store.change(campaign.id, "start", service_now())
+    cid = await start_campaign(service, "confirm", passengers([number], "T5", name="Olga"), "marked")
     deadline = time.monotonic() + 15
     while not world.incoming:
         assert time.monotonic() < deadline, "the passenger was never called"
         await asyncio.sleep(0.05)
-    status, answer = await service.post(f"/api/campaigns/{campaign.id}/done",
+    status, answer = await service.post(f"/api/campaigns/{cid}/done",
                                         {"phone": "8 916 100-03-01", "answer": "confirmed", "by": "olga"})
     assert status == 200, answer
-    while (await store.get(campaign.id)).status != "done":
-        assert time.monotonic() < deadline + 15, await store.counts(campaign.id)
-        await asyncio.sleep(0.5)
+    await wait_done(service, cid, 30)
     await asyncio.sleep(RETRY + 1.0)                 # a retry of the unanswered call would be here by now
     assert [leg.target for leg in world.incoming] == [number]
-    (row,) = await store.rows(campaign.id)
-    assert (row.status, row.result, row.attempts) == ("done", "confirm", 1)
+    (row,) = (await service.get(f"/api/campaigns/{cid}"))["rows"]
+    assert (row["status"], row["result"], row["attempts"]) == ("done", "confirm", 1)
 
 
-async def test_the_passenger_hears_intro_trip_and_question_in_order(service, world, campaigns, plan, prompts,
-                                                                    settings):
-    store, profiles = campaigns
+async def test_the_passenger_hears_intro_trip_and_question_in_order(service, world, campaigns, prompts, settings):
     world.reset()
     number = "+79161000301"
     # intro 3.9 s, the trip about 5 s, the question 8.4 s: press once all of them were heard
     world.behaviours[number] = Behaviour("answer", after=0.3, press="1", press_after=19.0)
     seat = settings.path(settings.sounds_dir) / "generated" / "ru" / "say" / "seat.wav"
     candidates = {**prompts, "ru": {**prompts["ru"], "say/seat": seat}}
-    departure = service_now() + timedelta(hours=5)
-    people = [Passenger(name="Иван", phone=number, trip_id="T5", departure=departure, seat="12")]
-    campaign, _ = await create_campaign(store, "spoken", profiles["spoken"], plan, people, service_now())
-    await store.change(campaign.id, "start", service_now())
-    deadline = time.monotonic() + 60
-    while (await store.get(campaign.id)).status != "done":
-        assert time.monotonic() < deadline, await store.counts(campaign.id)
-        await asyncio.sleep(0.5)
+    cid = await start_campaign(service, "spoken", passengers([number], "T5", name="Иван", seat="12"), "spoken")
+    shown = await wait_done(service, cid)
     [leg] = [leg for leg in world.incoming if leg.target == number]
     names = heard(await world.wait_recording(leg), candidates)
     assert names == ["ru/campaign-intro", "ru/say/seat", "ru/campaign-confirm-question",
                      "ru/campaign-confirmed"], names
-    [row] = await store.rows(campaign.id)
-    assert (row.status, row.result) == ("done", "confirm")
+    [row] = shown["rows"]
+    assert (row["status"], row["result"]) == ("done", "confirm")
 
 
 @pytest.fixture
@@ -161,8 +154,7 @@ async def hooks(service, stack_dir):
 HOOK_SECRET = "campaign-secret"
 
 
-async def test_each_answer_is_posted_as_a_signed_webhook(service, world, campaigns, plan, stack_dir, hooks):
-    store, _ = campaigns
+async def test_each_answer_is_posted_as_a_signed_webhook(service, world, campaigns, stack_dir, hooks):
     url, received = hooks
     text = (PLANS / "campaign.yaml").read_text(encoding="utf-8") + f"""
   hooked:
@@ -177,13 +169,13 @@ async def test_each_answer_is_posted_as_a_signed_webhook(service, world, campaig
     webhook: {url}
 """
     (stack_dir / "campaigns.yaml").write_text(text, encoding="utf-8")
-    profiles = load_profiles(stack_dir / "campaigns.yaml", plan)
     world.reset()
     numbers = {"+79161000401": Behaviour("answer", after=0.3, press="1", press_after=1.0),
                "+79161000402": Behaviour("answer", after=0.3, press="2", press_after=1.0),
                "+79161000403": Behaviour("busy")}
     world.behaviours.update(numbers)
-    cid = await run_campaign(store, profiles["hooked"], plan, list(numbers))
+    shown = await run_campaign(service, "hooked", list(numbers))
+    cid = shown["campaign"]["id"]
     deadline = time.monotonic() + 15
     while len(received) < 2:
         assert time.monotonic() < deadline, received
@@ -193,14 +185,14 @@ async def test_each_answer_is_posted_as_a_signed_webhook(service, world, campaig
     for body, headers in received:
         assert verify(HOOK_SECRET, body, headers[SIGNATURE_HEADER])
     payloads = {p["phone"]: p for p in (json.loads(b) for b, _ in received)}
-    attempts = {a.number: a for a in await store.attempts(cid)}
-    rows = {r.passenger.phone: r for r in await store.rows(cid)}
+    attempts = {a["number"]: a for a in shown["attempts"]}
+    rows = {r["phone"]: r for r in shown["rows"]}
     assert {n: (p["event"], p["campaign_id"], p["row_id"], p["digit"], p["answer"], p["attempt_id"])
             for n, p in payloads.items()} == {
-        "+79161000401": ("campaign-answer", cid, rows["+79161000401"].id, "1", "confirm",
-                         attempts["+79161000401"].id),
-        "+79161000402": ("campaign-answer", cid, rows["+79161000402"].id, "2", "cancel",
-                         attempts["+79161000402"].id)}
+        "+79161000401": ("campaign-answer", cid, rows["+79161000401"]["id"], "1", "confirm",
+                         attempts["+79161000401"]["id"]),
+        "+79161000402": ("campaign-answer", cid, rows["+79161000402"]["id"], "2", "cancel",
+                         attempts["+79161000402"]["id"])}
     assert {headers[KEY_HEADER] for _, headers in received} == {p["idempotency_key"] for p in payloads.values()}
 
 
@@ -214,7 +206,6 @@ async def watch_cards(service, extension: str, seen: list[dict]) -> None:
 
 
 async def test_option_3_bridges_the_passenger_to_the_dispatcher(service, world, campaigns, plan, prompts):
-    store, profiles = campaigns
     world.reset()
     number = "+79161000501"
     welcome = str(prompts["en"]["welcome"]).removesuffix(".wav")
@@ -226,15 +217,15 @@ async def test_option_3_bridges_the_passenger_to_the_dispatcher(service, world, 
     cards: list[dict] = []
     watcher = asyncio.create_task(watch_cards(service, "101", cards))
     try:
-        cid = await run_campaign(store, profiles["booking"], plan, [number])
+        shown = await run_campaign(service, "booking", [number])
     finally:
         watcher.cancel()
     passenger = next(leg for leg in world.incoming if leg.target == number)
     dispatcher = next(leg for leg in world.incoming if leg.target == "101")
     assert dispatcher.answered_at is not None and dispatcher.answered_at > passenger.answered_at
     # the dispatcher's phone showed the passenger and the trip, the console card too, gone after the call
-    [row] = await store.rows(cid)
-    departure = row.passenger.departure.astimezone(ZoneInfo(plan.timezone))
+    [row] = shown["rows"]
+    departure = datetime.fromisoformat(row["departure"]).astimezone(ZoneInfo(plan.timezone))
     label = f"T1 {departure:%d.%m %H:%M} P0"          # trip, time, name: what matters first
     assert (dispatcher.caller_name, dispatcher.caller_number) == (label, number)
     assert {c["state"] for c in cards} == {"ringing", "talking"}, cards
@@ -246,23 +237,21 @@ async def test_option_3_bridges_the_passenger_to_the_dispatcher(service, world, 
     names = heard(await world.wait_recording(passenger), prompts)
     # the thanks, then the dispatcher's voice through the bridge
     assert names[-2:] == ["ru/all-busy", "en/welcome"], names
-    [attempt] = await store.attempts(cid)
-    assert (attempt.digit, attempt.answer) == ("3", "dispatcher")
-    [row] = await store.rows(cid)
-    assert (row.status, row.result) == ("done", "dispatcher")
+    [attempt] = shown["attempts"]
+    assert (attempt["digit"], attempt["answer"]) == ("3", "dispatcher")
+    assert (row["status"], row["result"]) == ("done", "dispatcher")
 
 
-async def test_a_campaign_call_that_reaches_the_customer_closes_their_missed_call(service, world, campaigns, plan):
+async def test_a_campaign_call_that_reaches_the_customer_closes_their_missed_call(service, world, campaigns):
     # The customer's call was missed; the trip campaign then reaches them and they talk 12 s (option 3
     # to a dispatcher): the missed-call list counts that as reaching them, like any call-back.
-    store, profiles = campaigns
     world.reset()
     number = "+79161000601"
     await call_and_hang_up(world, number, after=1.0)
     item = await item_of(service, number, status="open")
     world.behaviours[number] = Behaviour("answer", after=0.3, press="3", press_after=1.0)
     world.behaviours["101"] = Behaviour("answer", after=0.5, hangup_after=12.0)
-    await run_campaign(store, profiles["booking"], plan, [number])
+    await run_campaign(service, "booking", [number])
     closed = await item_of(service, number, status="closed")
     assert closed["id"] == item["id"] and closed["close_reason"] == "called_back", closed
 
@@ -302,38 +291,23 @@ def most_at_once(legs) -> int:
 
 
 async def test_campaign_keeps_within_the_carrier_trunk_and_leaves_inbound_a_channel(routing, world, stack_dir):
-    from ivr.plan.loader import load_plan
     (stack_dir / "campaigns.yaml").write_text(CAPACITY_PROFILES, encoding="utf-8")
-    plan = load_plan(stack_dir / "routing.yaml", secrets_path=PLANS / "secrets.yaml")
-    profile = load_profiles(stack_dir / "campaigns.yaml", plan)["cap"]
     numbers = [f"+792612345{i:02d}" for i in range(10)]          # megafon's 926
     for n in numbers:
         world.behaviours[n] = Behaviour("answer", after=0.5, press="1", press_after=0.8)
-    db = await open_database(f"sqlite+aiosqlite:///{stack_dir}/routing.db")
-    try:
-        store = CampaignStore(db)
-        departure = service_now() + timedelta(hours=5)
-        people = [Passenger(name=n, phone=n, trip_id="T7", departure=departure) for n in numbers]
-        campaign, _ = await create_campaign(store, "cap", profile, plan, people, service_now())
-        await store.change(campaign.id, "start", service_now())
-        while len(world.incoming) < 3:
-            await asyncio.sleep(0.05)
-        # a passenger calls the company through megafon while the campaign runs
-        inbound = await world.call("+74951110000", "+79261119999", via="megafon")
-        await asyncio.wait_for(inbound.answered.wait(), 5)
-        await asyncio.wait_for(inbound.ended.wait(), 20)       # greeting, then goodbye
-        deadline = time.monotonic() + 90
-        while (await store.get(campaign.id)).status != "done":
-            assert time.monotonic() < deadline, await store.counts(campaign.id)
-            await asyncio.sleep(0.5)
-        rows = await store.rows(campaign.id)
-        attempts = await store.attempts(campaign.id)
-    finally:
-        await db.close()
+    cid = await start_campaign(routing, "cap", passengers(numbers, "T7"), "cap")
+    while len(world.incoming) < 3:
+        await asyncio.sleep(0.05)
+    # a passenger calls the company through megafon while the campaign runs
+    inbound = await world.call("+74951110000", "+79261119999", via="megafon")
+    await asyncio.wait_for(inbound.answered.wait(), 5)
+    await asyncio.wait_for(inbound.ended.wait(), 20)       # greeting, then goodbye
+    shown = await wait_done(routing, cid, 90)
+    rows, attempts = shown["rows"], shown["attempts"]
     legs = [leg for leg in world.incoming if leg.target in numbers]
     assert sorted(leg.target for leg in legs) == sorted(numbers)           # each once
-    assert {leg.via for leg in legs} == {"megafon"} and {a.trunk for a in attempts} == {"megafon"}
+    assert {leg.via for leg in legs} == {"megafon"} and {a["trunk"] for a in attempts} == {"megafon"}
     # capacity 2, one channel kept for inbound: one campaign call at a time, two with the inbound one
     assert most_at_once(legs) == 1
     assert most_at_once(legs + [inbound]) == 2
-    assert {(r.status, r.result) for r in rows} == {("done", "confirm")}
+    assert {(r["status"], r["result"]) for r in rows} == {("done", "confirm")}

@@ -16,13 +16,9 @@ import pytest
 
 from conftest import PLANS, wait_registered
 from ivr.campaigns.config import load_profiles
-from ivr.campaigns.model import Passenger, Profile
-from ivr.campaigns.service import create_campaign
-from ivr.campaigns.store import CampaignStore
-from ivr.plan.loader import load_plan
-from ivr.store import open_database
+from ivr.campaigns.model import Profile
 from ivr.testing.world import Behaviour, Leg
-from test_campaign import campaigns, service_now  # noqa: F401  (the store on the service's database)
+from test_campaign import campaigns, passengers, service_now, start_campaign, wait_done  # noqa: F401  (campaigns: a fixture)
 from test_routing import routing, var_dir  # noqa: F401  (the service on the routing plan)
 
 pytestmark = pytest.mark.usefixtures("var_dir")
@@ -72,11 +68,11 @@ def scripts(numbers: list[str]) -> dict[str, Behaviour]:
 
 
 @pytest.fixture
-async def crash_profile(campaigns, stack_dir, plan) -> tuple[CampaignStore, Profile]:
-    store, _ = campaigns
+def crash_profile(campaigns, stack_dir, plan) -> Profile:
+    """The `crash` profile, in the service's campaigns.yaml too (its limits are checked here)."""
     path = stack_dir / "campaigns.yaml"
     path.write_text((PLANS / "campaign.yaml").read_text(encoding="utf-8") + PROFILE, encoding="utf-8")
-    return store, load_profiles(path, plan)["crash"]
+    return load_profiles(path, plan)["crash"]
 
 
 def pressed_at(leg: Leg, b: Behaviour) -> float | None:
@@ -91,7 +87,7 @@ def heard_by_service(at: float, outages: list[tuple[float, float]]) -> bool:
     return not any(down - BEFORE_DOWN <= at <= up + AFTER_UP for down, up in outages)
 
 
-async def campaign_with_outages(store: CampaignStore, profile: Profile, plan, world, prefix: str,
+async def campaign_with_outages(service, profile: Profile, world, prefix: str,
                                 disrupt: Callable[[], Awaitable[None]], kills: int, seed: int
                                 ) -> tuple[int, list[tuple[float, float]]]:
     """Call PASSENGERS scripted world phones (numbers `prefix` + 4 digits) and call `disrupt`
@@ -103,18 +99,18 @@ async def campaign_with_outages(store: CampaignStore, profile: Profile, plan, wo
     numbers = [f"{prefix}{i:04d}" for i in range(PASSENGERS)]
     behaviours = scripts(numbers)
     world.behaviours.update(behaviours)
-    # no departure or seat: nothing to say about the trip, so the calls are short
-    people = [Passenger(name=n, phone=n, trip_id="T30") for n in numbers]
-    campaign, added = await create_campaign(store, "crash", profile, plan, people, service_now())
-    assert added == len(numbers)
-    await store.change(campaign.id, "start", service_now())
+    # no seat, and the passengers press while the departure is said: the calls are short
+    departure = (service_now() + timedelta(hours=5)).isoformat()
+    cid = await start_campaign(service, profile.name, [{"key": n, "name": n, "phone": n, "trip_id": "T30",
+                                                        "departure": departure} for n in numbers], "crash")
     marks = sorted(rng.sample(range(3, len(numbers)), kills))
     outages: list[tuple[float, float]] = []
     deadline = time.monotonic() + 150
 
     async def done() -> bool:
-        assert time.monotonic() < deadline, (outages, await store.counts(campaign.id))
-        return (await store.get(campaign.id)).status == "done"
+        shown = await service.get(f"/api/campaigns/{cid}")
+        assert time.monotonic() < deadline, (outages, shown["counts"])
+        return shown["campaign"]["status"] == "done"
 
     for mark in marks:
         while len(world.incoming) < mark and not await done():
@@ -128,62 +124,58 @@ async def campaign_with_outages(store: CampaignStore, profile: Profile, plan, wo
     while not await done():
         await asyncio.sleep(0.3)
     assert len(outages) == kills, f"the campaign ended before every disruption (seed {seed})"
-    await check_never_twice_and_answers_kept(store, campaign.id, profile, world, behaviours, outages)
-    return campaign.id, outages
+    await check_never_twice_and_answers_kept(service, cid, profile, world, behaviours, outages)
+    return cid, outages
 
 
-async def check_never_twice_and_answers_kept(store: CampaignStore, cid: int, profile: Profile, world,
+async def check_never_twice_and_answers_kept(service, cid: int, profile: Profile, world,
                                              behaviours: dict[str, Behaviour],
                                              outages: list[tuple[float, float]]) -> None:
     legs = {n: [leg for leg in world.incoming if leg.target == n] for n in behaviours}
     ending = time.monotonic() + 10
     while any(leg.ended_at is None for v in legs.values() for leg in v) and time.monotonic() < ending:
         await asyncio.sleep(0.2)
-    rows = {r.passenger.phone: r for r in await store.rows(cid)}
-    attempts = await store.attempts(cid)
-    per_row = Counter(a.row_id for a in attempts)
-    answers = {a.number: a for a in attempts if a.answer}
-    context = (outages, {n: (r.result, r.attempts, len(legs[n])) for n, r in rows.items()})
-    assert all(a.ended_at is not None for a in attempts), context
+    shown = await service.get(f"/api/campaigns/{cid}")
+    rows = {r["phone"]: r for r in shown["rows"]}
+    attempts = shown["attempts"]
+    per_row = Counter(a["row_id"] for a in attempts)
+    answers = {a["number"]: a for a in attempts if a["answer"]}
+    context = (outages, {n: (r["result"], r["attempts"], len(legs[n])) for n, r in rows.items()})
+    assert all(a["ended_at"] is not None for a in attempts), context
     # each disruption hit calls in flight
     every = [leg for v in legs.values() for leg in v]
     assert all(any(leg.invited_at < down < (leg.ended_at or down) for leg in every) for down, _ in outages), context
     given_total = 0
     for n, b in behaviours.items():
         row = rows[n]
-        assert row.status == "done", (n, context)
+        assert row["status"] == "done", (n, context)
         # every INVITE the world saw belongs to an attempt of its own, within the profile's limit
-        assert len(legs[n]) <= row.attempts == per_row[row.id] <= profile.max_attempts, (n, context)
+        assert len(legs[n]) <= row["attempts"] == per_row[row["id"]] <= profile.max_attempts, (n, context)
         # one call at a time: each INVITE after the passenger's previous call ended
         for first, second in zip(legs[n], legs[n][1:]):
             assert first.ended_at is not None and second.invited_at >= first.ended_at, (n, context)
         given = [leg for leg in legs[n] if (at := pressed_at(leg, b)) is not None and heard_by_service(at, outages)]
         given_total += len(given)
         if given:
-            assert n in answers and answers[n].digit == b.press, (n, context)
+            assert n in answers and answers[n]["digit"] == b.press, (n, context)
             # an answered passenger is not called again
             assert legs[n][-1] is given[0], (n, context)
         if n in answers:
-            assert answers[n].digit == b.press and row.result == answers[n].answer, (n, context)
+            assert answers[n]["digit"] == b.press and row["result"] == answers[n]["answer"], (n, context)
     assert given_total > 0, context
 
 
-async def test_sigkill_at_random_moments_never_calls_twice_and_keeps_answers(service, world, crash_profile,
-                                                                           plan):
-    store, profile = crash_profile
-
+async def test_sigkill_at_random_moments_never_calls_twice_and_keeps_answers(service, world, crash_profile):
     async def kill_and_restart() -> None:
         service.stop(signal.SIGKILL)
         service.start()
         await service.wait_ready()
 
-    await campaign_with_outages(store, profile, plan, world, "+7916300", kill_and_restart, kills=3, seed=SEED)
+    await campaign_with_outages(service, crash_profile, world, "+7916300", kill_and_restart, kills=3, seed=SEED)
 
 
 async def test_asterisk_crash_mid_campaign_never_calls_twice_and_keeps_answers(service, world, pbx,
                                                                              crash_profile, plan):
-    store, profile = crash_profile
-
     async def crash_asterisk() -> None:
         await asyncio.to_thread(pbx.kill)
         # the carriers notice: their side of every call the PBX had ends
@@ -193,13 +185,13 @@ async def test_asterisk_crash_mid_campaign_never_calls_twice_and_keeps_answers(s
         await asyncio.to_thread(pbx.start)
         await service.wait_ready(30)               # 200 once ARI is connected again
 
-    cid, _ = await campaign_with_outages(store, profile, plan, world, "+7916400", crash_asterisk, kills=1,
+    cid, _ = await campaign_with_outages(service, crash_profile, world, "+7916400", crash_asterisk, kills=1,
                                          seed=SEED + 1)
     # the crash cut calls in flight: "lost", and each of those passengers was called again
-    attempts = await store.attempts(cid)
-    lost = [a for a in attempts if a.outcome == "lost"]
+    attempts = (await service.get(f"/api/campaigns/{cid}"))["attempts"]
+    lost = [a for a in attempts if a["outcome"] == "lost"]
     assert lost, "the crash hit no call in flight"
-    assert all(any(b.row_id == a.row_id and b.id > a.id for b in attempts) for a in lost), lost
+    assert all(any(b["row_id"] == a["row_id"] and b["id"] > a["id"] for b in attempts) for a in lost), lost
     await wait_registered(world.instance, list(plan.staff))
 
 
@@ -223,38 +215,25 @@ profiles:
 
 async def test_a_leg_refused_with_503_reaches_the_passenger_over_the_next_trunk(routing, world, stack_dir):
     (stack_dir / "campaigns.yaml").write_text(FAILOVER_PROFILE, encoding="utf-8")
-    plan = load_plan(stack_dir / "routing.yaml", secrets_path=PLANS / "secrets.yaml")
-    profile = load_profiles(stack_dir / "campaigns.yaml", plan)["failover"]
     # MegaFon numbers: their own trunk first (routing.yaml), then tele2, mts, beeline, default
     through, busy, nowhere = "+79261234573", "+79261234574", "+79261234575"
     world.behaviours[f"{through}@megafon"] = Behaviour("reject")        # the gateway: 503
     world.behaviours[through] = Behaviour("answer", after=0.3, press="1", press_after=1.0)
     world.behaviours[busy] = Behaviour("busy", after=0.2)                # the callee's own answer
     world.behaviours[nowhere] = Behaviour("reject")                      # every trunk: 503
-    db = await open_database(f"sqlite+aiosqlite:///{stack_dir}/routing.db")
-    try:
-        store = CampaignStore(db)
-        departure = service_now() + timedelta(hours=5)
-        people = [Passenger(name=n, phone=n, trip_id="T8", departure=departure) for n in (through, busy, nowhere)]
-        campaign, _ = await create_campaign(store, "failover", profile, plan, people, service_now())
-        await store.change(campaign.id, "start", service_now())
-        deadline = time.monotonic() + 40
-        while (await store.get(campaign.id)).status != "done":
-            assert time.monotonic() < deadline, await store.counts(campaign.id)
-            await asyncio.sleep(0.3)
-        rows = {r.passenger.phone: r for r in await store.rows(campaign.id)}
-        attempts = {a.number: a for a in await store.attempts(campaign.id)}
-    finally:
-        await db.close()
+    cid = await start_campaign(routing, "failover", passengers([through, busy, nowhere], "T8"), "failover")
+    shown = await wait_done(routing, cid, 40)
+    rows = {r["phone"]: r for r in shown["rows"]}
+    attempts = {a["number"]: a for a in shown["attempts"]}
     legs = {n: [leg.via for leg in world.incoming if leg.target == n] for n in (through, busy, nowhere)}
     # one attempt each; the 503 sent the same attempt on to tele2, where the passenger answered
     assert legs[through] == ["megafon", "tele2"], legs
-    assert (attempts[through].trunk, attempts[through].tried, attempts[through].answer) == (
-        "tele2", ("megafon",), "confirm")
-    assert (rows[through].result, rows[through].attempts) == ("confirm", 1)
+    assert (attempts[through]["trunk"], attempts[through]["tried"], attempts[through]["answer"]) == (
+        "tele2", ["megafon"], "confirm")
+    assert (rows[through]["result"], rows[through]["attempts"]) == ("confirm", 1)
     # busy is the callee's: never sent again on another trunk
-    assert legs[busy] == ["megafon"] and (rows[busy].result, attempts[busy].tried) == ("busy", ())
+    assert legs[busy] == ["megafon"] and (rows[busy]["result"], attempts[busy]["tried"]) == ("busy", [])
     # every candidate refused: each tried once, in the router's order, then "congestion"
-    assert legs[nowhere] == [*attempts[nowhere].tried, attempts[nowhere].trunk], legs
+    assert legs[nowhere] == [*attempts[nowhere]["tried"], attempts[nowhere]["trunk"]], legs
     assert legs[nowhere] == ["megafon", "tele2", "mts", "beeline", "default"], legs
-    assert (rows[nowhere].result, rows[nowhere].attempts) == ("congestion", 1)
+    assert (rows[nowhere]["result"], rows[nowhere]["attempts"]) == ("congestion", 1)
