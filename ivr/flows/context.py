@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ivr.calls.cards import Card, Cards
 from ivr.calls.handover import Handovers
+from ivr.calls.talking import Conversations
 from ivr.calls.journal import CallJournal
 from ivr.calls.session import CallSession
 from ivr.plan.model import Plan
@@ -37,6 +38,7 @@ class Services:
     cards: Cards = field(default_factory=Cards)   # call cards on the staff phones being rung
     dnd: Any = None           # do-not-disturb of the staff phones (ivr.staff.dnd)
     handovers: Handovers = field(default_factory=Handovers)   # consulted phones an attended transfer takes
+    conversations: Conversations | None = None   # calls in conversation now (the console's "Transfer to…")
 
 
 @dataclass

@@ -18,10 +18,12 @@ from ivr.web import (access, audit_pages, calls_pages, campaign_new, campaign_pa
                     missed_pages, plan_pages, queue_pages, reports_pages, users_pages)
 from ivr.web import campaigns as campaigns_web
 from ivr.web import staff as staff_web
+from ivr.web import transfer as transfer_web
 from ivr.web import missed as missed_api
 from ivr.web import queues as queue_routes
 from ivr.web import routing
 from ivr.web import staff as staff_web
+from ivr.web import transfer as transfer_web
 from ivr.web.keys import SERVICE
 from ivr.web.sessions import Sessions
 
@@ -112,5 +114,6 @@ def create_app(service: IvrService) -> web.Application:
     users_pages.setup(app)
     reports_pages.setup(app, SpendStore(service.db))
     staff_web.setup(app)
+    transfer_web.setup(app)
     dashboard.setup(app)             # last: "Today" goes first in the navigation
     return app
