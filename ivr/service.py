@@ -18,6 +18,7 @@ from ivr.calls.legs import hangup_quietly, quietly
 from ivr.calls.journal import CallJournal
 from ivr.calls.recording import DailyPurge, Recorder
 from ivr.calls.session import CallEnded, CallSession, Resync
+from ivr.calls.talking import Conversations
 from ivr.calls.supervisor import CallSupervisor
 from ivr.campaigns.callback import CampaignCallback
 from ivr.campaigns.desk import CampaignDesk
@@ -68,6 +69,7 @@ class IvrService:
         self._reload_pending = False
         self._connected_before = False
         self.bus = EventBus()
+        self.services.conversations = Conversations(self.bus)
         self.supervisor = CallSupervisor(self.bus, {})
         self.ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app,
                              on_event=self.supervisor.on_event, on_connect=self._on_connect)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ivr.calls.cards import Card, Cards
 from ivr.calls.handover import Handovers
+from ivr.calls.talking import Conversations
 from ivr.calls.journal import CallJournal
 from ivr.calls.recording import Recorder
 from ivr.calls.session import CallSession
@@ -41,6 +42,7 @@ class Services:
     recorder: Recorder | None = None        # call recording (ivr.calls.recording)
     rosters: Any = None       # who is on duty (ivr.staff.rosters)
     voicemail: Any = None     # personal voicemail boxes (ivr.voicemail.boxes)
+    conversations: Conversations | None = None   # calls in conversation now (the console's "Transfer to…")
 
 
 @dataclass

@@ -425,8 +425,7 @@ class Hunt:
             self.ctx.journal.outcome = "no_answer"
             await self._stop_ringback()
             return node.then
-        await self.connect(answered)
-        return None
+        return await self.connect(answered)
 
     async def _start_ringback(self) -> None:
         if self.node.music:
@@ -443,7 +442,9 @@ class Hunt:
         else:
             await quietly(self.call.ari.stop_playback(self.ringback_id))
 
-    async def connect(self, leg: Leg) -> None:
+    async def connect(self, leg: Leg) -> str | None:
+        """Bridge the caller with `leg` and talk (ivr.flows.talk); the node the console sent the
+        caller on to, if it did."""
         leg.state = "ended"
         self.answered = leg
         self.ctx.services.cards.talking(leg.channel_id)
@@ -461,7 +462,7 @@ class Hunt:
         await self._stop_ringback()
         await self.call.ari.add_to_bridge(self.bridge_id, self.call.channel_id, leg.channel_id)
         self.talk = Talk(self, leg)
-        await self.talk.run()
+        return await self.talk.run()
 
     # ----- passing the caller on (ivr.flows.talk) -----
 

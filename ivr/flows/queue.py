@@ -33,6 +33,7 @@ class QueueCall:
         self.node, self.ctx, self.call, self.manager = node, ctx, ctx.call, manager
         self.loop = asyncio.get_running_loop()
         self.callback_offered = False
+        self.onward: str | None = None     # the node the console sent the caller on to after an agent
 
     async def _vip_contact(self) -> bool:
         """A contact marked VIP in the contacts (the small CRM) goes ahead of the line."""
@@ -74,7 +75,7 @@ class QueueCall:
         while True:
             if waiter.offer:
                 if await self._ring(waiter):
-                    return "answered", None
+                    return "answered", self.onward
                 continue
             if not self.manager.logged_in(node):
                 return "no_agents", node.then
@@ -172,7 +173,7 @@ class QueueCall:
             if answered is None:
                 return False
             talking = True
-            await hunt.connect(answered)
+            self.onward = await hunt.connect(answered)
             return True
         finally:
             # A caller who hangs up while agents ring is released by `leave` in run().

@@ -18,6 +18,7 @@ from ivr.ari.client import AriError
 from ivr.ari.events import (ChannelDestroyed, ChannelDtmfReceived, ChannelHangupRequest, ChannelTransfer, Event,
                             StasisEnd, StasisStart)
 from ivr.calls.legs import extension_of, hangup_quietly, quietly
+from ivr.calls.talking import TransferAsked
 from ivr.flows.transfer import CodeReader, CodeRequest, transfer_target
 
 if TYPE_CHECKING:                               # hunt.py imports this module
@@ -47,27 +48,47 @@ class Talk:
     def bridge_id(self) -> str:
         return self.hunt.bridge_id
 
-    async def run(self) -> None:
-        """Until the staff party hangs up (the call goes on only when it passed the caller on)."""
+    async def run(self) -> str | None:
+        """Until the staff party hangs up or passes the caller on; the node the call goes on at
+        when the console sent it to one (a hunt group, a queue)."""
+        self._show()
+        try:
+            return await self._until_over()
+        finally:
+            if (conversations := self.ctx.services.conversations) and self.ctx.journal.call_id is not None:
+                conversations.ended(self.ctx.journal.call_id)
+
+    def _show(self) -> None:
+        """The console sees who talks to the caller now (and may ask to pass the caller on)."""
+        if (conversations := self.ctx.services.conversations) and self.ctx.journal.call_id is not None:
+            conversations.talking(self.ctx.journal.call_id, self.call.channel_id, self.staff)
+
+    async def _until_over(self) -> str | None:
         while True:
             wait = self.codes.until - self.loop.time()
             event = await self.call.next_event(timeout=None if wait == float("inf") else max(0.0, wait))
             if event is None:
                 request = self.codes.expire(self.loop.time())
                 if request is not None and await self.keyed(request):
-                    return
+                    return None
                 continue
             if isinstance(event, ChannelTransfer) and event.channel_id == self.channel_id and not event.state:
                 if await self.referred(event):
-                    return
+                    return None
             elif isinstance(event, ChannelDtmfReceived) and event.channel.id == self.channel_id:
                 request = self.codes.feed(event.digit, self.loop.time())
                 if request is not None and await self.keyed(request):
-                    return
+                    return None
+            elif isinstance(event, TransferAsked):
+                self.ctx.journal.step("transfer_asked", by=self.staff, to=event.destination, user=event.by)
+                if event.destination in self.ctx.plan.nodes:
+                    return await self.to_node(event.destination)
+                if await self.blind(event.destination, "blind", refer=False):
+                    return None
             elif _ended(event, self.channel_id):
                 self.hunt._hide_card(self.channel_id)
                 self.ctx.journal.step("member_hung_up", member=self.staff)
-                return
+                return None
 
     # ----- what the staff party asked -----
 
@@ -122,6 +143,16 @@ class Talk:
         await self.hunt.ring_onward(self.staff, target)
         return True
 
+    async def to_node(self, node_id: str) -> str:
+        """The console sent the caller to a hunt group or a queue: the call goes on there."""
+        self.ctx.journal.step("transfer", by=self.staff, to=node_id, mode="node")
+        await self.call.ari.remove_from_bridge(self.bridge_id, self.call.channel_id)
+        await self.hunt.drop_bridge()
+        self.hunt._hide_card(self.channel_id)
+        await hangup_quietly(self.call.ari, self.channel_id)
+        self.channel_id = ""
+        return node_id
+
     # ----- attended -----
 
     async def take_over(self, consulting: str, consulted: str) -> None:
@@ -172,6 +203,7 @@ class Talk:
 
     def _now_talking(self, target: str, channel_id: str) -> None:
         self.staff, self.channel_id = target, channel_id
+        self._show()
         self.ctx.journal.person_answered(target)
         self.ctx.journal.step("answered", member=target, transferred=True)
 

@@ -124,6 +124,8 @@ RULES: tuple[Rule, ...] = (
     Rule("GET", "/api/calls/{id}", READERS),
     Rule("GET", "/api/calls/{id}/recording", (OPS, DISPATCHER), audit="recording.download"),
     Rule("POST", "/api/calls/outbound", (SYSTEM,)),
+    Rule("POST", "/api/calls/{id}/transfer", (DISPATCHER, OPS), audit="call.transfer"),
+    Rule("POST", "/calls/{id}/transfer", (DISPATCHER, OPS), audit="call.transfer"),
     Rule("POST", "/api/plan/reload", (), audit="plan.reload"),
     Rule("GET", "/api/route", (OPS, VIEWER, SYSTEM)),
     Rule("GET", "/api/reports/trunks", (OPS, VIEWER)),

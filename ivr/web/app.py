@@ -22,6 +22,7 @@ from ivr.web import routing
 from ivr.web import voicemail as voicemail_web
 from ivr.web import staff as staff_web
 from ivr.web import keys, parse
+from ivr.web import transfer as transfer_web
 from ivr.web.keys import CALLS, SERVICE
 from ivr.web.sessions import Sessions
 
@@ -103,5 +104,6 @@ def create_app(service: IvrService) -> web.Application:
     staff_web.setup(app)
     rosters_web.setup(app)
     voicemail_web.setup(app)
+    transfer_web.setup(app)
     dashboard.setup(app)             # last: "Today" goes first in the navigation
     return app

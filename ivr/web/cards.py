@@ -2,7 +2,8 @@
 
     GET /api/cards?extension=101      the cards on that extension (JSON)
     GET /call-cards                   the logged-in user's cards as an HTML fragment, polled by
-                                      every console page (base.html) when the user has an extension
+                                      every console page (base.html) when the user has an extension,
+                                      with "Transfer to…" for a call the user's phone talks in
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import re
 from aiohttp import web
 
 from ivr.errors import InvalidInput
+from ivr.web import transfer
 from ivr.web.console import USER, page, render
 from ivr.web.keys import CARDS
 
@@ -29,7 +31,7 @@ async def api_cards(request: web.Request) -> web.Response:
 async def my_cards(request: web.Request) -> web.Response:
     extension = request[USER].extension
     shown = request.app[CARDS].for_extension(extension) if extension else []
-    response = render(request, "cards.html", cards=shown)
+    response = render(request, "cards.html", cards=shown, **transfer.panel(request, extension))
     response.headers["Cache-Control"] = "no-store"
     return response
 

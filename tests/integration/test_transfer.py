@@ -9,12 +9,18 @@ The plan is tests/integration/plans/staff.yaml (one ring = 1 s, a transfer targe
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import subprocess
+import sys
 import time
 from typing import Any
 
+import aiohttp
 import pytest
 
 from conftest import NET, PBX_IP, PLANS, plan_text
+from ivr.config import ROOT
 from ivr.testing.audio import has_tone, silences
 from ivr.testing.softphone import Softphone
 from ivr.testing.world import Behaviour, Leg, World
@@ -331,3 +337,86 @@ async def test_attended_transfer_code_cancelled_goes_back_to_the_caller(staff_pl
     assert record["answered_by"] == "102", record
     assert steps(record, "consult_end", "transfer") == [
         ("consult_end", {"by": "102", "to": "101", "reason": "cancelled"})]
+
+
+def ivr_command(service, *args: str) -> None:
+    """An `ivr` command against the service's own database."""
+    done = subprocess.run([sys.executable, "-m", "ivr.cli", *args], env={**os.environ, **service.env, **service.current},
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+class Console:
+    """A console user's browser session (cookies, the form token)."""
+
+    def __init__(self, service, user: str, password: str):
+        self.service, self.user, self.password = service, user, password
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))   # unsafe: an IP host
+        self.csrf = ""
+
+    async def __aenter__(self) -> "Console":
+        async with self.http.post(self.service.url + "/login", data={"username": self.user, "password": self.password},
+                                  allow_redirects=False) as r:
+            assert r.status == 303, await r.text()
+        async with self.http.get(self.service.url + "/calls") as r:
+            self.csrf = re.search(r'name="csrf" value="([^"]+)"', await r.text()).group(1)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.http.close()
+
+    async def api_transfer(self, call_id: int, to: str) -> tuple[int, dict]:
+        async with self.http.post(self.service.url + f"/api/calls/{call_id}/transfer", json={"to": to},
+                                  headers={"Origin": self.service.url, "X-CSRF-Token": self.csrf}) as r:
+            return r.status, await r.json()
+
+    async def panel(self) -> str:
+        async with self.http.get(self.service.url + "/call-cards") as r:
+            return await r.text()
+
+    async def press_transfer(self, call_id: int, to: str) -> int:
+        """The "Transfer to…" form of the call-cards panel."""
+        async with self.http.post(self.service.url + f"/calls/{call_id}/transfer", data={"csrf": self.csrf, "to": to},
+                                  headers={"Origin": self.service.url, "Referer": self.service.url + "/calls"},
+                                  allow_redirects=False) as r:
+            return r.status
+
+
+async def test_console_transfer_of_the_users_own_call(staff_plan, world):
+    """A dispatcher passes on the call their own extension (102) talks in; another extension's
+    dispatcher may not, nor may a token without an extension."""
+    world.reset()
+    caller = "+79163000011"
+    world.behaviours["102"] = Behaviour("answer", after=0.3)
+    world.behaviours["103"] = Behaviour("answer", after=1.0)
+    caller_leg, desk = await answered_by_102(world, caller)
+    calls = (await staff_plan.get("/api/calls?limit=50"))["calls"]
+    call_id = next(c["id"] for c in calls if c["caller"] == caller)
+    ivr_command(staff_plan, "users", "add", "anna", "--role", "dispatcher", "--extension", "102",
+                "--password", "anna-pass-1")
+    ivr_command(staff_plan, "users", "add", "oleg", "--role", "dispatcher", "--extension", "101",
+                "--password", "oleg-pass-1")
+
+    async with Console(staff_plan, "oleg", "oleg-pass-1") as oleg:
+        status, answer = await oleg.api_transfer(call_id, "103")
+        assert (status, answer["error"]) == (403, "forbidden"), answer
+        assert "/transfer" not in await oleg.panel()
+    async with Console(staff_plan, "anna", "anna-pass-1") as anna:
+        status, answer = await anna.api_transfer(call_id, "999")
+        assert status == 400 and "unknown_extension" in answer["message"], answer
+        panel = await anna.panel()
+        assert f'action="/calls/{call_id}/transfer"' in panel and '<option value="everyone">' in panel, panel
+        assert await anna.press_transfer(call_id, "103") == 303
+    target = await incoming(world, "103")
+    await asyncio.wait_for(desk.ended.wait(), 10)            # the service let 102 go
+    await asyncio.wait_for(target.answered.wait(), 10)
+    assert target.caller_number == caller
+    assert await speaks_then_hangs_up(world, target, caller_leg) > 0.6
+    record = await staff_plan.call_record(caller)
+    assert record["answered_by"] == "103", record
+    assert steps(record, "transfer_asked", "transfer") == [
+        ("transfer_asked", {"by": "102", "to": "103", "user": "anna"}),
+        ("transfer", {"by": "102", "to": "103", "mode": "blind"})]
+    # Over: nothing to pass on any more.
+    status, _ = await staff_plan.request("POST", f"/api/calls/{call_id}/transfer", {"to": "101"})
+    assert status == 404
