@@ -249,6 +249,10 @@ class AriClient:
         result = await self._op("deviceStates", "get", deviceName=device)
         return (result or {}).get("state", "UNKNOWN")
 
+    async def set_device_state(self, device: str, state: str) -> None:
+        """A device state the application owns ("Stasis:NAME"): NOT_INUSE, BUSY, ..."""
+        await self._op("deviceStates", "update", deviceName=device, deviceState=state)
+
     async def reload_module(self, module: str) -> None:
         await self._op("asterisk", "reloadModule", moduleName=module)
 

@@ -7,6 +7,7 @@ call forwarded to the accountant ends in her box too. The plan is tests/integrat
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 
 import pytest
@@ -154,3 +155,25 @@ async def _incoming(world: World, target: str, timeout: float = 10) -> list[Leg]
         assert time.monotonic() < deadline, f"{target} was not rung"
         await asyncio.sleep(0.05)
     return [p for p in world.incoming if p.target == target]
+
+
+def hint_state(pbx, ext: str) -> str:
+    found = re.search(r"State:\s*(\w+)", pbx.cli(f"core show hint {ext}"))
+    return found.group(1) if found else ""
+
+
+async def test_do_not_disturb_shows_on_the_phones_lamp_and_sends_internal_calls_to_the_box(office, world, pbx):
+    status, _ = await office.post("/api/staff/102/dnd", {"on": True})
+    try:
+        assert status == 200
+        assert hint_state(pbx, "102") == "Busy", pbx.cli("core show hint 102")   # BLF: red
+        world.reset()
+        world.behaviours["102"] = Behaviour("answer")
+        leg = await world.dial_from_phone("101", "102")
+        await asyncio.wait_for(leg.answered.wait(), 5)           # the box answers at once
+        await asyncio.sleep(1.0)
+        await world.hangup(leg)
+        assert not [p for p in world.incoming if p.target == "102"]          # 102 never rang
+    finally:
+        status, _ = await office.post("/api/staff/102/dnd", {"on": False})
+    assert status == 200 and hint_state(pbx, "102") != "Busy", pbx.cli("core show hint 102")
