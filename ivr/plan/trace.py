@@ -47,7 +47,12 @@ def trace(plan: Plan, to: str, at: datetime, digits: str = "", caller: str = "",
     def staff(target: str) -> str:
         if name := roster_name(target):
             ext, why = (duty or {}).get(name) or on_duty(plan, name, at, {})
-            return f"roster {name}: on duty {staff(ext)} ({why})" if ext else f"roster {name}: nobody on duty"
+            if not ext:
+                return f"roster {name}: nobody on duty"
+            person = plan.staff.get(ext)
+            mobile = f", on their mobile {person.mobile}" if person and person.mobile \
+                and plan.rosters[name].ring == "mobile" else ""
+            return f"roster {name}: on duty {staff(ext)} ({why}){mobile}"
         person = plan.staff.get(target)
         return f"{target} ({person.name})" if person else target
 
