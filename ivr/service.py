@@ -224,7 +224,9 @@ class IvrService:
         first_connect, self._connected_before = not self._connected_before, True
         for sub_channel in list(self.supervisor.tasks):
             self.bus.publish_to(sub_channel, Resync("Resync"))
-        await self.services.voicemail.publish_all()       # Asterisk may have restarted: lamps are lost
+        # Asterisk may have restarted: it forgot the lamps (message waiting, do-not-disturb).
+        await self.services.voicemail.publish_all()
+        await self.services.dnd.show_all()
         try:
             channels = await self.ari.list_channels()
         except AriError:

@@ -238,5 +238,9 @@ class AriClient:
         result = await self._transport.request("GET", f"/deviceStates/{segment(device)}")
         return (result or {}).get("state", "UNKNOWN")
 
+    async def set_device_state(self, device: str, state: str) -> None:
+        """A device state the application owns ("Stasis:NAME"): NOT_INUSE, BUSY, ..."""
+        await self._op("deviceStates", "update", deviceName=device, deviceState=state)
+
     async def reload_module(self, module: str) -> None:
         await self._transport.request("PUT", f"/asterisk/modules/{segment(module)}")

@@ -153,7 +153,6 @@ def render_pbx(settings: Settings, plan: Plan, instance: Instance | None = None)
         fallback_dial="&".join(f"PJSIP/{e}" for e in plan.fallback) or "PJSIP/none",
         fallback_seconds=60,
         extension_pattern=_extension_pattern(extensions),
-        mailboxes=plan.mailboxes,
         voicemail_ring_seconds=round(plan.voicemail_ring_seconds),
     )
     # A system-installed Asterisk keeps its own directories and module list.

@@ -54,8 +54,12 @@ class Walk:
     def staff(self, target: str) -> str:
         if name := roster_name(target):
             ext, why = self.duty.get(name) or on_duty(self.plan, name, self.at, {})
-            return _("roster %(name)s: on duty %(who)s (%(why)s)", name=name, who=self.staff(ext), why=why) if ext \
-                else _("roster %(name)s: nobody on duty", name=name)
+            if not ext:
+                return _("roster %(name)s: nobody on duty", name=name)
+            person = self.plan.staff.get(ext)
+            on_mobile = _(", on their mobile %(mobile)s", mobile=person.mobile) if person and person.mobile \
+                and self.plan.rosters[name].ring == "mobile" else ""
+            return _("roster %(name)s: on duty %(who)s (%(why)s)", name=name, who=self.staff(ext), why=why) + on_mobile
         person = self.plan.staff.get(target)
         return f"{target} ({person.name})" if person else target
 

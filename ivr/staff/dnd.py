@@ -7,7 +7,7 @@ member of every call).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,9 +37,17 @@ class DndState:
                 "changed_at": self.changed_at.isoformat() if self.changed_at else None}
 
 
+Show = Callable[[str, bool], Awaitable[None]]      # (extension, dnd) -> the phone's lamp follows
+
+
+async def _nowhere(extension: str, dnd: bool) -> None:
+    return None
+
+
 class DoNotDisturb:
-    def __init__(self, db: Database, now: Callable[[], datetime], plan: Callable[[], Plan | None]):
-        self.db, self.now, self.plan = db, now, plan
+    def __init__(self, db: Database, now: Callable[[], datetime], plan: Callable[[], Plan | None],
+                 show: Show = _nowhere):
+        self.db, self.now, self.plan, self.show = db, now, plan, show
         self._states: dict[str, DndState] = {}
 
     async def load(self) -> None:
@@ -67,4 +75,11 @@ class DoNotDisturb:
             row.dnd, row.changed_by, row.changed_at = dnd, by, at
         state = self._states[extension] = DndState(extension, dnd, by, at)
         log.info("do-not-disturb %s ext=%s by=%s", "on" if dnd else "off", extension, by)
+        await self.show(extension, dnd)
         return state
+
+    async def show_all(self) -> None:
+        """Every phone's state to Asterisk again (after it restarted, it knows none)."""
+        plan = self.plan()
+        for ext in plan.staff if plan else ():
+            await self.show(ext, self.on(ext))

@@ -21,10 +21,21 @@ log = logging.getLogger(__name__)
 PROMPTS = {"dnd_on": "dnd-on", "dnd_off": "dnd-off"}
 
 
+def device(extension: str) -> str:
+    """The device state Asterisk's hint for the extension combines with the phone's own (BLF lamps,
+    presence), and the dialplan reads to send an internal call to a DND phone's voicemail."""
+    return f"Stasis:dnd-{extension}"
+
+
 def for_service(service: IvrService) -> DoNotDisturb:
-    """The service's DoNotDisturb."""
+    """The service's DoNotDisturb; each change is shown as the phone's device state."""
+    async def show(extension: str, dnd: bool) -> None:
+        try:
+            await service.ari.set_device_state(device(extension), "BUSY" if dnd else "NOT_INUSE")
+        except IvrError as e:             # not connected: shown again at the next connect
+            log.warning("do-not-disturb lamp not shown ext=%s error=%s", extension, e.message)
     return DoNotDisturb(service.db, service.clock.now,
-                        lambda: service.plans.current.plan if service.plans.current else None)
+                        lambda: service.plans.current.plan if service.plans.current else None, show)
 
 
 def feature_handler(service: IvrService, dnd: DoNotDisturb):

@@ -146,7 +146,7 @@ class VoicemailBoxes:
         query = select(VoicemailRow.heard_at.is_(None), func.count()).where(VoicemailRow.box == box) \
             .group_by(VoicemailRow.heard_at.is_(None))
         async with self.db.session() as session:
-            found = dict((await session.execute(query)).tuples().all())
+            found = {new: count for new, count in (await session.execute(query)).all()}
         return found.get(True, 0), found.get(False, 0)
 
     async def heard(self, box: str, message_id: int) -> None:

@@ -80,3 +80,6 @@ async def test_the_night_duty_changes_at_midnight_and_by_hand(night_service, wor
     status, error = await night_service.post("/api/rosters/nights/2026-11-26", {"extension": "101"})
     assert status == 404 and "nights" in error["message"], error
     assert await rung_for(world, "+79163000604") == ["103"]
+    status, page = await night_service.request("GET", "/rosters")
+    assert status == 200 and 'data-roster="night"' in page, page[:500]
+    assert "Сейчас дежурит:" in page and "103 Manager" in page and "очерёдность" in page

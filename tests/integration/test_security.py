@@ -38,7 +38,7 @@ def concrete(path: str) -> str:
     action = "pause" if "/queues/" in path else "take"
     return path.replace("{ext}", "101").replace("{command}", "start").replace("{action}", action) \
         .replace("{row}", MISSING).replace("{id}", MISSING).replace("{name}", "sources") \
-        .replace("{format}", "csv").replace("{version}", "1")
+        .replace("{format}", "csv").replace("{version}", "1").replace("{day}", "2026-12-07")
 
 
 def ivr(base_env: dict[str, str], *args: str) -> str:

@@ -7,6 +7,7 @@ call forwarded to the accountant ends in her box too. The plan is tests/integrat
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 
 import pytest
@@ -154,3 +155,55 @@ async def _incoming(world: World, target: str, timeout: float = 10) -> list[Leg]
         assert time.monotonic() < deadline, f"{target} was not rung"
         await asyncio.sleep(0.05)
     return [p for p in world.incoming if p.target == target]
+
+
+def hint_state(pbx, ext: str) -> str:
+    found = re.search(r"State:\s*(\w+)", pbx.cli(f"core show hint {ext}"))
+    return found.group(1) if found else ""
+
+
+async def test_do_not_disturb_shows_on_the_phones_lamp_and_sends_internal_calls_to_the_box(office, world, pbx):
+    status, _ = await office.post("/api/staff/102/dnd", {"on": True})
+    try:
+        assert status == 200
+        assert hint_state(pbx, "102") == "Busy", pbx.cli("core show hint 102")   # BLF: red
+        world.reset()
+        world.behaviours["102"] = Behaviour("answer")
+        leg = await world.dial_from_phone("101", "102")
+        await asyncio.wait_for(leg.answered.wait(), 5)           # the box answers at once
+        await asyncio.sleep(1.0)
+        await world.hangup(leg)
+        assert not [p for p in world.incoming if p.target == "102"]          # 102 never rang
+    finally:
+        status, _ = await office.post("/api/staff/102/dnd", {"on": False})
+    assert status == 200 and hint_state(pbx, "102") != "Busy", pbx.cli("core show hint 102")
+
+
+async def test_the_owner_records_a_greeting_with_star98_and_callers_hear_it(office, world, pbx):
+    greeting_hz = 600.0
+    world.reset()
+    record = await world.dial_from_phone("102", "*98")
+    await asyncio.wait_for(record.answered.wait(), 10)
+    await world.ari.play(record.channel_id, [f"tone:{greeting_hz:.0f}/20000"], world.new_id("voice"))
+    await asyncio.sleep(1.0 + 5.7 + 0.5 + 3.0)         # a pause, "record your message after the tone", beep
+    await world.hangup(record)
+    greeting = pbx.spool / "recording" / "voicemail" / "box-102" / "greeting.wav"
+    try:
+        deadline = time.monotonic() + 5
+        while not (greeting.exists() and greeting.stat().st_size > 16000):
+            assert time.monotonic() < deadline, "no greeting recorded"
+            await asyncio.sleep(0.2)
+
+        world.reset()
+        world.behaviours["102"] = Behaviour("ignore")
+        caller = await world.dial_from_phone("101", "102", record=True)
+        await asyncio.wait_for(caller.answered.wait(), 10)            # after the rings, the box
+        await asyncio.sleep(3.0)
+        await world.hangup(caller)                                    # before the beep: no message
+        heard = await world.wait_recording(caller)
+        answered = caller.answered_at - caller.invited_at                # the recording starts at the dial
+        assert has_tone(heard, greeting_hz, answered, answered + 3.0, min_seconds=1.5), \
+            tone_segments(heard, greeting_hz)                           # her own words, not the default
+        assert (await box(office, "102", 0))["messages"] == []
+    finally:
+        greeting.unlink(missing_ok=True)

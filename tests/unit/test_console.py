@@ -82,7 +82,7 @@ async def test_a_made_up_cookie_is_not_a_session(client):
 @pytest.mark.parametrize("path", ["/", "/reports/sources", "/reports/load", "/reports/staff", "/reports/missed",
                                   "/reports/queues", "/reports/trunks", "/reports/campaigns", "/queues", "/missed",
                                   "/missed?status=all&short=1", "/contacts", "/calls", "/campaigns", "/trunks",
-                                  "/password"])
+                                  "/password", "/rosters"])
 async def test_every_console_page_renders_for_a_logged_in_user(client, path):
     await client.post("/login", data={"username": "anna", "password": "correct-horse"}, allow_redirects=False)
     r = await client.get(path)

@@ -42,7 +42,7 @@ def test_sample_plan_is_ok_when_its_prompts_exist(settings, capsys):
     give_prompts(settings, SAMPLE_PROMPTS, ["ru", "en"])
     assert run(["plan", "check", str(ROOT / "config/plan.yaml")], settings) == 0
     out, err = capsys.readouterr()
-    assert out.strip() == (f"{ROOT / 'config/plan.yaml'}: OK, 2 numbers, 13 nodes, 1 schedule, 3 staff, "
+    assert out.strip() == (f"{ROOT / 'config/plan.yaml'}: OK, 2 numbers, 14 nodes, 1 schedule, 3 staff, "
                            f"languages ru, en")
     assert err == ""
 
@@ -67,7 +67,7 @@ def test_default_file_and_secrets_come_from_settings(settings, capsys):
     plan = ROOT / "config" / "plan.yaml"
     s = dataclasses.replace(settings, plan_file=str(plan), secrets_file=str(ROOT / "config" / "secrets.yaml"))
     assert run(["plan", "check", "--skip-prompts"], s) == 0
-    assert capsys.readouterr().out.startswith(f"{plan}: OK, 2 numbers, 13 nodes,")
+    assert capsys.readouterr().out.startswith(f"{plan}: OK, 2 numbers, 14 nodes,")
 
 
 def test_check_refuses_node_kinds_the_service_cannot_run(settings):

@@ -33,6 +33,9 @@ def test_english_then_a_choice_and_a_holiday_and_night():
     assert any(p.startswith("hears ru/holiday") for p in lines("2027-01-01 12:00"))
     night = lines("2026-12-06 23:10", "1")
     assert "schedule office is closed at that moment" in night and "presses 1 -> booking" not in night
+    # After hours: whoever is on duty that week, on their mobile (the sample's `duty` roster).
+    assert "forwarded to roster duty: on duty 102 (Administrator) (rotation), on their mobile +79161234567 " \
+           "for 20 s; if unanswered:" in night
 
 
 def test_unknown_number_and_bad_time(capsys):
