@@ -39,9 +39,10 @@ def trace(plan: Plan, to: str, at: datetime, digits: str = "", caller: str = "",
     if number is None:
         return [Step("-", _("%(to)s is not a company number of this plan: the call is refused", to=to))]
     tz = ZoneInfo(plan.timezone)
+    local = at.astimezone(tz)
     steps.append(Step("-", _("%(caller)s calls %(to)s (%(source)s) on %(at)s %(zone)s", caller=caller or _("a caller"),
-                             to=to, source=number.source, at=f"{i18n.weekday_names()[at.astimezone(tz).weekday()]} "
-                                                              f"{at.astimezone(tz):%Y-%m-%d %H:%M}", zone=plan.timezone)))
+                             to=to, source=number.source, zone=plan.timezone,
+                             at=f"{i18n.weekday_names()[local.weekday()]} {local:%Y-%m-%d %H:%M}")))
     language, keys = plan.language, list(digits)
 
     def hear(node_id: str, prompts: tuple[str, ...]) -> None:
