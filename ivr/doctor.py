@@ -173,8 +173,8 @@ class Doctor:
         usage = shutil.disk_usage(var)
         free = usage.free / usage.total if usage.total else 0
         ok = usage.free >= MIN_FREE_BYTES and free >= 0.05
-        self.note(ok, _("disk"), _("%(gib)s GiB free (%(share)s) where %(var)s is", gib=i18n.number(usage.free / (1 << 30), 1),
-                                   share=i18n.percent(free), var=var)
+        self.note(ok, _("disk"), _("%(gib)s GiB free (%(share)s) where %(var)s is",
+                                   gib=i18n.number(usage.free / (1 << 30), 1), share=i18n.percent(free), var=var)
                   + ("" if ok else _(": recordings and the database will fail when it is full")))
 
     def clock(self) -> None:

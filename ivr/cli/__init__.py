@@ -39,8 +39,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser for `argv`: complete for its command (every command when `argv` is None),
     a one-line entry for the others."""
     parser = argparse.ArgumentParser(prog="ivr", description="Run and inspect the IVR/PBX.")
-    parser.add_argument("--lang", dest="output_lang", choices=["ru", "en"], help="language of the output (default: LANGUAGE, "
-                                                            "LC_ALL, LANG, else the plan's language)")
+    parser.add_argument("--lang", dest="output_lang", choices=["ru", "en"],
+                        help="language of the output (default: LANGUAGE, LC_ALL, LANG, else the plan's language)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     wanted = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
     wanted = ALIASES.get(wanted or "", wanted)

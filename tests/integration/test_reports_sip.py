@@ -26,13 +26,13 @@ async def console_page(settings, service, path: str, language: str) -> str:
     """A console page as a user who reads `language` sees it."""
     name = f"reports-{language}"
     await add_user(settings, name, "admin", language)
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:     # cookies of an IP
         async with http.post(service.url + "/login", data={"username": name, "password": "pages-pass-1"}) as r:
             assert r.status == 200, await r.text()
         async with http.get(service.url + path) as r:
             assert r.status == 200
             page = await r.text()
-    assert f'<html lang="{language}">' in page
+    assert f'<html lang="{language}">' in page and 'name="password"' not in page      # logged in
     return page
 
 
