@@ -23,9 +23,9 @@ from ivr.errors import ConfigError
 from ivr.plan import schedule as sched
 from ivr.plan.errors import Problem
 from ivr.plan.model import (
-    CARRIER_KEY, CONSENT_PROMPT, AutoCallbackRule, CallbackNode, Closure, CompanyNumber, DailyLimits, DayCap, ForwardNode, GotoNode,
-    HangupNode, HuntMember, HuntNode, LanguageNode, MenuNode, Node, Plan, PlayNode, QueueNode, Schedule, ScheduleNode, Staff,
-    TimeRange, Trunk, VoicemailNode,
+    CARRIER_KEY, CONSENT_PROMPT, AutoCallbackRule, CallbackNode, Closure, CompanyNumber, DailyLimits, DayCap,
+    ForwardNode, GotoNode, HangupNode, HuntMember, HuntNode, LanguageNode, MenuNode, Node, Plan, PlayNode,
+    QueueNode, Schedule, ScheduleNode, Staff, TimeRange, Trunk, VoicemailNode,
 )
 from ivr.plan.recording import read_recording, record_flag
 from ivr.plan.reasons import REASON_GROUPS, REASON_WORDS, expand_reasons
