@@ -28,11 +28,14 @@ from zoneinfo import ZoneInfo
 from ivr.asterisk.process import AsteriskError, Instance
 from ivr.calls.legs import quietly
 from ivr.calls.session import CallSession
+from ivr.errors import ConfigError
 from ivr.plan.model import CONSENT_PROMPT, Plan
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 8000            # MixMonitor's signed-linear rate on narrow-band calls
+# MixMonitor's signed-linear rate on narrow-band calls (the plan's codecs are A-law and µ-law by
+# default); a call on a wide-band codec (g722, opus) would be stored at half speed.
+SAMPLE_RATE = 8000
 BITRATE = "24k"               # Opus: good speech in stereo at about 180 kB a minute
 SUFFIX = ".ogg"
 # Channel variable holding the relative name: a call picked up again after a restart keeps its file.
@@ -54,10 +57,6 @@ class Started:
 class Skipped:
     reason: str               # disk_low | failed
     detail: str = ""
-
-
-class RecordingError(Exception):
-    pass
 
 
 def _file_safe(channel_id: str) -> str:
@@ -87,7 +86,7 @@ class Recorder:
     def __init__(self, instance: Instance, directory: Path, min_free_bytes: int, alert: Alert,
                  now: Callable[[], datetime], ffmpeg: str = "ffmpeg"):
         if _UNSAFE.search(str(directory)):
-            raise RecordingError(f"recordings_dir {directory}: Asterisk's MixMonitor cannot take a path "
+            raise ConfigError(f"recordings_dir {directory}: Asterisk's MixMonitor cannot take a path "
                                  "with blanks, commas, quotes or shell characters")
         self.instance, self.directory, self.min_free = instance, directory, min_free_bytes
         self._alert, self._now, self.ffmpeg = alert, now, shutil.which(ffmpeg) or ffmpeg

@@ -124,7 +124,8 @@ def inbound_ctx(caller: str, missed: FakeMissed, phones: dict[str, Phone]):
 
     ari.answer = answer
     group = HuntNode(id="g", members=(HuntMember("101", 0.5), HuntMember("102", 0.5)), strategy="ringall")
-    ctx.plan = SimpleNamespace(numbers={COMPANY_NUMBER: SimpleNamespace(entry="g", source="", record=False)}, nodes={"g": group},
+    number = SimpleNamespace(entry="g", source="", record=False)
+    ctx.plan = SimpleNamespace(numbers={COMPANY_NUMBER: number}, nodes={"g": group},
                                staff={"101": None, "102": None}, timezone=MOSCOW, country="RU", language="ru",
                                trunks={"default": Trunk("default", "127.0.0.11", default=True)}, default_trunk="default",
                                transfer_codes=TransferCodes())

@@ -8,9 +8,10 @@ from datetime import date, datetime, timezone
 import pytest
 
 from ivr.asterisk.process import Instance
-from ivr.calls.recording import Recorder, RecordingError, Skipped, Started, finish_command, mixmonitor_arguments, \
+from ivr.calls.recording import Recorder, Skipped, Started, finish_command, mixmonitor_arguments, \
     mixmonitor_cli, name_for, purge
 from ivr.campaigns.config import load_profiles_text
+from ivr.errors import ConfigError
 from ivr.plan.loader import PlanError, load_plan_text
 from ivr.plan.model import RecordingPolicy
 from ivr.store.calls import CallRecord, CallStep
@@ -64,7 +65,7 @@ def test_files_are_named_by_the_local_day_and_kept_inside_the_directory(tmp_path
     recorder = Recorder(Instance("pbx", tmp_path, None), tmp_path / "rec", 0, _no_alert, lambda: started)
     assert recorder.path("2026/11/25/090507-1796542766.0.ogg") == tmp_path / "rec/2026/11/25/090507-1796542766.0.ogg"
     assert recorder.path("../../etc/passwd") is None and recorder.path("2026/11/25/../x.ogg") is None
-    with pytest.raises(RecordingError, match="blanks, commas"):
+    with pytest.raises(ConfigError, match="blanks, commas"):
         Recorder(Instance("pbx", tmp_path, None), tmp_path / "my recordings", 0, _no_alert, lambda: started)
 
 
