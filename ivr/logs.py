@@ -24,5 +24,3 @@ def setup(level: str = "INFO", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    logging.getLogger("aioswagger11").setLevel(logging.WARNING)
-    logging.getLogger("aioari").setLevel(logging.WARNING)

@@ -215,17 +215,17 @@ class AriClient:
 
     async def start_bridge_moh(self, bridge_id: str, moh_class: str = "default") -> None:
         """Music to everyone in a bridge (a party on hold while a transfer is arranged)."""
-        await self._op("bridges", "startMoh", bridgeId=bridge_id, mohClass=moh_class)
+        await self._transport.request("POST", f"/bridges/{segment(bridge_id)}/moh", {"mohClass": moh_class})
 
     async def stop_bridge_moh(self, bridge_id: str) -> None:
-        await self._op("bridges", "stopMoh", bridgeId=bridge_id)
+        await self._transport.request("DELETE", f"/bridges/{segment(bridge_id)}/moh")
 
     async def destroy_bridge(self, bridge_id: str) -> None:
         await self._transport.request("DELETE", f"/bridges/{segment(bridge_id)}")
 
     async def stasis_bridges(self) -> dict[str, tuple[str, ...]]:
         """The bridges Stasis applications made (not the dialplan's Dial bridges): id -> channel ids."""
-        return {b["id"]: tuple(b.get("channels") or ()) for b in await self._op("bridges", "list")
+        return {b["id"]: tuple(b.get("channels") or ()) for b in await self._transport.request("GET", "/bridges") or ()
                 if b.get("bridge_class") == "stasis"}
 
     async def get_channel(self, channel_id: str) -> ChannelInfo:
@@ -240,7 +240,7 @@ class AriClient:
 
     async def set_device_state(self, device: str, state: str) -> None:
         """A device state the application owns ("Stasis:NAME"): NOT_INUSE, BUSY, ..."""
-        await self._op("deviceStates", "update", deviceName=device, deviceState=state)
+        await self._transport.request("PUT", f"/deviceStates/{segment(device)}", {"deviceState": state})
 
     async def reload_module(self, module: str) -> None:
         await self._transport.request("PUT", f"/asterisk/modules/{segment(module)}")
