@@ -139,5 +139,9 @@ class FakeAri:
             raise AriError(f"no device {device}")
         return self.unknown_state
 
+    async def set_device_state(self, device: str, state: str) -> None:
+        self._op("set_device_state", device, state)
+        self.states[device] = state
+
     async def reload_module(self, module: str) -> None:
         self._op("reload_module", module)
