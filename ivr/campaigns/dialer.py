@@ -18,7 +18,7 @@ import logging
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -230,7 +230,8 @@ class CampaignDialer:
         try:
             for row, attempt in claimed:
                 await self._pace(profile)
-                self._watch(attempt, await self._originate(campaign, profile, plan, row, attempt))
+                # Dialled inside its watcher: the next row does not wait for Asterisk's answer.
+                self._watch(attempt, dialling=self._originate(campaign, profile, plan, row, attempt))
         finally:
             # Attempts left undialled by an unexpected error: the next reconcile ends them.
             self.owned.difference_update(a.id for _, a in claimed if a.id not in self.watchers)
@@ -333,15 +334,26 @@ class CampaignDialer:
 
     # ----- watching one attempt -----
 
-    def _watch(self, attempt: Attempt, sub: Subscription | None) -> None:
+    def _watch(self, attempt: Attempt, sub: Subscription | None = None,
+               dialling: Coroutine[Any, Any, Subscription | None] | None = None) -> None:
+        """Follow `attempt` in a task of its own: its leg's subscription `sub`, or the one
+        `dialling` (its originate) gives."""
         self.owned.add(attempt.id)
         self.in_flight[attempt.campaign_id] = self.in_flight.get(attempt.campaign_id, 0) + 1
-        task = asyncio.create_task(self._watcher(attempt, sub), name=f"campaign-{attempt.channel_id}")
+        task = asyncio.create_task(self._watcher(attempt, sub, dialling), name=f"campaign-{attempt.channel_id}")
         self.watchers[attempt.id] = task
 
-    async def _watcher(self, attempt: Attempt, sub: Subscription | None) -> None:
+    async def _watcher(self, attempt: Attempt, sub: Subscription | None,
+                       dialling: Coroutine[Any, Any, Subscription | None] | None = None) -> None:
         """Follow the attempt to its end, leg after leg while trunks fail it; then finish it."""
+        freed = False
         try:
+            if dialling is not None:
+                try:
+                    sub = await dialling
+                except Exception:    # left open and unowned: the next reconcile settles it
+                    log.exception("campaign dial failed attempt=%s", attempt.id)
+                    return
             while True:
                 if sub is None:                       # Asterisk refused the dial: the trunk's trouble
                     outcome, trunk_failed = "congestion", True
@@ -357,6 +369,10 @@ class CampaignDialer:
                     outcome = "congestion"            # every candidate failed, or none has a channel
                     break
                 attempt, sub = moved
+            # The channel is gone: its slot takes the next row now, not after the bookkeeping below
+            # (storing the attempt and the call, the missed-call review), which needs no channel.
+            self._free_slot(attempt)
+            freed = True
             # The flow may still be storing its last words.
             flow = self.supervisor.tasks.get(attempt.channel_id)
             if flow is not None:
@@ -367,8 +383,12 @@ class CampaignDialer:
                 sub.cancel()
             self.watchers.pop(attempt.id, None)
             self.owned.discard(attempt.id)
-            self.in_flight[attempt.campaign_id] = max(0, self.in_flight.get(attempt.campaign_id, 1) - 1)
-            self.slot_freed.set()
+            if not freed:
+                self._free_slot(attempt)
+
+    def _free_slot(self, attempt: Attempt) -> None:
+        self.in_flight[attempt.campaign_id] = max(0, self.in_flight.get(attempt.campaign_id, 1) - 1)
+        self.slot_freed.set()
 
     async def _follow(self, attempt: Attempt, sub: Subscription) -> LegEnd:
         """Wait for the end of the attempt's current leg; without an event for a while, ask

@@ -59,9 +59,8 @@ def decide_here(args: argparse.Namespace, settings: Settings, number: str, count
     # Imported here: a running service answers without the numbering data (numpy) being loaded.
     from ivr.cli.numbering import info_dict, open_lookup
     from ivr.plan.loader import load_plan
-    from ivr.routing.choose import choose_trunks
+    from ivr.routing.choose import candidate_dict, choose_trunks, route_trunk
     from ivr.routing.numbers import classify
-    from ivr.routing.router import candidate_dict, route_trunk
     from ivr.routing.trunkfile import load_trunks
 
     if args.trunks is not None:

@@ -253,7 +253,8 @@ class MissedService:
             elif verdict.kind == "withheld":
                 await self.store.mark_reviewed(call.id, verdict.kind, now)
             # not_missed: nothing to do, and `unreviewed` never lists such a call: no mark to write.
-            self._kick()     # after the commit: the worker sees the new outbox rows
+            if verdict.kind != "not_missed":
+                self._kick()     # after the commit: the worker sees the new outbox rows
             return verdict
 
     async def _missed(self, call: CallRecord, verdict: Verdict, plan: Plan | None, now: datetime) -> None:

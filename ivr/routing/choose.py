@@ -8,10 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ivr.routing.lookup import CarrierInfo
-from ivr.routing.numbers import DestClass
+from ivr.routing.numbers import DestClass, for_trunk
+
+if TYPE_CHECKING:
+    from ivr.plan.model import Trunk as PlanTrunk
+
+# A trunk's PJSIP endpoint is this prefix and its name (dialplan/pbx/pjsip.conf.j2).
+ENDPOINT_PREFIX = "trunk-"
 
 CostClass = Literal["onnet", "mobile", "landline", "international"]
 
@@ -82,3 +88,19 @@ def choose_trunks(info: CarrierInfo, dest_class: DestClass, trunks: Iterable[Tru
         candidates.append(Candidate(trunk, priced[0], free, priced[1]))
     candidates.sort(key=lambda c: (c.cost, c.trunk.priority, c.trunk.name))
     return candidates
+
+
+def candidate_dict(c: Candidate, number: str) -> dict:
+    """One trunk of a decision as the route API and `ivr route --json` show it; `caller_id` and
+    `dial` (the callee) in the format the trunk wants."""
+    return {"trunk": c.trunk.name, "endpoint": ENDPOINT_PREFIX + c.trunk.name, "cost": c.cost,
+            "free": c.free, "onnet": c.onnet, "caller_id": for_trunk(c.trunk.caller_id, c.trunk.number_format),
+            "dial": for_trunk(number, c.trunk.number_format)}
+
+
+def route_trunk(t: PlanTrunk) -> Trunk:
+    return Trunk(name=t.name, carriers=t.carriers, capacity=t.capacity, cost_onnet=t.cost_onnet,
+                 cost_mobile=t.cost_mobile, cost_landline=t.cost_landline,
+                 cost_international=t.cost_international, priority=t.priority,
+                 international=t.international, caller_id=t.caller_id,
+                 number_format=t.sip.number_format)

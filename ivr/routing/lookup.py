@@ -21,8 +21,6 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 import phonenumbers
-from phonenumbers import carrier as pn_carrier
-from phonenumbers import timezone as pn_timezone
 
 from ivr.routing import ported, registry, store
 from ivr.routing.carriers import CarrierTable
@@ -149,6 +147,9 @@ class CarrierLookup:
     def _from_phonenumbers(self, number: str, carrier: str | None, source: Source,
                            timezone: str) -> tuple[str | None, Source, str]:
         """The last resort for the carrier, and the time zone when the registry gave none."""
+        # Imported here: their data take longer to load than `ivr route` may (the registry answers most).
+        from phonenumbers import carrier as pn_carrier
+        from phonenumbers import timezone as pn_timezone
         try:
             parsed = phonenumbers.parse(number, None)
         except phonenumbers.NumberParseException:

@@ -19,7 +19,8 @@ from ivr.routing.choose import price
 from ivr.routing.daily import DayUse, day_use
 from ivr.routing.lookup import CarrierLookup
 from ivr.routing.numbers import InvalidNumber, classify
-from ivr.routing.router import route_trunk, trunk_of_channel
+from ivr.routing.choose import route_trunk
+from ivr.routing.router import trunk_of_channel
 
 # cdr_csv's columns with loguniqueid and loguserfield (cdr.conf rendered by ivr).
 COLUMNS = ("accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp",

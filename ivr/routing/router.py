@@ -18,9 +18,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ivr.errors import IvrError
-from ivr.plan.model import Plan, Trunk as PlanTrunk
+from ivr.plan.model import Plan
 from ivr.routing.carriers import load_carrier_table
-from ivr.routing.choose import Candidate, Trunk, choose_trunks
+from ivr.routing.choose import ENDPOINT_PREFIX, Candidate, candidate_dict, choose_trunks, route_trunk
 from ivr.routing.daily import DayUse
 from ivr.routing.lookup import CarrierInfo, CarrierLookup
 from ivr.routing.numbers import (DestClass, caller_id_for_trunk, caller_number, classify, for_trunk,
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ENDPOINT_PREFIX = "trunk-"
 RESERVE_SECONDS = 1.0
 OPERATORS_FILE = "config/numbering/operators.yaml"
 
@@ -69,22 +68,6 @@ class Decision:
             "candidates": [candidate_dict(c, self.info.number) for c in self.candidates],
             "trunk": self.trunk,
         }
-
-
-def candidate_dict(c: Candidate, number: str) -> dict:
-    """One trunk of a decision as the route API and `ivr route --json` show it; `caller_id` and
-    `dial` (the callee) in the format the trunk wants."""
-    return {"trunk": c.trunk.name, "endpoint": ENDPOINT_PREFIX + c.trunk.name, "cost": c.cost,
-            "free": c.free, "onnet": c.onnet, "caller_id": for_trunk(c.trunk.caller_id, c.trunk.number_format),
-            "dial": for_trunk(number, c.trunk.number_format)}
-
-
-def route_trunk(t: PlanTrunk) -> Trunk:
-    return Trunk(name=t.name, carriers=t.carriers, capacity=t.capacity, cost_onnet=t.cost_onnet,
-                 cost_mobile=t.cost_mobile, cost_landline=t.cost_landline,
-                 cost_international=t.cost_international, priority=t.priority,
-                 international=t.international, caller_id=t.caller_id,
-                 number_format=t.sip.number_format)
 
 
 def trunk_endpoint(number: str, trunk: str) -> str:

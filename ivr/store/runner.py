@@ -32,7 +32,10 @@ class TransactionRunner:
         self._sync: Engine | None = None
         self._thread: ThreadPoolExecutor | None = None
         url = engine.url
-        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        sqlite = url.get_backend_name() == "sqlite"
+        # An in-memory SQLite is one connection shared by all (StaticPool): one transaction at a time.
+        self._one_at_a_time = asyncio.Lock() if sqlite and url.database in (None, "", ":memory:") else None
+        if sqlite and self._one_at_a_time is None:
             self._sync = create_engine(url.set(drivername="sqlite"), connect_args=connect_args,
                                        pool_size=1, max_overflow=0)
             event.listen(self._sync, "connect", on_connect)
@@ -43,14 +46,20 @@ class TransactionRunner:
         """`work(connection)` in a transaction: committed when it returns, rolled back when it raises.
         `work` touches only the database: after a failure in a shared transaction it runs again alone."""
         if self._sync is None:
-            async with self._async.begin() as conn:
-                return await conn.run_sync(work)
+            if self._one_at_a_time is None:
+                return await self._on_async_engine(work)
+            async with self._one_at_a_time:
+                return await self._on_async_engine(work)
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._queue.put((work, future))
         assert self._thread is not None
         self._thread.submit(self._drain, loop)
         return await future
+
+    async def _on_async_engine(self, work: Callable[[Connection], T]) -> T:
+        async with self._async.begin() as conn:
+            return await conn.run_sync(work)
 
     def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
         """In the thread: everything handed over so far, in one transaction (an earlier drain may

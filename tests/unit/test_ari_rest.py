@@ -21,7 +21,10 @@ CHANNEL = {"id": "c1", "name": "PJSIP/trunk-1", "state": "Up", "caller": {"numbe
 
 
 class FakeAsterisk:
-    def __init__(self) -> None:
+    """`ws_requests`: also answers requests sent on the event websocket, as Asterisk 22.4+ does."""
+
+    def __init__(self, ws_requests: bool = False) -> None:
+        self.ws_requests = ws_requests
         self.seen: list[tuple[str, str, dict[str, str], object]] = []
         self.sockets: list[web.WebSocketResponse] = []
         self.auth: list[str] = []
@@ -39,24 +42,36 @@ class FakeAsterisk:
 
     async def rest(self, request: web.Request) -> web.Response:
         body = await request.json() if request.can_read_body else None
-        self.seen.append((request.method, request.raw_path.split("?")[0], dict(request.query), body))
         self.auth.append(request.headers.get("Authorization", ""))
-        path = request.raw_path.split("?")[0]
+        status, answer = self.answer(request.method, request.raw_path.split("?")[0], dict(request.query), body)
+        return web.json_response(answer, status=status) if answer is not None else web.Response(status=status)
+
+    def answer(self, method: str, path: str, query: dict[str, str], body: object) -> tuple[int, object]:
+        self.seen.append((method, path, query, body))
         if "gone" in path:
-            return web.json_response({"message": "Channel not found"}, status=404)
+            return 404, {"message": "Channel not found"}
         if "busy" in path:
-            return web.json_response({"message": "Channel not in Stasis application"}, status=409)
+            return 409, {"message": "Channel not in Stasis application"}
         if "broken" in path:
-            return web.json_response({"message": "Invalid media"}, status=400)
-        if request.method == "GET" and path == "/ari/channels":
-            return web.json_response([CHANNEL])
-        if request.method == "GET" and path.startswith("/ari/deviceStates/"):
-            return web.json_response({"name": "PJSIP/101", "state": "INUSE"})
-        if request.method == "GET" and path.endswith("/variable"):
-            return web.json_response({"value": "42"})
-        if request.method == "POST" and path in ("/ari/channels/c9", "/ari/channels/create"):
-            return web.json_response({**CHANNEL, "id": "c9", "state": "Down"})
-        return web.Response(status=204)
+            return 400, {"message": "Invalid media"}
+        if method == "GET" and path == "/ari/channels":
+            return 200, [CHANNEL]
+        if method == "GET" and path.startswith("/ari/deviceStates/"):
+            return 200, {"name": "PJSIP/101", "state": "INUSE"}
+        if method == "GET" and path.endswith("/variable"):
+            return 200, {"value": "42"}
+        if method == "POST" and path in ("/ari/channels/c9", "/ari/channels/create"):
+            return 200, {**CHANNEL, "id": "c9", "state": "Down"}
+        return 204, None
+
+    async def ws_request(self, ws: web.WebSocketResponse, message: dict) -> None:
+        path = message["uri"].partition("?")[0]
+        query = {q["name"]: q["value"] for q in message.get("query_strings", [])}
+        body = json.loads(message["message_body"]) if "message_body" in message else None
+        status, answer = self.answer(message["method"], "/ari/" + path, query, body)
+        await ws.send_str(json.dumps({
+            "type": "RESTResponse", "request_id": message["request_id"], "status_code": status,
+            "uri": message["uri"], **({"message_body": json.dumps(answer)} if answer is not None else {})}))
 
     async def events(self, request: web.Request) -> web.WebSocketResponse:
         self.seen.append(("WS", "/ari/events", dict(request.query), None))
@@ -70,6 +85,9 @@ class FakeAsterisk:
         async for msg in ws:
             if msg.type == WSMsgType.CLOSE:
                 break
+            message = json.loads(msg.data)
+            if self.ws_requests and message.get("type") == "RESTRequest":
+                await self.ws_request(ws, message)
         return ws
 
     async def stop(self) -> None:
@@ -79,8 +97,8 @@ class FakeAsterisk:
 
 
 @contextlib.asynccontextmanager
-async def connected(events: list[Event] | None = None, on_connect=None):
-    asterisk = FakeAsterisk()
+async def connected(events: list[Event] | None = None, on_connect=None, ws_requests: bool = False):
+    asterisk = FakeAsterisk(ws_requests)
     await asterisk.start()
     got: list[Event] = events if events is not None else []
     client = AriClient(f"http://{HOST}:{asterisk.port}", "ivr", "secret", "ivr", on_event=got.append,
@@ -95,8 +113,9 @@ async def connected(events: list[Event] | None = None, on_connect=None):
         await asterisk.stop()
 
 
-async def test_operations_send_the_paths_query_and_bodies_ari_documents() -> None:
-    async with connected() as (ari, asterisk):
+@pytest.mark.parametrize("ws_requests", [False, True], ids=["http", "websocket"])
+async def test_operations_send_the_paths_query_and_bodies_ari_documents(ws_requests: bool) -> None:
+    async with connected(ws_requests=ws_requests) as (ari, asterisk):
         await ari.answer("c1")
         await ari.play("c1", ["sound:welcome", "sound:menu"], "c1-pb1", lang="ru")
         await ari.stop_playback("c1-pb1")
@@ -108,7 +127,10 @@ async def test_operations_send_the_paths_query_and_bodies_ari_documents() -> Non
         assert [c.id for c in await ari.list_channels()] == ["c1"]
         await ari.reload_module("res_pjsip.so")
     assert info.id == "c9" and info.state == "Down"
-    assert asterisk.seen[1:] == [
+    seen = asterisk.seen[1:]
+    if ws_requests:       # the probe that found requests are taken on the websocket
+        assert seen.pop(0) == ("GET", "/ari/asterisk/ping", {}, None)
+    assert seen == [
         ("POST", "/ari/channels/c1/answer", {}, None),
         ("POST", "/ari/channels/c1/play/c1-pb1", {"media": "sound:welcome,sound:menu", "lang": "ru"}, None),
         ("DELETE", "/ari/playbacks/c1-pb1", {}, None),
@@ -124,11 +146,12 @@ async def test_operations_send_the_paths_query_and_bodies_ari_documents() -> Non
         ("PUT", "/ari/asterisk/modules/res_pjsip.so", {}, None),
     ]
     assert asterisk.seen[0] == ("WS", "/ari/events", {"app": "ivr", "api_key": "ivr:secret"}, None)
-    assert set(asterisk.auth) == {"Basic aXZyOnNlY3JldA=="}
+    assert set(asterisk.auth) == (set() if ws_requests else {"Basic aXZyOnNlY3JldA=="})
 
 
-async def test_http_errors_become_telephony_errors() -> None:
-    async with connected() as (ari, _):
+@pytest.mark.parametrize("ws_requests", [False, True], ids=["http", "websocket"])
+async def test_http_errors_become_telephony_errors(ws_requests: bool) -> None:
+    async with connected(ws_requests=ws_requests) as (ari, _):
         with pytest.raises(ChannelGone):
             await ari.answer("gone")
         assert await ari.playback_exists("gone-pb1") is False
@@ -167,3 +190,14 @@ async def test_without_a_connection_an_operation_says_asterisk_is_unavailable() 
     assert not ari.connected and not task.done()
     task.cancel()
     await asyncio.wait([task])
+
+
+async def test_requests_waiting_on_the_websocket_fail_when_it_closes() -> None:
+    async with connected(ws_requests=True) as (ari, asterisk):
+        asterisk.ws_requests = False          # Asterisk stops answering, then goes away
+        pending = asyncio.ensure_future(ari.answer("c1"))
+        await asyncio.sleep(0.05)
+        for ws in asterisk.sockets:
+            await ws.close()
+        with pytest.raises(ServiceUnavailable):
+            await asyncio.wait_for(pending, 5)
