@@ -52,17 +52,17 @@ class CampaignCallback:
         if found is None or profile is None:
             return False
         row, campaign = found
-        attempt = await store.inbound_attempt(row, ctx.call.channel_id, self.dialer.instance, ctx.now())
-        log.info("campaign passenger called back call=%s campaign=%s row=%s", ctx.call.channel_id, campaign.id,
-                 row.id)
-        ctx.journal.step("campaign_callback", campaign=campaign.id, row=row.id, trip=row.passenger.trip_id)
-        try:
-            outcome = await run_flow(ctx.call, store, attempt, row, profile, "", ctx.plan, ctx.services, ctx.now,
-                                     self.dialer.speaker.speak_text)
-            ctx.journal.step("campaign_answer", answer=outcome)
-            ctx.journal.outcome = "answered"
-        except ChannelGone:
-            raise CallEnded("the passenger hung up") from None
-        finally:
-            await asyncio.shield(store.finish_callback(attempt.id, ctx.now()))
+        async with self.dialer.inbound_attempt(row, ctx.call.channel_id, ctx.now()) as attempt:
+            log.info("campaign passenger called back call=%s campaign=%s row=%s", ctx.call.channel_id,
+                     campaign.id, row.id)
+            ctx.journal.step("campaign_callback", campaign=campaign.id, row=row.id, trip=row.passenger.trip_id)
+            try:
+                outcome = await run_flow(ctx.call, store, attempt, row, profile, "", ctx.plan, ctx.services,
+                                         ctx.now, self.dialer.speaker.speak_text)
+                ctx.journal.step("campaign_answer", answer=outcome)
+                ctx.journal.outcome = "answered"
+            except ChannelGone:
+                raise CallEnded("the passenger hung up") from None
+            finally:
+                await asyncio.shield(store.finish_callback(attempt.id, ctx.now()))
         return True

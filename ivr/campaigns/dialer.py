@@ -14,11 +14,12 @@ stored on the attempt before the dial; only when every candidate failed is the o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -514,6 +515,18 @@ class CampaignDialer:
         return recorder.find(a.channel_id, a.answered_at.astimezone(ZoneInfo(live.plan.timezone)))
 
     # ----- after (re)connecting -----
+
+    @contextlib.asynccontextmanager
+    async def inbound_attempt(self, row: Row, channel_id: str, now: datetime) -> AsyncIterator[Attempt]:
+        """The attempt of a passenger calling back, owned while their call runs: a reconcile in
+        the meantime must not take it for one left by a restart and watch it too."""
+        async with self._claiming:
+            attempt = await self.store.inbound_attempt(row, channel_id, self.instance, now)
+            self.owned.add(attempt.id)
+        try:
+            yield attempt
+        finally:
+            self.owned.discard(attempt.id)
 
     async def reconcile(self) -> None:
         """Attempts of this instance left open: carry on those whose channel exists, end the rest."""
