@@ -420,3 +420,25 @@ async def test_console_transfer_of_the_users_own_call(staff_plan, world):
     # Over: nothing to pass on any more.
     status, _ = await staff_plan.request("POST", f"/api/calls/{call_id}/transfer", {"to": "101"})
     assert status == 404
+
+
+async def test_console_sends_the_caller_to_a_hunt_group(staff_plan, world):
+    """An administrator passes a call on to a node of the plan: the call goes on there."""
+    world.reset()
+    caller = "+79163000012"
+    world.behaviours["102"] = Behaviour("answer", after=0.3)
+    world.behaviours["103"] = Behaviour("answer", after=0.5, hangup_after=1.5)
+    caller_leg, desk = await answered_by_102(world, caller)
+    calls = (await staff_plan.get("/api/calls?limit=50"))["calls"]
+    call_id = next(c["id"] for c in calls if c["caller"] == caller)
+    status, answer = await staff_plan.request("POST", f"/api/calls/{call_id}/transfer", {"to": "goodbye"})
+    assert status == 400 and "not a hunt group or a queue" in answer["message"], answer
+    status, answer = await staff_plan.request("POST", f"/api/calls/{call_id}/transfer", {"to": "softphone"})
+    assert (status, answer) == (202, {"call": call_id, "from": "102", "to": "softphone"})
+    await asyncio.wait_for(caller_leg.ended.wait(), 20)
+
+    assert [p.target for p in world.incoming] == ["102", "103"]
+    record = await staff_plan.call_record(caller)
+    assert record["answered_by"] == "103", record
+    assert steps(record, "transfer") == [("transfer", {"by": "102", "to": "softphone", "mode": "node"})]
+    assert [s["node"] for s in record["steps"] if s["kind"] == "enter"] == ["desk", "softphone"]

@@ -9,13 +9,17 @@ from types import SimpleNamespace
 import pytest
 
 from ivr.ari.events import ChannelTransfer
+from ivr.asterisk.process import Instance
+from ivr.asterisk.render import render_pbx
+from ivr.config import load_settings
 from ivr.flows import hunt
 from ivr.flows.transfer import CodeReader, CodeRequest, pass_on_order, transfer_target
-from ivr.plan.loader import PlanError, load_plan_text
+from ivr.plan.loader import PlanError, load_plan, load_plan_text
 from ivr.plan.model import Staff, TransferCodes
 from test_hunt_flow import Phone, group, make_ctx, steps
 
 PLANS = Path(__file__).parent / "plans"
+INTEGRATION_PLANS = Path(__file__).resolve().parents[1] / "integration" / "plans"
 
 
 def plan(**kw) -> SimpleNamespace:
@@ -142,3 +146,27 @@ def test_plan_transfer_codes_are_read_and_checked():
     with pytest.raises(PlanError) as info:
         plan_with(base + 'transfer_codes: {blind: "*2", attended: "*21"}\n')
     assert "neither may begin the other" in info.value.problems[0].message
+
+
+def contexts(conf: str) -> dict[str, list[str]]:
+    """An extensions.conf's extension lines by context."""
+    found: dict[str, list[str]] = {}
+    current = ""
+    for line in conf.splitlines():
+        if line.startswith("["):
+            current = line.strip("[]")
+        elif line.startswith("exten =>"):
+            found.setdefault(current, []).append(line.split("=>", 1)[1].split(",", 1)[0].strip())
+    return found
+
+
+def test_internal_calls_hand_the_called_phone_over_and_keep_the_staff_codes(tmp_path):
+    settings = load_settings(env={"IVR_SETTINGS": str(tmp_path / "none.yaml")})
+    plan = load_plan(INTEGRATION_PLANS / "ivr.yaml", secrets_path=INTEGRATION_PLANS / "secrets.yaml")
+    instance = Instance("pbx", tmp_path / "pbx", Path(settings.asterisk_rootfs))
+    render_pbx(settings, plan, instance)
+    conf = (instance.etc / "extensions.conf").read_text()
+    staff = contexts(conf)["from-staff"]
+    assert {"*8", "*78", "*79", "*45", "_."} <= set(staff), staff
+    assert contexts(conf)["staff-handover"] == ["s"]
+    assert "F(staff-handover^s^1)" in conf
