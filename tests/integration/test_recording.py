@@ -175,10 +175,11 @@ async def test_transferred_call_is_one_recording_with_everybody(recording_plan, 
     assert tone_fraction(left, TARGET_HZ, 0, talk) < 0.05 and tone_fraction(left, DESK_HZ, 0, talk) < 0.05
     if tone_fraction(right, TARGET_HZ, *after) < 0.8:
         # Seen in about half the runs on a loaded machine: after the blind transfer the PBX bridges the
-        # caller and 101, but no audio flows either way (101's own recording of what it hears is
-        # digital silence), so the file cannot hold it. A media fault of the transfer's new bridge,
-        # not of the recording; kept visible rather than hidden.
-        pytest.xfail("the transfer target's audio did not reach the bridge (known transfer media fault)")
+        # caller and 101 (bridge show: 2 channels), but no audio flows either way (101's own recording
+        # of what it hears is digital silence). Cause not found yet: the transfer's new bridge, or the
+        # recording's audiohook on the caller moving bridges (test_transfer, unrecorded, did not show
+        # it). Kept visible rather than hidden; the checks above hold in every run.
+        pytest.xfail("after the transfer no audio flowed between the caller and its target (open fault)")
 
 
 async def test_recording_goes_on_when_the_service_dies_mid_call(recording_plan, world, stack_dir):
