@@ -85,7 +85,7 @@ STEPS = {
     "customer_hung_up": lazy("customer hung up"), "on_duty": lazy("on duty"),
     "transfer_code": lazy("transfer code keyed"), "transfer_failed": lazy("transfer failed"),
     "consult_end": lazy("consultation ended"), "recording": lazy("recorded"),
-    "recording_skipped": lazy("not recorded"),
+    "recording_skipped": lazy("not recorded"), "transfer_asked": lazy("transfer asked from the console"),
 }
 
 

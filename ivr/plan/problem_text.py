@@ -117,6 +117,18 @@ TEMPLATES = (
     lazy("{what}: queue: '{name}' is not a queue node"),
     # reading the file (ivr/plan/loader.py)
     lazy("the plan is nested too deeply"),
+    # rosters, personal voicemail, in-call transfer codes
+    lazy("staff '{ext}': mail '{mail}' is not a mail address like anna@example.com"),
+    lazy("rosters: name '{name}' must be lower-case letters, digits, '_' or '-' (up to 32)"),
+    lazy("{what}: every: '{text}' is not day, week or a number of days"),
+    lazy("{what}: weekdays: {why}"),
+    lazy("{what}: holidays: no schedule '{name}'"),
+    lazy("{what}: change_at: {why}"),
+    lazy("{what}: names nobody (give people, weekdays or dates)"),
+    lazy("{what}: no roster '{name}'"),
+    lazy("voicemail node '{id}': box '{ext}' has no mailbox (give staff '{owner}' a mail)"),
+    lazy("transfer_codes {mode}: expected 2 to 4 of 0-9 * #, got '{value}'"),
+    lazy("transfer_codes: '{blind}' and '{attended}' must differ and neither may begin the other"),
     lazy("the plan is not usable"),
     lazy("cannot read: {why}"),
     lazy("not UTF-8 text; save the file as UTF-8"),
