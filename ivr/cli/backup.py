@@ -45,7 +45,8 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
-    counts = _on_database(settings, lambda db: restore(db, settings, args.file))
+    recordings = pbx_instance(settings).spool / "recording"
+    counts = _on_database(settings, lambda db: restore(db, settings, args.file, recordings))
     print(_("restored %(file)s: %(rows)s rows (calls %(calls)s, plan versions %(versions)s); start the service to "
             "use it", file=args.file, rows=sum(counts.values()), calls=counts.get("calls", 0),
             versions=counts.get("plan_versions", 0)))

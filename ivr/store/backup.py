@@ -1,5 +1,5 @@
 """`ivr backup FILE` / `ivr restore FILE`: one tar.gz with the database, the configuration, the kept
-voicemail messages and an index of Asterisk's recordings.
+voicemail messages (the missed-call list's and the personal boxes') and an index of the recordings.
 
 The database is read table by table inside one read transaction while the service runs (online on
 SQLite and PostgreSQL alike) and written as JSON lines, so a backup of one backend restores into the
@@ -75,8 +75,14 @@ async def backup(db: Database, settings: Settings, recordings: Path, target: Pat
         for path in sorted(voicemail.rglob("*")) if voicemail.is_dir() else ():
             if path.is_file():
                 tar.add(path, f"voicemail/{path.relative_to(voicemail)}")
-        index = [{"name": str(p.relative_to(recordings)), "bytes": p.stat().st_size, "mtime": p.stat().st_mtime}
-                 for p in sorted(recordings.rglob("*")) if p.is_file()] if recordings.is_dir() else []
+        # Personal voicemail boxes (messages and greetings) live among Asterisk's recordings.
+        boxes = recordings / "voicemail"
+        for path in sorted(boxes.rglob("*")) if boxes.is_dir() else ():
+            if path.is_file():
+                tar.add(path, f"boxes/{path.relative_to(boxes)}")
+        index = [{"name": prefix + str(p.relative_to(root)), "bytes": p.stat().st_size, "mtime": p.stat().st_mtime}
+                 for prefix, root in (("", recordings), ("calls/", settings.recordings)) if root.is_dir()
+                 for p in sorted(root.rglob("*")) if p.is_file()]
         _add(tar, "recordings.json", json.dumps(index, indent=1).encode())
         manifest = {"format": FORMAT, "revision": revision, "dialect": db.dialect, "tables": counts,
                     "var": str(settings.var), "made_at": datetime.now().astimezone().isoformat()}
@@ -85,8 +91,9 @@ async def backup(db: Database, settings: Settings, recordings: Path, target: Pat
     return counts
 
 
-async def restore(db: Database, settings: Settings, source: Path) -> dict[str, int]:
-    """Fill a fresh install from the archive; refuses a database that already holds data."""
+async def restore(db: Database, settings: Settings, source: Path, recordings: Path | None = None) -> dict[str, int]:
+    """Fill a fresh install from the archive; refuses a database that already holds data. `recordings`:
+    Asterisk's recording directory, where the personal voicemail boxes go back."""
     try:
         tar = tarfile.open(source, "r:gz")
     except (OSError, tarfile.TarError) as e:
@@ -127,6 +134,8 @@ async def restore(db: Database, settings: Settings, source: Path) -> dict[str, i
                 continue
             if member.name.startswith("voicemail/"):
                 dest = settings.var / member.name
+            elif member.name.startswith("boxes/"):
+                dest = recordings / "voicemail" / member.name.removeprefix("boxes/") if recordings else None
             elif member.name.startswith("config/"):
                 name = member.name.removeprefix("config/")
                 dest = config_files(settings).get(name) if name != "settings.yaml" else \

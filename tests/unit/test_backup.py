@@ -44,6 +44,12 @@ async def test_backup_then_restore_into_a_fresh_install(database_url, request, t
     recording = tmp_path / "old/asterisk/spool/recording/vm-1.wav"
     recording.parent.mkdir(parents=True)
     recording.write_bytes(b"RIFF-recording")
+    message = tmp_path / "old/asterisk/spool/recording/voicemail/box-102/msg-1.wav"   # a personal box
+    message.parent.mkdir(parents=True)
+    message.write_bytes(b"RIFF-message")
+    call_recording = tmp_path / "old/var/recordings/2026/11/24/call-1.ogg"
+    call_recording.parent.mkdir(parents=True)
+    call_recording.write_bytes(b"OggS")
 
     db = await open_database(database_url)
     try:
@@ -84,6 +90,8 @@ async def test_backup_then_restore_into_a_fresh_install(database_url, request, t
     assert (tmp_path / "new/config/notifications.yaml").read_text() == "alerts: []\n"
     assert (tmp_path / "new/var/settings.yaml.from-backup").read_text() == "log_level: INFO\n"
     assert '"vm-1.wav"' in (tmp_path / "new/var/recordings.json").read_text()
+    assert '"calls/2026/11/24/call-1.ogg"' in (tmp_path / "new/var/recordings.json").read_text()
+    assert (tmp_path / "new/asterisk/spool/recording/voicemail/box-102/msg-1.wav").read_bytes() == b"RIFF-message"
     assert old["IVR_VAR_DIR"] != new["IVR_VAR_DIR"]
 
     # A second restore would overwrite what is there now: refused, naming the table.
