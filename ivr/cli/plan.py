@@ -15,7 +15,7 @@ from ivr.config import Settings
 from ivr.errors import IvrError
 from ivr.flows import RUNNABLE
 from ivr.i18n import _, ngettext
-from ivr.plan.loader import PlanError, load_plan
+from ivr.plan.loader import PlanError, load_plan, load_plan_text
 from ivr.plan.model import Plan
 from ivr.plan.problem_text import said
 from ivr.security.audit import record_from_cli
@@ -158,7 +158,19 @@ def apply_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def rollback_command(args: argparse.Namespace, settings: Settings) -> int:
+    active = _with_plans(settings, lambda plans: plans.active())
     version = _with_plans(settings, lambda plans: plans.rollback())
+    try:
+        load_plan_text(version.text, version.source_file, secrets_path=settings.path(settings.secrets_file),
+                       prompt_exists=PromptCatalog(settings).exists, runnable=RUNNABLE)
+    except PlanError as e:
+        # A broken plan never replaces a working one: the running version stays active.
+        if active is not None:
+            _with_plans(settings, lambda plans: plans.activate(active.version))
+        print_problems(e)
+        print(_("version %(version)s no longer passes the checks; the running plan is unchanged",
+                version=version.version), file=sys.stderr)
+        return 1
     print(_("version %(version)s (%(file)s) is active again", version=version.version, file=version.source_file))
     record_from_cli(settings, "plan.rollback", f"version {version.version}")
     _tell_service(settings)

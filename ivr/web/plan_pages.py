@@ -100,10 +100,18 @@ async def _try(settings: Settings, rosters: Rosters, plan, form) -> list[str]:
 @page
 async def plan_rollback(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
+    running = service.plans.current
     try:
         version = await service.plans.store.rollback()
-        await service.reload_plan()
-        message = _("Version %(n)s is live again.", n=version.version)
+        if await service.reload_plan():
+            message = _("Version %(n)s is live again.", n=version.version)
+        else:
+            # A broken plan never replaces a working one, not even in the database: the next start
+            # of the service would refuse it.
+            if running is not None:
+                await service.plans.store.activate(running.version)
+            message = _("Version %(n)s no longer passes the checks (see the service's log); version %(m)s stays live.",
+                        n=version.version, m=running.version if running else "-")
     except IvrError as e:
         message = e.message
     raise web.HTTPSeeOther(f"/plan?{urlencode({'message': message})}")
