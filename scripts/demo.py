@@ -262,7 +262,10 @@ class Demo:
             self.say("  the call-back has not happened within a minute; going on")
 
     async def missed_and_mailbox(self, caller: str) -> None:
-        items = (await self.api.get(f"/api/missed?customer={caller.replace('+', '%2B')}"))["items"]
+        deadline = time.monotonic() + 15            # the review follows the call's record by a moment
+        while not (items := (await self.api.get(f"/api/missed?customer={caller.replace('+', '%2B')}"))["items"]) \
+                and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
         if items:
             self.say(f"  missed-call list: item #{items[0]['id']} ({items[0]['reason']}), open for a call-back")
         else:
