@@ -19,11 +19,7 @@ import aiohttp
 import numpy as np
 import pytest
 
-from conftest import PLANS, heard, plan_text
-from ivr.campaigns.config import load_profiles
-from ivr.campaigns.store import CampaignStore
-from ivr.plan.loader import load_plan
-from ivr.store import open_database
+from conftest import heard, plan_text
 from ivr.testing.audio import tone_fraction
 from ivr.testing.world import Behaviour, Leg, World
 from test_campaign import run_campaign
@@ -298,14 +294,11 @@ async def test_a_campaign_profile_records_its_answered_calls(recording_plan, wor
     profiles_file = stack_dir / "campaigns.yaml"            # beside the plan; other modules bring their own
     before = profiles_file.read_text(encoding="utf-8") if profiles_file.exists() else None
     profiles_file.write_text(RECORDED_PROFILE, encoding="utf-8")
-    db = await open_database(recording_plan.current["IVR_DATABASE_URL"])
     try:
         world.reset()
         passenger = "+79165550022"
         world.behaviours[passenger] = Behaviour("answer", after=0.3)
-        plan = load_plan(stack_dir / "recording.yaml", secrets_path=PLANS / "secrets.yaml")
-        task = asyncio.create_task(run_campaign(CampaignStore(db), load_profiles(profiles_file, plan)["recorded"],
-                                                plan, [passenger]))
+        task = asyncio.create_task(run_campaign(recording_plan, "recorded", [passenger]))
         leg = await incoming(world, passenger)
         await asyncio.wait_for(leg.answered.wait(), 15)
         voice = await speak(world, leg, CALLER_HZ)
@@ -319,7 +312,6 @@ async def test_a_campaign_profile_records_its_answered_calls(recording_plan, wor
         left, _ = sides(path)                            # the passenger on the left
         assert tone_fraction(left, CALLER_HZ, 0, len(left) / 8000.0) * len(left) / 8000.0 > 0.8
     finally:
-        await db.close()
         if before is None:
             profiles_file.unlink()
         else:
