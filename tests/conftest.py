@@ -12,6 +12,10 @@ from playwright.async_api import async_playwright
 from ivr.store import Database, open_database
 from ivr.testing.postgres import PostgresUnavailable, create_database, find_bin_dir, postgres_server
 
+# The `ivr` command speaks the plan's language (Russian in the test plans) unless told otherwise:
+# tests read its English output, and ask for Russian with --lang ru.
+os.environ["LANGUAGE"] = "en"
+
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:

@@ -12,7 +12,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from ivr import i18n
 from ivr.campaigns.store import CampaignStore
+from ivr.i18n import _
 from ivr.plan.model import DailyLimits, Plan
 from ivr.security.toll_alert import ALERT_SHARE, day_start, limit_alert
 from ivr.store.db import Database
@@ -71,13 +73,17 @@ class DailyLimit:
             return
         self._told.add(key)
         limits = plan.limits
-        what = (f"{usage.calls} of {limits.campaign_calls or 'unlimited'} calls and "
-                f"{usage.seconds / 60:.0f} of {limits.campaign_minutes or 'unlimited'} minutes")
-        if level == "stop":
-            subject = f"{plan.company}: campaigns stopped, daily limit reached ({day.date()})"
-            text = (f"Campaign calls today: {what}. No further campaign call starts today; running "
-                    "campaigns are paused. Resume them tomorrow, or raise `limits` in the plan.\n")
-        else:
-            subject = f"{plan.company}: campaigns at {usage.share(limits):.0%} of the daily limit ({day.date()})"
-            text = f"Campaign calls today: {what}. At 100 % campaigns stop until tomorrow.\n"
+        with i18n.language(plan.language):         # an alert mail speaks the plan's language
+            what = _("%(calls)s of %(cap)s calls and %(minutes)s of %(cap_minutes)s minutes", calls=usage.calls,
+                     cap=limits.campaign_calls or _("unlimited"), minutes=f"{usage.seconds / 60:.0f}",
+                     cap_minutes=limits.campaign_minutes or _("unlimited"))
+            if level == "stop":
+                subject = _("%(company)s: campaigns stopped, daily limit reached (%(day)s)", company=plan.company,
+                            day=day.date())
+                text = _("Campaign calls today: %(what)s. No further campaign call starts today; running campaigns "
+                         "are paused. Resume them tomorrow, or raise `limits` in the plan.", what=what) + "\n"
+            else:
+                subject = _("%(company)s: campaigns at %(share)s of the daily limit (%(day)s)", company=plan.company,
+                            share=f"{usage.share(limits):.0%}", day=day.date())
+                text = _("Campaign calls today: %(what)s. At 100 %% campaigns stop until tomorrow.", what=what) + "\n"
         await limit_alert(self.store.db, key, level, f"campaigns: {what}", subject, text, limits.alert_to, now)

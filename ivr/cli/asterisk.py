@@ -5,6 +5,7 @@ import argparse
 
 from ivr.asterisk.render import pbx_instance, render_pbx
 from ivr.config import Settings
+from ivr.i18n import _
 from ivr.plan.loader import load_plan
 from ivr.sounds.catalog import PromptCatalog
 
@@ -24,7 +25,7 @@ def _render(settings: Settings) -> None:
                      prompt_exists=PromptCatalog(settings).exists)
     instance = pbx_instance(settings)
     for path in render_pbx(settings, plan, instance):
-        print(f"wrote {path}")
+        print(_("wrote %(file)s", file=path))
     (instance.spool / "recording").mkdir(parents=True, exist_ok=True)
 
 
@@ -37,18 +38,18 @@ def start_command(args: argparse.Namespace, settings: Settings) -> int:
     _render(settings)
     instance = pbx_instance(settings)
     pid = instance.start()
-    print(f"asterisk running (pid {pid}), SIP on {settings.sip_address}:{settings.sip_port}, "
-          f"ARI on {settings.ari_url}")
+    print(_("asterisk running (pid %(pid)s), SIP on %(address)s:%(port)s, ARI on %(ari)s", pid=pid,
+            address=settings.sip_address, port=settings.sip_port, ari=settings.ari_url))
     return 0
 
 
 def stop_command(args: argparse.Namespace, settings: Settings) -> int:
     pbx_instance(settings).stop()
-    print("asterisk stopped")
+    print(_("asterisk stopped"))
     return 0
 
 
 def status_command(args: argparse.Namespace, settings: Settings) -> int:
     pid = pbx_instance(settings).pid()
-    print(f"asterisk running (pid {pid})" if pid else "asterisk not running")
+    print(_("asterisk running (pid %(pid)s)", pid=pid) if pid else _("asterisk not running"))
     return 0 if pid else 1

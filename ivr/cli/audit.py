@@ -10,6 +10,7 @@ from ivr.clock import parse_aware
 from ivr.config import Settings
 from ivr.security.audit import AuditLog
 from ivr.store.db import open_database
+from ivr.terms import audit_outcome
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,6 +37,6 @@ def audit_command(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             print(json.dumps(e.to_dict(), ensure_ascii=False))
         else:
-            print(f"{e.at.isoformat(timespec='seconds')}  {e.actor:20} {e.action:20} {e.outcome:9} "
+            print(f"{e.at.isoformat(timespec='seconds')}  {e.actor:20} {e.action:20} {audit_outcome(e.outcome):9} "
                   f"{e.address:15} {e.target}")
     return 0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ivr.asterisk.render import pbx_instance
 from ivr.config import Settings
+from ivr.i18n import _
 from ivr.store.backup import backup, restore
 from ivr.store.db import Database, open_database
 
@@ -37,13 +38,15 @@ def _on_database(settings: Settings, work: Callable[[Database], Awaitable[dict[s
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     recordings = pbx_instance(settings).spool / "recording"
     counts = _on_database(settings, lambda db: backup(db, settings, recordings, args.file))
-    print(f"wrote {args.file}: {sum(counts.values())} rows in {len(counts)} tables "
-          f"(calls {counts.get('calls', 0)}, plan versions {counts.get('plan_versions', 0)})")
+    print(_("wrote %(file)s: %(rows)s rows in %(tables)s tables (calls %(calls)s, plan versions %(versions)s)",
+            file=args.file, rows=sum(counts.values()), tables=len(counts), calls=counts.get("calls", 0),
+            versions=counts.get("plan_versions", 0)))
     return 0
 
 
 def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
     counts = _on_database(settings, lambda db: restore(db, settings, args.file))
-    print(f"restored {args.file}: {sum(counts.values())} rows (calls {counts.get('calls', 0)}, "
-          f"plan versions {counts.get('plan_versions', 0)}); start the service to use it")
+    print(_("restored %(file)s: %(rows)s rows (calls %(calls)s, plan versions %(versions)s); start the service to "
+            "use it", file=args.file, rows=sum(counts.values()), calls=counts.get("calls", 0),
+            versions=counts.get("plan_versions", 0)))
     return 0

@@ -4,10 +4,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from ivr.config import Settings
+
 from ivr.clock import parse_aware
+from ivr.config import Settings
+from ivr.i18n import _
 from ivr.store.calls import CallStore
 from ivr.store.db import open_database
+from ivr.terms import source, step_name, term
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,16 +39,17 @@ def calls_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps([c.to_dict() for c in calls], ensure_ascii=False, indent=2))
         return 0
-    print(f"{'id':>5}  {'started':19}  {'caller':14}  {'number':14}  {'source':14}  {'secs':>5}  outcome")
+    print("{:>5}  {:19}  {:14}  {:14}  {:14}  {:>5}  {}".format(
+        _("id"), _("started"), _("caller"), _("number"), _("source"), _("secs"), _("outcome")))
     for c in calls:
         secs = f"{c.duration:.0f}" if c.duration is not None else "-"
-        outcome = c.outcome or "in progress"
+        outcome = term(c.outcome or "in_progress")
         if c.answered_by:
-            outcome += f" by {c.answered_by}"
+            outcome = _("%(outcome)s by %(who)s", outcome=outcome, who=c.answered_by)
         print(f"{c.id:>5}  {c.started_at.astimezone():%Y-%m-%d %H:%M:%S}  {c.caller:14}  "
-              f"{c.company_number:14}  {c.source:14}  {secs:>5}  {outcome}")
+              f"{c.company_number:14}  {source(c.source):14}  {secs:>5}  {outcome}")
         if args.id is not None:
             for s in c.steps:
                 data = " ".join(f"{k}={v}" for k, v in s.data.items())
-                print(f"       {s.at.astimezone():%H:%M:%S.%f}"[:-3] + f"  {s.node:14} {s.kind:16} {data}")
+                print(f"       {s.at.astimezone():%H:%M:%S.%f}"[:-3] + f"  {s.node:14} {step_name(s.kind):16} {data}")
     return 0

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+from ivr import i18n
 from ivr.campaigns.config import campaigns_file, load_profiles, load_route_zones
 from ivr.campaigns.export import FORMATS, LANGUAGES, export_file, template_file
 from ivr.campaigns.importer import read_file
@@ -20,12 +21,14 @@ from ivr.campaigns.store import TRANSITIONS, CampaignStore
 from ivr.clock import Clock
 from ivr.config import Settings
 from ivr.errors import InvalidInput, IvrError
+from ivr.i18n import _
 from ivr.plan.loader import load_plan
 from ivr.routing.carriers import load_carrier_table
 from ivr.routing.lookup import CarrierLookup
 from ivr.routing.numbers import normalize
 from ivr.routing.router import OPERATORS_FILE
 from ivr.store.db import open_database
+from ivr.terms import term
 
 BAR = 30
 
@@ -102,7 +105,7 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
     try:
         data = args.file.read_bytes()
     except OSError as e:
-        raise InvalidInput(f"cannot read {args.file}: {e}") from None
+        raise InvalidInput(_("cannot read %(file)s: %(error)s", file=args.file, error=e)) from None
     try:
         result, kind = read_file(data, args.file.name, plan.country, plan.timezone, plan.languages,
                                  load_route_zones(campaigns_file(settings)))
@@ -119,8 +122,9 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
         return campaign, await add_passengers(store, campaign, profile, plan, result.passengers, now, lookup)
 
     campaign, added = _run(settings, work)
-    print(f"campaign {campaign.id} '{campaign.name}' ({profile.name}) from {kind}: {added.added} passengers, "
-          f"{result.merged} merged, {result.refused} rows refused of {result.rows_read}")
+    print(_("campaign %(id)s '%(name)s' (%(profile)s) from %(kind)s: %(added)s passengers, %(merged)s merged, "
+            "%(refused)s rows refused of %(read)s", id=campaign.id, name=campaign.name, profile=profile.name,
+            kind=kind, added=added.added, merged=result.merged, refused=result.refused, read=result.rows_read))
     for line in added.fallback_lines(plan.timezone):
         print(f"  {line}")
     return 0
@@ -129,7 +133,7 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
 def change_command(args: argparse.Namespace, settings: Settings) -> int:
     now = Clock(settings.fixed_now()).now()
     campaign = _run(settings, lambda store: store.change(args.id, args.command_name, now))
-    print(f"campaign {campaign.id}: {campaign.status}")
+    print(_("campaign %(id)s: %(status)s", id=campaign.id, status=term(campaign.status)))
     return 0
 
 
@@ -143,41 +147,45 @@ def show_command(args: argparse.Namespace, settings: Settings) -> int:
     campaign, counts, attempts = _run(settings, work)
     progress = Progress.of(campaign, counts)
     plan = _plan(settings)
-    print(f"campaign {campaign.id} '{campaign.name}' ({campaign.profile}) {campaign.status}")
+    print(_("campaign %(id)s '%(name)s' (%(profile)s) %(status)s", id=campaign.id, name=campaign.name,
+            profile=campaign.profile, status=term(campaign.status)))
     print(progress.bar(BAR))
     for name, n in sorted(counts["status"].items()):
-        print(f"  {STATUS_LABELS['en'].get(name, name):18} {n}")
+        print(f"  {STATUS_LABELS[i18n.current()].get(name, name):18} {n}")
     for name, n in progress.results():
-        print(f"  {label(name):18} {n}")
+        print(f"  {label(name, i18n.current()):18} {n}")
     if args.rows:
         print_rows(_run(settings, lambda store: store.rows(args.id)), plan.timezone)
     if attempts:
         report = trunk_report(attempts, plan, carrier_lookup(settings))
-        print(f"  {'trunk':12} {'calls':>6} {'answered':>8} {'minutes':>8} {'cost':>8}")
+        print("  {:12} {:>6} {:>8} {:>8} {:>8}".format(_("trunk"), _("calls"), _("answered"), _("minutes"), _("cost")))
         for row in report["trunks"]:
             print(f"  {row['trunk']:12} {row['calls']:>6} {row['answered']:>8} {row['minutes']:>8.2f} "
                   f"{row['cost']:>8.2f}")
-        print(f"  cost {report['cost']:.2f}, through {report['default_trunk']} alone {report['default_cost']:.2f}, "
-              f"saving {report['saving']:.2f}")
+        print("  " + _("cost %(cost)s, through %(trunk)s alone %(default)s, saving %(saving)s",
+                       cost=f"{report['cost']:.2f}", trunk=report["default_trunk"],
+                       default=f"{report['default_cost']:.2f}", saving=f"{report['saving']:.2f}"))
     return 0
 
 
 def print_rows(rows, zone: str) -> None:
     """Every row: id, passenger, phone, trip, status, result, attempts and the next call (plan's zone)."""
     tz = ZoneInfo(zone)
-    print(f"  {'row':>5} {'passenger':24} {'phone':13} {'trip':10} {'status':8} {'result':18} "
-          f"{'tries':>5}  next call ({zone})")
+    print("  {:>5} {:24} {:13} {:10} {:8} {:18} {:>5}  {}".format(
+        _("row"), _("passenger"), _("phone"), _("trip"), _("status"), _("result"), _("tries"),
+        _("next call (%(zone)s)", zone=zone)))
     for r in rows:
         p = r.passenger
         nxt = r.next_at.astimezone(tz).strftime("%d.%m %H:%M:%S") if r.next_at and r.status == "ready" else ""
-        print(f"  {r.id:>5} {p.name[:24]:24} {p.phone:13} {p.trip_id[:10]:10} {r.status:8} "
-              f"{label(r.result) if r.result else '':18} {r.attempts:>5}  {nxt}")
+        print(f"  {r.id:>5} {p.name[:24]:24} {p.phone:13} {p.trip_id[:10]:10} {term(r.status):8} "
+              f"{label(r.result, i18n.current()) if r.result else '':18} {r.attempts:>5}  {nxt}")
 
 
 def call_command(args: argparse.Namespace, settings: Settings) -> int:
     now = Clock(settings.fixed_now()).now()
     row = _run(settings, lambda store: store.call_again(args.id, args.row, now))
-    print(f"campaign {args.id} row {row.id} {row.passenger.name} {row.passenger.phone}: called again now")
+    print(_("campaign %(id)s row %(row)s %(name)s %(phone)s: called again now", id=args.id, row=row.id,
+            name=row.passenger.name, phone=row.passenger.phone))
     return 0
 
 
@@ -224,12 +232,13 @@ def done_command(args: argparse.Namespace, settings: Settings) -> int:
         try:
             target = normalize(args.row, plan.country)
         except IvrError:
-            raise InvalidInput(f"'{args.row}' is neither a row id nor a phone number") from None
+            raise InvalidInput(_("'%(row)s' is neither a row id nor a phone number", row=args.row)) from None
     now = Clock(settings.fixed_now()).now()
     rows = _run(settings, lambda store: store.mark_done(args.id, target, args.answer, args.by, now))
     for row in rows:
-        print(f"campaign {args.id} row {row.id} {row.passenger.name} {row.passenger.phone}: "
-              f"{label(row.result)} by {args.by}")
+        print(_("campaign %(id)s row %(row)s %(name)s %(phone)s: %(result)s by %(who)s", id=args.id, row=row.id,
+                name=row.passenger.name, phone=row.passenger.phone, result=label(row.result, i18n.current()),
+                who=args.by))
     return 0
 
 

@@ -9,6 +9,7 @@ from ivr.cluster.layout import load_layout
 from ivr.cluster.run import start_cluster, stop_cluster
 from ivr.cluster.status import cluster_status, format_status
 from ivr.config import Settings
+from ivr.i18n import _
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,17 +28,17 @@ def start_command(args: argparse.Namespace, settings: Settings) -> int:
     layout = load_layout(settings)
     asyncio.run(start_cluster(layout))
     print(format_status(cluster_status(layout)))
-    print(f"phones register at sip:EXTENSION@{layout.edge} (password from the plan's secrets); "
-          f"carriers send calls to {layout.edge}")
+    print(_("phones register at sip:EXTENSION@%(edge)s (password from the plan's secrets); carriers send calls "
+            "to %(edge)s", edge=layout.edge))
     first = layout.instances[0]
-    print(f"console: {first.url} (a new database's admin password: "
-          f"{layout.root / first.name / 'admin-password'})")
+    print(_("console: %(url)s (a new database's admin password: %(file)s)", url=first.url,
+            file=layout.root / first.name / "admin-password"))
     return 0
 
 
 def stop_command(args: argparse.Namespace, settings: Settings) -> int:
     stop_cluster(load_layout(settings))
-    print("cluster stopped")
+    print(_("cluster stopped"))
     return 0
 
 

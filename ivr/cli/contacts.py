@@ -14,6 +14,7 @@ from ivr.config import Settings
 from ivr.contacts.csvio import export_csv, import_csv
 from ivr.contacts.store import ContactData, ContactStore
 from ivr.errors import InvalidInput, IvrError
+from ivr.i18n import _
 from ivr.plan.loader import load_plan
 from ivr.plan.model import Plan
 from ivr.routing.numbers import normalize
@@ -72,29 +73,31 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps([c.to_dict() for c in contacts], ensure_ascii=False, indent=2))
         return 0
-    print(f"{'id':>5}  {'name':24}  {'numbers':32}  {'company':16}  {'mgr':5}  vip")
+    print("{:>5}  {:24}  {:32}  {:16}  {:5}  {}".format(_("id"), _("name"), _("numbers"), _("company"), _("mgr"),
+                                                        "VIP"))
     for c in contacts:
         print(f"{c.id:>5}  {c.name[:24]:24}  {', '.join(c.numbers)[:32]:32}  {c.company[:16]:16}  "
-              f"{c.manager:5}  {'yes' if c.vip else ''}")
+              f"{c.manager:5}  {_('yes') if c.vip else ''}")
     return 0
 
 
 def add_command(args: argparse.Namespace, settings: Settings) -> int:
     plan = _plan(settings)
     if args.manager and plan is not None and args.manager not in plan.staff:
-        raise InvalidInput(f"--manager {args.manager!r} is not a staff extension of the plan")
+        raise InvalidInput(_("--manager '%(ext)s' is not a staff extension of the plan", ext=args.manager))
     country = plan.country if plan else "RU"
     data = ContactData(name=args.name, numbers=tuple(normalize(n, country) for n in args.numbers),
                        company=args.company, manager=args.manager, vip=args.vip, notes=args.notes)
     now = Clock(settings.fixed_now()).now()
     contact = _run(settings, lambda s: s.add(data, now))
-    print(f"contact {contact.id}: {contact.name} {', '.join(contact.numbers)}")
+    print(_("contact %(id)s: %(name)s %(numbers)s", id=contact.id, name=contact.name,
+            numbers=", ".join(contact.numbers)))
     return 0
 
 
 def remove_command(args: argparse.Namespace, settings: Settings) -> int:
     _run(settings, lambda s: s.delete(args.id))
-    print(f"deleted contact {args.id}")
+    print(_("deleted contact %(id)s", id=args.id))
     return 0
 
 
@@ -106,7 +109,7 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidInput(f"{args.file}: not UTF-8 text (save the CSV as UTF-8)") from None
+        raise InvalidInput(_("%(file)s: not UTF-8 text (save the CSV as UTF-8)", file=args.file)) from None
     plan = _plan(settings)
     now = Clock(settings.fixed_now()).now()
     report = _run(settings, lambda s: import_csv(s, text, plan.country if plan else "RU", now,
@@ -114,9 +117,11 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
-        verb = "would import" if args.dry_run else "imported"
-        print(f"{report.rows} rows read: {verb} {report.created} new, {report.updated} updated, "
-              f"{len(report.refused_rows)} refused")
+        counts = {"rows": report.rows, "new": report.created, "updated": report.updated,
+                  "refused": len(report.refused_rows)}
+        print(_("%(rows)s rows read: would import %(new)s new, %(updated)s updated, %(refused)s refused", **counts)
+              if args.dry_run else
+              _("%(rows)s rows read: imported %(new)s new, %(updated)s updated, %(refused)s refused", **counts))
         for problem in report.problems:
             print(f"  {problem}")
     # Refused rows make the command fail, so a script cannot miss them.
@@ -129,5 +134,5 @@ def export_command(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.write(text)
     else:
         Path(args.file).write_text(text, encoding="utf-8")
-        print(f"wrote {args.file}")
+        print(_("wrote %(file)s", file=args.file))
     return 0

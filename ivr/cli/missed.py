@@ -13,16 +13,19 @@ from typing import Any, TypeVar
 
 import aiohttp
 
+from ivr import i18n
 from ivr.clock import Clock, parse_aware
 from ivr.security.local import local_headers, local_url
 from ivr.config import Settings
 from ivr.errors import IvrError, NotFound, ServiceUnavailable
+from ivr.i18n import _
 from ivr.missed.report import Report, build_report
 from ivr.missed.service import MissedService
 from ivr.missed.store import MissedItem
 from ivr.plan.loader import load_plan
 from ivr.plan.model import Plan
 from ivr.store.db import open_database
+from ivr.terms import term
 
 T = TypeVar("T")
 
@@ -99,13 +102,13 @@ def _run(settings: Settings, work: Callable[[MissedService], Awaitable[T]]) -> T
 
 
 def _print_items(items: list[MissedItem]) -> None:
-    print(f"{'id':>5}  {'status':7} {'customer':14}  {'number':14}  {'n':>3}  {'last':16}  {'reason':24} "
-          f"{'who':10} name")
+    print("{:>5}  {:9} {:14}  {:14}  {:>3}  {:16}  {:30} {:10} {}".format(
+        _("id"), _("status"), _("customer"), _("number"), _("n"), _("last"), _("reason"), _("who"), _("name")))
     for i in items:
         who = i.taken_by if i.status == "taken" else (i.closed_by if i.status == "closed" else "")
-        reason = i.reason + (" short" if i.short else "")
-        print(f"{i.id:>5}  {i.status:7} {i.customer:14}  {i.company_number:14}  {i.count:>3}  "
-              f"{i.last_at.astimezone():%Y-%m-%d %H:%M}  {reason:24} {who:10} {i.contact_name}")
+        reason = term(i.reason) + (" " + _("short") if i.short else "")
+        print(f"{i.id:>5}  {term(i.status):9} {i.customer:14}  {i.company_number:14}  {i.count:>3}  "
+              f"{i.last_at.astimezone():%Y-%m-%d %H:%M}  {reason:30} {who:10} {i.contact_name}")
 
 
 def list_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -126,10 +129,11 @@ def _print_item(item: MissedItem, as_json: bool) -> None:
         return
     _print_items([item])
     if item.status == "closed":
-        print(f"       closed {item.closed_at.astimezone():%Y-%m-%d %H:%M:%S} by {item.closed_by or '-'}: "
-              f"{item.close_reason} (after {item.callback_seconds:.0f} s)")
+        print("       " + _("closed %(at)s by %(who)s: %(why)s (after %(seconds)s s)",
+                            at=f"{item.closed_at.astimezone():%Y-%m-%d %H:%M:%S}", who=item.closed_by or "-",
+                            why=term(item.close_reason), seconds=f"{item.callback_seconds:.0f}"))
     if item.voicemail:
-        print(f"       voicemail: {item.voicemail}")
+        print("       " + _("voicemail: %(path)s", path=item.voicemail))
     for e in item.events:
         data = " ".join(f"{k}={v}" for k, v in e.data.items())
         call = f" call={e.call_id}" if e.call_id else ""
@@ -159,7 +163,8 @@ async def post_to_service(settings: Settings, path: str, body: dict[str, Any]) -
             async with http.post(url, json=body) as response:
                 data = await response.json(content_type=None)
     except (aiohttp.ClientError, asyncio.TimeoutError, json.JSONDecodeError):
-        raise ServiceUnavailable(f"the service does not answer at {local_url(settings)}; is it running?") from None
+        raise ServiceUnavailable(_("the service does not answer at %(url)s; is it running?",
+                                   url=local_url(settings))) from None
     if response.status >= 300:
         error = IvrError(data.get("message", f"HTTP {response.status}") if isinstance(data, dict) else str(data))
         error.status_code = response.status
@@ -169,20 +174,22 @@ async def post_to_service(settings: Settings, path: str, body: dict[str, Any]) -
 
 def callback_command(args: argparse.Namespace, settings: Settings) -> int:
     started = asyncio.run(post_to_service(settings, f"/api/missed/{args.id}/callback", {"staff": args.staff}))
-    print(f"calling back: phone {started['staff']} rings first, then the customer "
-          f"(call record {started['call_id']}); the result lands on item {started['item']}")
+    print(_("calling back: phone %(staff)s rings first, then the customer (call record %(call)s); "
+            "the result lands on item %(item)s", staff=started["staff"], call=started["call_id"],
+            item=started["item"]))
     return 0
 
 
 def _print_report(report: Report) -> None:
     def row(s) -> str:
-        med = "-" if s.median_seconds is None else f"{s.median_seconds / 60:.1f} min"
-        p90 = "-" if s.p90_seconds is None else f"{s.p90_seconds / 60:.1f} min"
-        return f"{s.group:14} {s.items:>6} {s.closed:>7} {med:>10} {p90:>10} {s.within_15min:>9.0%}"
+        med = "-" if s.median_seconds is None else _("%(n)s min", n=i18n.number(s.median_seconds / 60, 1))
+        p90 = "-" if s.p90_seconds is None else _("%(n)s min", n=i18n.number(s.p90_seconds / 60, 1))
+        return f"{term(s.group):14} {s.items:>6} {s.closed:>7} {med:>10} {p90:>10} {i18n.percent(s.within_15min):>9}"
     print(f"{report.since:%Y-%m-%d %H:%M} .. {report.until:%Y-%m-%d %H:%M}")
-    print(f"{'':14} {'items':>6} {'closed':>7} {'median':>10} {'p90':>10} {'<=15 min':>9}")
+    print("{:14} {:>6} {:>7} {:>10} {:>10} {:>9}".format("", _("items"), _("closed"), _("median"), "p90",
+                                                         _("<=15 min")))
     print(row(report.total))
-    for title, groups in (("per day", report.by_day), ("per company number", report.by_number)):
+    for title, groups in ((_("per day"), report.by_day), (_("per company number"), report.by_number)):
         print(title)
         for s in groups:
             print(row(s))
@@ -207,20 +214,21 @@ def outbox_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps([m.to_dict() for m in messages], ensure_ascii=False, indent=2))
         return 0
-    print(f"{'id':>5}  {'channel':7}  {'state':7}  {'tries':>5}  {'target':30}  last error")
+    print("{:>5}  {:7}  {:9}  {:>5}  {:30}  {}".format(_("id"), _("channel"), _("state"), _("tries"), _("target"),
+                                                       _("last error")))
     for m in messages:
-        state = "sent" if m.sent_at else "pending"
-        print(f"{m.id:>5}  {m.channel:7}  {state:7}  {m.attempts:>5}  {m.target[:30]:30}  {m.last_error[:60]}")
+        state = _("sent") if m.sent_at else _("pending")
+        print(f"{m.id:>5}  {m.channel:7}  {state:9}  {m.attempts:>5}  {m.target[:30]:30}  {m.last_error[:60]}")
     return 0
 
 
 def voicemail_command(args: argparse.Namespace, settings: Settings) -> int:
     item = _run(settings, lambda m: m.store.get(args.id))
     if not item.voicemail or not Path(item.voicemail).exists():
-        raise NotFound(f"missed call {item.id} has no voicemail")
+        raise NotFound(_("missed call %(id)s has no voicemail", id=item.id))
     if args.output:
         shutil.copyfile(item.voicemail, args.output)
-        print(f"wrote {args.output}")
+        print(_("wrote %(file)s", file=args.output))
     else:
         print(item.voicemail)
     return 0

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ivr.config import Settings
 from ivr.errors import InvalidInput
+from ivr.i18n import _
 from ivr.routing import ported, registry
 from ivr.routing.carriers import CarrierTable, load_carrier_table
 from ivr.routing.lookup import CarrierInfo, CarrierLookup
@@ -66,11 +67,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     report = registry.import_files(args.files, data_dir(settings))
     for f in report.files:
-        print(f"{f.file}: {f.encoding}, {f.layout}: {len(f.rows)} ranges read, {len(f.errors)} broken")
+        print(_("%(file)s: %(encoding)s, %(layout)s: %(rows)s ranges read, %(broken)s broken", file=f.file,
+                encoding=f.encoding, layout=f.layout, rows=len(f.rows), broken=len(f.errors)))
     for error in report.errors:
         print(error)
-    replaced = ", ".join(f"{d}xx" for d in report.replaced_codes) or "nothing (no good rows)"
-    print(f"registry: {report.rows} ranges; replaced codes {replaced}")
+    replaced = ", ".join(f"{d}xx" for d in report.replaced_codes) or _("nothing (no good rows)")
+    print(_("registry: %(rows)s ranges; replaced codes %(codes)s", rows=report.rows, codes=replaced))
     return 1 if report.errors else 0
 
 
@@ -79,8 +81,8 @@ def cmd_import_ported(args: argparse.Namespace, settings: Settings) -> int:
     report = ported.import_file(args.file, data_dir(settings), carrier_table(settings), kind)
     for error in report.errors:
         print(error)
-    print(f"{report.file}: {report.kind}: {report.rows} rows read, {len(report.errors)} broken; "
-          f"{report.total} ported numbers stored")
+    print(_("%(file)s: %(kind)s: %(rows)s rows read, %(broken)s broken; %(total)s ported numbers stored",
+            file=report.file, kind=report.kind, rows=report.rows, broken=len(report.errors), total=report.total))
     return 1 if report.errors else 0
 
 
@@ -88,14 +90,15 @@ def cmd_port(args: argparse.Namespace, settings: Settings) -> int:
     number = normalize(args.number, args.country)
     if args.remove:
         if args.carrier:
-            raise InvalidInput("give no carrier with --remove")
+            raise InvalidInput(_("give no carrier with --remove"))
         removed = ported.remove_override(data_dir(settings), number)
-        print(f"{number}: override removed" if removed else f"{number}: had no override")
+        print(_("%(number)s: override removed", number=number) if removed else
+              _("%(number)s: had no override", number=number))
         return 0
     if not args.carrier:
-        raise InvalidInput("a carrier key is needed (or --remove)")
+        raise InvalidInput(_("a carrier key is needed (or --remove)"))
     ported.set_override(data_dir(settings), number, args.carrier)
-    print(f"{number}: carrier {args.carrier} (override)")
+    print(_("%(number)s: carrier %(carrier)s (override)", number=number, carrier=args.carrier))
     return 0
 
 

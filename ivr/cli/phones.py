@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from ivr.config import Settings
+from ivr.i18n import _
 from ivr.plan.loader import load_plan
 
 
@@ -14,13 +15,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def phones_command(args: argparse.Namespace, settings: Settings) -> int:
     plan = load_plan(settings.path(settings.plan_file), secrets_path=settings.path(settings.secrets_file))
-    print(f"\nSIP server (registrar): {settings.sip_address}:{settings.sip_port} (UDP)")
+    print("\n" + _("SIP server (registrar): %(address)s:%(port)s (UDP)", address=settings.sip_address,
+                   port=settings.sip_port))
     for ext in sorted(plan.staff):
         s = plan.staff[ext]
-        print(f"  extension {ext:6} {s.name:20} user {ext}  password {s.password}")
-    print(f"Company numbers: {', '.join(plan.numbers)}")
-    print(f"Web console and API: {settings.public_url}   status: {settings.public_url}/status")
+        print("  " + _("extension %(ext)s %(name)s user %(ext)s  password %(password)s", ext=f"{ext:6}",
+                       name=f"{s.name:20}", password=s.password))
+    print(_("Company numbers: %(numbers)s", numbers=", ".join(plan.numbers)))
+    print(_("Web console and API: %(url)s   status: %(url)s/status", url=settings.public_url))
     password = settings.var / "admin-password"
-    print(f"Console login: admin / the password in {password} (written at the first start)")
-    print("Stop with Ctrl-C here, or `make stop` from another terminal.\n")
+    print(_("Console login: admin / the password in %(file)s (written at the first start)", file=password))
+    print(_("Stop with Ctrl-C here, or `make stop` from another terminal.") + "\n")
     return 0

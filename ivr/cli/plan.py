@@ -14,8 +14,10 @@ from zoneinfo import ZoneInfo
 from ivr.config import Settings
 from ivr.errors import IvrError
 from ivr.flows import RUNNABLE
+from ivr.i18n import _, ngettext
 from ivr.plan.loader import PlanError, load_plan
 from ivr.plan.model import Plan
+from ivr.plan.problem_text import said
 from ivr.security.audit import record_from_cli
 from ivr.plan.schedule import parse_local_datetime
 from ivr.plan.trace import trace
@@ -61,10 +63,9 @@ def check_command(args: argparse.Namespace, settings: Settings) -> int:
     try:
         plan = load_plan(path, secrets_path=secrets, prompt_exists=prompt_exists, runnable=RUNNABLE)
     except PlanError as e:
-        for problem in e.problems:
-            print(problem, file=sys.stderr)
+        print_problems(e)
         return 1
-    print(f"{path}: OK, {summary(plan)}")
+    print(_("%(path)s: OK, %(summary)s", path=path, summary=summary(plan)))
     return 0
 
 
@@ -75,8 +76,7 @@ def try_command(args: argparse.Namespace, settings: Settings) -> int:
         at = parse_local_datetime(args.at, ZoneInfo(plan.timezone))
         to = normalize(args.to, plan.country)
     except PlanError as e:
-        for problem in e.problems:
-            print(problem, file=sys.stderr)
+        print_problems(e)
         return 1
     except IvrError as e:
         print(f"--at / --to: {e.message}", file=sys.stderr)
@@ -87,14 +87,17 @@ def try_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def summary(plan: Plan) -> str:
-    def count(n: int, word: str) -> str:
-        return f"{n} {word}" if n == 1 else f"{n} {word}s"
+def print_problems(error: PlanError) -> None:
+    for problem in error.problems:
+        print(said(problem), file=sys.stderr)
 
+
+def summary(plan: Plan) -> str:
     return ", ".join([
-        count(len(plan.numbers), "number"), count(len(plan.nodes), "node"),
-        count(len(plan.schedules), "schedule"), f"{len(plan.staff)} staff",
-        f"languages {', '.join(plan.languages)}",
+        ngettext("%(num)s number", "%(num)s numbers", len(plan.numbers)),
+        ngettext("%(num)s node", "%(num)s nodes", len(plan.nodes)),
+        ngettext("%(num)s schedule", "%(num)s schedules", len(plan.schedules)),
+        _("%(n)s staff", n=len(plan.staff)), _("languages %(codes)s", codes=", ".join(plan.languages)),
     ])
 
 
@@ -119,14 +122,14 @@ def apply_command(args: argparse.Namespace, settings: Settings) -> int:
         plan = load_plan(path, secrets_path=settings.path(settings.secrets_file),
                          prompt_exists=PromptCatalog(settings).exists, runnable=RUNNABLE)
     except PlanError as e:
-        for problem in e.problems:
-            print(problem, file=sys.stderr)
-        print(f"{path}: refused; the running plan is unchanged", file=sys.stderr)
+        print_problems(e)
+        print(_("%(path)s: refused; the running plan is unchanged", path=path), file=sys.stderr)
         return 1
 
     text = path.read_text(encoding="utf-8")
     version = _with_plans(settings, lambda plans: plans.save(text, str(path), plan.checksum, args.by))
-    print(f"{path}: OK, {summary(plan)}; stored as version {version}")
+    print(_("%(path)s: OK, %(summary)s; stored as version %(version)s", path=path, summary=summary(plan),
+            version=version))
     record_from_cli(settings, "plan.apply", f"version {version} ({path.name}) by {args.by}")
     _tell_service(settings)
     return 0
@@ -134,7 +137,7 @@ def apply_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def rollback_command(args: argparse.Namespace, settings: Settings) -> int:
     version = _with_plans(settings, lambda plans: plans.rollback())
-    print(f"version {version.version} ({version.source_file}) is active again")
+    print(_("version %(version)s (%(file)s) is active again", version=version.version, file=version.source_file))
     record_from_cli(settings, "plan.rollback", f"version {version.version}")
     _tell_service(settings)
     return 0
@@ -165,6 +168,6 @@ def _tell_service(settings: Settings) -> None:
     try:
         os.kill(int(pidfile.read_text().strip()), signal.SIGHUP)
     except (OSError, ValueError):
-        print("the service is not running: it will use this version when it starts")
+        print(_("the service is not running: it will use this version when it starts"))
         return
-    print("the running service was told to reload")
+    print(_("the running service was told to reload"))

@@ -15,14 +15,17 @@ from typing import Any
 
 import aiohttp
 
+from ivr import i18n
 from ivr.clock import Clock, parse_aware
 from ivr.security.local import local_headers, local_url
 from ivr.config import Settings
 from ivr.errors import InvalidInput, IvrError
+from ivr.i18n import _
 from ivr.queues.manager import AGENT_ACTIONS
 from ivr.queues.stats import compute
 from ivr.store.db import open_database
 from ivr.store.queues import QueueStore
+from ivr.terms import term
 
 
 class ApiRefused(IvrError):
@@ -33,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("queues", help="queue lines, agents and statistics",
                                    description="Queues: who waits, agents' states, today's statistics.")
     parser.add_argument("--since", help="statistics from this time on (ISO 8601 with offset); default: today")
+    parser.add_argument("--until", help="statistics of calls that joined before this time (ISO 8601 with offset)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(handler=queues_command)
     sub = parser.add_subparsers(dest="queues_command", metavar="agent")
@@ -64,7 +68,7 @@ async def _api(settings: Settings, method: str, path: str, params: dict[str, str
 
 def agent_command(args: argparse.Namespace, settings: Settings) -> int:
     if not args.extension.isdigit():
-        raise InvalidInput(f"extension {args.extension!r} must be digits, e.g. 101")
+        raise InvalidInput(_("extension '%(ext)s' must be digits, e.g. 101", ext=args.extension))
 
     async def act() -> tuple[dict[str, Any], bool]:
         params = {"reason": args.reason} if args.reason else {}
@@ -83,9 +87,9 @@ def agent_command(args: argparse.Namespace, settings: Settings) -> int:
         return {"extension": r.extension, "logged_in": r.logged_in, "paused": r.paused, "reason": r.reason}, False
 
     agent, live = asyncio.run(act())
-    state = ("paused" if agent["paused"] else "logged in") if agent["logged_in"] else "logged out"
-    note = "" if live else " (service not running: stored, it applies at the next start)"
-    print(f"agent {agent['extension']}: {state}{note}")
+    state = (_("paused") if agent["paused"] else _("logged in")) if agent["logged_in"] else _("logged out")
+    note = "" if live else _(" (service not running: stored, it applies at the next start)")
+    print(_("agent %(ext)s: %(state)s", ext=agent["extension"], state=state) + note)
     return 0
 
 
@@ -93,34 +97,36 @@ def agent_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def queues_command(args: argparse.Namespace, settings: Settings) -> int:
     since = parse_aware(args.since, "--since") if args.since else None
+    until = parse_aware(args.until, "--until") if args.until else None
 
     async def fetch() -> tuple[dict[str, Any], bool]:
-        answer = await _api(settings, "GET", "/api/queues", {"since": since.isoformat()} if since else {})
+        query = {k: v.isoformat() for k, v in (("since", since), ("until", until)) if v is not None}
+        answer = await _api(settings, "GET", "/api/queues", query)
         if answer is not None:
             return answer, True
-        return await _offline(settings, since), False
+        return await _offline(settings, since, until), False
 
     snapshot, live = asyncio.run(fetch())
     if args.json:
         print(json.dumps(snapshot, ensure_ascii=False, indent=2))
         return 0
     if not live:
-        print("service not running: statistics and agent states from the database, no live lines")
+        print(_("service not running: statistics and agent states from the database, no live lines"))
     for q in snapshot["queues"]:
         _print_queue(q)
     if not snapshot["queues"]:
-        print("no queues")
+        print(_("no queues"))
     return 0
 
 
-async def _offline(settings: Settings, since: datetime | None) -> dict[str, Any]:
+async def _offline(settings: Settings, since: datetime | None, until: datetime | None) -> dict[str, Any]:
     db = await open_database(settings.database_url, settings)
     try:
         store = QueueStore(db)
         if since is None:
             now = Clock(settings.fixed_now()).now().astimezone()
             since = datetime.combine(now.date(), time(0), tzinfo=now.tzinfo)
-        entries = await store.entries(since.astimezone(UTC))
+        entries = [e for e in await store.entries(since.astimezone(UTC)) if until is None or e.joined_at < until]
         agents = await store.agents()
     finally:
         await db.close()
@@ -133,24 +139,29 @@ async def _offline(settings: Settings, since: datetime | None) -> dict[str, Any]
                                    "calls": 0, "talk_seconds": 0.0, "penalty": 0}
                                   for a in agents.values()],
                        "stats": compute(e for e in entries if e.queue == name).to_dict()})
-    return {"since": since.isoformat(), "queues": queues}
+    return {"since": since.isoformat(), "until": until.isoformat() if until else None, "queues": queues}
 
 
 def _print_queue(q: dict[str, Any]) -> None:
     s = q["stats"]
-    level = "-" if s["service_level"] is None else f"{s['service_level']:.0f}%"
-    print(f"queue {q['id']} ({q['strategy'] or 'offline'}): {len(q['waiting'])} waiting")
-    print(f"  offered {s['offered']}  answered {s['answered']}  abandoned {s['abandoned']} "
-          f"(after {s['abandon_avg_seconds']:.0f} s avg)  timed out {s['timed_out']}  call-backs {s['callbacks']}  "
-          f"refused {s['refused']}")
-    print(f"  service level {level}  wait avg {s['avg_wait']:.0f} s  p90 {s['p90_wait']:.0f} s")
+    level = "-" if s["service_level"] is None else i18n.percent(s["service_level"] / 100)
+    print(_("queue %(id)s (%(strategy)s): %(n)s waiting", id=q["id"], strategy=q["strategy"] or _("offline"),
+            n=len(q["waiting"])))
+    print("  " + _("offered %(offered)s  answered %(answered)s  abandoned %(abandoned)s (after %(avg)s s avg)  "
+                   "timed out %(timed_out)s  call-backs %(callbacks)s  refused %(refused)s",
+                   avg=f"{s['abandon_avg_seconds']:.0f}", **s))
+    print("  " + _("service level %(level)s  wait avg %(avg)s s  p90 %(p90)s s", level=level,
+                   avg=f"{s['avg_wait']:.0f}", p90=f"{s['p90_wait']:.0f}"))
     for w in q["waiting"]:
-        flags = " ".join(f for f, on in (("VIP", w["vip"]), ("call-back", w["callback"])) if on)
-        ringing = f" ringing {','.join(w['ringing'])}" if w["ringing"] else ""
-        print(f"  {w['position']:>3}. {w['caller'] or 'withheld':14} {w['waited_seconds']:>6.0f} s {flags}{ringing}")
+        flags = " ".join(f for f, on in (("VIP", w["vip"]), (_("call-back"), w["callback"])) if on)
+        ringing = " " + _("ringing %(phones)s", phones=",".join(w["ringing"])) if w["ringing"] else ""
+        caller = w["caller"] or _("withheld")
+        print(f"  {w['position']:>3}. {caller:14} {w['waited_seconds']:>6.0f} s {flags}{ringing}")
     talk = s["agents"]
     for a in q["agents"]:
         t = talk.get(a["extension"], {"calls": 0, "talk_seconds": 0.0})
         reason = f" ({a['reason']})" if a["reason"] else ""
-        print(f"  agent {a['extension']:>6}  {a['status']:10}{reason}  calls {t['calls']}  "
-              f"talk {t['talk_seconds']:.0f} s")
+        print("  " + _("agent %(ext)s  %(state)s%(reason)s  calls %(calls)s  talk %(talk)s s",
+                       ext=f"{a['extension']:>6}",
+                       state=f"{term('agent_state_' + a['status']):10}", reason=reason, calls=t["calls"],
+                       talk=f"{t['talk_seconds']:.0f}"))

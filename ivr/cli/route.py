@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ivr.config import Settings
 from ivr.errors import IvrError
+from ivr.i18n import _
 
 ASK_TIMEOUT = 3.0
 _COUNTRY = re.compile(r"""^country:[ \t]*["']?([A-Za-z]{2})["']?[ \t]*(?:#.*)?$""", re.M)
@@ -101,11 +102,13 @@ def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
         value = result[key]
         print(f"{key:15} {'' if value is None else value}")
     print(f"{'class':15} {classify(result['number'], country)}")
-    print("candidates:")
+    print(_("candidates:"))
     for c in result["candidates"]:
-        free = "no limit" if c["free"] is None else f"{c['free']} free"
-        print(f"  {c['trunk']:20} {c['cost']:8.2f}/min  {free}{'  on-net' if c['onnet'] else ''}")
+        free = _("no limit") if c["free"] is None else _("%(n)s free", n=c["free"])
+        onnet = "  " + _("on-net") if c["onnet"] else ""
+        per_minute = _("%(cost)s/min", cost=f"{c['cost']:8.2f}")
+        print(f"  {c['trunk']:20} {per_minute}  {free}{onnet}")
     if not result["candidates"]:
-        print("  (none: no trunk may carry this call or all are full)")
+        print("  " + _("(none: no trunk may carry this call or all are full)"))
     print(f"{'trunk':15} {result['trunk'] or '-'}")
     return 0

@@ -5,6 +5,7 @@ import argparse
 from pathlib import Path
 
 from ivr.config import Settings
+from ivr.i18n import _
 from ivr.sounds.convert import import_sound
 from ivr.say import generate_words
 from ivr.sounds.generate import generate_prompts
@@ -28,21 +29,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _generate(args: argparse.Namespace, settings: Settings) -> int:
     result = generate_prompts(settings, prompts_file=args.file, force=args.force)
-    print(f"prompts: {len(result.generated)} generated, {len(result.unchanged)} unchanged, "
-          f"{len(result.removed)} removed")
+    print(_("prompts: %(generated)s generated, %(unchanged)s unchanged, %(removed)s removed",
+            generated=len(result.generated), unchanged=len(result.unchanged), removed=len(result.removed)))
     for key in result.generated:
         print(f"  + {key}")
     for key in result.removed:
         print(f"  - {key}")
     # Word forms the `say` module needs and Asterisk's core sounds lack (ru: пятого, две, ...).
     words = generate_words(settings, force=args.force)
-    print(f"say words: {len(words.generated)} generated, {len(words.unchanged)} unchanged")
+    print(_("say words: %(generated)s generated, %(unchanged)s unchanged", generated=len(words.generated),
+            unchanged=len(words.unchanged)))
     return 0
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
     result = import_sound(settings, args.file, args.name, args.lang)
-    print(f"{args.lang}/{args.name}: {result.duration_s:.2f} s, gain {result.gain_db:+.1f} dB")
+    print(_("%(prompt)s: %(seconds)s s, gain %(gain)s dB", prompt=f"{args.lang}/{args.name}",
+            seconds=f"{result.duration_s:.2f}", gain=f"{result.gain_db:+.1f}"))
     for path in result.paths:
         print(f"  {path}")
     return 0

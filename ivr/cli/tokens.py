@@ -6,6 +6,7 @@ import asyncio
 
 from ivr.clock import utc_now
 from ivr.config import Settings
+from ivr.i18n import _
 from ivr.security.audit import AuditLog, cli_actor
 from ivr.security.roles import ROLES
 from ivr.security.tokens import TokenStore, parse_expiry
@@ -50,18 +51,20 @@ def create_command(args: argparse.Namespace, settings: Settings) -> int:
 
     token, secret = _run(settings, create)
     print(secret)
-    until = f"until {token.expires_at.isoformat(timespec='minutes')}" if token.expires_at else "without expiry"
-    print(f"token {token.id} {token.name!r} (role {token.role}) {until}; it is shown only this once. "
-          "Send it as 'Authorization: Bearer <token>'.", flush=True)
+    until = _("until %(at)s", at=token.expires_at.isoformat(timespec="minutes")) if token.expires_at \
+        else _("without expiry")
+    print(_("token %(id)s '%(name)s' (role %(role)s) %(until)s; it is shown only this once. Send it as "
+            "'Authorization: Bearer <token>'.", id=token.id, name=token.name, role=token.role, until=until), flush=True)
     return 0
 
 
 def list_command(args: argparse.Namespace, settings: Settings) -> int:
     tokens = _run(settings, lambda store, _audit: store.list(include_revoked=args.all))
     now = utc_now()
-    print(f"{'ID':>4}  {'NAME':24} {'ROLE':12} {'CREATED':17} {'EXPIRES':17} {'LAST USED':17} STATE")
+    print("{:>4}  {:24} {:12} {:17} {:17} {:17} {}".format(_("ID"), _("NAME"), _("ROLE"), _("CREATED"), _("EXPIRES"),
+                                                           _("LAST USED"), _("STATE")))
     for t in tokens:
-        state = "active" if t.active(now) else "revoked" if t.revoked_at else "expired"
+        state = _("active") if t.active(now) else _("revoked") if t.revoked_at else _("expired")
         print(f"{t.id:>4}  {t.name:24} {t.role:12} {_when(t.created_at):17} {_when(t.expires_at):17} "
               f"{_when(t.last_used_at):17} {state}")
     return 0
@@ -81,5 +84,5 @@ def revoke_command(args: argparse.Namespace, settings: Settings) -> int:
         return revoked
 
     for t in _run(settings, revoke):
-        print(f"token {t.id} {t.name!r} revoked; it is refused from now on")
+        print(_("token %(id)s '%(name)s' revoked; it is refused from now on", id=t.id, name=t.name))
     return 0

@@ -7,8 +7,10 @@ import json
 
 from ivr.asterisk.render import pbx_instance
 from ivr.config import Settings
+from ivr.i18n import _
 from ivr.plan.loader import load_plan
 from ivr.routing.trunk_status import check, load_history, with_history
+from ivr.terms import trunk
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,8 +25,10 @@ def cmd_trunks(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps([s.to_dict() for s in states], indent=1))
     else:
-        print(f"{'TRUNK':16} {'KIND':9} {'REGISTRATION':14} {'CHANNELS':>8}  LAST FAILURE")
+        print("{:16} {:9} {:14} {:>8}  {}".format(_("TRUNK"), _("KIND"), _("REGISTRATION"), _("CHANNELS"),
+                                                  _("LAST FAILURE")))
         for s in states:
-            failure = f"{s.last_failure} at {s.last_failure_at}" if s.last_failure else "-"
-            print(f"{s.name:16} {s.kind:9} {s.registration or '(address)':14} {s.channels:>8}  {failure}")
+            failure = _("%(what)s at %(at)s", what=s.last_failure, at=s.last_failure_at) if s.last_failure else "-"
+            print(f"{s.name:16} {trunk(s.kind):9} {trunk(s.registration):14} "
+                  f"{s.channels:>8}  {failure}")
     return 0 if all(s.ok for s in states) else 1

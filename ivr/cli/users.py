@@ -6,9 +6,11 @@ import asyncio
 import getpass
 
 from ivr.config import Settings
+from ivr.i18n import _
 from ivr.security.audit import record_from_cli
 from ivr.security.roles import STAFF_ROLES
 from ivr.store.db import open_database
+from ivr.terms import role
 from ivr.users import UserStore
 
 
@@ -41,22 +43,22 @@ def _run(settings: Settings, action):
 
 
 def add_command(args: argparse.Namespace, settings: Settings) -> int:
-    password = args.password or getpass.getpass(f"password for {args.username}: ")
+    password = args.password or getpass.getpass(_("password for %(name)s: ", name=args.username))
     user = _run(settings, lambda users: users.add(args.username, password, args.role, args.extension))
     record_from_cli(settings, "user.add", f"{user.username} ({user.role})")
-    print(f"user {user.username} ({user.role}) added")
+    print(_("user %(name)s (%(role)s) added", name=user.username, role=role(user.role)))
     return 0
 
 
 def passwd_command(args: argparse.Namespace, settings: Settings) -> int:
-    password = args.password or getpass.getpass(f"new password for {args.username}: ")
+    password = args.password or getpass.getpass(_("new password for %(name)s: ", name=args.username))
     user = _run(settings, lambda users: users.set_password(args.username, password))
     record_from_cli(settings, "user.password", user.username)
-    print(f"password of {user.username} changed; their console sessions have ended")
+    print(_("password of %(name)s changed; their console sessions have ended", name=user.username))
     return 0
 
 
 def list_command(args: argparse.Namespace, settings: Settings) -> int:
     for user in _run(settings, lambda users: users.list()):
-        print(f"{user.username:24} {user.role:12} {user.extension}")
+        print(f"{user.username:24} {role(user.role):14} {user.extension}")
     return 0

@@ -250,7 +250,8 @@ class MissedService:
         miss = MissedCall(call_id=call.id, customer=call.caller, company_number=call.company_number,
                           source=call.source, contact_name=contact.name if contact else call.name,
                           at=call.started_at, reason=verdict.reason, node=verdict.node, short=verdict.short,
-                          voicemail=voicemail, rung=rung_extensions(call, set(plan.staff) if plan else set()))
+                          voicemail=voicemail, rung=rung_extensions(call, set(plan.staff) if plan else set()),
+                          steps=tuple(s.kind for s in call.steps))
         item = await self.store.add_missed(miss, now, self.notifier)
         if item is not None:
             log.info("missed call item=%d count=%d caller=%s number=%s reason=%s short=%s call=%d", item.id,

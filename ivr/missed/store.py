@@ -56,6 +56,7 @@ class MissedCall:
     short: bool
     voicemail: str = ""         # path of the kept WAV, "" if none
     rung: tuple[str, ...] = ()  # staff extensions whose phones rang
+    steps: tuple[str, ...] = ()  # the kinds of the call's steps, in order (the mail tells the path)
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ class Notifier:
                  "contact_name": item.contact_name, "company_number": miss.company_number,
                  "source": miss.source, "at": miss.at.astimezone(tz).isoformat(), "reason": miss.reason,
                  "node": miss.node, "short": miss.short, "count": item.count, "voicemail": miss.voicemail,
-                 "link": self.link(item)}
+                 "steps": list(miss.steps), "link": self.link(item)}
         sent: set[tuple[str, str]] = set()
         for rule in config.rules:
             if not rule_matches(rule, miss):

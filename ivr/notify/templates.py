@@ -1,103 +1,79 @@
-"""Mail texts in Russian and English. Plain text: it reads well on a phone and in any mail client."""
+"""Mail texts about missed calls, from the Babel catalogue in the rule's language. Plain text: it reads
+well on a phone and in any mail client. The time is written as people of that language write it, in
+the plan's time zone (the facts carry it as an offset)."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from ivr import i18n
+from ivr.i18n import _, lazy
+from ivr.terms import source, step_name
+
+# A mail says why in a whole phrase; the console's shorter words for the same codes are in ivr/terms.py.
 REASONS = {
-    "ru": {
-        "hung_up_in_greeting": "положил трубку во время приветствия",
-        "abandoned_in_menu": "положил трубку в меню",
-        "abandoned_while_ringing": "не дождался ответа сотрудника",
-        "abandoned_in_queue": "не дождался ответа в очереди",
-        "abandoned": "положил трубку",
-        "no_answer": "никто не ответил",
-        "closed_hours": "звонок в нерабочее время",
-        "holiday": "звонок в праздник",
-        "voicemail": "оставил голосовое сообщение",
-        "menu_no_choice": "ничего не выбрал в меню",
-        "rejected_full": "все линии заняты",
-        "error": "ошибка обработки звонка",
-    },
-    "en": {
-        "hung_up_in_greeting": "hung up during the greeting",
-        "abandoned_in_menu": "hung up in the menu",
-        "abandoned_while_ringing": "hung up while staff phones rang",
-        "abandoned_in_queue": "hung up while waiting in the queue",
-        "abandoned": "hung up",
-        "no_answer": "nobody answered",
-        "closed_hours": "called outside office hours",
-        "holiday": "called on a holiday",
-        "voicemail": "left a voicemail",
-        "menu_no_choice": "made no choice in the menu",
-        "rejected_full": "all lines were busy",
-        "error": "the call failed",
-    },
+    "hung_up_in_greeting": lazy("hung up during the greeting"),
+    "abandoned_in_menu": lazy("hung up in the menu"),
+    "abandoned_while_ringing": lazy("hung up while staff phones rang"),
+    "abandoned_in_queue": lazy("hung up while waiting in the queue"),
+    "abandoned": lazy("hung up"),
+    "no_answer": lazy("nobody answered"),
+    "closed_hours": lazy("called outside office hours"),
+    "holiday": lazy("called on a holiday"),
+    "voicemail": lazy("left a voicemail"),
+    "menu_no_choice": lazy("made no choice in the menu"),
+    "rejected_full": lazy("all lines were busy"),
+    "error": lazy("the call failed"),
 }
 
-TEXT = {
-    "ru": {
-        "subject": "Пропущенный звонок: {customer}{name} на {company_number}",
-        "digest_subject": "Пропущенные звонки: {count}",
-        "body": ("Пропущенный звонок\n\n"
-                 "Кто звонил: {customer}{name}\n"
-                 "Куда: {company_number} ({source})\n"
-                 "Когда: {at}\n"
-                 "Причина: {reason}{short}\n"
-                 "Попыток: {count}\n"
-                 "{voicemail}"
-                 "Открыть: {link}\n"),
-        "short": " (короткий звонок)",
-        "voicemail": "Голосовое сообщение во вложении.\n",
-        "digest_line": "{at}  {customer}{name} → {company_number} ({source}): {reason}  {link}",
-    },
-    "en": {
-        "subject": "Missed call: {customer}{name} to {company_number}",
-        "digest_subject": "Missed calls: {count}",
-        "body": ("Missed call\n\n"
-                 "Caller: {customer}{name}\n"
-                 "Number called: {company_number} ({source})\n"
-                 "Time: {at}\n"
-                 "Reason: {reason}{short}\n"
-                 "Attempts: {count}\n"
-                 "{voicemail}"
-                 "Open: {link}\n"),
-        "short": " (short call)",
-        "voicemail": "The voicemail is attached.\n",
-        "digest_line": "{at}  {customer}{name} -> {company_number} ({source}): {reason}  {link}",
-    },
-}
+BODY = lazy("Missed call\n\n"
+            "Caller: %(customer)s%(name)s\n"
+            "Number called: %(company_number)s (%(source)s)\n"
+            "Time: %(at)s\n"
+            "Reason: %(reason)s%(short)s\n"
+            "Path of the call: %(path)s\n"
+            "Attempts: %(count)s\n"
+            "%(voicemail)s"
+            "Open: %(link)s\n")
 
 
-def reason_text(reason: str, language: str) -> str:
-    return REASONS[language].get(reason, reason)
+def reason_text(reason: str) -> str:
+    return _(REASONS[reason]) if reason in REASONS else reason
 
 
-def fields(facts: dict[str, Any], language: str) -> dict[str, str]:
+def path_text(steps: list[str]) -> str:
+    """The steps of the call in words, a step repeated in a row said once."""
+    kept = [kind for i, kind in enumerate(steps) if i == 0 or steps[i - 1] != kind]
+    return " → ".join(step_name(kind) for kind in kept) or "-"
+
+
+def fields(facts: dict[str, Any]) -> dict[str, str]:
     """The placeholders of one missed call, from the facts stored with the outbox row."""
-    t = TEXT[language]
     at = datetime.fromisoformat(facts["at"])
     return {
         "customer": facts["customer"] or "—",
         "name": f" ({facts['contact_name']})" if facts.get("contact_name") else "",
         "company_number": facts["company_number"],
-        "source": facts.get("source") or "-",
-        "at": at.strftime("%Y-%m-%d %H:%M:%S %z"),
-        "reason": reason_text(facts["reason"], language),
-        "short": t["short"] if facts.get("short") else "",
-        "count": str(facts.get("count", 1)),
-        "voicemail": t["voicemail"] if facts.get("voicemail") else "",
+        "source": source(facts.get("source")) or "-",
+        "at": i18n.when(at, at.tzinfo),
+        "reason": reason_text(facts["reason"]),
+        "short": _(" (short call)") if facts.get("short") else "",
+        "path": path_text(facts.get("steps", [])),
+        "count": i18n.number(facts.get("count", 1)),
+        "voicemail": _("The voicemail is attached.") + "\n" if facts.get("voicemail") else "",
         "link": facts["link"],
     }
 
 
 def render_single(facts: dict[str, Any], language: str) -> tuple[str, str]:
     """Subject and body of the mail about one missed call."""
-    t, f = TEXT[language], fields(facts, language)
-    return t["subject"].format(**f), t["body"].format(**f)
+    with i18n.language(language):
+        f = fields(facts)
+        return _("Missed call: %(customer)s%(name)s to %(company_number)s", **f), _(BODY, **f)
 
 
 def render_digest(facts: list[dict[str, Any]], language: str) -> tuple[str, str]:
-    t = TEXT[language]
-    lines = [t["digest_line"].format(**fields(f, language)) for f in facts]
-    return t["digest_subject"].format(count=len(facts)), "\n".join(lines) + "\n"
+    with i18n.language(language):
+        lines = ["{at}  {customer}{name} → {company_number} ({source}): {reason}  {link}".format(**fields(f))
+                 for f in facts]
+        return _("Missed calls: %(count)s", count=i18n.number(len(facts))), "\n".join(lines) + "\n"

@@ -8,11 +8,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from ivr import i18n
+from ivr.i18n import _, lazy
 from ivr.plan.model import (CallbackNode, ForwardNode, GotoNode, HangupNode, HuntNode, LanguageNode, MenuNode,
                             Plan, PlayNode, QueueNode, ScheduleNode, VoicemailNode)
 from ivr.plan.schedule import schedule_state
 
 MAX_STEPS = 60                        # a plan that loops without waiting is refused by `plan check`
+
+SCHEDULE_STATES = {"open": lazy("schedule %(schedule)s is open at that moment"),
+                   "closed": lazy("schedule %(schedule)s is closed at that moment"),
+                   "holiday": lazy("schedule %(schedule)s is on holiday at that moment")}
 
 PromptText = Callable[[str, str], str | None]       # (language, prompt name) -> its words, if known
 
@@ -31,37 +37,41 @@ def trace(plan: Plan, to: str, at: datetime, digits: str = "", caller: str = "",
     steps: list[Step] = []
     number = plan.numbers.get(to)
     if number is None:
-        return [Step("-", f"{to} is not a company number of this plan: the call is refused")]
+        return [Step("-", _("%(to)s is not a company number of this plan: the call is refused", to=to))]
     tz = ZoneInfo(plan.timezone)
-    steps.append(Step("-", f"{caller or 'a caller'} calls {to} ({number.source}) on "
-                           f"{at.astimezone(tz):%a %Y-%m-%d %H:%M} {plan.timezone}"))
+    local = at.astimezone(tz)
+    steps.append(Step("-", _("%(caller)s calls %(to)s (%(source)s) on %(at)s %(zone)s", caller=caller or _("a caller"),
+                             to=to, source=number.source, zone=plan.timezone,
+                             at=f"{i18n.weekday_names()[local.weekday()]} {local:%Y-%m-%d %H:%M}")))
     language, keys = plan.language, list(digits)
 
     def hear(node_id: str, prompts: tuple[str, ...]) -> None:
         for name in prompts:
             words = text(language, name)
-            steps.append(Step(node_id, f'hears {language}/{name}: "{words}"' if words else f"hears {language}/{name}"))
+            prompt = f"{language}/{name}"
+            steps.append(Step(node_id, _('hears %(prompt)s: "%(words)s"', prompt=prompt, words=words) if words
+                              else _("hears %(prompt)s", prompt=prompt)))
 
     def staff(target: str) -> str:
         person = plan.staff.get(target)
         return f"{target} ({person.name})" if person else target
 
     node_id: str | None = number.entry
-    for _ in range(MAX_STEPS):
+    for _step in range(MAX_STEPS):
         if node_id is None:
-            steps.append(Step("-", "the call ends: the PBX hangs up"))
+            steps.append(Step("-", _("the call ends: the PBX hangs up")))
             return steps
         node = plan.nodes[node_id]
         if isinstance(node, ScheduleNode):
             state = schedule_state(plan.schedules[node.schedule], at, tz)
-            steps.append(Step(node_id, f"schedule {node.schedule} is {state} at that moment"))
+            steps.append(Step(node_id, _(SCHEDULE_STATES[state], schedule=node.schedule)))
             node_id = {"open": node.open, "closed": node.closed, "holiday": node.holiday}[state]
         elif isinstance(node, PlayNode):
             hear(node_id, node.prompts)
             node_id = node.next
         elif isinstance(node, LanguageNode):
             language = node.language
-            steps.append(Step(node_id, f"switches to {language}"))
+            steps.append(Step(node_id, _("switches to %(language)s", language=language)))
             node_id = node.next
         elif isinstance(node, GotoNode):
             node_id = node.next
@@ -71,38 +81,44 @@ def trace(plan: Plan, to: str, at: datetime, digits: str = "", caller: str = "",
             if node.strategy == "ringall":
                 who = ", ".join(staff(m.target) for m in node.members)
                 longest = max((m.ring_seconds for m in node.members), default=0)
-                steps.append(Step(node_id, f"rings {who} together for up to {longest:.0f} s"))
+                steps.append(Step(node_id, _("rings %(who)s together for up to %(seconds)s s", who=who,
+                                             seconds=f"{longest:.0f}")))
             else:
                 for m in node.members:
-                    steps.append(Step(node_id, f"rings {staff(m.target)} for {m.ring_seconds:.0f} s"
-                                      + (" (they press 1 to take it)" if m.confirm else "")))
-            steps.append(Step(node_id, "the first who answers talks with the caller; if nobody does:"))
+                    steps.append(Step(node_id, _("rings %(who)s for %(seconds)s s", who=staff(m.target),
+                                                 seconds=f"{m.ring_seconds:.0f}")
+                                      + (_(" (they press 1 to take it)") if m.confirm else "")))
+            steps.append(Step(node_id, _("the first who answers talks with the caller; if nobody does:")))
             node_id = node.then
         elif isinstance(node, QueueNode):
-            offer = f"; after {node.callback_after:.0f} s in line, 1 = call me back" if node.callback_after else ""
-            steps.append(Step(node_id, f"waits in line for {', '.join(staff(a) for a in node.agents)} "
-                                       f"({node.strategy}, each rung {node.agent_ring_seconds:.0f} s){offer}"))
+            offer = _("; after %(seconds)s s in line, 1 = call me back", seconds=f"{node.callback_after:.0f}") \
+                if node.callback_after else ""
+            steps.append(Step(node_id, _("waits in line for %(agents)s (%(strategy)s, each rung %(seconds)s s)",
+                                         agents=", ".join(staff(a) for a in node.agents), strategy=node.strategy,
+                                         seconds=f"{node.agent_ring_seconds:.0f}") + offer))
             if node.max_wait:
-                steps.append(Step(node_id, f"after {node.max_wait:.0f} s without an agent:"))
+                steps.append(Step(node_id, _("after %(seconds)s s without an agent:", seconds=f"{node.max_wait:.0f}")))
             else:
-                steps.append(Step(node_id, "an agent answers when one is free; if no agent is logged in:"))
+                steps.append(Step(node_id, _("an agent answers when one is free; if no agent is logged in:")))
             node_id = node.then
         elif isinstance(node, VoicemailNode):
             hear(node_id, node.prompts)
-            steps.append(Step(node_id, f"leaves a voicemail of up to {node.max_seconds:.0f} s: a missed call"))
+            steps.append(Step(node_id, _("leaves a voicemail of up to %(seconds)s s: a missed call",
+                                         seconds=f"{node.max_seconds:.0f}")))
             node_id = node.then
         elif isinstance(node, CallbackNode):
             hear(node_id, node.prompts)
-            steps.append(Step(node_id, "asks to be called back: a missed-call item for the staff"))
+            steps.append(Step(node_id, _("asks to be called back: a missed-call item for the staff")))
             node_id = node.then
         elif isinstance(node, ForwardNode):
-            steps.append(Step(node_id, f"forwarded to {staff(node.number)} for {node.ring_seconds:.0f} s; if unanswered:"))
+            steps.append(Step(node_id, _("forwarded to %(who)s for %(seconds)s s; if unanswered:",
+                                         who=staff(node.number), seconds=f"{node.ring_seconds:.0f}")))
             node_id = node.then
         elif isinstance(node, HangupNode):
             hear(node_id, node.prompts)
-            steps.append(Step(node_id, "the call ends: the PBX hangs up"))
+            steps.append(Step(node_id, _("the call ends: the PBX hangs up")))
             return steps
-    steps.append(Step("-", f"more than {MAX_STEPS} steps: the path loops"))
+    steps.append(Step("-", _("more than %(n)s steps: the path loops", n=MAX_STEPS)))
     return steps
 
 
@@ -111,14 +127,15 @@ def _menu(node: MenuNode, keys: list[str], hear, steps: list[Step]) -> str | Non
     for attempt in range(node.retries + 1):
         hear(node.id, node.prompts)
         if not keys:
-            steps.append(Step(node.id, f"presses nothing for {node.timeout:.0f} s"))
+            steps.append(Step(node.id, _("presses nothing for %(seconds)s s", seconds=f"{node.timeout:.0f}")))
             hear(node.id, node.no_input)
             continue
         key = keys.pop(0)
         if key in node.choices:
-            steps.append(Step(node.id, f"presses {key} -> {node.choices[key]}"))
+            steps.append(Step(node.id, _("presses %(key)s -> %(next)s", key=key, next=node.choices[key])))
             return node.choices[key]
-        steps.append(Step(node.id, f"presses {key}: not in the menu"))
+        steps.append(Step(node.id, _("presses %(key)s: not in the menu", key=key)))
         hear(node.id, node.invalid)
-    steps.append(Step(node.id, f"no choice after {node.retries + 1} tries -> {node.default or 'hang up'}"))
+    steps.append(Step(node.id, _("no choice after %(n)s tries -> %(next)s", n=node.retries + 1,
+                                 next=node.default or _("hang up"))))
     return node.default

@@ -363,11 +363,12 @@ class QueueManager:
 
     # ----- what `ivr queues` and GET /api/queues show -----
 
-    async def snapshot(self, since: datetime) -> dict[str, Any]:
+    async def snapshot(self, since: datetime, until: datetime | None = None) -> dict[str, Any]:
+        """The lines and agents now, and the statistics of the calls that joined in [since, until)."""
         plan = self.plan()
         nodes = [n for n in plan.nodes.values() if isinstance(n, QueueNode)] if plan else \
             [q.node for q in self.queues.values()]
-        entries = await self.store.entries(since)
+        entries = [e for e in await self.store.entries(since) if until is None or e.joined_at < until]
         now = self._now()
         queues = []
         for node in nodes:
@@ -381,7 +382,7 @@ class QueueManager:
                 "agents": [self.agent_dict(ext, now, node.penalties.get(ext, 0)) for ext in node.agents],
                 "stats": compute(e for e in entries if e.queue == node.id).to_dict(),
             })
-        return {"since": since.isoformat(), "queues": queues}
+        return {"since": since.isoformat(), "until": until.isoformat() if until else None, "queues": queues}
 
     def agent_dict(self, ext: str, now: float | None = None, penalty: int = 0) -> dict[str, Any]:
         agent = self.agent(ext)

@@ -36,16 +36,17 @@ def queues(entries: Iterable[QueueEntry], names: Iterable[str]) -> Table:
 TRUNK_COLUMNS = (
     Column("name", lazy("Trunk or carrier"), "text"), Column("calls", lazy("Calls")),
     Column("answered", lazy("Answered")), Column("minutes", lazy("Minutes"), "number"),
-    Column("cost", lazy("Cost"), "money"),
+    Column("cost", lazy("Cost"), "money"), Column("saving", lazy("Saving"), "money"),
 )
 
 
 def trunks(report: Mapping) -> Table:
     """The trunk report (ivr.routing.report): per trunk, per carrier, and the saving against the default."""
-    rows = [{"name": r["trunk"], **{k: r[k] for k in ("calls", "answered", "minutes", "cost")}} for r in report["trunks"]]
+    shown = ("calls", "answered", "minutes", "cost", "saving")
+    rows = [{"name": r["trunk"], **{k: r[k] for k in shown}} for r in report["trunks"]]
     unknown = _("unknown carrier")
     rows += [{"name": "· " + (unknown if r["carrier"] == "unknown" else r["carrier"]),
-              **{k: r[k] for k in ("calls", "answered", "minutes", "cost")}} for r in report["carriers"]]
+              **{k: r[k] for k in shown}} for r in report["carriers"]]
     return Table("trunks", TRUNK_COLUMNS, rows)
 
 

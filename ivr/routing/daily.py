@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from ivr import i18n
 from ivr.clock import utc_now
+from ivr.i18n import _
 from ivr.plan.model import DayCap, Plan
 from ivr.security.toll_alert import ALERT_SHARE, day_start, limit_alert
 from ivr.store.db import Database
@@ -102,14 +104,19 @@ class TollGuard:
         if full in self._told:
             return
         self._told.add(full)
-        what = (f"{who}: {use.calls} of {cap.calls or 'unlimited'} calls and "
-                f"{use.seconds / 60:.0f} of {cap.minutes or 'unlimited'} minutes today")
-        if level == "stop":
-            subject = f"{plan.company}: {who} stopped, daily limit reached ({day})"
-            then = ("No further outside call is placed through it today." if key.startswith("trunk:")
-                    else "It may not call outside again today.")
-            text = f"{what}. {then} Raise `limits` in the plan if this use is expected.\n"
-        else:
-            subject = f"{plan.company}: {who} at {share:.0%} of its daily limit ({day})"
-            text = f"{what}. At 100 % it stops until tomorrow.\n"
+        with i18n.language(plan.language):         # an alert mail speaks the plan's language
+            what = _("%(who)s: %(calls)s of %(cap)s calls and %(minutes)s of %(cap_minutes)s minutes today",
+                     who=who, calls=use.calls, cap=cap.calls or _("unlimited"), minutes=f"{use.seconds / 60:.0f}",
+                     cap_minutes=cap.minutes or _("unlimited"))
+            if level == "stop":
+                subject = _("%(company)s: %(who)s stopped, daily limit reached (%(day)s)", company=plan.company,
+                            who=who, day=day)
+                then = (_("No further outside call is placed through it today.") if key.startswith("trunk:")
+                        else _("It may not call outside again today."))
+                text = _("%(what)s. %(then)s Raise `limits` in the plan if this use is expected.", what=what,
+                         then=then) + "\n"
+            else:
+                subject = _("%(company)s: %(who)s at %(share)s of its daily limit (%(day)s)", company=plan.company,
+                            who=who, share=f"{share:.0%}", day=day)
+                text = _("%(what)s. At 100 %% it stops until tomorrow.", what=what) + "\n"
         await limit_alert(self.db, full, level, what, subject, text, plan.limits.alert_to, now)

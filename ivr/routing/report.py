@@ -1,5 +1,5 @@
-"""Minutes and calls per trunk and carrier, and the estimated saving against sending everything
-through the default trunk, from Asterisk's call detail records (cdr-csv/Master.csv).
+"""Minutes and calls per trunk and carrier, and the estimated saving (in all, per trunk and per carrier)
+against sending everything through the default trunk, from Asterisk's call detail records (cdr-csv/Master.csv).
 
 An outbound attempt is a record whose dialled channel is a trunk's ("PJSIP/trunk-mts-0000002a");
 the staff dialplan keeps the E.164 number in its userfield, and so do legs the service starts.
@@ -94,14 +94,16 @@ def read_day_use(cdr: Path, since: datetime) -> DayUse:
 
 
 def summarize(attempts: Iterable[Attempt], plan: Plan, lookup: CarrierLookup,
-              since: datetime | None = None) -> dict:
+              since: datetime | None = None, until: datetime | None = None) -> dict:
+    """Attempts started in [since, until); a row's saving is what its calls cost less than through
+    the default trunk."""
     trunks = {name: route_trunk(t) for name, t in plan.trunks.items()}
     default = plan.default_trunk or None
     by_trunk: dict[str, dict] = {}
     by_carrier: dict[str, dict] = {}
     cost = default_cost = 0.0
     for a in attempts:
-        if since is not None and a.start < since:
+        if (since is not None and a.start < since) or (until is not None and a.start >= until):
             continue
         try:
             info = lookup.lookup(a.number)
@@ -110,7 +112,7 @@ def summarize(attempts: Iterable[Attempt], plan: Plan, lookup: CarrierLookup,
             continue
         minutes = a.seconds / 60
         for table, key in ((by_trunk, a.trunk), (by_carrier, info.carrier or "unknown")):
-            row = table.setdefault(key, {"calls": 0, "answered": 0, "minutes": 0.0, "cost": 0.0})
+            row = table.setdefault(key, {"calls": 0, "answered": 0, "minutes": 0.0, "cost": 0.0, "saving": 0.0})
             row["calls"] += 1
             row["answered"] += int(a.answered)
             row["minutes"] += minutes
@@ -118,24 +120,28 @@ def summarize(attempts: Iterable[Attempt], plan: Plan, lookup: CarrierLookup,
         there = price(trunks[default], info.carrier, dest_class) if default in trunks else None
         if here is not None:
             spent = here[0] * minutes
+            instead = (there[0] if there is not None else here[0]) * minutes
             cost += spent
-            by_trunk[a.trunk]["cost"] += spent
-            by_carrier[info.carrier or "unknown"]["cost"] += spent
-            default_cost += (there[0] if there is not None else here[0]) * minutes
+            default_cost += instead
+            for row in (by_trunk[a.trunk], by_carrier[info.carrier or "unknown"]):
+                row["cost"] += spent
+                row["saving"] += instead - spent
 
     def rows(table: dict[str, dict], key: str) -> list[dict]:
         return [{key: k, **{f: round(v, 2) if isinstance(v, float) else v for f, v in row.items()}}
                 for k, row in sorted(table.items())]
 
-    return {"since": since.isoformat() if since else None, "default_trunk": default,
+    return {"since": since.isoformat() if since else None, "until": until.isoformat() if until else None,
+            "default_trunk": default,
             "trunks": rows(by_trunk, "trunk"), "carriers": rows(by_carrier, "carrier"),
             "cost": round(cost, 2), "default_cost": round(default_cost, 2),
             "saving": round(default_cost - cost, 2)}
 
 
-def trunk_report(path: Path, plan: Plan, lookup: CarrierLookup, since: datetime | None = None) -> dict:
+def trunk_report(path: Path, plan: Plan, lookup: CarrierLookup, since: datetime | None = None,
+                 until: datetime | None = None) -> dict:
     try:
         with path.open(encoding="utf-8", errors="replace", newline="") as f:
-            return summarize(read_attempts(f), plan, lookup, since)
+            return summarize(read_attempts(f), plan, lookup, since, until)
     except FileNotFoundError:
-        return summarize((), plan, lookup, since)
+        return summarize((), plan, lookup, since, until)

@@ -17,7 +17,9 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from ivr import i18n
 from ivr.asterisk.process import AsteriskError, Instance
+from ivr.i18n import _
 from ivr.plan.model import Plan, Trunk
 
 log = logging.getLogger(__name__)
@@ -122,20 +124,24 @@ class TrunkWatch:
                 self._misses[s.name] = 0
                 if entry.pop("failing_since", ""):
                     log.info("trunk registration back trunk=%s", s.name)
-                    await self.alert(f"trunk:{s.name}:back:{at}", f"Trunk {s.name}: registration is back",
-                                     f"Trunk {s.name} is registered again ({at}).\n"
-                                     f"It had failed with {entry.get('last_failure', '?')} since "
-                                     f"{entry.get('last_failure_at', '?')}.\n")
+                    with i18n.language(plan.language):       # an alert mail speaks the plan's language
+                        subject = _("Trunk %(name)s: registration is back", name=s.name)
+                        body = _("Trunk %(name)s is registered again (%(at)s).\nIt had failed with %(failure)s "
+                                 "since %(since)s.\n", name=s.name, at=at, failure=entry.get("last_failure", "?"),
+                                 since=entry.get("last_failure_at", "?"))
+                    await self.alert(f"trunk:{s.name}:back:{at}", subject, body)
                 continue
             self._misses[s.name] = self._misses.get(s.name, 0) + 1
             entry.update(last_failure=s.registration, last_failure_at=at)
             if self._misses[s.name] == 2 and not entry.get("failing_since"):
                 entry["failing_since"] = at
                 log.warning("trunk registration failing trunk=%s state=%s", s.name, s.registration)
-                await self.alert(f"trunk:{s.name}:failed:{at}", f"Trunk {s.name}: registration failed",
-                                 f"Trunk {s.name} ({s.kind}) is not registered: {s.registration} ({at}).\n"
-                                 "Calls through it cannot come in. `ivr trunks` and `ivr doctor` show "
-                                 "more; docs/trunks.md says what carriers need.\n")
+                with i18n.language(plan.language):
+                    subject = _("Trunk %(name)s: registration failed", name=s.name)
+                    body = _("Trunk %(name)s (%(kind)s) is not registered: %(state)s (%(at)s).\nCalls through it "
+                             "cannot come in. `ivr trunks` and `ivr doctor` show more; docs/trunks.md says what "
+                             "carriers need.\n", name=s.name, kind=s.kind, state=s.registration, at=at)
+                await self.alert(f"trunk:{s.name}:failed:{at}", subject, body)
         self._save()
         self.states = with_history(states, self.history)
         return self.states

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ivr.i18n import lazy
 from ivr.web.access import AUDIT
 from ivr.web.console import NAV, page, render
 
@@ -16,5 +17,5 @@ async def audit_page(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app[NAV].append(("/audit", "Audit"))
+    app[NAV].append(("/audit", lazy("Audit")))
     app.router.add_get("/audit", audit_page)

@@ -14,7 +14,7 @@ from ivr.errors import InvalidInput, IvrError
 from ivr.i18n import _, weekday_names
 from ivr.web.console import page, path_id, render
 from ivr.web.keys import SERVICE
-from ivr.web.terms import term
+from ivr.terms import term
 
 COMMANDS = ("start", "pause", "resume", "cancel")
 

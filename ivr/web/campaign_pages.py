@@ -20,7 +20,7 @@ from ivr.web.campaigns import export as api_export, template as api_template
 from ivr.web.access import allowed
 from ivr.web.console import NAV, TEMPLATES, USER, page, path_id, plan_timezone, render
 from ivr.web.keys import SERVICE
-from ivr.web.terms import term
+from ivr.terms import term
 
 # Rows listed on a campaign's page at most (a filter or the export shows the others).
 ROWS_SHOWN = 300

@@ -11,7 +11,7 @@ from ivr.i18n import _, lazy
 from ivr.web.console import NAV, page, plan_timezone, render
 from ivr.web.keys import SERVICE
 from ivr.web.queues import start_of_day
-from ivr.web.terms import term
+from ivr.terms import term
 
 
 async def _snapshot(request: web.Request) -> dict:

@@ -1,6 +1,6 @@
 """Queue routes: live lines, agents and statistics; agent login/logout/pause/unpause.
 
-    GET  /api/queues[?since=ISO]                  every queue of the plan: waiting, agents, stats
+    GET  /api/queues[?since=ISO&until=ISO]        every queue of the plan: waiting, agents, stats
     POST /api/queues/agents/{ext}/{action}        action: login, logout, pause, unpause (?reason=)
     GET  /api/queues/callbacks[?limit=N]          the latest call-back requests
 """
@@ -27,9 +27,9 @@ def start_of_day(manager: QueueManager) -> datetime:
 
 async def list_queues(request: web.Request) -> web.Response:
     manager = _manager(request)
-    raw = request.query.get("since")
+    raw, end = request.query.get("since"), request.query.get("until")
     since = parse_aware(raw, "since") if raw else start_of_day(manager)
-    return web.json_response(await manager.snapshot(since))
+    return web.json_response(await manager.snapshot(since, parse_aware(end, "until") if end else None))
 
 
 async def agent_action(request: web.Request) -> web.Response:

@@ -22,7 +22,7 @@ from ivr.routing.report import cdr_path, trunk_report
 from ivr.web.console import NAV, USER, USERS, page, plan_timezone, render
 from ivr.web.keys import SERVICE
 from ivr.web.report_chart import bars, heat_rows
-from ivr.web.terms import term
+from ivr.terms import term
 
 REPORTS = {"sources": lazy("Sources"), "load": lazy("Load"), "staff": lazy("Staff"),
            "missed": lazy("Missed calls"), "queues": lazy("Queues"), "trunks": lazy("Trunks"),
@@ -82,7 +82,7 @@ async def build(request: web.Request, name: str, period: Period) -> tuple[list[T
     if name == "trunks":
         router = service.services.router
         report = await asyncio.to_thread(trunk_report, cdr_path(pbx_instance(service.settings)), router.plan(),
-                                         router.lookup, period.since)
+                                         router.lookup, period.since, period.until)
         table = other.trunks(report)
         return [table], {"chart": bars([(r["name"], [(r["answered"], "answered"), (r["calls"] - r["answered"], "missed")])
                                         for r in table.rows if not r["name"].startswith("·")]),

@@ -1,5 +1,5 @@
 """Outbound routing over HTTP: GET /api/route (the decision for a number, on live counts; the staff
-AGI script asks it with phone= and dial=1) and GET /api/reports/trunks."""
+AGI script asks it with phone= and dial=1) and GET /api/reports/trunks[?since=ISO&until=ISO]."""
 from __future__ import annotations
 
 import asyncio
@@ -10,6 +10,7 @@ from ivr.asterisk.process import AsteriskError
 from ivr.asterisk.render import pbx_instance
 from ivr.clock import parse_aware
 from ivr.errors import InvalidInput
+from ivr.i18n import _, lazy
 from ivr.routing.report import cdr_path, trunk_report
 from ivr.web.console import NAV, page, render
 from ivr.web.keys import SERVICE
@@ -29,10 +30,9 @@ async def get_route(request: web.Request) -> web.Response:
 async def get_trunk_report(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     router = service.services.router
-    raw = request.query.get("since")
-    since = parse_aware(raw, "since") if raw else None
+    since, until = (parse_aware(request.query[k], k) if request.query.get(k) else None for k in ("since", "until"))
     report = await asyncio.to_thread(trunk_report, cdr_path(pbx_instance(service.settings)),
-                                     router.plan(), router.lookup, since)
+                                     router.plan(), router.lookup, since, until)
     return web.json_response(report)
 
 
@@ -48,12 +48,13 @@ async def trunks_page(request: web.Request) -> web.Response:
     try:
         trunks, trouble = await watch.check_once(), ""
     except AsteriskError as e:
-        trunks, trouble = watch.states, f"Asterisk is not answering ({e.message}); the last check is shown."
+        trunks, trouble = watch.states, _("Asterisk is not answering (%(error)s); the last check is shown.",
+                                             error=e.message)
     return render(request, "trunks.html", trunks=trunks, trouble=trouble)
 
 
 def setup(app: web.Application) -> None:
-    app[NAV].append(("/trunks", "Trunks"))
+    app[NAV].append(("/trunks", lazy("Trunks")))
     app.router.add_get("/trunks", trunks_page)
     app.router.add_get("/api/trunks", get_trunks)
     app.router.add_get("/api/route", get_route)

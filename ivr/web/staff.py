@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from ivr.errors import InvalidInput
+from ivr.i18n import lazy
 from ivr.staff.dnd import DoNotDisturb
 from ivr.web.console import NAV, USER, page, render
 from ivr.web.keys import SERVICE
@@ -63,4 +64,4 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/api/staff/{ext}/dnd", set_dnd)
     app.router.add_get("/phones", phones_page)
     app.router.add_post("/phones/{ext}/dnd", phones_dnd)
-    app[NAV].append(("/phones", "Phones"))
+    app[NAV].append(("/phones", lazy("Phones")))

@@ -11,14 +11,16 @@ from sqlalchemy import text
 from ivr import i18n
 from ivr.store.db import open_database
 from ivr.users import UserStore
-from ivr.web.terms import TERMS
+from ivr.terms import TERMS
 
 PAGES = ["/", "/reports/sources", "/reports/load", "/reports/staff", "/reports/missed", "/reports/queues",
          "/reports/trunks", "/reports/campaigns", "/queues", "/missed", "/missed?status=all&short=1", "/calls", "/contacts",
-         "/mailbox", "/campaigns", "/campaigns/new", "/plan", "/users"]
+         "/mailbox", "/campaigns", "/campaigns/new", "/plan", "/users", "/phones", "/trunks", "/audit", "/password",
+         "/reports"]
 # Words that are data or names, never the console's own text.
 ALLOWED = {"csv", "xlsx", "vip", "ivr", "api", "admin", "pbx", "mts", "beeline",
-           "demo", "mailbox", "port"}                   # the setting demo_mailbox_port
+           "demo", "mailbox", "port",                   # the setting demo_mailbox_port
+           "alerts", "notifications", "yaml"}           # alerts: of notifications.yaml
 
 
 def english_vocabulary() -> set[str]:
@@ -36,17 +38,34 @@ def data_words(plan) -> set[str]:
 
 
 async def stored_words(settings) -> set[str]:
-    """Words of what other tests stored on this stack (campaign names, plan files, who applied them):
-    data, not the console's own text."""
+    """Words of what other tests stored on this stack (campaign names, plan files, who applied them, the
+    audit log's action codes, actors and targets): data, not the console's own text."""
     db = await open_database(settings.database_url, settings)
     try:
         async with db.session() as session:
             texts = [*(await session.execute(text("SELECT name FROM campaigns"))).scalars(),
                      *(await session.execute(text("SELECT source_file FROM plan_versions"))).scalars(),
-                     *(await session.execute(text("SELECT applied_by FROM plan_versions"))).scalars()]
+                     *(await session.execute(text("SELECT applied_by FROM plan_versions"))).scalars(),
+                     *(await session.execute(text("SELECT action || ' ' || actor || ' ' || target "
+                                                  "FROM audit_log"))).scalars()]
     finally:
         await db.close()
     return {w.lower() for t in texts for w in re.findall(r"[A-Za-z]{3,}", t or "")}
+
+
+async def detail_pages(settings) -> list[str]:
+    """One page of each kind of record other tests left on this stack: a call (with its steps), a
+    missed-call item, a campaign."""
+    db = await open_database(settings.database_url, settings)
+    try:
+        async with db.session() as session:
+            found = [(prefix, (await session.execute(text(query))).scalar())
+                     for prefix, query in (("/calls/", "SELECT max(call_id) FROM call_steps"),
+                                           ("/missed/", "SELECT max(id) FROM missed_items"),
+                                           ("/campaigns/", "SELECT max(id) FROM campaigns"))]
+    finally:
+        await db.close()
+    return [f"{prefix}{id}" for prefix, id in found if id is not None]
 
 
 async def add_user(settings, name: str, role: str, language: str) -> None:
@@ -75,7 +94,7 @@ async def test_every_page_in_russian_has_no_untranslated_text(service, settings,
     page = await log_in(browser, service, "manager")
     vocabulary, allowed = english_vocabulary(), ALLOWED | data_words(plan) | await stored_words(settings)
     leftovers = {}
-    for path in PAGES:
+    for path in PAGES + await detail_pages(settings):
         response = await page.goto(service.url + path)
         assert response.status == 200, path
         assert await page.get_attribute("html", "lang") == "ru"
@@ -91,7 +110,7 @@ async def test_every_page_in_russian_has_no_untranslated_text(service, settings,
 async def test_every_page_in_english(service, settings, browser):
     await add_user(settings, "olivia", "admin", "en")
     page = await log_in(browser, service, "olivia")
-    for path in PAGES:
+    for path in PAGES + await detail_pages(settings):
         response = await page.goto(service.url + path)
         assert response.status == 200, path
         assert await page.get_attribute("html", "lang") == "en"

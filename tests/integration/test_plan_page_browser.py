@@ -1,6 +1,6 @@
-"""The plan page in Chromium, in Russian: a pasted plan with a mistake shows the problem at its line and
-cannot be applied; a good one is applied (a new version, with who applied it), compared with the
-previous version, and rolled back."""
+"""The plan page in Chromium, in Russian: a pasted plan with a mistake shows the problem, in Russian, at
+its line and cannot be applied; the path a call would take is told in Russian; a good plan is applied (a
+new version, with who applied it), compared with the previous version, and rolled back."""
 from __future__ import annotations
 
 import re
@@ -23,7 +23,8 @@ async def test_check_apply_compare_and_roll_back(service, settings, stack_dir, b
     await page.wait_for_load_state()
     bad_line = page.locator(f"pre.checked span[data-line='{wrong_at}']")
     assert "bad" in (await bad_line.get_attribute("class"))
-    assert "main_menuu" in await bad_line.inner_text() and "столбец" in await bad_line.inner_text()
+    shown = await bad_line.inner_text()
+    assert "неизвестный узел 'main_menuu' (может быть, 'main_menu'?)" in shown and "столбец" in shown, shown
     assert "план нельзя применить" in await page.inner_text("[role=alert]")
     assert await page.get_by_role("button", name="Применить: для новых звонков").count() == 0
 
@@ -38,7 +39,8 @@ async def test_check_apply_compare_and_roll_back(service, settings, stack_dir, b
     await page.get_by_role("button", name="Показать путь").click()
     await page.wait_for_load_state()
     path = await page.inner_text("pre.path")
-    assert "schedule office is open" in path and "presses 1 -> booking" in path and "rings 101 (Hostess)" in path
+    assert "по расписанию office в этот момент открыто" in path and "нажимает 1 -> booking" in path
+    assert "звонит 101 (Hostess)" in path
     await page.get_by_role("button", name="Применить: для новых звонков").click()
     await page.wait_for_url(re.compile(r".*/plan\?message=.*"))
     status = await page.inner_text("[role=status]")

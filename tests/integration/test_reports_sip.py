@@ -1,9 +1,14 @@
 """Report numbers checked against calls placed through the real stack: three calls to the advert's
 number on a Wednesday, one of them missed at 13:10, show in the sources report, in the 13:00 cell of
-the load heatmap, and on the home dashboard."""
+the load heatmap, and on the home dashboard; the console's pages show the same numbers in Russian and
+in English."""
 from __future__ import annotations
 
 import asyncio
+import re
+
+import aiohttp
+from test_console_pages_browser import add_user
 
 from ivr.testing.world import Behaviour
 
@@ -17,12 +22,26 @@ def ads_row(report: dict) -> dict:
                 {"calls": 0, "unique": 0, "new": 0, "answered": 0, "missed": 0, "lost": 0})
 
 
+async def console_page(settings, service, path: str, language: str) -> str:
+    """A console page as a user who reads `language` sees it."""
+    name = f"reports-{language}"
+    await add_user(settings, name, "admin", language)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:     # cookies of an IP
+        async with http.post(service.url + "/login", data={"username": name, "password": "pages-pass-1"}) as r:
+            assert r.status == 200, await r.text()
+        async with http.get(service.url + path) as r:
+            assert r.status == 200
+            page = await r.text()
+    assert f'<html lang="{language}">' in page and 'name="password"' not in page      # logged in
+    return page
+
+
 def cell(report: dict, weekday: int, hour: int) -> dict:
     return next((c for c in report["heat"] if (c["weekday"], c["hour"]) == (weekday, hour)),
                 {"calls": 0, "missed": 0})
 
 
-async def test_three_advert_calls_one_missed_at_1310(service_process, world, plan):
+async def test_three_advert_calls_one_missed_at_1310(service_process, world, plan, settings):
     service_process.stop()
     service_process.start(IVR_CLOCK=WEDNESDAY_1310)
     await service_process.wait_ready()
@@ -63,6 +82,18 @@ async def test_three_advert_calls_one_missed_at_1310(service_process, world, pla
         assert (wednesday_13["calls"] - was["calls"], wednesday_13["missed"] - was["missed"]) == (3, 1)
         hour = next(r for r in load["rows"] if r["hour"] == "13:00")
         assert hour["needed"] >= 1 and hour["free"] is not None
+
+        # The pages a manager opens show the same numbers, in Russian and in English.
+        for language, words in (("ru", "звонков: %(calls)s, пропущено: %(missed)s"),
+                                ("en", "%(calls)s calls, %(missed)s missed")):
+            page = await console_page(settings, service, f"/reports/sources?{DAY}", language)
+            row = next(r for r in re.findall(r"<tr>(.*?)</tr>", page, re.S) if ADS in r)
+            shown = dict(re.findall(r'data-key="(\w+)">([^<]*)<', row))
+            assert {k: int(shown[k]) for k in ("calls", "missed", "lost")} == \
+                {k: now[k] for k in ("calls", "missed", "lost")}, (language, shown)
+            page = await console_page(settings, service, f"/reports/load?{DAY}", language)
+            title = words % {"calls": wednesday_13["calls"], "missed": wednesday_13["missed"]}
+            assert 'data-cell="2-13"' in page and f'title="{title}"' in page, (language, title)
 
         today = (await service.get("/api/dashboard"))["today"]
         assert today["calls"] - before_today["calls"] == 3

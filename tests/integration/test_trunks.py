@@ -146,7 +146,7 @@ async def test_registration_loss_and_recovery_are_shown_and_mailed(carriers, wor
     world_conf.write_text(world_conf.read_text().replace("password = reg-secret-7001", "password = changed-1234"))
     world.instance.cli("module reload res_pjsip.so")
     pbx.cli("pjsip send register trunk-reg-reg")
-    failed = await wait_mail(mailbox, "Trunk reg: registration failed")
+    failed = await wait_mail(mailbox, "Транк reg: регистрация не проходит")
     assert failed["To"] == "admin@test.example"
     shown = trunks(env)["reg"]
     assert shown["registration"] != "Registered" and shown["last_failure"] and not shown["ok"]
@@ -156,7 +156,7 @@ async def test_registration_loss_and_recovery_are_shown_and_mailed(carriers, wor
     plan = load_plan(carriers.env_carriers["IVR_PLAN_FILE"], secrets_path=SECRETS)
     render_world(settings, plan, WorldLayout(WORLD_IP, 8088, PBX_IP, 5060), world.instance)
     world.instance.cli("module reload res_pjsip.so")
-    await wait_mail(mailbox, "Trunk reg: registration is back")
+    await wait_mail(mailbox, "Транк reg: регистрация восстановлена")
     # The carrier's reloaded registrar may refuse one more REGISTER in flight before it takes the
     # retry: `ivr trunks` shows the state the PBX reaches, not one passing moment.
     for _ in range(40):

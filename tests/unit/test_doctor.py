@@ -35,4 +35,4 @@ def test_doctor_names_what_is_wrong(tmp_path, monkeypatch, capsys):
     ]
     for start in expected:
         assert any(line.startswith(start) for line in lines), (start, out)
-    assert lines[-1] == f"{sum(1 for line in lines if line.startswith('PROBLEM'))} problem(s)"
+    assert lines[-1] == f"{sum(1 for line in lines if line.startswith('PROBLEM'))} problems"

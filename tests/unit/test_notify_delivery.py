@@ -31,7 +31,7 @@ def facts(call_id: int, **extra) -> dict:
     base = {"item_id": 7, "call_id": call_id, "customer": "+79161000001", "contact_name": "Анна Иванова",
             "company_number": "+74951110000", "source": "main-line", "at": "2026-11-25T11:00:05+03:00",
             "reason": "abandoned_in_menu", "node": "main_menu", "short": False, "count": 1, "voicemail": "",
-            "link": "http://console/missed/7"}
+            "steps": ["enter", "played", "played", "digit", "caller_hung_up"], "link": "http://console/missed/7"}
     return {**base, **extra}
 
 
@@ -66,7 +66,8 @@ async def test_mail_reaches_smtp_with_its_fields_in_russian(db, mailbox):
     assert mail["X-IVR-Key"] == "mail:call1:boss@example.com"
     assert "+79161000001" in mail["Subject"] and "+74951110000" in mail["Subject"]
     body = mail.get_body().get_content()
-    for text in ("Анна Иванова", "main-line", "2026-11-25 11:00:05 +0300", "положил трубку в меню",
+    for text in ("Анна Иванова", "main-line", "25.11.2026, 11:00", "положил трубку в меню",
+                 "Ход звонка: вход → сообщение → нажата клавиша → абонент положил трубку",
                  "http://console/missed/7"):
         assert text in body, text
     assert await worker.run_once() == 0                   # sent once, never again
@@ -83,7 +84,9 @@ async def test_english_mail_with_the_voicemail_as_mp3(db, mailbox, tmp_path):
     worker = OutboxWorker(Outbox(db), {"mail": MailDelivery(MailServer("127.0.0.1", mailbox.port))}, FakeClock().now)
     await worker.run_once()
     (mail,) = await mailbox.wait_for(1)
-    assert "left a voicemail" in mail.get_body().get_content()
+    body = mail.get_body().get_content()
+    assert "left a voicemail" in body and "Time: 11/25/26, 11:00\u202fAM" in body
+    assert "Path of the call: entered → prompt played → key pressed → caller hung up" in body
     (attachment,) = list(mail.iter_attachments())
     assert attachment.get_content_type() == "audio/mpeg" and attachment.get_filename() == "call3.mp3"
     data = attachment.get_content()

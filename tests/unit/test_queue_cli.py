@@ -99,7 +99,7 @@ async def test_with_the_service_running_the_api_is_used(settings, capsys):
         assert await asyncio.to_thread(run, ["queues"], settings) == 0
         out = capsys.readouterr().out
         assert "queue line (ringall): 1 waiting" in out and "+79160000001" in out
-        assert "agent    101  logged_out" in out
+        assert "agent    101  logged out" in out
     finally:
         await runner.cleanup()
         await manager.stop()

@@ -59,6 +59,11 @@ async def test_queues_show_line_agents_and_todays_statistics(db: Database):
         assert line["stats"]["agents"] == {"101": {"calls": 1, "talk_seconds": 90.0}}
         wider = await (await client.get("/api/queues", params={"since": "2026-11-24T00:00:00+03:00"})).json()
         assert wider["queues"][0]["stats"]["abandoned"] == 1
+        # An end date: yesterday only (the callers who joined before today's midnight).
+        yesterday = await (await client.get("/api/queues", params={"since": "2026-11-24T00:00:00+03:00",
+                                                                   "until": "2026-11-25T00:00:00+03:00"})).json()
+        assert yesterday["until"] == "2026-11-25T00:00:00+03:00"
+        assert (yesterday["queues"][0]["stats"]["abandoned"], yesterday["queues"][0]["stats"]["answered"]) == (1, 0)
         bad = await client.get("/api/queues", params={"since": "yesterday"})
         assert bad.status == 400 and (await bad.json())["error"] == "invalid-input"
     finally:

@@ -189,11 +189,14 @@ def test_report_minutes_cost_and_saving(plan):
         ("mts", "+79161234567", True, 120), ("default", "+79261234567", False, 0)]
     report = summarize(attempts, plan, Lookup())
     assert report["trunks"] == [
-        {"trunk": "default", "calls": 1, "answered": 0, "minutes": 0.0, "cost": 0.0},
-        {"trunk": "mts", "calls": 1, "answered": 1, "minutes": 2.0, "cost": 0.0}]
+        {"trunk": "default", "calls": 1, "answered": 0, "minutes": 0.0, "cost": 0.0, "saving": 0.0},
+        {"trunk": "mts", "calls": 1, "answered": 1, "minutes": 2.0, "cost": 0.0, "saving": 4.8}]
+    assert [(r["carrier"], r["saving"]) for r in report["carriers"]] == [("megafon", 0.0), ("mts", 4.8)]
     assert (report["cost"], report["default_cost"], report["saving"]) == (0.0, 4.8, 4.8)
     later = summarize(attempts, plan, Lookup(), since=datetime(2026, 11, 25, 8, 30, tzinfo=timezone.utc))
     assert [r["trunk"] for r in later["trunks"]] == ["default"]
+    earlier = summarize(attempts, plan, Lookup(), until=datetime(2026, 11, 25, 8, 30, tzinfo=timezone.utc))
+    assert [r["trunk"] for r in earlier["trunks"]] == ["mts"] and earlier["until"] == "2026-11-25T08:30:00+00:00"
 
 
 def test_report_counts_legs_the_service_starts_once(plan):

@@ -95,5 +95,5 @@ async def test_alerts_at_80_and_100_once_a_day(tmp_path, monkeypatch):
     guard = TollGuard(lambda since: use, None, lambda: MORNING)  # type: ignore[arg-type]
     await guard.usage(plan)
     await guard.usage(plan)
-    assert sorted(sent) == [("2026-11-25:phone:101:stop", "stop", "T: phone 101 stopped, daily limit reached (2026-11-25)"),
-                            ("2026-11-25:trunk:default:alert", "alert", "T: trunk default at 80% of its daily limit (2026-11-25)")]
+    assert sorted(sent) == [("2026-11-25:phone:101:stop", "stop", "T: phone 101 остановлен, дневной лимит исчерпан (2026-11-25)"),
+                            ("2026-11-25:trunk:default:alert", "alert", "T: trunk default — 80% дневного лимита (2026-11-25)")]

@@ -90,10 +90,10 @@ async def test_a_failure_is_alerted_at_the_second_check_once_and_its_recovery(tm
     assert mails == []                                  # one bad check is not yet an alert
     states = await check("Rejected")
     await check("Unregistered")
-    assert mails == ["Trunk reg: registration failed"]
+    assert mails == ["Транк reg: регистрация не проходит"]          # the plan speaks Russian
     assert states["reg"].last_failure == "Rejected" and states["reg"].failing_since
     states = await check("Registered")
-    assert mails == ["Trunk reg: registration failed", "Trunk reg: registration is back"]
+    assert mails == ["Транк reg: регистрация не проходит", "Транк reg: регистрация восстановлена"]
     assert states["reg"].ok and states["reg"].last_failure == "Unregistered"
     # The record survives a restart of the service (and `ivr trunks` reads it).
     again = TrunkWatch(asterisk, lambda: plan(tmp_path), lambda: clock[0], tmp_path / "trunks.json", alert, 1)

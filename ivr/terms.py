@@ -1,5 +1,6 @@
-"""Words for the codes the console shows (call outcomes, missed-call reasons, statuses, campaign
-outcomes, roles): marked for the catalogue here, translated where they are shown (`term` in templates)."""
+"""Words for the codes the console, the mails and the CLI show (call outcomes, missed-call reasons,
+statuses, campaign outcomes, roles, the steps of a call): marked for the catalogue here, translated where
+they are shown (`term` and `step_name` in templates)."""
 from __future__ import annotations
 
 from ivr.i18n import gettext, lazy
@@ -19,7 +20,7 @@ TERMS = {
     "active": lazy("open and taken"), "open": lazy("open"), "taken": lazy("taken"), "closed": lazy("closed"),
     "all": lazy("all"), "called_back": lazy("called back"), "done": lazy("done"),
     "customer_called": lazy("the customer called again"), "reached": lazy("reached"),
-    "missed": lazy("missed"), "not_reached": lazy("not reached yet"),
+    "missed": lazy("missed"), "not_reached": lazy("not reached yet"), "total": lazy("total"),
     # campaigns: statuses of a campaign and of a row, outcomes, answers
     "draft": lazy("draft"), "running": lazy("running"), "paused": lazy("paused"), "cancelled": lazy("cancelled"),
     "ready": lazy("waiting"), "calling": lazy("calling"),
@@ -44,15 +45,73 @@ TERMS = {
     "source_campaign": lazy("campaign call"), "source_staff": lazy("staff phone"),
     # who applied a plan version, when it was the service itself
     "first start": lazy("first start"),
+    # trunks: how a trunk is known, and its registration as Asterisk says it
+    "trunk_register": lazy("registers"), "trunk_client": lazy("client"), "trunk_peer": lazy("by address"),
+    "trunk_Registered": lazy("registered"), "trunk_Unregistered": lazy("not registered"),
+    "trunk_Rejected": lazy("rejected"), "trunk_": lazy("(by address)"),
+    # what became of an action in the audit log
+    "audit_ok": lazy("done"), "audit_failed": lazy("failed"), "audit_throttled": lazy("throttled"),
     # roles
     "admin": lazy("administrator"), "dispatcher_role": lazy("dispatcher"), "ops_role": lazy("operations"),
     "viewer_role": lazy("viewer"),
 }
 
 
+# The steps of a call's journal (ivr/calls/journal.py, the call-back's and staff calls' steps).
+STEPS = {
+    "enter": lazy("entered"), "played": lazy("prompt played"), "announce": lazy("announcement"),
+    "digit": lazy("key pressed"), "language": lazy("language chosen"), "schedule": lazy("schedule checked"),
+    "ring": lazy("ringing"), "ring_end": lazy("ringing ended"), "answered": lazy("answered"),
+    "picked_up": lazy("picked up"), "picked_up_after_restart": lazy("picked up after a restart"),
+    "manager_first": lazy("the manager's phone first"), "member_hung_up": lazy("staff member hung up"),
+    "nobody_answered": lazy("nobody answered"), "caller_hung_up": lazy("caller hung up"),
+    "skipped": lazy("skipped"), "retries_exhausted": lazy("no more tries"), "fail_over": lazy("next trunk"),
+    "queued": lazy("queued"), "queue_refused": lazy("queue refused"), "left_queue": lazy("left the queue"),
+    "callback_offered": lazy("call-back offered"), "callback_not_offered": lazy("call-back not offered"),
+    "callback_declined": lazy("call-back declined"), "callback_requested": lazy("call-back requested"),
+    "voicemail_started": lazy("voicemail started"), "voicemail_left": lazy("voicemail left"),
+    "transfer": lazy("transferred"), "confirm": lazy("confirmation"), "campaign_answer": lazy("campaign answer"),
+    "campaign_callback": lazy("call-back to a campaign call"), "dial": lazy("dialled"),
+    "staff_ringing": lazy("staff phone ringing"), "staff_ring_timeout": lazy("staff phone did not answer"),
+    "staff_ring_end": lazy("staff phone stopped ringing"), "staff_answered": lazy("staff answered"),
+    "customer_ringing": lazy("customer's phone ringing"), "trunk_failed": lazy("trunk failed"),
+    "customer_not_reached": lazy("customer not reached"), "customer_answered": lazy("customer answered"),
+    "hung_up": lazy("hung up"), "error": lazy("error"), "callback": lazy("call-back started"),
+    "callback_agent_answered": lazy("call-back: agent answered"),
+    "callback_agent_no_answer": lazy("call-back: agent did not answer"),
+    "callback_dial": lazy("call-back: dialling the customer"), "callback_result": lazy("call-back: result"),
+    "callback_connected": lazy("call-back: connected"), "callback_ended": lazy("call-back ended"),
+    "callback_trunk_failed": lazy("call-back: trunk failed"),
+}
+
+
+def step_name(kind: str) -> str:
+    """The words for a step of a call; an unknown kind is shown as it is."""
+    return gettext(STEPS[kind]) if kind in STEPS else kind.replace("_", " ")
+
+
+def _kind_of(group: str, code: str | None) -> str:
+    """The word for `code` among `group`'s terms; a code not listed is shown as it is."""
+    return term(f"{group}_{code or ''}") if f"{group}_{code or ''}" in TERMS else (code or "")
+
+
 def source(code: str | None) -> str:
     """A call's source: an advert's name as the admin wrote it, or the word for an outbound kind."""
-    return term(f"source_{code}") if f"source_{code}" in TERMS else (code or "")
+    return _kind_of("source", code)
+
+
+def role(code: str) -> str:
+    """A user's role in words ("admin" is a term of its own; the others end in _role)."""
+    return term(code if code == "admin" else f"{code}_role")
+
+
+def audit_outcome(code: str) -> str:
+    return _kind_of("audit", code)
+
+
+def trunk(code: str | None) -> str:
+    """A trunk's kind (register, client, peer) or registration state (Registered, ...; "" for a peer)."""
+    return _kind_of("trunk", code)
 
 
 def term(code: str | None) -> str:
