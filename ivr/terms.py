@@ -85,8 +85,75 @@ STEPS = {
     "customer_hung_up": lazy("customer hung up"), "on_duty": lazy("on duty"),
     "transfer_code": lazy("transfer code keyed"), "transfer_failed": lazy("transfer failed"),
     "consult_end": lazy("consultation ended"), "recording": lazy("recorded"),
-    "recording_skipped": lazy("not recorded"), "transfer_asked": lazy("transfer asked from the console"),
+    "recording_skipped": lazy("not recorded"),
+    "node_lost": lazy("cut off: a server failed"), "transfer_asked": lazy("transfer asked from the console"),
 }
+
+
+# The details a step carries (its data's keys), in the order a person reads them. A unit test checks that
+# every key a step is written with is named here.
+DETAILS = {
+    "node_kind": lazy("kind"), "prompts": lazy("prompts"), "interrupted": lazy("interrupted"),
+    "digits": lazy("keys"), "language": lazy("language"), "schedule": lazy("schedule"), "state": lazy("now"),
+    "member": lazy("staff"), "target": lazy("phone"), "trunk": lazy("trunk"), "attempt": lazy("attempt"),
+    "seconds": lazy("seconds"), "after_seconds": lazy("after, s"), "waited_seconds": lazy("waited, s"),
+    "estimate_seconds": lazy("expected wait, s"), "position": lazy("position"), "cause": lazy("cause"),
+    "status": lazy("result"), "result": lazy("result"), "reason": lazy("why"), "why": lazy("why"),
+    "error": lazy("error"), "detail": lazy("detail"), "default": lazy("then"), "manager": lazy("manager"),
+    "roster": lazy("roster"), "person": lazy("on duty"), "by": lazy("by"), "to": lazy("to"),
+    "mode": lazy("how"), "refused": lazy("refused"), "user": lazy("console user"), "transferred": lazy("transferred"),
+    "picked_up_by": lazy("picked up by"), "number": lazy("number"), "phone": lazy("phone"),
+    "staff": lazy("staff"), "agent": lazy("agent"), "agents": lazy("agents"), "item": lazy("missed call"),
+    "callback_id": lazy("call-back"), "campaign": lazy("campaign"), "row": lazy("row"), "trip": lazy("trip"),
+    "answer": lazy("answer"), "confirmed": lazy("confirmed"), "vip": lazy("VIP"), "file": lazy("file"),
+    "recording": lazy("recording"), "box": lazy("voice mailbox"), "stereo": lazy("stereo"),
+    "resumed": lazy("resumed"), "node": lazy("server"), "caller_hung_up": lazy("caller hung up"), "offset": lazy("from, s"),
+}
+
+# Codes that appear as a step's values (besides the TERMS): dial results, transfer modes, reasons.
+DETAIL_VALUES = {
+    "ANSWER": lazy("answered"), "BUSY": lazy("busy"), "NOANSWER": lazy("no answer"), "CANCEL": lazy("cancelled"),
+    "CONGESTION": lazy("network busy"), "CHANUNAVAIL": lazy("unreachable"), "attended": lazy("attended"),
+    "blind": lazy("blind"), "node": lazy("to a menu step"), "consulted_gone": lazy("the consulted phone hung up"),
+    "target_hung_up": lazy("the called phone hung up"), "nobody on duty": lazy("nobody on duty"),
+    "roster unavailable": lazy("roster unavailable"), "unavailable": lazy("unavailable"),
+    "withheld_number": lazy("number withheld"), "agent": lazy("agent"), "customer": lazy("customer"),
+    "staff": lazy("staff"), "disk_low": lazy("disk almost full"), "failed": lazy("failed"),
+    "dnd": lazy("do not disturb"), "offline": lazy("offline"), "in_use": lazy("on a call"),
+}
+
+
+# The kinds of plan steps (ivr/plan/nodes), the value of an "entered" step's node_kind.
+NODE_KINDS = {
+    "play": lazy("announcement"), "goto": lazy("go to"), "language": lazy("language choice"),
+    "hangup": lazy("hang up"), "menu": lazy("menu"), "schedule": lazy("schedule"), "hunt": lazy("ring staff"),
+    "forward": lazy("forward"), "queue": lazy("queue"), "voicemail": lazy("voicemail"), "callback": lazy("call-back"),
+}
+
+
+def step_details(data: dict) -> list[tuple[str, str]]:
+    """A step's data as (label, value) pairs in the current language: known codes in words, yes/no for
+    flags, lists joined; names, numbers and files as they are. An unknown key keeps its code."""
+    shown = []
+    for key, value in data.items():
+        if value is None or value == "" or value == []:
+            continue
+        label = gettext(DETAILS[key]) if key in DETAILS else key.replace("_", " ")
+        shown.append((label, gettext(NODE_KINDS[value]) if key == "node_kind" and value in NODE_KINDS
+                      else _value(value)))
+    return shown
+
+
+def _value(value) -> str:
+    if isinstance(value, bool):
+        return gettext(lazy("yes")) if value else gettext(lazy("no"))
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_value(v) for v in value)
+    if isinstance(value, str):
+        if value in DETAIL_VALUES:
+            return gettext(DETAIL_VALUES[value])
+        return term(value) if value in TERMS else value
+    return str(value)
 
 
 def step_name(kind: str) -> str:

@@ -10,7 +10,7 @@ from ivr.config import Settings
 from ivr.i18n import _
 from ivr.store.calls import CallStore
 from ivr.store.db import open_database
-from ivr.terms import source, step_name, term
+from ivr.terms import source, step_details, step_name, term
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -50,6 +50,6 @@ def calls_command(args: argparse.Namespace, settings: Settings) -> int:
               f"{c.company_number:14}  {source(c.source):14}  {secs:>5}  {outcome}")
         if args.id is not None:
             for s in c.steps:
-                data = " ".join(f"{k}={v}" for k, v in s.data.items())
+                data = "; ".join(f"{label}: {value}" for label, value in step_details(s.data))
                 print(f"       {s.at.astimezone():%H:%M:%S.%f}"[:-3] + f"  {s.node:14} {step_name(s.kind):16} {data}")
     return 0

@@ -14,7 +14,7 @@ from ivr import i18n
 from ivr.clock import utc_now
 from ivr.i18n import _
 from ivr.plan.problem_text import message as problem_message
-from ivr.terms import audit_outcome, role, source, step_name, term, trunk
+from ivr.terms import audit_outcome, role, source, step_details, step_name, term, trunk
 from ivr.web.access import AUDIT, SESSION, SESSIONS, THROTTLE, USER, USERS, allowed, client_address
 from ivr.web.keys import PLANS
 
@@ -27,7 +27,7 @@ TEMPLATES = jinja2.Environment(
 )
 TEMPLATES.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)   # type: ignore[attr-defined]
 TEMPLATES.globals.update(languages=i18n.NAMES, number=i18n.number, percent=i18n.percent, duration=i18n.duration,
-                         term=term, role=role, source=source, step_name=step_name, trunk=trunk,
+                         term=term, role=role, source=source, step_name=step_name, step_details=step_details, trunk=trunk,
                          audit_outcome=audit_outcome, problem_message=problem_message,
                          tr=i18n.gettext)      # tr: a text chosen at run time, no %-formatting
 # Console pages other capabilities add: (path, title) shown in the navigation.

@@ -32,8 +32,9 @@ def english_vocabulary() -> set[str]:
 
 
 def data_words(plan) -> set[str]:
+    prompts = [p for node in plan.nodes.values() for p in getattr(node, "prompts", ())]   # sound file names
     words = [plan.company, *(s.name for s in plan.staff.values()), *(n.source for n in plan.numbers.values()),
-             *plan.nodes, *plan.trunks, "manager", "olivia", "demo"]
+             *plan.nodes, *plan.trunks, *plan.schedules, *prompts, "manager", "olivia", "demo"]
     return {w.lower() for text in words for w in re.findall(r"[A-Za-z]{3,}", text or "")}
 
 
