@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.client import AriClient, AriConflict, AriError, ChannelGone
 from ivr.ari.events import ChannelDestroyed, ChannelStateChange, Dial, StasisStart
+from ivr.calls.legs import quietly
 from ivr.calls.outcome import AS_DIAL_STATUS, Outcome, of_cause
 from ivr.calls.session import CallEnded, CallSession
 from ivr.calls.supervisor import CallSupervisor
@@ -138,6 +139,7 @@ class CampaignDialer:
         # reconciles it. One node: to this service (two services may share one PBX).
         self.instance = settings.node_name or instance_name(settings.web_port)
         self.watchers: dict[int, asyncio.Task] = {}          # attempt id -> its watcher
+        self.ringing: dict[int, Attempt] = {}                # watched attempts not answered (yet)
         # Attempts this process dials or watches, from their claim on: reconcile leaves them alone.
         self.owned: set[int] = set()
         self._claiming = asyncio.Lock()                      # a claim and its `owned` vs. reconcile
@@ -182,6 +184,7 @@ class CampaignDialer:
             try:
                 if self.ari.connected:
                     await self._dial_running()
+                    await self._drop_cancelled()
                     # An attempt left undialled by an unexpected error is open and unwatched: settle
                     # it now and then instead of only after the next ARI reconnect.
                     if time.monotonic() - last_reconcile > RECONCILE_SECONDS:
@@ -210,6 +213,17 @@ class CampaignDialer:
             return
         for campaign in running:
             left = await self._dial_due(campaign, left)
+
+    async def _drop_cancelled(self) -> None:
+        """A cancelled campaign's calls still ringing are hung up: nobody is asked about a trip that
+        was called off. Answered ones finish their conversation."""
+        if not self.ringing:
+            return
+        cancelled = {c.id for c in await self.store.list("cancelled")}
+        for attempt in [a for a in self.ringing.values() if a.campaign_id in cancelled]:
+            log.info("campaign cancelled: ringing call hung up attempt=%s number=%s", attempt.id, attempt.number)
+            self.ringing.pop(attempt.id, None)
+            await quietly(self.ari.hangup(attempt.channel_id), "cancelled campaign call")
 
     async def _dial_due(self, campaign: Campaign, left: int | None = None) -> int | None:
         """Dials the campaign's due rows, at most `left` (None: no daily limit); returns what is left."""
@@ -356,6 +370,8 @@ class CampaignDialer:
                     log.exception("campaign dial failed attempt=%s", attempt.id)
                     return
             while True:
+                if attempt.answered_at is None:
+                    self.ringing[attempt.id] = attempt
                 if sub is None:                       # Asterisk refused the dial: the trunk's trouble
                     outcome, trunk_failed = "congestion", True
                 else:
@@ -383,6 +399,7 @@ class CampaignDialer:
             if sub is not None:
                 sub.cancel()
             self.watchers.pop(attempt.id, None)
+            self.ringing.pop(attempt.id, None)
             self.owned.discard(attempt.id)
             if not freed:
                 self._free_slot(attempt)
@@ -411,6 +428,8 @@ class CampaignDialer:
                 answered |= status == "ANSWER"
             elif isinstance(event, ChannelStateChange) and event.channel.id == attempt.channel_id:
                 answered |= event.channel.state == "Up"
+            if answered:
+                self.ringing.pop(attempt.id, None)
             elif isinstance(event, ChannelDestroyed) and event.channel.id == attempt.channel_id:
                 return LegEnd(event.cause, status, answered or event.channel.state == "Up")
 

@@ -251,6 +251,7 @@ async def test_a_staff_phones_outside_call_is_recorded(recording_plan, world, st
     phone = await world.dial_from_phone("103", "89165550011")
     [callee] = [await incoming(world, customer)]
     await asyncio.wait_for(callee.answered.wait(), 15)
+    await asyncio.wait_for(phone.answered.wait(), 5)    # the PBX answers the phone just after the callee
     await speak(world, callee, CALLER_HZ)
     await speak(world, phone, DESK_HZ)
     await asyncio.sleep(3.0)
