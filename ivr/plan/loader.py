@@ -15,7 +15,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ivr.plan.errors import PlanError, Problem
 from ivr.plan.model import Plan
 from ivr.plan.validate import PlanBuilder, PromptExists
-from ivr.yaml_reader import compose, read_text
+from ivr.yaml_reader import YNode, compose, read_text
 
 __all__ = ["PlanError", "Problem", "load_plan", "load_plan_text", "round_trip_yaml"]
 
@@ -71,16 +71,17 @@ def load_plan_text(text: str, source_name: str, *, secrets_path: str | Path | No
     problems += builder.problems
     if problems or plan is None:
         raise PlanError(problems or [Problem(source_name, 1, 1, "the plan is not usable")])
-    _check_round_trip(text, source_name)
+    _check_round_trip(root, source_name)
     return dataclasses.replace(plan, source=source_name,
                                checksum=hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
-def _check_round_trip(text: str, source: str) -> None:
+def _check_round_trip(root: YNode, source: str) -> None:
     """The app rewrites plans with ruamel's round-trip loader, which converts what validation read as
-    text (a date-like `2026-02-30` becomes an exception there); a plan it cannot load is refused."""
+    text (a date-like `2026-02-30` becomes an exception there); a plan it cannot load is refused.
+    Constructed from the nodes already composed: parsing the text again cost as much as the rest."""
     try:
-        round_trip_yaml().load(text)
+        round_trip_yaml().constructor.construct_document(root)
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)

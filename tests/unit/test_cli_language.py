@@ -10,7 +10,7 @@ import pytest
 
 from ivr import i18n
 from ivr.cli import main
-from ivr.cli.language import choose, from_environment
+from ivr.cli.language import choose, from_environment, plan_language
 from ivr.config import ROOT, load_settings
 from ivr.plan.errors import PlanError
 from ivr.plan.loader import load_plan
@@ -36,6 +36,18 @@ def test_lang_option_then_environment_then_the_plan():
     assert choose(None, {}, elsewhere) == i18n.DEFAULT
     with pytest.raises(SystemExit):
         choose("de", {}, settings)
+
+
+@pytest.mark.parametrize("text, found", [
+    ("company: X\nlanguage: en\n", "en"), ("language: 'ru'   # the callers'\n", "ru"),
+    ('language: "en"\nlanguages: [ru, en]\n', "en"), ("menu:\n  language: en\n", None),   # nested: not the plan's
+    ("language: de\n", None), ("company: X\n", None),
+])
+def test_the_plans_language_is_found_without_parsing_the_plan(tmp_path, text, found):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(text + "broken: [\n", encoding="utf-8")           # a plan that does not parse
+    settings = dataclasses.replace(load_settings(env={}), plan_file=str(plan))
+    assert plan_language(settings) == found
 
 
 @pytest.mark.parametrize("path", BAD, ids=lambda p: p.name)
