@@ -23,7 +23,7 @@ from ivr.config import Settings
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
-RECLAIM_SECONDS = 3.0
+RECLAIM_SECONDS = 10.0     # generous: on a busy machine a holder may take seconds to reconnect
 CHECK_TIMEOUT = 2.0
 # classid of our advisory locks in pg_locks; the name's hash is their objid.
 NAMESPACE = 0x1F0C1
