@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from ivr.ari.client import AriError
 from ivr.asterisk.process import AsteriskError, Instance
 from ivr.calls.legs import quietly
 from ivr.calls.session import CallSession
@@ -41,6 +42,9 @@ SUFFIX = ".ogg"
 # Channel variable holding the relative name: a call picked up again after a restart keeps its file.
 VARIABLE = "IVR_RECORDING"
 ALERT_EVERY = timedelta(hours=1)
+# Asterisk's remote console reads a command in one 512-byte buffer: a longer `asterisk -rx` line is cut,
+# and a cut `mixmonitor start` starts nothing and says nothing.
+CLI_LINE_MAX = 511
 # MixMonitor's arguments are split at commas and the CLI line at blanks and quotes.
 _UNSAFE = re.compile(r"[\s,\"'\\;|&$`]")
 
@@ -68,10 +72,13 @@ def name_for(channel_id: str, started: datetime) -> str:
 
 
 def finish_command(raw: Path, final: Path, stereo: bool, ffmpeg: str = "ffmpeg") -> str:
-    """What Asterisk runs when the recording ends: compress, then drop the raw file."""
+    """What Asterisk runs (sh -c) when the recording ends: compress, then drop the raw file. In the
+    files' directory, their common stem in a shell variable: the whole CLI line must fit Asterisk's
+    511 bytes (`$f` is the shell's; Asterisk substitutes only `${...}`)."""
+    assert raw.parent == final.parent and raw.stem == final.stem
     channels = "2" if stereo else "1"
-    return (f"{ffmpeg} -nostdin -loglevel error -y -f s16le -ar {SAMPLE_RATE} -ac 2 -i {raw} "
-            f"-ac {channels} -c:a libopus -b:a {BITRATE} {final} && rm -f {raw}")
+    return (f"cd {raw.parent} && f={raw.stem} && {ffmpeg} -nostdin -v error -y -f s16le -ar {SAMPLE_RATE} "
+            f"-ac 2 -i $f{raw.suffix} -ac {channels} -c:a libopus -b:a {BITRATE} $f{final.suffix} && rm -f $f{raw.suffix}")
 
 
 def mixmonitor_arguments(raw: Path, command: str) -> str:
@@ -129,21 +136,36 @@ class Recorder:
             return Skipped("failed", str(e)[:200])
         return Started(name, mixmonitor_arguments(raw, finish_command(raw, final, stereo, self.ffmpeg)))
 
-    async def start(self, channel_id: str, started: datetime, stereo: bool) -> Started | Skipped:
-        """Start recording the customer's channel now (Asterisk's CLI). Never raises for the call."""
+    async def start(self, channel_id: str, started: datetime, stereo: bool,
+                    channel_name: str = "") -> Started | Skipped:
+        """Start recording the customer's channel now (Asterisk's CLI). Never raises for the call.
+        The CLI finds a channel by a prefix of its name, else of its uniqueid: the id "17965.5" would
+        also match "17965.5-leg1" or "17965.50", so the channel's full name is given when known, and
+        MixMonitor is checked to be running on it."""
         prepared = await self.prepare(channel_id, started, stereo)
         if isinstance(prepared, Skipped):
             return prepared
-        name = prepared.name
+        name, target = prepared.name, channel_name or channel_id
+        raw = (self.directory / name).with_suffix(".raw")
+        line = mixmonitor_cli(target, prepared.arguments)
+        if len(line.encode()) > CLI_LINE_MAX:
+            log.error("recording not started call=%s: the command is %d bytes, Asterisk's CLI takes %d; "
+                      "use a shorter recordings_dir", channel_id, len(line.encode()), CLI_LINE_MAX)
+            return Skipped("failed", "recordings_dir too long for Asterisk's CLI")
         try:
-            out = await asyncio.to_thread(self.instance.cli, mixmonitor_cli(channel_id, prepared.arguments))
+            out = await asyncio.to_thread(self.instance.cli, line)
+            running = "" if out.strip() else await asyncio.to_thread(self.instance.cli, f"mixmonitor list {target}")
         except AsteriskError as e:
             log.error("recording not started call=%s error=%s", channel_id, e)
             return Skipped("failed", str(e)[:200])
         if out.strip():                      # the CLI prints only on trouble ("No channel ...")
             log.error("recording not started call=%s asterisk=%s", channel_id, out.strip()[:200])
             return Skipped("failed", out.strip()[:200])
-        log.info("recording started call=%s file=%s stereo=%s", channel_id, name, stereo)
+        if str(raw.with_suffix("")) not in running:     # MixMonitor lists the file without its extension
+            log.error("recording not running call=%s channel=%s asterisk=%s", channel_id, target,
+                      running.strip()[-200:])
+            return Skipped("failed", f"MixMonitor is not running on {target}")
+        log.info("recording started call=%s channel=%s file=%s stereo=%s", channel_id, target, name, stereo)
         return prepared
 
     async def _disk_alert(self, free: int) -> None:
@@ -169,7 +191,11 @@ async def record_call(call: CallSession, recorder: Recorder, plan: Plan, now: da
     if plan.recording.consent:
         await call.play((CONSENT_PROMPT,))
     started = now.astimezone(ZoneInfo(plan.timezone)) if plan.timezone else now
-    result = await recorder.start(call.channel_id, started, plan.recording.stereo)
+    try:
+        channel_name = (await call.ari.get_channel(call.channel_id)).name
+    except AriError:                           # gone: the CLI says so below
+        channel_name = ""
+    result = await recorder.start(call.channel_id, started, plan.recording.stereo, channel_name)
     if isinstance(result, Started):            # a caller gone meanwhile leaves nothing to mark
         await quietly(call.ari.set_var(call.channel_id, VARIABLE, result.name), "recording mark")
     return result

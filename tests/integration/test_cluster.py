@@ -391,7 +391,10 @@ async def test_calls_and_their_records_survive_a_database_restart(cluster, world
     try:
         await until(leases_back, 15, "the holders taking their leases back")
     except AssertionError as e:
-        raise AssertionError(f"{e}: wanted {leases}, last seen {seen_leases[-2:]}") from None
+        lines = {i.name: [line for line in (layout.root / i.name / "service.log").read_text(errors="replace")
+                          .splitlines() if "lease" in line][-8:] for i in layout.instances}
+        raise AssertionError(f"{e}: wanted {leases}, last seen {seen_leases[-2:]}; the instances' lease "
+                             f"log: {lines}") from None
     assert not legs[1].ended.is_set()           # the other caller talked through the restart
     await world.hangup(legs[1])
     for caller in callers:

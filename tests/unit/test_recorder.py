@@ -3,12 +3,13 @@ the retention purge on a given day, the disk-space guard, and who took part in a
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from datetime import date, datetime, timezone
 
 import pytest
 
 from ivr.asterisk.process import Instance
-from ivr.calls.recording import Recorder, Skipped, Started, finish_command, mixmonitor_arguments, \
+from ivr.calls.recording import CLI_LINE_MAX, Recorder, Skipped, Started, finish_command, mixmonitor_arguments, \
     mixmonitor_cli, name_for, purge
 from ivr.campaigns.config import load_profiles_text
 from ivr.errors import ConfigError
@@ -72,10 +73,30 @@ def test_files_are_named_by_the_local_day_and_kept_inside_the_directory(tmp_path
 def test_the_cli_line_records_both_directions_and_compresses_at_the_end(tmp_path):
     raw, final = tmp_path / "a.raw", tmp_path / "a.ogg"
     stereo, mono = finish_command(raw, final, True), finish_command(raw, final, False)
-    assert f"-ac 2 -i {raw} -ac 2 -c:a libopus" in stereo and f"-i {raw} -ac 1 " in mono
-    assert stereo.endswith(f"{final} && rm -f {raw}")
+    assert stereo.startswith(f"cd {tmp_path} && f=a && ")
+    assert "-ac 2 -i $f.raw -ac 2 -c:a libopus" in stereo and "-i $f.raw -ac 1 " in mono
+    assert stereo.endswith("$f.ogg && rm -f $f.raw")
     line = mixmonitor_cli("1796542766.0", mixmonitor_arguments(raw, stereo))
     assert line == f'mixmonitor start 1796542766.0 "{raw},D,{stereo}"' and line.count(",") == 2
+
+
+def test_a_cli_line_asterisk_would_cut_is_refused_not_sent(tmp_path):
+    # Asterisk's remote console reads 511 bytes of a command: a longer `mixmonitor start` started
+    # nothing and said nothing (seen with the test stacks' longer paths).
+    started = datetime(2026, 11, 25, 11, 0, tzinfo=timezone.utc)
+    deep = tmp_path / ("d" * 200) / "recordings"
+    pbx = FakePbx(attaches=True)
+    recorder = Recorder(Instance("pbx", tmp_path, None), deep, 0, _no_alert, lambda: started)
+    recorder.instance = pbx
+    result = asyncio.run(recorder.start("1796557900.5", started, True, "PJSIP/trunk-default-00000005"))
+    assert isinstance(result, Skipped) and "too long" in result.detail and pbx.lines == []
+    # the test stacks' own directory, and a sample install's, fit with room to spare
+    for directory in (Path("/tmp/ivr-tests/run-31885/popen-gw0/stack0/var/recordings"),
+                      Path("/var/lib/ivr-pbx/recordings")):
+        raw = directory / name_for("camp-1234-56789-3", started)
+        line = mixmonitor_cli("PJSIP/trunk-a-carrier-0000000a", mixmonitor_arguments(
+            raw.with_suffix(".raw"), finish_command(raw.with_suffix(".raw"), raw, True, "/usr/bin/ffmpeg")))
+        assert len(line) < CLI_LINE_MAX - 100, len(line)
 
 
 async def _no_alert(key: str, subject: str, body: str) -> None:
@@ -136,3 +157,30 @@ def test_a_campaign_profile_may_record_its_calls():
         load_profiles_text(text.replace("{value}", "sometimes"), "campaigns.yaml")
     assert [str(p) for p in info.value.problems] == [
         "campaigns.yaml:5:13: profile 'recorded' record: expected yes or no, got 'sometimes'"]
+
+
+class FakePbx:
+    """Asterisk's CLI as MixMonitor answers it: `start` prints nothing; `list` shows what runs."""
+
+    def __init__(self, attaches: bool):
+        self.attaches, self.lines, self.running = attaches, [], ""
+
+    def cli(self, command: str) -> str:
+        self.lines.append(command)
+        if command.startswith("mixmonitor start") and self.attaches:
+            self.running = command.split('"')[1].split(",")[0].removesuffix(".raw")
+        return f"MixMonitor ID\tFile\n===\n0x1\t{self.running}\n" if command.startswith("mixmonitor list") else ""
+
+
+def test_recording_is_started_on_the_channel_by_name_and_checked_running(tmp_path):
+    started = datetime(2026, 11, 25, 11, 0, tzinfo=timezone.utc)
+    for attaches, kind in ((True, Started), (False, Skipped)):
+        pbx = FakePbx(attaches)
+        recorder = Recorder(Instance("pbx", tmp_path, None), tmp_path / "rec", 0, _no_alert, lambda: started)
+        recorder.instance = pbx
+        result = asyncio.run(recorder.start("1796557900.5", started, True, "PJSIP/trunk-default-00000005"))
+        assert isinstance(result, kind), result
+        # the name, not the id: the CLI would take "1796557900.5" as a prefix of "1796557900.5-leg3" too
+        assert [line.split()[:3] for line in pbx.lines] == [
+            ["mixmonitor", "start", "PJSIP/trunk-default-00000005"], ["mixmonitor", "list", "PJSIP/trunk-default-00000005"]]
+    assert result.reason == "failed" and "not running" in result.detail
