@@ -47,7 +47,7 @@ _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _CALLER_ID = re.compile(r"\+?[0-9]{0,15}")
 _DIAL = re.compile(r"\+?[0-9]{6,18}")
 _RECORDING = re.compile(r"\d{4}/\d{2}/\d{2}/[A-Za-z0-9_.-]+\.ogg")
-_MIXMONITOR = re.compile(r"/[A-Za-z0-9_./-]+\.raw,D,[A-Za-z0-9_./:=&+ -]+")   # file,options,command: no quotes
+_MIXMONITOR = re.compile(r"/[A-Za-z0-9_./-]+\.raw,D,[A-Za-z0-9_./:=&+$ -]+")   # file,options,command: no quotes ($f: the shell's)
 
 
 class RouteError(Exception):

@@ -184,3 +184,19 @@ def test_recording_is_started_on_the_channel_by_name_and_checked_running(tmp_pat
         assert [line.split()[:3] for line in pbx.lines] == [
             ["mixmonitor", "start", "PJSIP/trunk-default-00000005"], ["mixmonitor", "list", "PJSIP/trunk-default-00000005"]]
     assert result.reason == "failed" and "not running" in result.detail
+
+
+def test_the_outbound_agi_lets_the_staff_recording_command_through(tmp_path):
+    """A phone's recorded outside call: the AGI checks MixMonitor's arguments from the service before
+    the dialplan gets them; the real command passes, a quote does not."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("outbound_agi", Path(__file__).parents[2] / "agi_scripts" / "outbound.py")
+    agi = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(agi)
+    raw = Path("/var/lib/ivr-pbx/recordings") / name_for("1796557900.5", datetime(2026, 11, 25, 11, 0))
+    arguments = mixmonitor_arguments(raw.with_suffix(".raw"), finish_command(raw.with_suffix(".raw"), raw, True,
+                                                                           "/usr/bin/ffmpeg"))
+    record = {"name": "2026/11/25/110000-1796557900.5.ogg", "arguments": arguments}
+    assert agi.checked_record({"record": record}) == record
+    with pytest.raises(agi.RouteError):
+        agi.checked_record({"record": {**record, "arguments": arguments + '"; reboot'}})
