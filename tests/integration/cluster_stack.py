@@ -69,10 +69,11 @@ def reap_stale_cluster() -> None:
 
 
 @asynccontextmanager
-async def running_cluster(tmp_path_factory, plan: str) -> AsyncIterator[tuple[ClusterLayout, dict[str, str]]]:
-    """Two nodes, svc1 and svc2 serving them, svc1b standing by for node1, all on `plan`. Several
-    service processes: each runs the real clock (a fixed test clock runs on from each process's
-    own start, so they would disagree)."""
+async def running_cluster(tmp_path_factory, plan: str, settings: dict[str, str] | None = None,
+                          ) -> AsyncIterator[tuple[ClusterLayout, dict[str, str]]]:
+    """Two nodes, svc1 and svc2 serving them, svc1b standing by for node1, all on `plan`, with
+    `settings` (IVR_* variables) added. Several service processes: each runs the real clock (a fixed
+    test clock runs on from each process's own start, so they would disagree)."""
     reap_stale_cluster()
     root = tmp_path_factory.mktemp("cluster")
     # The `postgres` OS user cannot enter pytest's private temp directories.
@@ -89,7 +90,7 @@ async def running_cluster(tmp_path_factory, plan: str) -> AsyncIterator[tuple[Cl
         f"  - {{name: svc1b, node: node1, web_host: {CNET}.31, web_port: {CWEB}}}\n", encoding="utf-8")
     env = {"IVR_PLAN_FILE": str(root / "ivr.yaml"), "IVR_SECRETS_FILE": str(PLANS / "secrets.yaml"),
            "IVR_SETTINGS": str(PLANS / "settings.yaml"), "IVR_CLOCK": "",
-           "IVR_CLUSTER_FILE": str(root / "cluster.yaml")}
+           "IVR_CLUSTER_FILE": str(root / "cluster.yaml"), **(settings or {})}
     layout = load_layout(load_settings(env=env))
     try:
         await start_cluster(layout, env)
@@ -132,24 +133,25 @@ def status(env: dict[str, str]) -> dict:
     return json.loads(out.stdout)
 
 
-def admin(layout: ClusterLayout) -> dict[str, str]:
-    """svc2's credentials: the admin token it writes for local `ivr` commands (svc2 is never killed)."""
-    token = (layout.root / layout.instances[1].name / "cli-token").read_text().strip()
+def admin(layout: ClusterLayout, via: int = 1) -> dict[str, str]:
+    """An instance's credentials (svc2 by default: only the last test kills it): the admin token it
+    writes for local `ivr` commands."""
+    token = (layout.root / layout.instances[via].name / "cli-token").read_text().strip()
     return {"Authorization": f"Bearer {token}"}
 
 
-async def call_records(layout: ClusterLayout) -> list[dict]:
-    """The shared database's latest call records, through svc2 (never killed)."""
-    async with aiohttp.ClientSession(headers=admin(layout)) as http:
-        async with http.get(f"{layout.instances[1].url}/api/calls?limit=200") as r:
+async def call_records(layout: ClusterLayout, via: int = 1) -> list[dict]:
+    """The shared database's latest call records, through one instance."""
+    async with aiohttp.ClientSession(headers=admin(layout, via)) as http:
+        async with http.get(f"{layout.instances[via].url}/api/calls?limit=200") as r:
             return (await r.json())["calls"]
 
 
-async def call_nodes(layout: ClusterLayout, first: int, count: int) -> dict[str, str]:
+async def call_nodes(layout: ClusterLayout, first: int, count: int, via: int = 1) -> dict[str, str]:
     """caller -> node prefix of the channel id, from the shared call records (either instance)."""
     wanted = {f"+7916555{first + i:04d}" for i in range(count)}
     for _ in range(50):
-        found = {c["caller"]: c["channel_id"].split("-", 1)[0] for c in await call_records(layout)
+        found = {c["caller"]: c["channel_id"].split("-", 1)[0] for c in await call_records(layout, via)
                  if c["caller"] in wanted}
         if len(found) == count:
             return found
@@ -157,9 +159,9 @@ async def call_nodes(layout: ClusterLayout, first: int, count: int) -> dict[str,
     raise AssertionError(f"call records missing for {sorted(wanted - set(found))}")
 
 
-async def finished_record(layout: ClusterLayout, caller: str) -> dict:
+async def finished_record(layout: ClusterLayout, caller: str, via: int = 1) -> dict:
     for _ in range(50):
-        mine = [c for c in await call_records(layout) if c["caller"] == caller and c["ended_at"]]
+        mine = [c for c in await call_records(layout, via) if c["caller"] == caller and c["ended_at"]]
         if mine:
             return mine[0]
         await asyncio.sleep(0.2)

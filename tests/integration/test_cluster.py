@@ -9,15 +9,8 @@ nodes CNET.21 and CNET.22; the instances take web ports of their own (CWEB, CWEB
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import socket
-import re
-import shutil
 import signal
-import subprocess
-import sys
-import tempfile
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -27,156 +20,47 @@ import aiohttp
 import asyncpg
 import pytest
 
-from ivr.asterisk.process import Instance
-from ivr.asterisk.render import WorldLayout, render_world
 from ivr.campaigns.config import load_profiles
 from ivr.campaigns.model import Passenger
 from ivr.campaigns.service import create_campaign
 from ivr.campaigns.store import CampaignStore
 from ivr.cluster.database import start_database, stop_database
-from ivr.cluster.layout import load_layout
-from ivr.cluster.run import instance_pid, node_instance, node_settings, start_cluster, stop_cluster
+from ivr.cluster.run import instance_pid, node_instance, node_settings
 from ivr.cluster.lease import JOBS_KEY, holders
-from ivr.config import ROOT, Settings, load_settings
+from ivr.config import Settings, load_settings
 from ivr.plan.loader import load_plan
 from ivr.store import open_database
-from ivr.testing.world import Behaviour, World, wait_registered
+from ivr.testing.world import Behaviour
 
 from test_campaign_crash import PROFILE as CRASH_PROFILE, check_never_twice_and_answers_kept, scripts
 from test_demo import demo_module
 from test_routing import dial_from_phone
 
-from conftest import NET, PLANS, plan_text
+from cluster_stack import (EDGE_IP, active_calls, admin, answered_calls, call_nodes, finished_record,
+                           on_cluster_net, running_cluster, running_world, status)
+from conftest import PLANS, plan_text
 
-_prefix, _third = NET.rsplit(".", 1)
-CNET = f"{_prefix}.{int(_third) + 32}"
-CWEB = 18200 + 2 * int(_third)
-EDGE_IP, WORLD_IP = f"{CNET}.1", f"{CNET}.2"
-NUMBER = "+74951110000"
-PG_PREFIX = f"ivr-cluster-pg-{CNET}-"
 NODE_LOST_SECONDS = 3       # a node's ARI away this long: its calls are lost (compressed from 10)
 TAKEOVER_SECONDS = 5        # the issue's bound for another instance to serve a dead one's node
 SETTLING_SECONDS = 2        # after it: the survivor still starting the taken-over node's service
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def reap_stale_cluster() -> None:
-    """A killed earlier run on this net leaves its processes in their own sessions: Asterisks and
-    Kamailio on this net's addresses, the services on their ports, PostgreSQL in its directory."""
-    sockets = subprocess.run(["ss", "-Hulnpt"], capture_output=True, text=True).stdout
-    ours = (f" {CNET}.", f" 127.0.0.1:{CWEB} ", f" 127.0.0.1:{CWEB + 1} ")
-    for line in sockets.splitlines():
-        if any(o in line for o in ours):
-            for pid in re.findall(r"pid=(\d+)", line):
-                subprocess.run(["kill", "-9", pid], check=False)
-    for stale in Path(tempfile.gettempdir()).glob(f"{PG_PREFIX}*"):
-        stop_database(stale)
-        shutil.rmtree(stale, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 async def cluster(tmp_path_factory):
-    reap_stale_cluster()
-    root = tmp_path_factory.mktemp("cluster")
-    # The `postgres` OS user cannot enter pytest's private temp directories.
-    database_dir = Path(tempfile.mkdtemp(prefix=PG_PREFIX))
-    # Several service processes: each runs the real clock (a fixed test clock runs on from each
-    # process's own start, so they would disagree), and the office is always open.
-    always_open = plan_text().replace(f"{NET}.", f"{CNET}.").replace('hours: {mon-fri: "09:00-18:00", sat: "10:00-15:00"}',
-                                      'hours: {daily: "00:00-24:00"}').replace(
+    # The office always open: the instances run the real clock.
+    always_open = on_cluster_net(plan_text()).replace('hours: {mon-fri: "09:00-18:00", sat: "10:00-15:00"}',
+                                                     'hours: {daily: "00:00-24:00"}').replace(
         "holidays: [{date: 2026-11-04, name: Unity Day}]", "holidays: []")
     assert "daily" in always_open and "Unity Day" not in always_open
-    (root / "ivr.yaml").write_text(always_open, encoding="utf-8")
-    (root / "cluster.yaml").write_text(
-        f"edge: {{address: {EDGE_IP}, port: 5060}}\n"
-        f"database_port: {_free_port()}\ndatabase_directory: {database_dir}\n"
-        f"directory: {root}/var\n"
-        f"nodes:\n  - {{name: node1, address: {CNET}.21}}\n  - {{name: node2, address: {CNET}.22}}\n"
-        f"instances:\n  - {{name: svc1, node: node1, web_port: {CWEB}}}\n"
-        f"  - {{name: svc2, node: node2, web_port: {CWEB + 1}}}\n"
-        # node1's standby: the same port on an address of this net
-        f"  - {{name: svc1b, node: node1, web_host: {CNET}.31, web_port: {CWEB}}}\n", encoding="utf-8")
-    env = {"IVR_PLAN_FILE": str(root / "ivr.yaml"), "IVR_SECRETS_FILE": str(PLANS / "secrets.yaml"),
-           "IVR_SETTINGS": str(PLANS / "settings.yaml"), "IVR_CLOCK": "",
-           "IVR_CLUSTER_FILE": str(root / "cluster.yaml"), "IVR_NODE_LOST_SECONDS": str(NODE_LOST_SECONDS)}
-    layout = load_layout(load_settings(env=env))
-    try:
-        await start_cluster(layout, env)
-        yield layout, env
-    finally:
-        stop_cluster(layout, env)
-        shutil.rmtree(database_dir, ignore_errors=True)
+    async with running_cluster(tmp_path_factory, always_open,
+                               {"IVR_NODE_LOST_SECONDS": str(NODE_LOST_SECONDS)}) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
-async def world(cluster, tmp_path_factory):
-    layout, env = cluster
-    settings = node_settings(layout, layout.nodes[0], env)
-    plan = load_plan(Path(env["IVR_PLAN_FILE"]), secrets_path=PLANS / "secrets.yaml")
-    instance = Instance("world", layout.root / "world", Path(settings.asterisk_rootfs))
-    world_layout = WorldLayout(WORLD_IP, 8088, EDGE_IP, 5060)
-    render_world(settings, plan, world_layout, instance)
-    (instance.spool / "recording").mkdir(parents=True, exist_ok=True)
-    instance.start()
-    carriers = {t.host.split(":")[0]: name for name, t in plan.trunks.items()}
-    driver = World(world_layout.ari_url, world_layout.ari_user, world_layout.ari_password,
-                   instance.spool, carriers=carriers)
-    try:
-        await driver.start()
-        # The phones register with the edge (Kamailio's registrar), not with a node.
-        await wait_registered(instance, list(plan.staff))
+async def world(cluster):
+    async with running_world(*cluster) as driver:
         yield driver
-    finally:
-        await driver.stop()
-        instance.stop()
-
-
-def active_calls(asterisk: Instance) -> int:
-    return int(asterisk.cli("core show calls").split()[0])
-
-
-def status(env: dict[str, str]) -> dict:
-    out = subprocess.run([sys.executable, "-m", "ivr.cli", "cluster", "status", "--json"], cwd=ROOT,
-                         env={**os.environ, **env}, capture_output=True, text=True, timeout=30)
-    return json.loads(out.stdout)
-
-
-def admin(layout, via: int = 1) -> dict[str, str]:
-    """An instance's credentials (svc2 by default: only the last test kills it): the admin token it
-    writes for local `ivr` commands."""
-    token = (layout.root / layout.instances[via].name / "cli-token").read_text().strip()
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def call_nodes(layout, first: int, count: int, via: int = 1) -> dict[str, str]:
-    """caller -> node prefix of the channel id, from the shared call records (either instance)."""
-    wanted = {f"+7916555{first + i:04d}" for i in range(count)}
-    url = f"{layout.instances[via].url}/api/calls?limit=200"
-    async with aiohttp.ClientSession(headers=admin(layout, via)) as http:
-        for _ in range(50):
-            async with http.get(url) as r:
-                calls = (await r.json())["calls"]
-            found = {c["caller"]: c["channel_id"].split("-", 1)[0] for c in calls if c["caller"] in wanted}
-            if len(found) == count:
-                return found
-            await asyncio.sleep(0.2)
-    raise AssertionError(f"call records missing for {sorted(wanted - set(found))}")
-
-
-async def finished_record(layout, caller: str, via: int = 1) -> dict:
-    async with aiohttp.ClientSession(headers=admin(layout, via)) as http:
-        for _ in range(50):
-            async with http.get(f"{layout.instances[via].url}/api/calls?limit=200") as r:
-                mine = [c for c in (await r.json())["calls"] if c["caller"] == caller and c["ended_at"]]
-            if mine:
-                return mine[0]
-            await asyncio.sleep(0.2)
-    raise AssertionError(f"the call from {caller} was never finished")
 
 
 class InstanceApi:
@@ -189,12 +73,6 @@ class InstanceApi:
         async with aiohttp.ClientSession(headers=self.headers) as http, http.get(self.url + path) as r:
             assert r.status == 200, (path, r.status)
             return await r.json()
-
-
-async def answered_calls(world: World, count: int, first: int) -> list:
-    legs = [await world.call(NUMBER, f"+7916555{first + i:04d}") for i in range(count)]
-    await asyncio.gather(*(asyncio.wait_for(leg.answered.wait(), 10) for leg in legs))
-    return legs
 
 
 async def test_phone_calls_phone_through_the_edge(cluster, world):
