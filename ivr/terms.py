@@ -145,6 +145,10 @@ def step_details(data: dict) -> list[tuple[str, str]]:
 
 
 def _value(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return ", ".join(f"{label}: {shown}" for label, shown in step_details(value))
     if isinstance(value, bool):
         return gettext(lazy("yes")) if value else gettext(lazy("no"))
     if isinstance(value, (list, tuple)):

@@ -11,7 +11,9 @@ PostgreSQL releases the lock and a waiting instance takes the lease. Three ways 
 - `acquire()`: the first to ask gets it (the cluster's singleton jobs).
 
 After a database restart every lock is gone at once: the holders take theirs again (`hold`), and
-waiters that lost their connection wait `RECLAIM_SECONDS` before trying, so the holders come first.
+waiters that lost their connection wait `RECLAIM_SECONDS` before trying, and longer (up to
+`RECLAIM_MAX_SECONDS`) while the instance last seen holding the lease is connected again: a live
+holder, however slow to reconnect, gets its lease back; a dead one is not waited for.
 """
 from __future__ import annotations
 
@@ -23,7 +25,9 @@ from ivr.config import Settings
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
-RECLAIM_SECONDS = 10.0     # generous: on a busy machine a holder may take seconds to reconnect
+RECLAIM_SECONDS = 3.0
+RECLAIM_MAX_SECONDS = 30.0
+ALIVE = "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1"
 CHECK_TIMEOUT = 2.0
 # classid of our advisory locks in pg_locks; the name's hash is their objid.
 NAMESPACE = 0x1F0C1
@@ -74,6 +78,7 @@ class Lease:
         self._held: set[str] = set()                # locks held on the current connection
         self._connected_once = False
         self._reconnected_at: float | None = None   # monotonic time of the last connection after a loss
+        self._last_holder: str | None = None        # the other instance last seen holding the lease
 
     # ----- the connection -----
 
@@ -104,10 +109,18 @@ class Lease:
             raise
 
     async def _may_try(self) -> bool:
-        """Connected, and not just after a reconnection (the holders take their leases back first)."""
+        """Connected, and not just after a reconnection: the holders take their leases back first,
+        and a holder that is connected again (alive) is given the time it takes."""
         if await self._connection() is None:
             return False
-        return self._reconnected_at is None or time.monotonic() - self._reconnected_at >= RECLAIM_SECONDS
+        if self._reconnected_at is None:
+            return True
+        waited = time.monotonic() - self._reconnected_at
+        if waited < RECLAIM_SECONDS:
+            return False
+        if waited >= RECLAIM_MAX_SECONDS or self._last_holder is None:
+            return True
+        return not await self._query(ALIVE, self._last_holder)
 
     async def _try(self, key: str) -> bool:
         """Take the lock unless held already (a session's advisory locks stack: take each once)."""
@@ -122,7 +135,10 @@ class Lease:
             await self._query("SELECT pg_advisory_unlock($1, hashtext($2))", NAMESPACE, key)
 
     async def _holder(self, key: str) -> str | None:
-        return await self._query(HOLDER, NAMESPACE, key)
+        holder = await self._query(HOLDER, NAMESPACE, key)
+        if key == self.key and holder is not None and holder != self.holder:
+            self._last_holder = holder
+        return holder
 
     # ----- waiting for it -----
 
@@ -139,8 +155,9 @@ class Lease:
                         await self._unlock(standby)
                     log.info("lease taken key=%s holder=%s", self.key, self.holder)
                     return
+                holder = await self._holder(self.key)       # remembered for after a database restart
                 if not logged:
-                    log.info("lease held by %s, waiting key=%s", await self._holder(self.key), self.key)
+                    log.info("lease held by %s, waiting key=%s", holder, self.key)
                     logged = True
             except Exception as e:
                 log.warning("lease: waiting key=%s error=%s", self.key, e)

@@ -162,11 +162,20 @@ def hint_state(pbx, ext: str) -> str:
     return found.group(1) if found else ""
 
 
+async def hint_becomes(pbx, ext: str, wanted, timeout: float = 5) -> str:
+    """The hint's state once `wanted(state)` holds: Asterisk updates device states on its own thread,
+    a moment after the API has answered."""
+    deadline = time.monotonic() + timeout
+    while not wanted(state := hint_state(pbx, ext)) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    return state
+
+
 async def test_do_not_disturb_shows_on_the_phones_lamp_and_sends_internal_calls_to_the_box(office, world, pbx):
     status, _ = await office.post("/api/staff/102/dnd", {"on": True})
     try:
         assert status == 200
-        assert hint_state(pbx, "102") == "Busy", pbx.cli("core show hint 102")   # BLF: red
+        assert await hint_becomes(pbx, "102", lambda s: s == "Busy") == "Busy", pbx.cli("core show hint 102")  # BLF: red
         world.reset()
         world.behaviours["102"] = Behaviour("answer")
         leg = await world.dial_from_phone("101", "102")
@@ -176,7 +185,8 @@ async def test_do_not_disturb_shows_on_the_phones_lamp_and_sends_internal_calls_
         assert not [p for p in world.incoming if p.target == "102"]          # 102 never rang
     finally:
         status, _ = await office.post("/api/staff/102/dnd", {"on": False})
-    assert status == 200 and hint_state(pbx, "102") != "Busy", pbx.cli("core show hint 102")
+    assert status == 200 and await hint_becomes(pbx, "102", lambda s: s != "Busy") != "Busy", \
+        pbx.cli("core show hint 102")
 
 
 async def test_the_owner_records_a_greeting_with_star98_and_callers_hear_it(office, world, pbx):

@@ -3,6 +3,7 @@ over, a node is taken over only once its holder has gone, and `holders` names wh
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 
 import pytest
@@ -79,3 +80,29 @@ async def test_the_jobs_lease_goes_to_one_instance_and_moves_when_it_dies(settin
         waiting.cancel()
         await asyncio.gather(waiting, return_exceptions=True)
         await second.release()
+
+
+async def test_after_a_database_restart_a_live_holder_gets_its_lease_back_first(settings, monkeypatch):
+    """Every lock goes with a restart. A waiter that reconnected leaves a free lease to the instance it
+    last saw holding it while that instance is connected again (alive, if slow), and takes it once
+    that instance is gone."""
+    from ivr.cluster import lease as lease_module
+    monkeypatch.setattr(lease_module, "RECLAIM_SECONDS", 0.2)
+    holder = Lease(settings, node_key("node1"), "svc1b")
+    await holder.acquire()
+    taker = Lease(settings, node_key("node1"), "svc2")
+    assert await taker._holder(taker.key) == "svc1b"
+    await holder.release()                                   # the restart: the lock is gone ...
+    other_lease_of_svc1b = Lease(settings, JOBS_KEY, "svc1b")
+    await other_lease_of_svc1b._connection()                 # ... but svc1b is connected again
+    taker._reconnected_at = time.monotonic()
+    taking = asyncio.create_task(taker.acquire())
+    try:
+        await asyncio.sleep(1.2)
+        assert not taking.done()                             # a live holder is waited for
+        await other_lease_of_svc1b.release()                 # svc1b dies
+        await asyncio.wait_for(taking, 5)
+        assert (await holders(settings, [node_key("node1")]))[node_key("node1")] == "svc2"
+    finally:
+        taking.cancel()
+        await taker.release()

@@ -90,3 +90,10 @@ def test_every_node_kind_has_a_name():
     assert set(KINDS) <= set(NODE_KINDS)
     with i18n.language("ru"):
         assert step_details({"node_kind": "hangup"}) == [("тип", "положить трубку")]
+
+
+def test_nothing_of_a_missing_or_nested_value_reads_as_code():
+    with i18n.language("ru"):
+        shown = step_details({"prompts": ["welcome", None], "detail": {"reason": "failed", "error": None}})
+    assert shown == [("записи", "welcome, "), ("подробности", "почему: не удалось")]
+    assert "None" not in repr(shown)
