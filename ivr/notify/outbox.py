@@ -9,6 +9,7 @@ receiver can tell.)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from ivr.store.models import OutboxRow
 log = logging.getLogger(__name__)
 
 CHANNELS = ("mail", "digest", "webhook")
+# At a stop, a message being handed over is given this long to be taken and marked sent.
+STOP_GRACE_SECONDS = 10.0
 
 
 class DeliveryFailed(IvrError):
@@ -155,25 +158,36 @@ class OutboxWorker:
             if message.channel == "digest":
                 batch = await self.outbox.pending_digest(message.target, self.now()) or [message]
             done.update(m.id for m in batch)
-            ids = [m.id for m in batch]
+            sending = asyncio.ensure_future(self._deliver(message, batch))
             try:
-                deliver = self.deliverers.get(message.channel)
-                if deliver is None:
-                    raise DeliveryFailed(f"no {message.channel} delivery is configured")
-                await deliver(batch)
-            except (DeliveryFailed, OSError, asyncio.TimeoutError) as e:
-                text = getattr(e, "message", "") or f"{type(e).__name__}: {e}"
-                attempts = message.attempts + 1
-                retry_at = self.now() + timedelta(seconds=backoff(attempts, self.retry_max_seconds))
-                await self.outbox.mark_failed(ids, text, retry_at)
-                log.warning("notification not delivered key=%s channel=%s attempt=%d retry_at=%s error=%s",
-                            message.key, message.channel, attempts, retry_at.isoformat(), text)
-                continue
-            await self.outbox.mark_sent(ids, self.now())
-            delivered += len(batch)
-            log.info("notification delivered key=%s channel=%s target=%s count=%d", message.key,
-                     message.channel, message.target, len(batch))
+                delivered += await asyncio.shield(sending)
+            except asyncio.CancelledError:
+                # Stopping: a message the mail server has taken is marked sent before the service
+                # goes, or the next start would send it again.
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(sending, STOP_GRACE_SECONDS)
+                raise
         return delivered
+
+    async def _deliver(self, message: OutboxMessage, batch: list[OutboxMessage]) -> int:
+        ids = [m.id for m in batch]
+        try:
+            deliver = self.deliverers.get(message.channel)
+            if deliver is None:
+                raise DeliveryFailed(f"no {message.channel} delivery is configured")
+            await deliver(batch)
+        except (DeliveryFailed, OSError, asyncio.TimeoutError) as e:
+            text = getattr(e, "message", "") or f"{type(e).__name__}: {e}"
+            attempts = message.attempts + 1
+            retry_at = self.now() + timedelta(seconds=backoff(attempts, self.retry_max_seconds))
+            await self.outbox.mark_failed(ids, text, retry_at)
+            log.warning("notification not delivered key=%s channel=%s attempt=%d retry_at=%s error=%s",
+                        message.key, message.channel, attempts, retry_at.isoformat(), text)
+            return 0
+        await self.outbox.mark_sent(ids, self.now())
+        log.info("notification delivered key=%s channel=%s target=%s count=%d", message.key,
+                 message.channel, message.target, len(batch))
+        return len(batch)
 
 
 def _message(row: OutboxRow) -> OutboxMessage:

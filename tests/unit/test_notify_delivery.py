@@ -184,3 +184,27 @@ async def test_a_channel_without_delivery_waits_instead_of_dropping(db):
     assert await worker.run_once() == 0
     (pending,) = await Outbox(db).list(pending=True)
     assert "no mail delivery" in pending.last_error
+
+
+async def test_a_stop_while_a_mail_is_handed_over_still_marks_it_sent(db):
+    """The service stopping (its jobs cancelled) while the mail server takes a message: the message is
+    marked sent before the worker goes, so the next start does not send it a second time."""
+    import asyncio
+    await add(db, "mail:call9:x@example.com", "mail", "x@example.com", {"language": "en", "facts": facts(9)})
+    taken, finish = asyncio.Event(), asyncio.Event()
+    sent: list[str] = []
+
+    async def slow_server(batch) -> None:            # the server has the message; its reply is slow
+        taken.set()
+        await finish.wait()
+        sent.extend(m.key for m in batch)
+    worker = OutboxWorker(Outbox(db), {"mail": slow_server}, FakeClock().now)
+    running = asyncio.create_task(worker.run())
+    await asyncio.wait_for(taken.wait(), 5)
+    running.cancel()                                 # the stop arrives mid-delivery
+    await asyncio.sleep(0.1)
+    finish.set()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert sent == ["mail:call9:x@example.com"]
+    assert await Outbox(db).list(pending=True) == []  # marked sent: nothing goes again at the next start
