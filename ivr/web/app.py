@@ -46,8 +46,10 @@ async def status(request: web.Request) -> web.Response:
             "calls_in_progress": len(service.supervisor.tasks),    # a load figure for health checks
             "now": service.clock.now().isoformat()}       # the service's clock (fixed in demos and tests)
     if service.settings.node_name:
-        # In a cluster: the nodes whose calls this instance serves now (its own, and any taken over).
-        body["nodes"] = ([service.settings.node_name] if service.ari.connected else []) + service.also_serving()
+        # In a cluster: the nodes whose calls this instance serves now (its own, and any taken over),
+        # by name, so the list says the same thing whichever instance took over which node.
+        body["nodes"] = sorted(([service.settings.node_name] if service.ari.connected else [])
+                               + service.also_serving())
     return web.json_response(body, status=200 if service.ari.connected else 503)
 
 

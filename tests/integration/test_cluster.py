@@ -319,11 +319,17 @@ async def test_a_killed_instance_s_node_and_the_dialer_move_to_the_other_instanc
         other = layout.instances[survivor]
         database = replace(Settings(), database_url=layout.database_url())
 
+        seen: list = [None, None]
+
         async def taken_over() -> bool:     # polled directly: `ivr cluster status` takes seconds here
             async with aiohttp.ClientSession() as http, http.get(f"{other.url}/status") as r:
                 nodes = (await r.json())["nodes"]
-            return nodes == ["node1", "node2"] and (await holders(database, [JOBS_KEY]))[JOBS_KEY] == other.name
-        await until(taken_over, TAKEOVER_SECONDS, "the other instance serving both nodes and the dialer")
+            seen[:] = [nodes, (await holders(database, [JOBS_KEY]))[JOBS_KEY]]
+            return seen == [["node1", "node2"], other.name]
+        try:
+            await until(taken_over, TAKEOVER_SECONDS, "the other instance serving both nodes and the dialer")
+        except AssertionError as e:
+            raise AssertionError(f"{e}: {other.name} last said it serves {seen[0]}, jobs held by {seen[1]}") from None
         up = time.monotonic()
         report = status(env)
         assert [(i["name"], i["state"], i["nodes"]) for i in report["instances"]] == \

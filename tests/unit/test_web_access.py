@@ -241,6 +241,24 @@ async def test_status_is_public_and_says_little(env):
     assert set(body) == {"ari_connected", "plan_version", "calls_in_progress", "now"}
 
 
+async def test_status_of_a_cluster_instance_lists_the_nodes_it_serves_by_name(tmp_path: Path):
+    # node2's instance that took node1 over: the list reads the same as node1's instance serving both.
+    settings = dataclasses.replace(load_settings(env={}), var_dir=str(tmp_path), node_name="node2",
+                                   database_url=f"sqlite+aiosqlite:///{tmp_path}/ivr.db")
+    db = await open_database(settings.database_url, settings)
+    service = IvrService(settings, db)
+    service.also_serving = lambda: ["node1"]
+    service.ari._connected.set()
+    client = TestClient(TestServer(create_app(service)))
+    await client.start_server()
+    try:
+        body = await (await client.get("/status")).json()
+    finally:
+        await client.close()
+        await db.close()
+    assert body["nodes"] == ["node1", "node2"]
+
+
 async def test_bad_json_and_big_bodies_are_clear_4xx(env):
     client, db, _ = env
     headers = {**await bearer(db, "integration"), "Content-Type": "application/json"}
