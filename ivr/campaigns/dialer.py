@@ -430,7 +430,7 @@ class CampaignDialer:
                 answered |= event.channel.state == "Up"
             if answered:
                 self.ringing.pop(attempt.id, None)
-            elif isinstance(event, ChannelDestroyed) and event.channel.id == attempt.channel_id:
+            if isinstance(event, ChannelDestroyed) and event.channel.id == attempt.channel_id:
                 return LegEnd(event.cause, status, answered or event.channel.state == "Up")
 
     async def _fail_over(self, attempt: Attempt) -> tuple[Attempt, Subscription | None] | None:

@@ -24,9 +24,10 @@ from sqlalchemy import Connection, Select, and_, bindparam, exists, func, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from ivr.campaigns import attempt_writes as writes
 from ivr.campaigns.model import Attempt, Campaign, CampaignError, CampaignNotFound, Passenger, Row
+from ivr.campaigns.rows import Decide, attempt_of, campaign_of, row_of
 from ivr.campaigns.scheduler import Decision
-from ivr.notify.outbox import enqueue
 from ivr.store.db import Database
 from ivr.errors import InvalidInput
 from ivr.store.models import (CampaignAttemptRow, CampaignEntryRow, CampaignMarkRow, CampaignRecordRow,
@@ -36,7 +37,6 @@ from ivr.store.models import (CampaignAttemptRow, CampaignEntryRow, CampaignMark
 TRANSITIONS = {"start": (("draft", "paused"), "running"), "pause": (("running",), "paused"),
                "resume": (("paused",), "running"), "cancel": (("draft", "running", "paused"), "cancelled")}
 
-Decide = Callable[[str, dict[str, int], int, Row], Decision]
 # What a person may mark a row with (`ivr campaign done --answer`), as the row's result.
 MARK_ANSWERS = {"confirmed": "confirm", "confirm": "confirm", "cancelled": "cancel", "cancel": "cancel",
                 "understood": "understood"}
@@ -79,18 +79,6 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
-def _campaign(r: CampaignRecordRow) -> Campaign:
-    return Campaign(r.id, r.name, r.kind, r.profile, r.status, r.created_at, r.dispatcher)
-
-
-def _row(r: CampaignEntryRow) -> Row:
-    p = Passenger(name=r.name, phone=r.phone, trip_id=r.trip_id, route=r.route, departure=r.departure,
-                  timezone=r.trip_timezone or "", seat=r.seat, bus=r.bus, platform=r.platform, language=r.language, raw_phone=r.raw_phone,
-                  source_rows=tuple(r.source_rows or ()), key=r.idem_key or "")
-    return Row(r.id, r.campaign_id, p, r.timezone, r.status, r.result, r.attempts, r.next_at,
-               r.claim_token, r.claimed_by)
-
-
 # Asked by every inbound call to a number campaigns present: built once (Database.run says why),
 # and only the row's id, so a caller who is no passenger costs no ORM loading.
 _CALLBACK_ROW = select(CampaignEntryRow.id).join(
@@ -108,21 +96,7 @@ def _callback_row(conn: Connection, phone: str, now: datetime) -> tuple[Row, Cam
         return None
     with Session(bind=conn) as s:
         entry = s.get_one(CampaignEntryRow, row_id)
-        return _row(entry), _campaign(s.get_one(CampaignRecordRow, entry.campaign_id))
-
-
-def answer_payload(a: CampaignAttemptRow, r: CampaignEntryRow, key: str) -> dict:
-    """The signed JSON of one answer: the booking system finds its row by `row_key` (its own
-    idempotency key; "" for CSV rows, which it finds by trip and phone)."""
-    return {"event": "campaign-answer", "idempotency_key": key, "campaign_id": a.campaign_id,
-            "row_id": r.id, "row_key": r.idem_key or "", "trip_id": r.trip_id, "phone": r.phone,
-            "name": r.name, "attempt_id": a.id, "attempt": r.attempts, "digit": a.digit, "answer": a.answer,
-            "at": a.answer_at.isoformat() if a.answer_at else None}
-
-
-def _attempt(a: CampaignAttemptRow) -> Attempt:
-    return Attempt(a.id, a.row_id, a.campaign_id, a.number, a.channel_id, a.trunk, a.instance, a.created_at,
-                   a.answered_at, a.ended_at, a.outcome, a.digit, a.answer, a.answer_at, tuple(a.tried or ()))
+        return row_of(entry), campaign_of(s.get_one(CampaignRecordRow, entry.campaign_id))
 
 
 class CampaignStore:
@@ -140,21 +114,21 @@ class CampaignStore:
                                     dispatcher=dispatcher, created_at=now)
             s.add(row)
             await s.commit()
-            return _campaign(row)
+            return campaign_of(row)
 
     async def get(self, campaign_id: int) -> Campaign:
         async with self.db.session() as s:
             row = await s.get(CampaignRecordRow, campaign_id)
             if row is None:
                 raise CampaignNotFound(f"no campaign {campaign_id}")
-            return _campaign(row)
+            return campaign_of(row)
 
     async def list(self, status: str | None = None) -> list[Campaign]:
         async with self.db.session() as s:
             q = select(CampaignRecordRow).order_by(CampaignRecordRow.id)
             if status:
                 q = q.where(CampaignRecordRow.status == status)
-            return [_campaign(r) for r in (await s.scalars(q)).all()]
+            return [campaign_of(r) for r in (await s.scalars(q)).all()]
 
     async def change(self, campaign_id: int, command: str, now: datetime) -> Campaign:
         allowed, new = TRANSITIONS[command]
@@ -172,7 +146,7 @@ class CampaignStore:
                                        CampaignEntryRow.status == "ready")
                                 .values(status="cancelled", result="cancelled", updated_at=now))
             await s.commit()
-            return _campaign(row)
+            return campaign_of(row)
 
     # ----- rows -----
 
@@ -219,14 +193,14 @@ class CampaignStore:
         async with self.db.session() as s:
             q = select(CampaignEntryRow).where(CampaignEntryRow.campaign_id == campaign_id) \
                 .order_by(CampaignEntryRow.id)
-            return [_row(r) for r in (await s.scalars(q)).all()]
+            return [row_of(r) for r in (await s.scalars(q)).all()]
 
     async def row(self, row_id: int) -> Row:
         async with self.db.session() as s:
             r = await s.get(CampaignEntryRow, row_id)
             if r is None:
                 raise CampaignNotFound(f"no campaign row {row_id}")
-            return _row(r)
+            return row_of(r)
 
     async def counts(self, campaign_id: int) -> dict[str, dict[str, int]]:
         """Rows by status and by result (answers, outcomes)."""
@@ -267,7 +241,7 @@ class CampaignStore:
                 r.status, r.result, r.next_at = "done", result, None
                 r.claimed_by, r.claim_token, r.updated_at = "", "", now
             await s.commit()
-            return [_row(r) for r in open_rows]
+            return [row_of(r) for r in open_rows]
 
     async def call_again(self, campaign_id: int, row_id: int, now: datetime) -> Row:
         """Call one row again now (ops: a passenger cut off, or given up on): it is due at `now`,
@@ -288,7 +262,7 @@ class CampaignStore:
             if campaign.status == "done":
                 campaign.status = "running"
             await s.commit()
-            return _row(r)
+            return row_of(r)
 
     async def marks(self, campaign_id: int) -> dict[int, Mark]:
         """Rows settled by hand, by row id."""
@@ -344,7 +318,7 @@ class CampaignStore:
                     if len(out) + len(taken) == limit:
                         self._release(r)                  # claimed beyond the need: not looked at
                         continue
-                    row = _row(r)
+                    row = row_of(r)
                     if expired(row):
                         self._release(r)
                         r.status, r.result, r.updated_at = "done", "expired", now
@@ -360,7 +334,7 @@ class CampaignStore:
                     s.add(a)
                     taken.append((row, a))
                 await s.flush()                           # one INSERT of the attempts (their ids)
-                out += [(row, _attempt(a)) for row, a in taken]
+                out += [(row, attempt_of(a)) for row, a in taken]
             if len(out) < limit and examined >= scan and cursor is not None:
                 self._cursors[campaign_id] = cursor
             await s.commit()
@@ -412,13 +386,13 @@ class CampaignStore:
             a = await s.get(CampaignAttemptRow, attempt_id)
             if a is None:
                 raise CampaignNotFound(f"no campaign attempt {attempt_id}")
-            return _attempt(a)
+            return attempt_of(a)
 
     async def attempts(self, campaign_id: int) -> list[Attempt]:
         async with self.db.session() as s:
             q = select(CampaignAttemptRow).where(CampaignAttemptRow.campaign_id == campaign_id) \
                 .order_by(CampaignAttemptRow.id)
-            return [_attempt(a) for a in (await s.scalars(q)).all()]
+            return [attempt_of(a) for a in (await s.scalars(q)).all()]
 
     async def open_count(self, campaign_id: int) -> int:
         """Attempts of the campaign in flight on any node (a cluster paces on this)."""
@@ -431,7 +405,9 @@ class CampaignStore:
         async with self.db.session() as s:
             q = select(CampaignAttemptRow).where(CampaignAttemptRow.instance == instance,
                                                  CampaignAttemptRow.ended_at.is_(None))
-            return [_attempt(a) for a in (await s.scalars(q)).all()]
+            return [attempt_of(a) for a in (await s.scalars(q)).all()]
+
+    # Each campaign call's own writes: one hop each (attempt_writes.py says why).
 
     async def answered(self, attempt_id: int, now: datetime) -> None:
         await self._set(attempt_id, CampaignAttemptRow.answered_at.is_(None), answered_at=now)
@@ -441,81 +417,34 @@ class CampaignStore:
         """Committed before the thank-you prompt plays: a crash after this keeps the answer. The
         webhook for `webhook` (a URL) is queued in the outbox in the same transaction, keyed by the
         attempt, so it exists exactly when the answer does. False if the attempt had an answer."""
-        async with self.db.session() as s:
-            res = await s.execute(update(CampaignAttemptRow).where(
-                CampaignAttemptRow.id == attempt_id, CampaignAttemptRow.answer == "")
-                .values(digit=digit, answer=action, answer_at=now))
-            if not res.rowcount:
-                await s.rollback()
-                return False
-            if webhook:
-                a = await s.get(CampaignAttemptRow, attempt_id)
-                r = await s.get(CampaignEntryRow, a.row_id)
-                key = f"webhook:campaign{a.campaign_id}:attempt{a.id}:{webhook}"
-                await enqueue(s, key, "webhook", webhook, answer_payload(a, r, key), now)
-            await s.commit()
-            return True
+        return await self._write(writes.store_answer, attempt_id, digit, action, now, webhook)
 
     async def fail_over(self, attempt_id: int, channel_id: str, new_channel_id: str, trunk: str) -> Attempt | None:
         """Move an open, unanswered attempt from its failed leg `channel_id` to a new leg on
         `trunk`, committed before that leg is dialled; the failed trunk joins `tried`. None when
         the attempt ended, was answered or already moved on: nothing may be dialled then."""
-        async with self.db.session() as s:
-            a = await s.get(CampaignAttemptRow, attempt_id)
-            if a is None:
-                return None
-            res = await s.execute(update(CampaignAttemptRow).where(
-                CampaignAttemptRow.id == attempt_id, CampaignAttemptRow.channel_id == channel_id,
-                CampaignAttemptRow.ended_at.is_(None), CampaignAttemptRow.answered_at.is_(None),
-                # a row marked done by hand meanwhile is not dialled again
-                CampaignAttemptRow.row_id.in_(select(CampaignEntryRow.id).where(
-                    CampaignEntryRow.id == a.row_id, CampaignEntryRow.status == "calling")))
-                .values(channel_id=new_channel_id, trunk=trunk, tried=[*(a.tried or ()), a.trunk])
-                .execution_options(synchronize_session=False))
-            if not res.rowcount:
-                await s.rollback()
-                return None
-            await s.commit()
-        return await self.attempt(attempt_id)
+        return await self._write(writes.fail_over, attempt_id, channel_id, new_channel_id, trunk)
 
     async def set_outcome(self, attempt_id: int, outcome: str) -> None:
         await self._set(attempt_id, CampaignAttemptRow.ended_at.is_(None), outcome=outcome)
 
     async def _set(self, attempt_id: int, condition, **values) -> None:
-        async with self.db.session() as s:
-            await s.execute(update(CampaignAttemptRow).where(CampaignAttemptRow.id == attempt_id, condition)
-                            .values(**values))
-            await s.commit()
+        await self._write(writes.set_values, attempt_id, condition, values)
 
     async def finish(self, attempt_id: int, ended_outcome: str, now: datetime, decide: Decide) -> str | None:
         """End an attempt and decide its row. The outcome is what was stored (an answer, or what the
         flow recorded), else "interrupted" if the passenger had answered, else `ended_outcome`
-        (from the hangup cause, or "lost" when nothing is known). None if it had already ended."""
-        async with self.db.session() as s:
-            a = await s.get(CampaignAttemptRow, attempt_id, with_for_update=True)
-            if a is None or a.ended_at is not None:
-                return None
-            outcome = a.answer or a.outcome or ("interrupted" if a.answered_at else ended_outcome)
-            a.outcome, a.ended_at = outcome, now
-            await s.flush()
-            r = await s.get(CampaignEntryRow, a.row_id, with_for_update=True)
-            if r is not None and r.status == "calling":
-                rows = (await s.execute(select(CampaignAttemptRow.outcome, func.count()).where(
-                    CampaignAttemptRow.row_id == r.id, CampaignAttemptRow.ended_at.is_not(None))
-                    .group_by(CampaignAttemptRow.outcome))).all()
-                counts = {o: n for o, n in rows}
-                campaign = await s.get(CampaignRecordRow, r.campaign_id)
-                decision = decide(outcome, counts, r.attempts, _row(r))
-                if campaign is not None and campaign.status == "cancelled" and not decision.final:
-                    decision = Decision(True, "cancelled")
-                if not decision.final and await s.get(DoNotCallRow, r.phone) is not None:
-                    decision = Decision(True, "do_not_call")     # listed while this call was made
-                r.status = "done" if decision.final else "ready"
-                r.result = decision.result
-                r.next_at = decision.next_at
-                r.claimed_by, r.claim_token, r.updated_at = "", "", now
-            await s.commit()
-            return outcome
+        (from the hangup cause, or "lost" when nothing is known). None if it had already ended.
+        `decide` runs in the database's thread: it must only compute."""
+        return await self._write(writes.finish, attempt_id, ended_outcome, now, decide)
+
+    async def _write(self, work: Callable[..., T], *args) -> T:
+        def transaction(conn: Connection) -> T:
+            with Session(bind=conn) as s:
+                result = work(s, *args)
+                s.flush()               # what is still pending: the runner commits
+                return result
+        return await self.db.run(transaction)
 
     async def finish_if_complete(self, campaign_id: int) -> bool:
         """A running campaign with nothing left to call or in flight is done. Ready rows of numbers
@@ -546,27 +475,13 @@ class CampaignStore:
     async def inbound_attempt(self, row: Row, channel_id: str, instance: str, now: datetime) -> Attempt:
         """The passenger's own call, stored as an attempt of their row (trunk "inbound") so their
         answer is kept like any other, with its digit and webhook."""
-        async with self.db.session() as s:
-            a = CampaignAttemptRow(row_id=row.id, campaign_id=row.campaign_id, number=row.passenger.phone,
-                                   channel_id=channel_id, trunk="inbound", instance=instance, created_at=now,
-                                   answered_at=now)
-            s.add(a)
-            await s.commit()
-            return _attempt(a)
+        return await self._write(writes.inbound_attempt, row.id, row.campaign_id, row.passenger.phone,
+                                 channel_id, instance, now)
 
     async def finish_callback(self, attempt_id: int, now: datetime) -> str:
         """End the passenger's own call: an answer settles their row (unless a call to them is in
         flight, whose end decides); without one the row stays as it was."""
-        async with self.db.session() as s:
-            a = await s.get(CampaignAttemptRow, attempt_id, with_for_update=True)
-            outcome = a.answer or a.outcome or "interrupted"
-            if a.ended_at is None:
-                a.outcome, a.ended_at = outcome, now
-            r = await s.get(CampaignEntryRow, a.row_id, with_for_update=True)
-            if a.answer and r is not None and r.status != "calling":
-                r.status, r.result, r.next_at, r.updated_at = "done", a.answer, None, now
-            await s.commit()
-            return outcome
+        return await self._write(writes.finish_callback, attempt_id, now)
 
     # ----- do not call -----
 

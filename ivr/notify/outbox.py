@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from ivr.errors import IvrError
 from ivr.store.db import Database
@@ -61,9 +62,15 @@ async def enqueue(session: AsyncSession, key: str, channel: str, target: str, pa
                   now: datetime, due_at: datetime | None = None) -> bool:
     """Add a message inside the caller's transaction; a key already queued is kept as it is
     (returns False), so replaying a change never doubles its notifications."""
+    return await session.run_sync(enqueue_in, key, channel, target, payload, now, due_at)
+
+
+def enqueue_in(session: Session, key: str, channel: str, target: str, payload: dict[str, Any],
+               now: datetime, due_at: datetime | None = None) -> bool:
+    """`enqueue` for a synchronous session (a transaction run by `Database.run`)."""
     if channel not in CHANNELS:
         raise ValueError(f"outbox channel {channel!r}")
-    if await session.scalar(select(OutboxRow.id).where(OutboxRow.key == key)) is not None:
+    if session.scalar(select(OutboxRow.id).where(OutboxRow.key == key)) is not None:
         return False
     session.add(OutboxRow(key=key, channel=channel, target=target, payload=payload, created_at=now,
                           due_at=due_at or now, attempts=0, last_error=""))

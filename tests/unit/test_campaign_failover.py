@@ -4,10 +4,12 @@ reports, seen on real SIP: 503 -> 34, 408 -> 18, 500 -> 38; 486 -> 17, 480 and t
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import pytest
 
-from ivr.campaigns.dialer import LegEnd, failover_channel_id
+from ivr.ari.events import ChannelDestroyed, ChannelInfo, ChannelStateChange
+from ivr.campaigns.dialer import CampaignDialer, LegEnd, failover_channel_id
 from ivr.campaigns.scheduler import Decision
 from ivr.campaigns.store import CampaignStore
 from test_campaign_store import claim, seeded
@@ -63,3 +65,31 @@ async def test_an_attempt_moves_to_its_next_leg_once_and_keeps_the_tried_trunks(
     assert await store.fail_over(other.id, other.channel_id, "x-1", "tele2") is None
     await store.finish(third.id, "congestion", NOW, lambda *_: Decision(False, "congestion", NOW + timedelta(seconds=5)))
     assert await store.fail_over(third.id, third.channel_id, "x-2", "tele2") is None
+
+
+class Events:
+    """A leg's subscription that hands out `events`, then nothing (a wait on it times out)."""
+
+    def __init__(self, events):
+        self.events = list(events)
+
+    async def get(self, timeout: float):
+        if not self.events:
+            raise AssertionError("waited for an event after the leg's end")
+        return self.events.pop(0)
+
+
+def channel(state: str) -> ChannelInfo:
+    return ChannelInfo("camp-1-1-1", "PJSIP/trunk-1", state, "", "", "", "", "")
+
+
+async def test_an_answered_leg_ends_with_its_channel_not_after_a_poll():
+    # The slot is freed, and the next row dialled, when the answered leg's channel is destroyed:
+    # a branch for answered legs once swallowed the ChannelDestroyed, and each slot waited for the
+    # 5 s poll (slot free -> INVITE p50 5 s in bench_campaign).
+    attempt = SimpleNamespace(id=1, channel_id="camp-1-1-1", answered_at=None)
+    dialer = SimpleNamespace(ringing={1: attempt})
+    sub = Events([ChannelStateChange("ChannelStateChange", channel("Up")),
+                  ChannelDestroyed("ChannelDestroyed", channel("Up"), 16, "Normal Clearing")])
+    end = await CampaignDialer._follow(dialer, attempt, sub)
+    assert (end.cause, end.answered, dialer.ringing) == (16, True, {})
