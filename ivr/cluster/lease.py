@@ -189,7 +189,11 @@ class Lease:
             await asyncio.sleep(POLL_SECONDS)
             try:
                 await self._query("SELECT 1")
-                continue
+                if self.key in self._held:
+                    continue
+                # The query ran on a new connection (the old one closed between two checks, e.g.
+                # while the database restarted): the lock went with the old one.
+                log.error("lease connection replaced key=%s", self.key)
             except Exception as e:
                 log.error("lease connection lost key=%s error=%s", self.key, e)
             while True:
@@ -203,6 +207,9 @@ class Lease:
                     await asyncio.sleep(POLL_SECONDS)
 
     async def release(self) -> None:
-        if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await conn.close(timeout=CHECK_TIMEOUT)
+            except Exception:           # a connection left mid-query by a cancelled wait: cut it
+                conn.terminate()

@@ -106,3 +106,23 @@ async def test_after_a_database_restart_a_live_holder_gets_its_lease_back_first(
     finally:
         taking.cancel()
         await taker.release()
+
+
+async def test_a_holder_whose_connection_was_replaced_takes_its_lock_again(settings):
+    """The lock lives on the lease's connection: a holder that finds it closed and opens a new one
+    (the database restarted between two checks) holds nothing until it takes the lock again."""
+    holder = Lease(settings, node_key("node1"), "svc1")
+    await holder.acquire()
+    holding = asyncio.create_task(holder.hold())
+    try:
+        holder._conn.terminate()                      # gone between two checks, the lock with it
+        key = node_key("node1")
+
+        async def held_again() -> None:
+            while (await holders(settings, [key]))[key] != "svc1":
+                await asyncio.sleep(0.1)
+        await asyncio.wait_for(held_again(), 5)
+        assert not holding.done()
+    finally:
+        holding.cancel()
+        await holder.release()
