@@ -202,6 +202,11 @@ class Lease:
                 except Exception:
                     await asyncio.sleep(POLL_SECONDS)
 
+    async def holder_now(self) -> str | None:
+        """The instance holding this lease now, asked on this object's own connection (a watcher's,
+        not a holder's: it remembers nothing)."""
+        return await self._query(HOLDER, NAMESPACE, self.key)
+
     async def release(self) -> None:
         if self._conn is not None:
             await self._conn.close()

@@ -48,6 +48,7 @@ async def status(request: web.Request) -> web.Response:
     if service.settings.node_name:
         # In a cluster: the nodes whose calls this instance serves now (its own, and any taken over).
         body["nodes"] = ([service.settings.node_name] if service.ari.connected else []) + service.also_serving()
+        body["handing_back"] = service.handing_back()      # of those, going back to their own instance
     return web.json_response(body, status=200 if service.ari.connected else 503)
 
 
