@@ -60,8 +60,12 @@ class StandInService:
 
 
 def taker(settings: Settings, services: list[StandInService], calls: int, bound: int) -> NodeTakeover:
+    def make_service(node_settings: Settings) -> StandInService:
+        services.append(StandInService(calls))
+        return services[-1]
+
     layout = ClusterLayout("127.0.0.1", 5060, 5432, (NODE,), (), Path("."), Path("."))
-    takeover = NodeTakeover(layout, settings, "svc2", lambda s: services.append(StandInService(calls)) or services[-1])
+    takeover = NodeTakeover(layout, settings, "svc2", make_service)
     takeover.node_settings = lambda node: replace(settings, node_name=node.name,  # type: ignore[method-assign]
                                                   hand_back_seconds=bound)
     return takeover
@@ -70,7 +74,7 @@ def taker(settings: Settings, services: list[StandInService], calls: int, bound:
 async def until(check, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while not check():
-        assert time.monotonic() < deadline, "not within %s s" % seconds
+        assert time.monotonic() < deadline, f"not within {seconds} s"
         await asyncio.sleep(0.05)
 
 
