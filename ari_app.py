@@ -115,7 +115,7 @@ async def main() -> int:
                                  name="cluster-jobs"))
         if settings.path(settings.cluster_file).exists():      # the other nodes are named there
             takeover = NodeTakeover(load_layout(settings), settings, holder, lambda s: IvrService(s, db))
-            service.also_serving = takeover.nodes
+            service.also_serving, service.handing_back = takeover.nodes, takeover.handing_back
             keep(asyncio.create_task(takeover.run(), name="takeover"))
         else:
             log.warning("no cluster file %s: this instance takes over no other node", settings.cluster_file)

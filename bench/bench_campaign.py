@@ -51,6 +51,7 @@ from campaign_data import MOBILE, passengers_csv, write_registry  # noqa: E402
 from stack import AriObserver, BenchError, Sipp, Stack, ari_time, percentile, sipp_counts  # noqa: E402
 
 from ivr.campaigns import scheduler  # noqa: E402
+from ivr.campaigns.channel_ids import attempt_channel_id  # noqa: E402
 from ivr.campaigns.config import load_profiles_text  # noqa: E402
 from ivr.campaigns.importer import read_csv  # noqa: E402
 from ivr.campaigns.model import Passenger  # noqa: E402
@@ -174,7 +175,7 @@ async def schedule_once(url: str, csv_path: Path, numbering: Path) -> dict:
 
         def claim():
             return store.claim(campaign.id, "bench", now, limit,
-                               channel_id_for=lambda row: f"camp-{campaign.id}-{row.id}-{row.attempts}",
+                               channel_id_for=lambda row: attempt_channel_id("", campaign.id, row.id, row.attempts),
                                trunk_for=lambda row: "default",
                                expired=lambda row: (d := scheduler.deadline(row.passenger, profile)) is not None
                                and now > d)

@@ -55,6 +55,9 @@ class Settings:
     # In a cluster: a node whose ARI stays unreachable this long is dead, its calls recorded as lost.
     node_lost_seconds: int = 10
     instance_name: str = ""  # in a cluster: this service instance's name (who holds which lease)
+    # In a cluster: a node taken over goes back to its own instance standing by again once the
+    # taker's calls there have ended, and at the latest after this long (calls left in Stasis).
+    hand_back_seconds: int = 60
     # Queue lines, agent states, hunt memory and trunk channel counts: "process" (one instance) or
     # "postgresql" (shared by the instances of a cluster; database_url must be PostgreSQL).
     shared_state: str = "process"

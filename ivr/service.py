@@ -102,8 +102,10 @@ class IvrService:
                                         plans=self.plans, catalog=self.catalog, now=self.clock.now,
                                         supervisor=self.supervisor, services=self.services)
         self._jobs_task: asyncio.Task | None = None
-        # In a cluster: the other nodes this process serves too (ivr/cluster/takeover.py).
+        # In a cluster: the other nodes this process serves too, and those of them it is handing
+        # back to their own instance (ivr/cluster/takeover.py).
         self.also_serving: Callable[[], list[str]] = list
+        self.handing_back: Callable[[], list[str]] = list
         # A node of a cluster: its calls are recorded as lost when its Asterisk stays away.
         self.lost_calls = LostCalls(settings.node_name, self.ari, self.supervisor, self.bus, self.calls,
                                     self.services.missed.review, self.clock.now, settings.node_lost_seconds) \
@@ -177,6 +179,10 @@ class IvrService:
                 group.create_task(self.lost_calls.run(), name="lost-calls")
 
     # ----- calls -----
+
+    def calls_in_progress(self) -> int:
+        """Calls this service runs now, and campaign attempts it watches (ringing ones too)."""
+        return len(self.supervisor.tasks) + len(self.campaigns.watchers)
 
     async def _inbound(self, event: StasisStart, sub: Subscription) -> None:
         live = self.plans.current

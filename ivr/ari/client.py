@@ -18,10 +18,19 @@ import aiohttp
 from ivr.ari.events import ChannelInfo, Event, decode
 from ivr.ari.rest import AriConflict, AriError, AriRest, ChannelGone, segment
 from ivr.ari.ws_rest import WsRest
+from ivr.errors import ServiceUnavailable
 
 __all__ = ["AriClient", "AriConflict", "AriError", "ChannelGone"]
 
 log = logging.getLogger(__name__)
+
+
+class _Detached:
+    """Where a detached client's operations go: nowhere (see AriClient.detach)."""
+
+    async def request(self, method: str, path: str, params: dict[str, Any] | None = None,
+                      body: dict[str, Any] | None = None) -> Any:
+        raise ServiceUnavailable("ari detached: the node's calls are left to the instance serving it next")
 
 
 class AriClient:
@@ -31,7 +40,7 @@ class AriClient:
                  backoff: tuple[float, float] = (0.5, 10.0)):
         self.url, self.app = url, app
         self._rest = AriRest(url, user, password)
-        self._transport: AriRest | WsRest = self._rest      # what operations are sent with
+        self._transport: AriRest | WsRest | _Detached = self._rest      # what operations are sent with
         self._ws_rest: WsRest | None = None
         self._on_event, self._on_connect = on_event, on_connect
         self._backoff = backoff
@@ -75,6 +84,12 @@ class AriClient:
             await self._close(reader)
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._backoff[1])
+
+    def detach(self) -> None:
+        """After `run_forever` was cancelled: no operation reaches Asterisk any more, so the calls'
+        clean-ups fail as with Asterisk unreachable and their channels stay in Stasis, untouched,
+        for the instance that serves the node next (a node handed back, or its lease lost)."""
+        self._transport = _Detached()
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         async for msg in ws:

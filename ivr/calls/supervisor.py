@@ -10,6 +10,7 @@ from typing import Any
 
 from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.events import Event, StasisEnd, StasisStart
+from ivr.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,9 @@ class CallSupervisor:
         except asyncio.CancelledError:
             log.info("call cancelled call=%s", event.channel.id)
             raise
+        except ServiceUnavailable as e:
+            # Asterisk unreachable (or the node left to another instance): the channel stays there.
+            log.warning("call left to asterisk call=%s error=%s", event.channel.id, e.message)
         except Exception:
             log.exception("call failed call=%s", event.channel.id)
         finally:

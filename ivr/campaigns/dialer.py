@@ -33,6 +33,7 @@ from ivr.calls.outcome import AS_DIAL_STATUS, Outcome, of_cause
 from ivr.calls.session import CallEnded, CallSession
 from ivr.calls.supervisor import CallSupervisor
 from ivr.campaigns import scheduler
+from ivr.campaigns.channel_ids import attempt_channel_id, failover_channel_id
 from ivr.campaigns.config import campaigns_file, load_profiles
 from ivr.campaigns.flow import run_flow
 from ivr.campaigns.limits import DailyLimit
@@ -75,11 +76,6 @@ def attempt_outcome(outcome: Outcome) -> str:
 def dial_status_of(attempt_outcome: str) -> str:
     """The DIALSTATUS the missed-call list logs an unanswered attempt with ("lost", "machine": FAILED)."""
     return AS_DIAL_STATUS.get(Outcome.UNAVAILABLE if attempt_outcome == UNREACHABLE else attempt_outcome, "FAILED")
-
-
-def failover_channel_id(attempt: Attempt) -> str:
-    """The channel id of the attempt's next leg: unique (the attempt id, and one leg per trunk)."""
-    return f"camp-{attempt.campaign_id}-{attempt.row_id}-a{attempt.id}-{len(attempt.tried) + 1}"
 
 
 @dataclass(frozen=True)
@@ -238,7 +234,8 @@ class CampaignDialer:
         async with self._claiming:
             claimed = await self.store.claim(
                 campaign.id, self.instance, self.now(), slots,
-                channel_id_for=lambda row: f"camp-{campaign.id}-{row.id}-{row.attempts}",
+                channel_id_for=lambda row: attempt_channel_id(self.settings.node_name, campaign.id, row.id,
+                                                              row.attempts),
                 trunk_for=lambda row: self.trunk_for(row.passenger.phone, plan, budget),
                 expired=lambda row: self._expired(row, profile)) if slots > 0 else []
             self.owned.update(attempt.id for _, attempt in claimed)
@@ -444,7 +441,8 @@ class CampaignDialer:
         trunk = await self._next_trunk(attempt, plan, profile) if profile is not None else None
         if trunk is None:
             return None
-        moved = await self.store.fail_over(attempt.id, attempt.channel_id, failover_channel_id(attempt), trunk)
+        moved = await self.store.fail_over(attempt.id, attempt.channel_id,
+                                           failover_channel_id(self.settings.node_name, attempt), trunk)
         if moved is None:
             return None
         log.warning("campaign fail over attempt=%s number=%s from=%s to=%s", attempt.id, attempt.number,
@@ -563,7 +561,8 @@ class CampaignDialer:
                         sub.cancel()
                         await self._log_restart_end(attempt, await self._finish(attempt, "lost"))
                         continue
-                    log.warning("campaign attempt carried on after a restart attempt=%s", attempt.id)
+                    log.warning("campaign attempt carried on after a restart attempt=%s call=%s", attempt.id,
+                                attempt.channel_id)
                     self._watch(attempt, sub)
         except IvrError as e:
             log.error("campaign reconcile failed error=%s", e.message)

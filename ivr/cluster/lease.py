@@ -206,6 +206,11 @@ class Lease:
                 except Exception:
                     await asyncio.sleep(POLL_SECONDS)
 
+    async def holder_now(self) -> str | None:
+        """The instance holding this lease now, asked on this object's own connection (a watcher's,
+        not a holder's: it remembers nothing)."""
+        return await self._query(HOLDER, NAMESPACE, self.key)
+
     async def release(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:

@@ -60,6 +60,7 @@ def _node(layout: ClusterLayout, node) -> dict:
 def _instance(layout: ClusterLayout, instance, leases: dict[str, str | None]) -> dict:
     """up: the process runs. `nodes`: the nodes whose calls it serves now (its own, and any it took
     over; ARI connected); `standby_for`: its own node while another holds that node's lease;
+    `handing_back`: nodes it took over and is giving back to their own instance standing by;
     `leases`: what it holds."""
     pid = instance_pid(layout, instance)
     body = _service_status(instance.url) if pid else None
@@ -67,7 +68,8 @@ def _instance(layout: ClusterLayout, instance, leases: dict[str, str | None]) ->
     held = sorted(name for name, holder in leases.items() if holder == instance.name)
     waiting = bool(pid) and instance.node not in held and instance.node not in nodes
     return {"name": instance.name, "state": _state(pid), "pid": pid, "nodes": nodes,
-            "standby_for": [instance.node] if waiting else [], "leases": held,
+            "standby_for": [instance.node] if waiting else [],
+            "handing_back": list(body.get("handing_back") or []) if body else [], "leases": held,
             "ari_connected": bool(body and body.get("ari_connected")),
             "calls": body.get("calls_in_progress") if body else None, "url": instance.url}
 
@@ -96,6 +98,7 @@ def format_status(report: dict) -> str:
         lines.append(f"instance  {i['name']:<10} {i['url']:<22} {i['state']:<5} pid {i['pid'] or '-'} "
                      + (f"serves {', '.join(i['nodes'])} " if i["nodes"] else "")
                      + (f"stands by for {', '.join(i['standby_for'])} " if i["standby_for"] else "")
+                     + (f"hands back {', '.join(i['handing_back'])} " if i["handing_back"] else "")
                      + (f"holds {', '.join(i['leases'])} " if i["leases"] else "")
                      + f"calls {i['calls'] if i['calls'] is not None else '-'}")
     return "\n".join(lines)

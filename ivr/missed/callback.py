@@ -23,6 +23,7 @@ from ivr.ari.client import AriClient, AriError
 from ivr.ari.events import ChannelDestroyed, ChannelHangupRequest, Event, StasisEnd, StasisStart
 from ivr.calls.handover import ARI_HANDLING, KeepTalking
 from ivr.calls.legs import hangup_quietly, quietly
+from ivr.calls.node_ids import on_node
 from ivr.calls.outbound_leg import GONE, CallerIdOn, EndpointFor, dial_number
 from ivr.calls.outcome import of_cause
 from ivr.errors import InvalidInput, ServiceUnavailable
@@ -216,5 +217,5 @@ def _gone(event: Event, channel_id: str) -> bool:
     return isinstance(event, (StasisEnd, ChannelDestroyed, ChannelHangupRequest)) and event.channel.id == channel_id
 
 
-def new_channel_id() -> str:
-    return f"cb-{uuid.uuid4().hex[:16]}"
+def new_channel_id(node_name: str) -> str:
+    return on_node(node_name, f"cb-{uuid.uuid4().hex[:16]}")

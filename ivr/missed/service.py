@@ -361,7 +361,7 @@ class MissedService:
         if self.callbacks.busy(item.customer):
             raise MissedConflict(f"a call-back to {item.customer} is already running")
         endpoint = self._endpoint_for(item.customer) if self._endpoint_for else trunk_endpoint(plan, item.customer)
-        channel_id, now = new_channel_id(), self.now()
+        channel_id, now = new_channel_id(self.settings.node_name), self.now()
         await self.store.claim_callback(item.customer, staff, now)     # other processes too
         if seen_events is not None:
             try:

@@ -20,6 +20,7 @@ from ivr.ari.events import (ChannelDestroyed, ChannelHangupRequest, ChannelState
                             StasisEnd, StasisStart)
 from ivr.calls.handover import ARI_HANDLING, KeepTalking
 from ivr.calls.legs import hangup_quietly, play_until_finished, quietly
+from ivr.calls.node_ids import on_node
 from ivr.calls.outbound_leg import GONE, CallerIdOn, dial_number
 from ivr.calls.outcome import Outcome, of_dial_status
 from ivr.errors import IvrError
@@ -45,8 +46,10 @@ class CallbackDialer:
     def __init__(self, ari: AriClient, bus: EventBus, manager: QueueManager, calls: CallStore,
                  resolve: Callable[[str, str], str | None], clock: Callable[[], datetime],
                  endpoint: Callable[[str, Plan, tuple[str, ...]], str] = trunk_endpoint,
-                 caller_id_on: CallerIdOn | None = None, keep_talking: KeepTalking | None = None):
+                 caller_id_on: CallerIdOn | None = None, keep_talking: KeepTalking | None = None,
+                 node_name: str = ""):
         self.ari, self.bus, self.manager, self.calls = ari, bus, manager, calls
+        self.node_name = node_name           # in a cluster: the prefix of the legs' ids
         self.resolve, self.clock = resolve, clock
         self.endpoint = endpoint             # (customer's number, plan, trunks tried) -> the channel to dial
         self.caller_id_on = caller_id_on     # (trunk, "") -> the company number the trunk presents
@@ -55,7 +58,7 @@ class CallbackDialer:
 
     def _new_id(self, waiter: Waiter, what: str) -> str:
         self._ids += 1
-        return f"cb{waiter.callback_id}-{int(self.clock().timestamp())}-{what}{self._ids}"
+        return on_node(self.node_name, f"cb{waiter.callback_id}-{int(self.clock().timestamp())}-{what}{self._ids}")
 
     async def _step(self, waiter: Waiter, kind: str, **data: Any) -> None:
         if waiter.call_id is None:

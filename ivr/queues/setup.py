@@ -52,7 +52,7 @@ def for_service(service: IvrService) -> QueueManager:
         manager = QueueManager(service.bus, store, service.clock.now, live_plan)
     manager.run_callback = CallbackDialer(service.ari, service.bus, manager, service.calls,
                                           service.catalog.resolve, service.clock.now, endpoint, caller_id_on,
-                                          service.keep_talking).run
+                                          service.keep_talking, service.settings.node_name).run
     return manager
 
 

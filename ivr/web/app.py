@@ -50,6 +50,7 @@ async def status(request: web.Request) -> web.Response:
         # by name, so the list says the same thing whichever instance took over which node.
         body["nodes"] = sorted(([service.settings.node_name] if service.ari.connected else [])
                                + service.also_serving())
+        body["handing_back"] = service.handing_back()      # of those, going back to their own instance
     return web.json_response(body, status=200 if service.ari.connected else 503)
 
 

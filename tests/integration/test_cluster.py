@@ -25,7 +25,7 @@ from ivr.campaigns.model import Passenger
 from ivr.campaigns.service import create_campaign
 from ivr.campaigns.store import CampaignStore
 from ivr.cluster.database import start_database, stop_database
-from ivr.cluster.run import instance_pid, node_instance, node_settings
+from ivr.cluster.run import instance_pid, node_instance, node_settings, start_instance
 from ivr.cluster.lease import JOBS_KEY, holders
 from ivr.config import Settings, load_settings
 from ivr.plan.loader import load_plan
@@ -36,13 +36,14 @@ from test_campaign_crash import PROFILE as CRASH_PROFILE, check_never_twice_and_
 from test_demo import demo_module
 from test_routing import dial_from_phone
 
-from cluster_stack import (EDGE_IP, active_calls, admin, answered_calls, call_nodes, finished_record,
-                           on_cluster_net, running_cluster, running_world, status)
+from cluster_stack import (EDGE_IP, active_calls, admin, answered_calls, call_nodes, call_records,
+                           finished_record, on_cluster_net, running_cluster, running_world, status)
 from conftest import PLANS, plan_text
 
 NODE_LOST_SECONDS = 3       # a node's ARI away this long: its calls are lost (compressed from 10)
 TAKEOVER_SECONDS = 5        # the issue's bound for another instance to serve a dead one's node
 SETTLING_SECONDS = 2        # after it: the survivor still starting the taken-over node's service
+HAND_BACK_SECONDS = 12      # a node taken over goes back to its own instance by then (compressed from 60)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,8 @@ async def cluster(tmp_path_factory):
         "holidays: [{date: 2026-11-04, name: Unity Day}]", "holidays: []")
     assert "daily" in always_open and "Unity Day" not in always_open
     async with running_cluster(tmp_path_factory, always_open,
-                               {"IVR_NODE_LOST_SECONDS": str(NODE_LOST_SECONDS)}) as running:
+                               {"IVR_NODE_LOST_SECONDS": str(NODE_LOST_SECONDS),
+                                "IVR_HAND_BACK_SECONDS": str(HAND_BACK_SECONDS)}) as running:
         yield running
 
 
@@ -344,6 +346,11 @@ async def test_a_killed_instance_s_node_and_the_dialer_move_to_the_other_instanc
         # it reports serving: a digit pressed then may be missed (seen on 2 busy cores).
         await check_never_twice_and_answers_kept(InstanceApi(layout, survivor), campaign.id, profile, world, behaviours,
                                                  [(down, up + SETTLING_SECONDS)])
+        # Each campaign leg's id names the node that carried it: the victim's before the kill, the
+        # survivor's after.
+        attempts = (await InstanceApi(layout, survivor).get(f"/api/campaigns/{campaign.id}"))["attempts"]
+        assert {a["channel_id"].split("-camp-")[0] for a in attempts} == {victim.node, other.node}, attempts
+        assert all(a["channel_id"].split("-camp-")[1].startswith(f"{campaign.id}-") for a in attempts), attempts
         for leg in legs:
             await world.hangup(leg)
         on_victim = next(c for c in callers if nodes[c] == victim.node)
@@ -354,10 +361,69 @@ async def test_a_killed_instance_s_node_and_the_dialer_move_to_the_other_instanc
         await db.close()
 
 
+async def instance_status(instance) -> dict:
+    """An instance's /status body; {} while it does not answer (a standby serves no web yet)."""
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http, \
+                http.get(f"{instance.url}/status") as r:
+            return await r.json()
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        return {}
+
+
+async def test_a_restarted_instance_gets_its_node_back(cluster, world):
+    """The instance killed above starts again and stands by for its node; the instance that took the
+    node over hands it back. A caller on that node holds the hand-back up to its bound
+    (`IVR_HAND_BACK_SECONDS`); then the taker leaves the call in Stasis, the node's own instance
+    picks it up and the caller keeps the call. The cluster is as before the kill: svc1b serves
+    node1, svc2 node2."""
+    layout, env = cluster
+    index = {i.name: n for n, i in enumerate(layout.instances)}
+    [victim] = [layout.instances[index[i["name"]]] for i in status(env)["instances"]
+                if i["name"] != "svc1" and i["state"] == "down"]
+    taker = layout.instances[index["svc1b" if victim.name == "svc2" else "svc2"]]
+    world.reset()
+    legs, callers, nodes = await calls_on_both_nodes(layout, world, 700, via=index[taker.name])
+    [left] = [c for c in callers if nodes[c] == victim.node]
+    log = layout.root / taker.name / "service.log"
+    seen = log.stat().st_size
+    start_instance(layout, victim, env)
+
+    async def handing_back() -> bool:
+        return (await instance_status(taker)).get("handing_back") == [victim.node]
+    await until(handing_back, 30, f"{taker.name} handing {victim.node} back")
+    report = status(env)
+    assert [(i["name"], i["nodes"], i["standby_for"], i["handing_back"]) for i in report["instances"]
+            if i["name"] != "svc1"] == [
+        (i.name, sorted({i.node, victim.node}) if i is taker else [], [victim.node] if i is victim else [],
+         [victim.node] if i is taker else []) for i in layout.instances[1:]]
+
+    async def handed_back() -> bool:
+        return (await instance_status(victim)).get("nodes") == [victim.node] and \
+            (await instance_status(taker)).get("nodes") == [taker.node]
+    await until(handed_back, HAND_BACK_SECONDS + 20, f"{victim.name} serving {victim.node} again")
+    assert b"node handed back with calls in progress" in log.read_bytes()[seen:]
+    [channel] = [c["channel_id"] for c in await call_records(layout, index[taker.name]) if c["caller"] == left]
+    victim_log = layout.root / victim.name / "service.log"
+
+    async def picked_up() -> bool:      # the call's walk started again on the node's own instance
+        return f"call started call={channel} ".encode() in victim_log.read_bytes()
+    await until(picked_up, 10, f"{victim.name} picking up {channel}")
+    assert not any(leg.ended.is_set() for leg in legs)      # both callers kept their calls
+    leases = status(env)["leases"]
+    assert (leases["node1"], leases["node2"]) == ("svc1b", "svc2")
+    for leg in legs:
+        await world.hangup(leg)
+    record = await finished_record(layout, left, via=index[taker.name])
+    assert "picked_up_after_restart" in [s["kind"] for s in record["steps"]], record
+    assert record["outcome"] != "node_lost", record
+    await nothing_left(layout, env)
+
+
 async def test_the_demo_runs_against_the_cluster(cluster, world):
     """`make demo` with the cluster running: it finds a serving instance from the cluster file, its
     callers go through the edge (menu and hunt, queue, missed call, campaign, outbound routes), and
-    every caller's call is in the shared call log. The instance serving both nodes is the one left."""
+    every caller's call is in the shared call log. svc2 and svc1b serve their own nodes again."""
     layout, env = cluster
     demo = demo_module()
     api, console, address, port = await demo.cluster_target(load_settings(env={**os.environ, **env}))

@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 
 from ivr.ari.events import ChannelDestroyed, ChannelInfo, ChannelStateChange
-from ivr.campaigns.dialer import CampaignDialer, LegEnd, failover_channel_id
+from ivr.campaigns.channel_ids import failover_channel_id
+from ivr.campaigns.dialer import CampaignDialer, LegEnd
 from ivr.campaigns.scheduler import Decision
 from ivr.campaigns.store import CampaignStore
 from test_campaign_store import claim, seeded
@@ -49,15 +50,15 @@ async def test_an_attempt_moves_to_its_next_leg_once_and_keeps_the_tried_trunks(
     store = CampaignStore(db)
     cid = await seeded(store, 2)
     (_, attempt), (_, other) = await claim(store, cid, "a", 2)
-    second = await store.fail_over(attempt.id, attempt.channel_id, failover_channel_id(attempt), "tele2")
+    second = await store.fail_over(attempt.id, attempt.channel_id, failover_channel_id("", attempt), "tele2")
     assert second is not None
     assert (second.channel_id, second.trunk, second.tried) == (
         f"camp-{cid}-{attempt.row_id}-a{attempt.id}-1", "tele2", ("default",))
     # a second move from the same failed leg (a racing watcher) dials nothing
     assert await store.fail_over(attempt.id, attempt.channel_id, "other-id", "mts") is None
-    third = await store.fail_over(attempt.id, second.channel_id, failover_channel_id(second), "mts")
+    third = await store.fail_over(attempt.id, second.channel_id, failover_channel_id("", second), "mts")
     assert (third.trunk, third.tried) == ("mts", ("default", "tele2"))
-    assert failover_channel_id(third) not in {attempt.channel_id, second.channel_id, third.channel_id}
+    assert failover_channel_id("", third) not in {attempt.channel_id, second.channel_id, third.channel_id}
     assert [a.channel_id for a in await store.attempts(cid)] == [third.channel_id, other.channel_id]
 
     # an answered or ended attempt never moves on
