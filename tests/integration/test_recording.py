@@ -22,7 +22,7 @@ import pytest
 from conftest import heard, plan_text
 from ivr.testing.audio import tone_fraction
 from ivr.testing.world import Behaviour, Leg, World
-from test_campaign import run_campaign
+from test_campaign import outbound_record, run_campaign
 from test_security import ivr
 
 RECORDED, RECORDED_NODE, PLAIN = "+74951110200", "+74951110201", "+74951110203"
@@ -279,16 +279,6 @@ profiles:
     prompts: {intro: [], question: [invalid-choice], thanks: {understood: [goodbye]}}
     record: yes
 """
-
-
-async def outbound_record(service, number: str, timeout: float = 15) -> dict:
-    async def stored() -> dict:
-        while True:
-            calls = (await service.get("/api/calls?limit=50"))["calls"]
-            if mine := [c for c in calls if c["caller"] == number and c["direction"] == "outbound"]:
-                return await service.get(f"/api/calls/{mine[0]['id']}")
-            await asyncio.sleep(0.3)
-    return await asyncio.wait_for(stored(), timeout)
 
 
 async def test_a_campaign_profile_records_its_answered_calls(recording_plan, world, stack_dir, prompts):
