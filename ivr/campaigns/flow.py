@@ -20,7 +20,7 @@ from ivr.ari.client import AriError, ChannelGone
 from ivr.calls.cards import Card
 from ivr.calls.journal import CallJournal
 from ivr.calls.prompt import PromptOptions, PromptResult
-from ivr.calls.recording import record_call
+from ivr.calls.recording import Started, record_call
 from ivr.calls.session import CallSession
 from ivr.campaigns.model import Attempt, Profile, Row
 from ivr.campaigns.store import CampaignStore
@@ -158,8 +158,10 @@ async def run_flow(session: CallSession, store: CampaignStore, attempt: Attempt,
         if profile.machine == "message":
             await session.play(w.machine + trip)
         return "machine"
+    recording = ""                  # the file's name once recording (a dispatcher's bridge follows)
     if profile.record and services.recorder is not None:
-        await record_call(session, services.recorder, plan, now())
+        started = await record_call(session, services.recorder, plan, now())
+        recording = started.name if isinstance(started, Started) else ""
     digits = profile.digits
     silent = 0
     repeats = 0
@@ -193,6 +195,7 @@ async def run_flow(session: CallSession, store: CampaignStore, attempt: Attempt,
             ctx = new_context(session, plan, now, "", row.passenger.phone, services)
             if conversation is not None:
                 ctx.journal = conversation
+            ctx.recording = recording
             try:
                 name = (await store.get(row.campaign_id)).name
             except Exception:        # the card is a help: the passenger reaches a dispatcher without it
