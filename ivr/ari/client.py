@@ -24,6 +24,17 @@ __all__ = ["AriClient", "AriConflict", "AriError", "ChannelGone"]
 
 log = logging.getLogger(__name__)
 
+# proxy_media: media always flows through Asterisk's core. With a native RTP bridge the caller heard
+# nothing of a mobile behind a trunk, and a staff member nothing of a customer whose phone sends audio
+# from its answer on (both seen on Asterisk 22).
+CALL_BRIDGE = "mixing,proxy_media"
+# A recorded customer's bridge (MixMonitor on the customer's channel). In Asterisk 22's two-party
+# bridge (simple_bridge) a party who joins after another left (a transfer's target, a consulted
+# colleague) is heard by the customer but no longer by MixMonitor: the staff side of the file went
+# silent, or the file ended, in about half the transferred calls. softmix writes its own mix to each
+# channel and keeps it; video_sfu is the flag that makes a two-party ARI bridge softmix.
+RECORDED_BRIDGE = "mixing,video_sfu"
+
 
 class _Detached:
     """Where a detached client's operations go: nowhere (see AriClient.detach)."""
@@ -207,10 +218,7 @@ class AriClient:
                                   "maxSilenceSeconds": max_silence, "beep": beep,
                                   "terminateOn": terminate_on, "ifExists": "overwrite"})
 
-    async def create_bridge(self, bridge_id: str, kind: str = "mixing,proxy_media") -> None:
-        # proxy_media: media always flows through Asterisk's core. With a native RTP bridge the caller
-        # heard nothing of a mobile behind a trunk, and a staff member nothing of a customer whose
-        # phone sends audio from its answer on (both seen on Asterisk 22).
+    async def create_bridge(self, bridge_id: str, kind: str = CALL_BRIDGE) -> None:
         await self._transport.request("POST", f"/bridges/{segment(bridge_id)}", {"type": kind})
 
     async def add_to_bridge(self, bridge_id: str, *channel_ids: str) -> None:

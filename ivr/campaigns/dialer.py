@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.client import AriClient, AriConflict, AriError, ChannelGone
 from ivr.ari.events import ChannelDestroyed, ChannelStateChange, Dial, StasisStart
+from ivr.calls.journal import CallJournal
 from ivr.calls.legs import quietly
 from ivr.calls.outcome import AS_DIAL_STATUS, Outcome, of_cause
 from ivr.calls.session import CallEnded, CallSession
@@ -138,6 +139,7 @@ class CampaignDialer:
         self.ringing: dict[int, Attempt] = {}                # watched attempts not answered (yet)
         # Attempts this process dials or watches, from their claim on: reconcile leaves them alone.
         self.owned: set[int] = set()
+        self.conversations: dict[int, CallJournal] = {}     # attempt id -> its talk with a dispatcher
         self._claiming = asyncio.Lock()                      # a claim and its `owned` vs. reconcile
         self.in_flight: dict[int, int] = {}                  # campaign id -> attempts being watched
         self._profiles: tuple[tuple, dict[str, Profile]] = ((), {})
@@ -510,6 +512,7 @@ class CampaignDialer:
         """A campaign call answered long enough reaches the customer: it closes their open missed-call
         items like a call-back; an unanswered one is logged on them as an attempt."""
         missed = self.services.missed
+        put_through = self.conversations.pop(attempt_id, None) or CallJournal(self.now)  # option 3's talk
         if missed is None:
             return
         a = await self.store.attempt(attempt_id)
@@ -520,7 +523,8 @@ class CampaignDialer:
         try:
             await missed.staff_call_ended(StaffCall(
                 "", a.number, status, talk, max(talk, (a.ended_at - a.created_at).total_seconds()),
-                a.channel_id, a.trunk, source="campaign", recording=self._recording(a)))
+                a.channel_id, a.trunk, source="campaign", recording=self._recording(a),
+                steps=tuple(put_through.steps), answered_by=put_through.answered_by or ""))
         except IvrError as e:
             log.warning("campaign call not reviewed for missed calls attempt=%s error=%s", a.id, e.message)
 
@@ -584,9 +588,10 @@ class CampaignDialer:
         amd_status = event.args[2] if len(event.args) > 2 else ""
         session = CallSession(self.ari, self.bus, sub, event.channel.id,
                               row.passenger.language or plan.language, self.catalog.resolve, self.now)
+        conversation = self.conversations[attempt.id] = CallJournal(self.now)
         try:
             await run_flow(session, self.store, attempt, row, profile, amd_status, plan, self.services,
-                           self.now, self.speaker.speak_text)
+                           self.now, self.speaker.speak_text, conversation)
         except (CallEnded, ChannelGone):
             pass                                  # the passenger hung up, or Asterisk lost the call
         finally:

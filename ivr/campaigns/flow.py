@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 from ivr.flows.inbound import new_context, walk
 from ivr.ari.client import AriError, ChannelGone
 from ivr.calls.cards import Card
+from ivr.calls.journal import CallJournal
 from ivr.calls.prompt import PromptOptions, PromptResult
-from ivr.calls.recording import record_call
+from ivr.calls.recording import Started, record_call
 from ivr.calls.session import CallSession
 from ivr.campaigns.model import Attempt, Profile, Row
 from ivr.campaigns.store import CampaignStore
@@ -142,8 +143,9 @@ async def _ask(session: CallSession, options: PromptOptions) -> PromptResult:
 
 async def run_flow(session: CallSession, store: CampaignStore, attempt: Attempt, row: Row, profile: Profile,
                    amd_status: str, plan: Plan, services: Services, now: Callable[[], datetime],
-                   speak: Speak | None = None) -> str:
-    """Run one answered campaign call; returns the outcome it stored (an action, no_input, machine)."""
+                   speak: Speak | None = None, conversation: CallJournal | None = None) -> str:
+    """Run one answered campaign call; returns the outcome it stored (an action, no_input, machine).
+    `conversation` keeps the steps of the talk with a dispatcher (option 3) for the call record."""
     w = profile.wording
     if attempt.answer:
         # Picked up again after a restart: the answer is stored, only the thanks were missing.
@@ -156,8 +158,10 @@ async def run_flow(session: CallSession, store: CampaignStore, attempt: Attempt,
         if profile.machine == "message":
             await session.play(w.machine + trip)
         return "machine"
+    recording = ""                  # the file's name once recording (a dispatcher's bridge follows)
     if profile.record and services.recorder is not None:
-        await record_call(session, services.recorder, plan, now())
+        started = await record_call(session, services.recorder, plan, now())
+        recording = started.name if isinstance(started, Started) else ""
     digits = profile.digits
     silent = 0
     repeats = 0
@@ -189,6 +193,9 @@ async def run_flow(session: CallSession, store: CampaignStore, attempt: Attempt,
         await session.play(w.thanks.get(action, ()))
         if action == "dispatcher" and profile.dispatcher:
             ctx = new_context(session, plan, now, "", row.passenger.phone, services)
+            if conversation is not None:
+                ctx.journal = conversation
+            ctx.recording = recording
             try:
                 name = (await store.get(row.campaign_id)).name
             except Exception:        # the card is a help: the passenger reaches a dispatcher without it

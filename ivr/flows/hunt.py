@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from ivr.ari.client import AriError
+from ivr.ari.client import CALL_BRIDGE, RECORDED_BRIDGE, AriError
 from ivr.ari.events import (ChannelDestroyed, ChannelDtmfReceived, ChannelHangupRequest, ChannelStateChange,
                             Dial, Event, PlaybackEvent, StasisEnd, StasisStart)
 from ivr.calls.handover import ARI_HANDLING
@@ -458,7 +458,8 @@ class Hunt:
         if leg.playback_id:
             await quietly(self.call.ari.stop_playback(leg.playback_id))
         self.bridge_id = self.call.new_id("br")
-        await self.call.ari.create_bridge(self.bridge_id)      # mixing,proxy_media: see AriClient
+        recorded = "/" in self.ctx.recording                  # a file's name, not why there is none
+        await self.call.ari.create_bridge(self.bridge_id, RECORDED_BRIDGE if recorded else CALL_BRIDGE)
         await self._stop_ringback()
         await self.call.ari.add_to_bridge(self.bridge_id, self.call.channel_id, leg.channel_id)
         self.talk = Talk(self, leg)

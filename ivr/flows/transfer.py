@@ -1,4 +1,5 @@
-"""Transfers from a staff phone, in any call the service bridged (hunt, forward, queue, call-backs):
+"""Transfers from a staff phone, in any call the service bridged (hunt, forward, queue, call-backs,
+campaign option 3; a forward's outside party keys the codes):
 who may be a target, the order target → recall → fallback, and the in-call codes.
 
 With the default handling Asterisk's core acts on a phone's REFER itself: it dials the target in

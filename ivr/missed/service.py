@@ -65,6 +65,10 @@ class StaffCall:
     trunk: str = ""
     source: str = "staff"       # "campaign": a campaign's call to a passenger (no staff phone)
     recording: str = ""         # the call's recording (ivr.calls.recording name), when it was recorded
+    # A campaign call put through to a dispatcher (option 3): that conversation's steps (rings,
+    # answers, transfers) and who talked to the passenger last.
+    steps: tuple[NewStep, ...] = ()
+    answered_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -332,9 +336,10 @@ class MissedService:
                                                          "trunk": call.trunk})]
         if answered and call.recording:
             steps.append(NewStep(started, call.source, "recording", {"file": call.recording, "why": call.source}))
+        steps.extend(call.steps)
         record = await self.calls.close(
-            call_id, steps,
-            ended, outcome, call.phone, ended - timedelta(seconds=call.answered_seconds) if answered else None)
+            call_id, steps, ended, outcome, call.phone or call.answered_by,
+            ended - timedelta(seconds=call.answered_seconds) if answered else None)
         verdict = await self.review(record)
         log.info("staff call reviewed phone=%s number=%s status=%s talk=%ss verdict=%s call=%d", call.phone,
                  call.number, call.status, call.answered_seconds, verdict.kind, call_id)

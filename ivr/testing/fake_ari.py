@@ -8,7 +8,7 @@ import asyncio
 from typing import Any
 
 from ivr.ari.bus import EventBus
-from ivr.ari.client import AriError, ChannelGone
+from ivr.ari.client import CALL_BRIDGE, AriError, ChannelGone
 from ivr.ari.events import ChannelInfo, Event
 
 
@@ -99,7 +99,7 @@ class FakeAri:
                      max_silence: int = 0, beep: bool = False, terminate_on: str = "none") -> None:
         self._op("record", channel_id, name, fmt)
 
-    async def create_bridge(self, bridge_id: str, kind: str = "mixing,proxy_media") -> None:
+    async def create_bridge(self, bridge_id: str, kind: str = CALL_BRIDGE) -> None:
         self._op("create_bridge", bridge_id)
 
     async def add_to_bridge(self, bridge_id: str, *channel_ids: str) -> None:

@@ -17,6 +17,7 @@ from conftest import OPEN, PLANS, SESSION_START, heard, webhook_receiver
 from ivr.notify.webhook import KEY_HEADER, SIGNATURE_HEADER, verify
 from ivr.testing.world import Behaviour
 from test_missed import call_and_hang_up, item_of
+from test_transfer import VOICE, incoming, sound_in
 
 RETRY = 3.0       # seconds, tests/integration/plans/campaign.yaml
 
@@ -63,6 +64,17 @@ async def wait_done(service, cid: int, timeout: float = 60) -> dict:
 
 async def run_campaign(service, profile: str, numbers: list[str], timeout: float = 60) -> dict:
     return await wait_done(service, await start_campaign(service, profile, passengers(numbers)), timeout)
+
+
+async def outbound_record(service, number: str, timeout: float = 15) -> dict:
+    """The record of the service's call to `number` (a campaign's or a staff phone's), once stored."""
+    async def stored() -> dict:
+        while True:
+            calls = (await service.get("/api/calls?limit=50"))["calls"]
+            if mine := [c for c in calls if c["caller"] == number and c["direction"] == "outbound"]:
+                return await service.get(f"/api/calls/{mine[0]['id']}")
+            await asyncio.sleep(0.3)
+    return await asyncio.wait_for(stored(), timeout)
 
 
 async def test_answers_busy_no_answer_and_silence(service, world, campaigns):
@@ -240,6 +252,38 @@ async def test_option_3_bridges_the_passenger_to_the_dispatcher(service, world, 
     [attempt] = shown["attempts"]
     assert (attempt["digit"], attempt["answer"]) == ("3", "dispatcher")
     assert (row["status"], row["result"]) == ("done", "dispatcher")
+
+
+async def test_a_dispatcher_passes_an_option_3_passenger_on(service, world, campaigns):
+    """Option 3 put the passenger through to 101, whose Transfer key (a REFER) passes them on to 102:
+    the passenger talks to 102, the attempt keeps its answer, the call record tells the transfer."""
+    world.reset()
+    number = "+79161000503"
+    world.behaviours[number] = Behaviour("answer", after=0.3, press="3", press_after=1.0)
+    world.behaviours["101"] = Behaviour("answer", after=0.5)
+    world.behaviours["102"] = Behaviour("answer", after=1.0, play=VOICE, play_after=0.3, hangup_after=2.5)
+    campaign = asyncio.create_task(run_campaign(service, "booking", [number]))
+    dispatcher = await incoming(world, "101", timeout=30)
+    await asyncio.wait_for(dispatcher.answered.wait(), 10)
+    await asyncio.sleep(0.5)                       # bridged and talking
+    await world.transfer(dispatcher, "102")
+    target = await incoming(world, "102")
+    shown = await campaign
+
+    passenger = next(leg for leg in world.incoming if leg.target == number)
+    # Never dropped: the call ended when 102 hung up, and the passenger heard 102 (its recording
+    # starts when it answers).
+    assert target.answered_at is not None and passenger.ended_at >= target.answered_at + 2.0
+    spoke = target.answered_at - passenger.answered_at
+    assert sound_in(await world.wait_recording(passenger), spoke + 0.5, spoke + 1.3) > 0.6
+    [attempt], [row] = shown["attempts"], shown["rows"]
+    assert (attempt["digit"], attempt["answer"]) == ("3", "dispatcher")
+    assert (row["status"], row["result"]) == ("done", "dispatcher")
+    record = await outbound_record(service, number)
+    assert record["answered_by"] == "102", record
+    assert [s["data"] for s in record["steps"] if s["kind"] == "transfer"] == [
+        {"by": "101", "to": "102", "mode": "blind"}], record
+    assert [s["data"]["member"] for s in record["steps"] if s["kind"] == "answered"] == ["101", "102"], record
 
 
 async def test_a_campaign_call_that_reaches_the_customer_closes_their_missed_call(service, world, campaigns):

@@ -13,6 +13,7 @@ import asyncio
 import signal
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path
 
 import aiohttp
@@ -22,7 +23,7 @@ import pytest
 from conftest import heard, plan_text
 from ivr.testing.audio import tone_fraction
 from ivr.testing.world import Behaviour, Leg, World
-from test_campaign import run_campaign
+from test_campaign import outbound_record, run_campaign
 from test_security import ivr
 
 RECORDED, RECORDED_NODE, PLAIN = "+74951110200", "+74951110201", "+74951110203"
@@ -150,11 +151,15 @@ async def test_transferred_call_is_one_recording_with_everybody(recording_plan, 
     target = await incoming(world, "101")
     await asyncio.wait_for(target.answered.wait(), 15)
     await bridged(pbx)
+    await asyncio.sleep(1.0)                        # 101 listens first
     await speak(world, target, TARGET_HZ)
     await asyncio.sleep(3.0)
     await world.hangup(caller_leg)
     await asyncio.wait_for(caller_leg.ended.wait(), 10)
 
+    # The conversation after the transfer: 101 heard the caller. (The world hears what a party hears
+    # only while that party is silent: a channel playing a tone reads no audio.)
+    assert tone_fraction(await world.wait_recording(target), CALLER_HZ, 0.3, 1.0) > 0.8
     record = await recording_plan.call_record(caller)
     assert record["answered_by"] == "101" and len(steps(record, "transfer")) == 1, record
     assert len(steps(record, "recording")) == 1, record
@@ -163,19 +168,17 @@ async def test_transferred_call_is_one_recording_with_everybody(recording_plan, 
     assert [p.name for p in path.parent.iterdir() if channel in p.name] == [path.name]
     left, right = sides(path)
     talk = len(left) / 8000.0
-    # Before the transfer the desk, after it the target, on the staff side; the caller on the
-    # customer's side in both parts, and nobody else there.
-    before, after = (1.0, 2.2), (talk - 2.5, talk - 0.3)
-    assert tone_fraction(right, DESK_HZ, *before) > 0.8 and tone_fraction(left, CALLER_HZ, *before) > 0.8
-    assert tone_fraction(left, CALLER_HZ, *after) > 0.8
+    # Before the transfer the desk on the staff side, the caller on the customer's side.
+    assert tone_fraction(right, DESK_HZ, 1.0, 2.2) > 0.8 and tone_fraction(left, CALLER_HZ, 1.0, 2.2) > 0.8
     assert tone_fraction(left, TARGET_HZ, 0, talk) < 0.05 and tone_fraction(left, DESK_HZ, 0, talk) < 0.05
-    if tone_fraction(right, TARGET_HZ, *after) < 0.8:
-        # Seen in about half the runs on a loaded machine: after the blind transfer the PBX bridges the
-        # caller and 101 (bridge show: 2 channels), but no audio flows either way (101's own recording
-        # of what it hears is digital silence). Cause not found yet: the transfer's new bridge, or the
-        # recording's audiohook on the caller moving bridges (test_transfer, unrecorded, did not show
-        # it). Kept visible rather than hidden; the checks above hold in every run.
-        pytest.xfail("after the transfer no audio flowed between the caller and its target (open fault)")
+    # After it the target on the staff side, and still the caller on the customer's side, to the end:
+    # the recorded call's bridge is softmix (ivr.ari.client.RECORDED_BRIDGE); in a simple_bridge the
+    # file lost the staff side, or ended, at the transfer in about half the runs.
+    [started] = [s["at"] for s in record["steps"] if s["kind"] == "recording"]
+    recorded = (datetime.fromisoformat(record["ended_at"]) - datetime.fromisoformat(started)).total_seconds()
+    assert talk > recorded - 1.5, (talk, recorded)
+    after = (talk - 2.5, talk - 0.3)
+    assert tone_fraction(left, CALLER_HZ, *after) > 0.8 and tone_fraction(right, TARGET_HZ, *after) > 0.8
 
 
 async def test_recording_goes_on_when_the_service_dies_mid_call(recording_plan, world, stack_dir):
@@ -279,16 +282,6 @@ profiles:
     prompts: {intro: [], question: [invalid-choice], thanks: {understood: [goodbye]}}
     record: yes
 """
-
-
-async def outbound_record(service, number: str, timeout: float = 15) -> dict:
-    async def stored() -> dict:
-        while True:
-            calls = (await service.get("/api/calls?limit=50"))["calls"]
-            if mine := [c for c in calls if c["caller"] == number and c["direction"] == "outbound"]:
-                return await service.get(f"/api/calls/{mine[0]['id']}")
-            await asyncio.sleep(0.3)
-    return await asyncio.wait_for(stored(), timeout)
 
 
 async def test_a_campaign_profile_records_its_answered_calls(recording_plan, world, stack_dir, prompts):

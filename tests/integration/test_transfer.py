@@ -25,7 +25,7 @@ from ivr.testing.audio import has_tone, silences
 from ivr.testing.softphone import Softphone
 from ivr.testing.world import Behaviour, Leg, World
 
-DESK, SOFT, QUEUE = "+74951110200", "+74951110202", "+74951110203"
+DESK, SOFT, QUEUE, FORWARD = "+74951110200", "+74951110202", "+74951110203", "+74951110204"
 SOFTPHONE_IP = f"{NET}.5"
 RINGBACK_HZ = 425.0
 VOICE = ("sound:hello-world",)
@@ -73,6 +73,12 @@ async def speaks_then_hangs_up(world: World, party: Leg, caller_leg: Leg) -> flo
     heard = await world.wait_recording(caller_leg)
     start = spoke - caller_leg.invited_at
     return sound_in(heard, start + 0.3, start + 1.0)
+
+
+async def target_heard(world: World, caller_leg: Leg, target: Leg) -> float:
+    """How much of what the target said from 0.5 s after answering the caller heard (share of sound)."""
+    answered = target.answered_at - caller_leg.invited_at
+    return sound_in(await world.wait_recording(caller_leg), answered + 0.5, answered + 1.3)
 
 
 def sound_in(path, start: float, end: float) -> float:
@@ -128,9 +134,7 @@ async def test_a_queue_agent_transfers_the_caller(staff_plan, world):
     await asyncio.wait_for(caller_leg.ended.wait(), 20)
 
     assert target.caller_number == caller and target.answered_at is not None
-    heard = await world.wait_recording(caller_leg)
-    answered = target.answered_at - caller_leg.invited_at
-    assert sound_in(heard, answered + 0.5, answered + 1.3) > 0.6
+    assert await target_heard(world, caller_leg, target) > 0.6
     record = await staff_plan.call_record(caller)
     assert record["answered_by"] == "103", record
     assert steps(record, "transfer") == [("transfer", {"by": "102", "to": "103", "mode": "blind"})]
@@ -286,6 +290,32 @@ async def test_blind_transfer_code_passes_the_caller_on(staff_plan, world):
     assert steps(record, "transfer_code", "transfer") == [
         ("transfer_code", {"by": "102", "mode": "blind", "to": "103"}),
         ("transfer", {"by": "102", "to": "103", "mode": "blind"})]
+
+
+async def test_a_forwarded_mobile_passes_the_caller_to_a_desk_phone(staff_plan, world):
+    """A forward to an outside number (the on-duty manager's mobile, on a carrier trunk): the mobile
+    cannot REFER through our PBX, but it can key ## 101 # like a desk phone without a Transfer key;
+    the caller ends up talking to 101."""
+    world.reset()
+    caller, mobile = "+79163000010", "+79165550404"
+    world.behaviours[mobile] = Behaviour("answer", after=0.3)
+    world.behaviours["101"] = Behaviour("answer", after=1.0, play=VOICE, play_after=0.3, hangup_after=2.5)
+    caller_leg = await world.call(FORWARD, caller)
+    manager = await incoming(world, mobile)
+    await asyncio.wait_for(manager.answered.wait(), 10)
+    await asyncio.sleep(0.5)                       # bridged and talking
+    await world.press(manager, "##101#")
+    target = await incoming(world, "101")
+    await asyncio.wait_for(manager.ended.wait(), 10)       # the service let the mobile go
+    await asyncio.wait_for(caller_leg.ended.wait(), 20)
+
+    assert target.caller_number == caller and target.answered_at is not None
+    assert await target_heard(world, caller_leg, target) > 0.6
+    record = await staff_plan.call_record(caller)
+    assert record["outcome"] == "answered" and record["answered_by"] == "101", record
+    assert steps(record, "transfer_code", "transfer") == [
+        ("transfer_code", {"by": mobile, "mode": "blind", "to": "101"}),
+        ("transfer", {"by": mobile, "to": "101", "mode": "blind"})]
 
 
 async def test_attended_transfer_code_consults_then_hands_over(staff_plan, world):
