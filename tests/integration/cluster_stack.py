@@ -127,10 +127,14 @@ def active_calls(asterisk: Instance) -> int:
     return int(asterisk.cli("core show calls").split()[0])
 
 
+def cluster_cli(env: dict[str, str], *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    """`ivr cluster ARGS` as a user runs it (`make cluster` is setup, then `ivr cluster start`)."""
+    return subprocess.run([sys.executable, "-m", "ivr.cli", "--lang", "en", "cluster", *args], cwd=ROOT,
+                          env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout)
+
+
 def status(env: dict[str, str]) -> dict:
-    out = subprocess.run([sys.executable, "-m", "ivr.cli", "cluster", "status", "--json"], cwd=ROOT,
-                         env={**os.environ, **env}, capture_output=True, text=True, timeout=30)
-    return json.loads(out.stdout)
+    return json.loads(cluster_cli(env, "status", "--json").stdout)
 
 
 def admin(layout: ClusterLayout, via: int = 1) -> dict[str, str]:

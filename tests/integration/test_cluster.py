@@ -36,7 +36,7 @@ from test_campaign_crash import PROFILE as CRASH_PROFILE, check_never_twice_and_
 from test_demo import demo_module
 from test_routing import dial_from_phone
 
-from cluster_stack import (EDGE_IP, active_calls, admin, answered_calls, call_nodes, call_records,
+from cluster_stack import (EDGE_IP, active_calls, admin, answered_calls, call_nodes, call_records, cluster_cli,
                            finished_record, on_cluster_net, running_cluster, running_world, status)
 from conftest import PLANS, plan_text
 
@@ -441,3 +441,32 @@ async def test_the_demo_runs_against_the_cluster(cluster, world):
     logged = {c["caller"] for c in (await api.get("/api/calls?limit=500"))["calls"]}
     assert set(callers) <= logged, set(callers) - logged
     await nothing_left(layout, env)
+
+
+async def test_stop_and_start_from_the_command_line(cluster, world):
+    """What `make stop` and `make cluster` run, `ivr cluster stop` and `ivr cluster start` (the last
+    test: it restarts the whole cluster): everything stops; everything starts again, says where phones
+    register and where the console is, and each node is served by one instance, node2 by its own."""
+    layout, env = cluster
+    stopped = await asyncio.to_thread(cluster_cli, env, "stop", timeout=120)
+    assert stopped.returncode == 0 and "cluster stopped" in stopped.stdout, stopped.stderr
+    report = status(env)
+    assert (report["edge"]["state"], report["database"]["state"]) == ("down", "down")
+    assert {n["state"] for n in report["nodes"]} == {i["state"] for i in report["instances"]} == {"down"}
+
+    started = await asyncio.to_thread(cluster_cli, env, "start", timeout=180)
+    assert started.returncode == 0, started.stderr
+    assert f"phones register at sip:EXTENSION@{EDGE_IP}" in started.stdout, started.stdout
+    assert f"console: {layout.instances[0].url}" in started.stdout, started.stdout
+    seen: list[dict] = []
+
+    async def serving() -> bool:
+        seen[:] = [await asyncio.to_thread(status, env)]
+        served = {i["name"]: i["nodes"] for i in seen[0]["instances"]}
+        return served["svc2"] == ["node2"] and sorted(sum(served.values(), [])) == ["node1", "node2"]
+    try:
+        await until(serving, 60, "each node served again")
+    except AssertionError as e:
+        raise AssertionError(f"{e}: {seen}") from None
+    assert {n["state"] for n in seen[0]["nodes"]} == {"up"}
+
