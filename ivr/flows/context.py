@@ -60,6 +60,12 @@ class FlowContext:
     _contact: Contact | None = field(default=None, repr=False)
     _contact_looked_up: bool = field(default=False, repr=False)
 
+    @property
+    def recorded(self) -> bool:
+        """The call's recording runs: `recording` is its file's name (YYYY/MM/DD/...), not "pending"
+        nor the reason it was skipped."""
+        return "/" in self.recording
+
     async def caller_contact(self) -> Contact | None:
         """The caller's entry in the contacts, looked up once per call (the call record, the card,
         a hunt's manager-first, a queue's VIP all ask). None for an unknown caller, an extension or

@@ -458,8 +458,7 @@ class Hunt:
         if leg.playback_id:
             await quietly(self.call.ari.stop_playback(leg.playback_id))
         self.bridge_id = self.call.new_id("br")
-        recorded = "/" in self.ctx.recording                  # a file's name, not why there is none
-        await self.call.ari.create_bridge(self.bridge_id, RECORDED_BRIDGE if recorded else CALL_BRIDGE)
+        await self.call.ari.create_bridge(self.bridge_id, RECORDED_BRIDGE if self.ctx.recorded else CALL_BRIDGE)
         await self._stop_ringback()
         await self.call.ari.add_to_bridge(self.bridge_id, self.call.channel_id, leg.channel_id)
         self.talk = Talk(self, leg)
