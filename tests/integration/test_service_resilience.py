@@ -58,15 +58,34 @@ def active_version(env: dict[str, str]) -> tuple[int, int]:
     return active[0], len(rows)
 
 
-async def test_fallback_phones_ring_when_the_service_is_down(service, world):
+def pbx_state(pbx, world, leg) -> str:
+    """What the PBX and the world showed when a fallback call went wrong (it failed once in CI)."""
+    said = f"caller leg: answered={leg.answered.is_set()} ended={leg.ended.is_set()} cause={leg.cause}" if leg else ""
+    return "\n".join([said, f"world incoming: {[(p.target, p.answered_at) for p in world.incoming]}",
+                      pbx.cli("ari show apps"), pbx.cli("pjsip show contacts"),
+                      pbx.cli("core show channels concise"), world.instance.cli("core show channels concise"),
+                      subprocess.run(["ss", "-tnp"], capture_output=True, text=True).stdout])
+
+
+async def test_fallback_phones_ring_when_the_service_is_down(service, world, pbx):
     # `service` first: it renders the default plan's dialplan (another module may have loaded its own).
     service.stop()                                    # the next test's `service` fixture restarts it
+    # The two conditions of the fallback, waited for rather than assumed: no ARI app left on the PBX
+    # (so Stasis() fails at once), and both fallback phones registered.
+    deadline = time.monotonic() + 10
+    while "ivr" in pbx.cli("ari show apps").split():
+        assert time.monotonic() < deadline, pbx_state(pbx, world, None)
+        await asyncio.sleep(0.2)
+    await wait_registered(world.instance, ["101", "102"])
     world.reset()
     world.behaviours["101"] = Behaviour("answer", after=0.5, hangup_after=1.0)
     world.behaviours["102"] = Behaviour("ignore")
     leg = await world.call(MAIN, "+79161000101")
-    await asyncio.wait_for(leg.answered.wait(), 10)
-    await asyncio.wait_for(leg.ended.wait(), 10)      # 101 hangs up after 1 s
+    try:
+        await asyncio.wait_for(leg.answered.wait(), 10)
+        await asyncio.wait_for(leg.ended.wait(), 10)  # 101 hangs up after 1 s
+    except TimeoutError:
+        raise AssertionError(pbx_state(pbx, world, leg)) from None
 
     phones = {p.target: p for p in world.incoming}
     assert sorted(phones) == ["101", "102"], [p.target for p in world.incoming]
