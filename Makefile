@@ -41,8 +41,8 @@ translations: .venv/stamp
 	.venv/bin/pybabel extract -F babel.cfg -k lazy --no-location --sort-output --omit-header -o ivr/locale/messages.pot .
 	.venv/bin/pybabel update -i ivr/locale/messages.pot -d ivr/locale -l ru --no-fuzzy-matching --ignore-obsolete
 
-bench: setup                    ## IVR under SIPp load and numbering lookups -> docs/benchmarks.md
-	$(PY) bench/run_all.py
+bench: setup                    ## every benchmark -> docs/benchmarks.md (BENCH_ARGS="--quick": a check of the chain)
+	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 setup: system-deps .venv/stamp rootfs sounds
 

@@ -18,8 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 SECTIONS = ("bench_hunt.py", "bench_queue.py", "bench_campaign.py", "bench_cluster.py")
+# Everything below this line of the output file is written by hand (before/after measurements) and kept.
+NOTES_MARKER = "<!-- make bench rewrites everything above this line and keeps everything below it. -->"
 # --quick: every benchmark at a small size, to check the whole chain in a few minutes (not for numbers).
-QUICK = {"bench_ivr.py": ["--concurrency", "1", "20"], "bench_numbering.py": ["--def-rows", "2000", "--abc-rows",
+QUICK = {"bench_ivr.py": ["--concurrency", "5"], "bench_numbering.py": ["--def-rows", "2000", "--abc-rows",
          "20000", "--lookups", "20000"], "bench_hunt.py": ["--calls", "10"],
          "bench_queue.py": ["--callers", "20", "--repeats", "1"],
          "bench_campaign.py": ["--rows", "3000", "--calls", "24", "--concurrency", "8", "--repeats", "1", "--no-postgres"],
@@ -71,6 +73,7 @@ def main() -> int:
         f"{r['service_cpu_per_call_s'] * 1000:.0f} | {r['asterisk_cpu_per_call_s'] * 1000:.0f} | "
         f"{r['wall_s']:.0f} |" for r in runs)
 
+    notes = kept_notes(args.out)
     args.out.write_text(f"""# Benchmarks
 
 Measured on {started:%Y-%m-%d %H:%M} UTC, on {machine()}.
@@ -118,9 +121,16 @@ Every run:
 {numbering_table}
 
 {sections}
-""")
+{notes}""")
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
+
+
+def kept_notes(out: Path) -> str:
+    """The hand-written part of an existing output file, from its marker on ("" if it has none)."""
+    text = out.read_text(encoding="utf-8") if out.exists() else ""
+    at = text.find(NOTES_MARKER)
+    return "" if at < 0 else "\n" + text[at:]
 
 
 def _ms(value: float | None) -> str:
