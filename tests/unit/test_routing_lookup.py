@@ -8,6 +8,7 @@ from ivr.routing import ported, registry
 from ivr.routing.carriers import CarrierTable, load_carrier_table, normalise_name
 from ivr.routing.lookup import CarrierLookup
 from ivr.routing.numbers import InvalidNumber
+from ivr.routing.overrides import set_override
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +54,7 @@ def test_source_precedence(data_dir: Path, table: CarrierTable) -> None:
     assert (info.carrier, info.carrier_source) == ("megafon", "ported")
     assert info.operator == 'ПАО "Мобильные ТелеСистемы"'                  # region still from the range
     assert info.timezone == "Europe/Moscow"
-    ported.set_override(data_dir, number, "beeline")
+    set_override(data_dir, number, "beeline")
     info = CarrierLookup(data_dir, table).lookup(number)
     assert (info.carrier, info.carrier_source) == ("beeline", "override")
 
@@ -88,7 +89,7 @@ def test_fresh_data_dir_works(tmp_path: Path) -> None:
 def test_refresh_sees_republished_store(data_dir: Path, table: CarrierTable) -> None:
     lookup = CarrierLookup(data_dir, table)
     assert lookup.refresh() is False
-    ported.set_override(data_dir, "+79161234567", "tele2")
+    set_override(data_dir, "+79161234567", "tele2")
     assert lookup.refresh() is True
     assert lookup.lookup("+79161234567").carrier == "tele2"
 
