@@ -79,7 +79,8 @@ def load_ported_index(data_dir: Path) -> PortedIndex:
 class CarrierLookup:
     """Loads the stores under `data_dir` (memory-mapped) and answers lookups.
 
-    `refresh()` reloads whatever another process (the CLI) has republished since.
+    `refresh()` reloads whatever another process (the CLI) has republished since. Lookups and
+    refreshes belong to one thread (the event loop's): a lookup fills indexes a refresh replaces.
     """
 
     def __init__(self, data_dir: Path, table: CarrierTable | None = None):
@@ -195,20 +196,21 @@ class CarrierLookup:
     def _from_phonenumbers(self, number: str, carrier: str | None, source: Source,
                            timezone: str) -> tuple[str | None, Source, str]:
         """The last resort for the carrier, and the time zone when the registry gave none."""
-        # Imported here: their data take longer to load than `ivr route` may (the registry answers most).
+        # Imported here, each only when asked: their data take longer to load than `ivr route` may
+        # (the registry answers most; the prefix table's numbers need only a time zone).
         import phonenumbers
-        from phonenumbers import carrier as pn_carrier
-        from phonenumbers import timezone as pn_timezone
         try:
             parsed = phonenumbers.parse(number, None)
         except phonenumbers.NumberParseException:
             raise InvalidNumber(f"{number!r} is not an E.164 number") from None
         country = phonenumbers.region_code_for_number(parsed) or ""
         if carrier is None:
+            from phonenumbers import carrier as pn_carrier
             name = pn_carrier.name_for_number(parsed, "en")
             carrier = self._table.for_phonenumbers(name, country) if name else None
             source = "phonenumbers" if carrier else "unknown"
         if not timezone:
+            from phonenumbers import timezone as pn_timezone
             zones = [z for z in pn_timezone.time_zones_for_number(parsed) if z != "Etc/Unknown"]
             if len(zones) == 1:
                 timezone = zones[0]
