@@ -26,8 +26,8 @@ from typing import Literal, NamedTuple
 from ivr.routing import store
 from ivr.routing.carriers import CarrierTable
 from ivr.routing.layout import BUCKET, OVERRIDES, PORTED, PORTED_ARRAYS, PORTED_INDEX, REGISTRY, REGISTRY_ARRAYS
-from ivr.routing.overrides import load_overrides
 from ivr.routing.numbers import InvalidNumber
+from ivr.routing.overrides import load_overrides
 from ivr.routing.regions import DEFAULT_TIMEZONE, timezone_for_region
 
 BLOCK = 100_000                # registry index: national numbers by their first five digits
