@@ -1,5 +1,6 @@
-"""Run every benchmark (the IVR on the real stack, the numbering core, hunting, the queue against
-app_queue, campaigns, the cluster) one after the other and write docs/benchmarks.md with the machine and the date.
+"""Run every benchmark (the IVR on the real stack, the numbering core, the `ivr` command's start,
+hunting, the queue against app_queue, campaigns, the cluster) one after the other and write
+docs/benchmarks.md with the machine and the date.
 
     .venv/bin/python bench/run_all.py [--repeats 3] [--ported 10000000] [--out docs/benchmarks.md] [--quick]
 """
@@ -22,7 +23,8 @@ SECTIONS = ("bench_hunt.py", "bench_queue.py", "bench_campaign.py", "bench_clust
 NOTES_MARKER = "<!-- make bench rewrites everything above this line and keeps everything below it. -->"
 # --quick: every benchmark at a small size, to check the whole chain in a few minutes (not for numbers).
 QUICK = {"bench_ivr.py": ["--concurrency", "5"], "bench_numbering.py": ["--def-rows", "2000", "--abc-rows",
-         "20000", "--lookups", "20000"], "bench_hunt.py": ["--calls", "10"],
+         "20000", "--lookups", "20000"], "bench_cli.py": ["--runs", "3", "--abc-rows", "20000", "--def-rows", "2000"],
+         "bench_hunt.py": ["--calls", "10"],
          "bench_queue.py": ["--callers", "20", "--repeats", "1"],
          "bench_campaign.py": ["--rows", "3000", "--calls", "24", "--concurrency", "8", "--repeats", "1", "--no-postgres"],
          "bench_cluster.py": ["--calls", "10", "--concurrency", "5", "--hold", "1"]}
@@ -65,6 +67,7 @@ def main() -> int:
         ivr_table = run([*sized("bench_ivr.py"), "--repeats", str(args.repeats), "--json", str(runs_file)])
         runs = json.loads(runs_file.read_text())["runs"]
     numbering_table = run([*sized("bench_numbering.py"), "--ported", str(args.ported)])
+    cli_table = run(sized("bench_cli.py"))
     # Each of these prints its own complete section (heading, method, tables).
     sections = "\n\n".join(run(sized(script)) for script in SECTIONS)
     per_run = "\n".join(
@@ -119,6 +122,10 @@ Every run:
 ## Numbering core (`bench/bench_numbering.py`)
 
 {numbering_table}
+
+## Start of the `ivr` command (`bench/bench_cli.py`)
+
+{cli_table}
 
 {sections}
 {notes}""")

@@ -12,7 +12,7 @@ from pathlib import Path
 from ivr.config import Settings
 from ivr.errors import InvalidInput
 from ivr.i18n import _
-from ivr.routing import ported, registry
+from ivr.routing import overrides
 from ivr.routing.carriers import CarrierTable, load_carrier_table
 from ivr.routing.lookup import CarrierInfo, CarrierLookup
 from ivr.routing.numbers import normalize
@@ -65,6 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from ivr.routing import registry       # numpy: only the importers need it, not a lookup
     report = registry.import_files(args.files, data_dir(settings))
     for f in report.files:
         print(_("%(file)s: %(encoding)s, %(layout)s: %(rows)s ranges read, %(broken)s broken", file=f.file,
@@ -77,6 +78,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import_ported(args: argparse.Namespace, settings: Settings) -> int:
+    from ivr.routing import ported         # numpy: only the importers need it, not a lookup
     kind = None if args.kind == "auto" else args.kind
     report = ported.import_file(args.file, data_dir(settings), carrier_table(settings), kind)
     for error in report.errors:
@@ -91,13 +93,13 @@ def cmd_port(args: argparse.Namespace, settings: Settings) -> int:
     if args.remove:
         if args.carrier:
             raise InvalidInput(_("give no carrier with --remove"))
-        removed = ported.remove_override(data_dir(settings), number)
+        removed = overrides.remove_override(data_dir(settings), number)
         print(_("%(number)s: override removed", number=number) if removed else
               _("%(number)s: had no override", number=number))
         return 0
     if not args.carrier:
         raise InvalidInput(_("a carrier key is needed (or --remove)"))
-    ported.set_override(data_dir(settings), number, args.carrier)
+    overrides.set_override(data_dir(settings), number, args.carrier)
     print(_("%(number)s: carrier %(carrier)s (override)", number=number, carrier=args.carrier))
     return 0
 

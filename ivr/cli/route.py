@@ -8,9 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import urllib.error
-import urllib.parse
-import urllib.request
+import socket
 from pathlib import Path
 
 from ivr.config import Settings
@@ -36,7 +34,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def ask_service(settings: Settings, number: str) -> dict | None:
     """The running service's decision (live counts), or None when no service answers."""
-    from ivr.security.local import local_headers, local_url
+    from ivr.security.local import local_address, local_headers, local_url
+    try:                        # nothing listening: no need to load urllib's HTTP stack to learn it
+        socket.create_connection(local_address(settings), timeout=ASK_TIMEOUT).close()
+    except OSError:
+        return None
+    import urllib.error
+    import urllib.parse
+    import urllib.request
     url = f"{local_url(settings)}/api/route?{urllib.parse.urlencode({'number': number})}"
     try:
         with urllib.request.urlopen(urllib.request.Request(url, headers=local_headers(settings)),
@@ -56,19 +61,18 @@ def ask_service(settings: Settings, number: str) -> dict | None:
 
 def decide_here(args: argparse.Namespace, settings: Settings, number: str, country: str) -> dict:
     """The decision made here with every trunk idle (no service answered, or --trunks)."""
-    # Imported here: a running service answers without the numbering data (numpy) being loaded.
+    # Imported here: a running service answers without the numbering store or the plan being read.
     from ivr.cli.numbering import info_dict, open_lookup
-    from ivr.plan.loader import load_plan
-    from ivr.routing.choose import candidate_dict, choose_trunks, route_trunk
+    from ivr.routing.choose import candidate_dict, choose_trunks
     from ivr.routing.numbers import classify
+    from ivr.routing.plan_trunks import plan_trunks
     from ivr.routing.trunkfile import load_trunks
 
     if args.trunks is not None:
         trunks = load_trunks(args.trunks)
     else:
-        plan = load_plan(settings.path(settings.plan_file), secrets_path=settings.path(settings.secrets_file))
-        trunks = tuple(route_trunk(t) for t in plan.trunks.values())
-        country = args.country or plan.country
+        plan_country, trunks = plan_trunks(settings)
+        country = args.country or plan_country
     info = open_lookup(settings).lookup(number)
     candidates = choose_trunks(info, classify(number, country), trunks, live_channels={})
     return info_dict(info) | {

@@ -5,17 +5,12 @@ so executors can index without guarding.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Literal, Protocol
 
 ScheduleState = Literal["open", "closed", "holiday"]
 
-# A carrier key as trunks, the numbering registry and the ported numbers name carriers.
-CARRIER_KEY = re.compile(r"[a-z][a-z0-9_]{0,31}")
-# A node id (the key under `nodes:`), also the name of an auto call-back rule.
-NODE_ID = re.compile(r"[\w-]+")
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 from ivr.errors import ConfigError
 from ivr.plan import schedule as sched
-from ivr.plan.model import NODE_ID, AutoCallbackRule, CompanyNumber, Trunk
+from ivr.plan.keys import NODE_ID
+from ivr.plan.model import AutoCallbackRule, CompanyNumber, Trunk
 from ivr.plan.reasons import REASON_GROUPS, REASON_WORDS, expand_reasons
 from ivr.yaml_reader import Fields, did_you_mean
 

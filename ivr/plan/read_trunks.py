@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from ruamel.yaml.nodes import MappingNode, Node as YNode
 
-from ivr.plan.model import CARRIER_KEY, DailyLimits, DayCap, Trunk
+from ivr.plan.keys import CARRIER_KEY
+from ivr.plan.model import DailyLimits, DayCap, Trunk
 from ivr.plan.trunk_sip import read_trunk_sip
 from ivr.yaml_reader import Fields, did_you_mean
 

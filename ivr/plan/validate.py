@@ -20,7 +20,8 @@ from ruamel.yaml.nodes import Node as YNode, ScalarNode
 
 from ivr.plan.errors import Problem
 from ivr.plan.graph import check_graph, check_languages, check_prompts
-from ivr.plan.model import CONSENT_PROMPT, NODE_ID, CompanyNumber, Node, Plan, Staff
+from ivr.plan.keys import NODE_ID
+from ivr.plan.model import CONSENT_PROMPT, CompanyNumber, Node, Plan, Staff
 from ivr.plan.nodes import KINDS
 from ivr.plan.read_auto_callback import read_auto_callback
 from ivr.plan.read_people import read_secrets, read_staff

@@ -15,7 +15,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from ivr.errors import ConfigError
-from ivr.plan.model import CARRIER_KEY
+from ivr.plan.keys import CARRIER_KEY
 
 # ИНН is the stable key: operator names change (МТС / Мобильные ТелеСистемы, ...).
 BUILTIN_INN: dict[str, str] = {

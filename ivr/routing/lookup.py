@@ -6,25 +6,28 @@ else unknown. Region and time zone come from the registry's range even when anot
 the carrier (a ported number keeps its region).
 
 Speed (target under 2 µs a lookup; bench/bench_numbering.py measures it): both searches are the
-stdlib's bisect over a narrowed slice. Ported numbers: a bucket index (ivr.routing.ported.PortedIndex)
-leaves about a hundred uint16 values to bisect through a memoryview of the memory-mapped array
-(numpy's searchsorted on a scalar cost over 1 µs, mostly argument boxing, and cache misses over
-80 MB). The registry's 317,000 range starts are a plain list; a first-level index by the first
-five digits (0.8 MB) bounds the bisect to a few ranges. Memoryviews hand back plain ints without numpy scalar overhead.
+stdlib's bisect over a narrowed slice of a memory-mapped array, read as a memoryview (plain ints, no
+numpy scalar overhead; numpy's searchsorted on a scalar cost over 1 µs, mostly argument boxing).
+Ported numbers: a bucket index (ivr.routing.layout.PORTED_INDEX) leaves about a hundred uint16
+values to bisect. The registry's 317,000 range starts: a first-level index by the first five digits
+bounds the bisect to a few ranges. Loading is free of numpy and of work proportional to the store
+(`ivr route` opens the lookup for one number): that index, like each range's prepared answer, is
+filled the first time a number needs it.
 """
 from __future__ import annotations
 
 import os
+from array import array
 from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple
 
-import numpy as np
-import phonenumbers
-
-from ivr.routing import ported, registry, store
+from ivr.routing import store
 from ivr.routing.carriers import CarrierTable
+from ivr.routing.layout import BUCKET, OVERRIDES, PORTED, PORTED_ARRAYS, PORTED_INDEX, REGISTRY, REGISTRY_ARRAYS
 from ivr.routing.numbers import InvalidNumber
+from ivr.routing.overrides import load_overrides
 from ivr.routing.regions import DEFAULT_TIMEZONE, timezone_for_region
 
 BLOCK = 100_000                # registry index: national numbers by their first five digits
@@ -46,10 +49,38 @@ class CarrierInfo(NamedTuple):
 _new_info = tuple.__new__
 
 
+@dataclass(frozen=True)
+class PortedIndex:
+    """The lookup side of the ported store: the numbers of bucket `n // BUCKET - base` are at
+    bounds[b]:bounds[b + 1], their last four digits in `low`, their carriers in `carrier`."""
+    base: int
+    bounds: memoryview           # int64, one more than the buckets spanned
+    low: memoryview              # uint16
+    carrier: memoryview          # uint8
+    names: list[str]
+
+
+def load_ported_index(data_dir: Path) -> PortedIndex:
+    """The bucket index, memory-mapped; built in memory (with numpy) for a store published without one."""
+    directory = store.current(data_dir, PORTED)
+    if directory is None:
+        return PortedIndex(0, memoryview(array("q", [0])), memoryview(array("H")), memoryview(array("B")), [])
+    try:
+        views, meta = store.map_arrays(directory, (*PORTED_INDEX, "carrier"))
+        base = int(meta["bucket_base"])
+    except (FileNotFoundError, KeyError):
+        from ivr.routing.ported import bucket_index     # numpy: only for such an old store
+        arrays, meta = store.load_arrays(directory, PORTED_ARRAYS)
+        base, bounds, low = bucket_index(arrays["number"])
+        views = {"bounds": memoryview(bounds), "low": memoryview(low), "carrier": memoryview(arrays["carrier"])}
+    return PortedIndex(base, views["bounds"], views["low"], views["carrier"], list(meta["carriers"]))
+
+
 class CarrierLookup:
     """Loads the stores under `data_dir` (memory-mapped) and answers lookups.
 
-    `refresh()` reloads whatever another process (the CLI) has republished since.
+    `refresh()` reloads whatever another process (the CLI) has republished since. Lookups and
+    refreshes belong to one thread (the event loop's): a lookup fills indexes a refresh replaces.
     """
 
     def __init__(self, data_dir: Path, table: CarrierTable | None = None):
@@ -60,46 +91,58 @@ class CarrierLookup:
 
     def _current_stamp(self) -> tuple:
         try:
-            overrides = os.stat(self._data_dir / ported.OVERRIDES).st_mtime_ns
+            overrides = os.stat(self._data_dir / OVERRIDES).st_mtime_ns
         except FileNotFoundError:
             overrides = 0
-        return (store.current(self._data_dir, registry.STORE),
-                store.current(self._data_dir, ported.STORE), overrides)
+        return (store.current(self._data_dir, REGISTRY), store.current(self._data_dir, PORTED), overrides)
 
     def _load(self) -> None:
         self._stamp = self._current_stamp()
         directory = self._stamp[0]
         if directory is None:
-            starts = ends = np.empty(0, np.int64)
-            op_idx = region_idx = np.empty(0, np.uint16)
-            operators: list[dict] = []
-            regions: list[str] = []
+            views = {k: memoryview(array("q")) for k in REGISTRY_ARRAYS}
+            meta: dict = {"operators": [], "regions": []}
         else:
-            arrays, meta = store.load_arrays(directory, registry.ARRAYS)
-            starts, ends, op_idx, region_idx = (arrays[k] for k in registry.ARRAYS)
-            operators, regions = meta["operators"], meta["regions"]
-        self._starts = starts.tolist()
-        # the ranges starting within block b (national // BLOCK) are _blocks[b]:_blocks[b + 1]; any
-        # other start is below the block (so before the slice) or above the number
-        self._blocks = memoryview(np.searchsorted(starts, np.arange(0, BLOCKS + 1, dtype=np.int64) * BLOCK))
-        self._ends = memoryview(ends)
-        # one prepared answer per distinct (operator, region) pair: one read per lookup, not four
-        pairs, pair_idx = np.unique(op_idx.astype(np.int64) * max(1, len(regions)) + region_idx,
-                                    return_inverse=True)
-        self._pair_idx = memoryview(pair_idx.astype(np.uint32))
-        named = [(self._table.for_operator(o["name"], o["inn"]), o["name"]) for o in operators]
-        zoned = [(r, timezone_for_region(r)) for r in regions]
-        self._answers = [(*named[p // max(1, len(regions))], *zoned[p % max(1, len(regions))])
-                         for p in pairs.tolist()]
-        index = ported.load_index(self._data_dir)
+            views, meta = store.map_arrays(directory, REGISTRY_ARRAYS)
+        self._starts, self._ends = views["start"], views["end"]
+        self._operator, self._region = views["operator"], views["region"]
+        self._operators, self._regions = meta["operators"], meta["regions"]
+        # the ranges starting within block b (national // BLOCK) are _blocks[b]:_blocks[b + 1] (-1: not
+        # yet known); any other start is below the block (so before the slice) or above the number
+        self._blocks = array("q", [-1]) * (BLOCKS + 1)
+        # per range, its index in _answers (-1: not yet known): one prepared answer per distinct
+        # (operator, region) pair, so a lookup makes one read, not four
+        self._answer_of_range = array("i", [-1]) * len(self._starts)
+        self._answers: list[tuple[str | None, str, str, str]] = []
+        self._answer_of_pair: dict[tuple[int, int], int] = {}
+        index = load_ported_index(self._data_dir)
         self._ported_base = index.base
         self._ported_buckets = len(index.bounds) - 1
-        self._ported_bounds = memoryview(index.bounds)
-        self._ported_low = memoryview(index.low)
-        self._ported_carrier = memoryview(index.carrier)
+        self._ported_bounds = index.bounds
+        self._ported_low = index.low
+        self._ported_carrier = index.carrier
         self._ported_count = len(index.low)
         self._ported_names = index.names
-        self._overrides = ported.load_overrides(self._data_dir)
+        self._overrides = load_overrides(self._data_dir)
+
+    def _block(self, block: int) -> tuple[int, int]:
+        """The slice of ranges starting within `block`, found once."""
+        for b in (block, block + 1):
+            if self._blocks[b] < 0:
+                self._blocks[b] = bisect_left(self._starts, b * BLOCK)
+        return self._blocks[block], self._blocks[block + 1]
+
+    def _answer(self, j: int) -> int:
+        """The index in _answers of range j's (carrier, operator, region, time zone), made once."""
+        pair = (self._operator[j], self._region[j])
+        found = self._answer_of_pair.get(pair)
+        if found is None:
+            operator, region = self._operators[pair[0]], self._regions[pair[1]]
+            found = self._answer_of_pair[pair] = len(self._answers)
+            self._answers.append((self._table.for_operator(operator["name"], operator["inn"]),
+                                  operator["name"], region, timezone_for_region(region)))
+        self._answer_of_range[j] = found
+        return found
 
     def refresh(self) -> bool:
         """Reload if a store or the overrides changed on disk; True if it did."""
@@ -123,7 +166,7 @@ class CarrierLookup:
         if number.startswith("+7") and len(number) == 12:
             national = int(number[2:])
             if carrier is None:
-                bucket, low = divmod(national, ported.BUCKET)
+                bucket, low = divmod(national, BUCKET)
                 bucket -= self._ported_base
                 if 0 <= bucket < self._ported_buckets:
                     bounds = self._ported_bounds
@@ -132,9 +175,15 @@ class CarrierLookup:
                     if i < hi and self._ported_low[i] == low:
                         carrier, source = self._ported_names[self._ported_carrier[i]], "ported"
             block = national // BLOCK
-            j = bisect_right(self._starts, national, self._blocks[block], self._blocks[block + 1]) - 1
+            lo, hi = self._blocks[block], self._blocks[block + 1]
+            if lo < 0 or hi < 0:
+                lo, hi = self._block(block)
+            j = bisect_right(self._starts, national, lo, hi) - 1
             if j >= 0 and national <= self._ends[j]:
-                op_carrier, operator, region, timezone = self._answers[self._pair_idx[j]]
+                answer = self._answer_of_range[j]
+                if answer < 0:
+                    answer = self._answer(j)
+                op_carrier, operator, region, timezone = self._answers[answer]
                 if carrier is None:
                     carrier, source = op_carrier, "registry"
         if carrier is None:
@@ -147,19 +196,21 @@ class CarrierLookup:
     def _from_phonenumbers(self, number: str, carrier: str | None, source: Source,
                            timezone: str) -> tuple[str | None, Source, str]:
         """The last resort for the carrier, and the time zone when the registry gave none."""
-        # Imported here: their data take longer to load than `ivr route` may (the registry answers most).
-        from phonenumbers import carrier as pn_carrier
-        from phonenumbers import timezone as pn_timezone
+        # Imported here, each only when asked: their data take longer to load than `ivr route` may
+        # (the registry answers most; the prefix table's numbers need only a time zone).
+        import phonenumbers
         try:
             parsed = phonenumbers.parse(number, None)
         except phonenumbers.NumberParseException:
             raise InvalidNumber(f"{number!r} is not an E.164 number") from None
         country = phonenumbers.region_code_for_number(parsed) or ""
         if carrier is None:
+            from phonenumbers import carrier as pn_carrier
             name = pn_carrier.name_for_number(parsed, "en")
             carrier = self._table.for_phonenumbers(name, country) if name else None
             source = "phonenumbers" if carrier else "unknown"
         if not timezone:
+            from phonenumbers import timezone as pn_timezone
             zones = [z for z in pn_timezone.time_zones_for_number(parsed) if z != "Etc/Unknown"]
             if len(zones) == 1:
                 timezone = zones[0]

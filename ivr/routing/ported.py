@@ -1,17 +1,16 @@
-"""Ported numbers (the Russian portability database's dumps and increments) and manual overrides.
+"""Ported numbers: the Russian portability database's dumps and increments imported into a store.
 
 The store is two arrays: the 10-digit national numbers, sorted (int64), and a carrier index
 (uint8) into a small table in meta.json; 10 million numbers take 90 MB. Lookups use a bucket index
 published beside them instead of the int64 array: numbers sharing all but their last four digits
 form a bucket, `bounds` says where each bucket starts and `low` holds the last four digits (uint16),
 so a lookup is a bisect over about a hundred small values of one bucket (10 million numbers: 20 MB
-of `low` plus a bounds array of 8 bytes per bucket spanned, 0.8 MB for the 9xx codes).
-Overrides set by hand (`ivr numbering port`) are a small JSON file, written atomically.
+of `low` plus a bounds array of 8 bytes per bucket spanned, 0.8 MB for the 9xx codes). The
+lookup reads it without numpy (`ivr.routing.lookup.load_ported_index`); importing needs numpy.
 """
 from __future__ import annotations
 
 import io
-import re
 import time
 import zipfile
 from array import array
@@ -25,17 +24,11 @@ import numpy as np
 
 from ivr.errors import InvalidInput
 from ivr.routing import store
-from ivr.routing.carriers import CARRIER_KEY, MNC_CARRIERS, CarrierTable
+from ivr.routing.carriers import MNC_CARRIERS, CarrierTable
+from ivr.routing.layout import BUCKET, PORTED, PORTED_ARRAYS
 from ivr.routing.registry import RowError
 
-STORE = "ported"
-ARRAYS = ("number", "carrier")
-INDEX = ("bounds", "low")
-BUCKET = 10_000             # the last four digits are the `low` part
-OVERRIDES = "overrides.json"
-
 Kind = Literal["full", "port", "return"]
-_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 @dataclass(frozen=True)
@@ -125,46 +118,21 @@ def _last_wins(numbers: np.ndarray, carriers: np.ndarray) -> tuple[np.ndarray, n
 
 def load(data_dir: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The stored ported numbers (memory-mapped), their carrier indexes and the carrier table."""
-    directory = store.current(data_dir, STORE)
+    directory = store.current(data_dir, PORTED)
     if directory is None:
         return np.empty(0, np.int64), np.empty(0, np.uint8), []
-    arrays, meta = store.load_arrays(directory, ARRAYS)
+    arrays, meta = store.load_arrays(directory, PORTED_ARRAYS)
     return arrays["number"], arrays["carrier"], list(meta["carriers"])
 
 
-@dataclass(frozen=True)
-class PortedIndex:
-    """The lookup side of the store: the numbers of bucket `n // BUCKET - base` are at
-    bounds[b]:bounds[b + 1], their last four digits in `low`, their carriers in `carrier`."""
-    base: int
-    bounds: np.ndarray           # int64, one more than the buckets spanned
-    low: np.ndarray              # uint16
-    carrier: np.ndarray          # uint8
-    names: list[str]
-
-
 def bucket_index(numbers: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
-    """base, bounds and low of sorted numbers (see PortedIndex)."""
+    """base, bounds and low of sorted numbers (ivr.routing.layout.PORTED_INDEX)."""
     if not len(numbers):
         return 0, np.zeros(1, np.int64), np.empty(0, np.uint16)
     buckets = numbers // BUCKET
     base = int(buckets[0])
     bounds = np.searchsorted(buckets, np.arange(base, int(buckets[-1]) + 2, dtype=np.int64)).astype(np.int64)
     return base, bounds, (numbers % BUCKET).astype(np.uint16)
-
-
-def load_index(data_dir: Path) -> PortedIndex:
-    """The bucket index, memory-mapped; built in memory for a store published without one."""
-    directory = store.current(data_dir, STORE)
-    if directory is None:
-        return PortedIndex(0, np.zeros(1, np.int64), np.empty(0, np.uint16), np.empty(0, np.uint8), [])
-    try:
-        arrays, meta = store.load_arrays(directory, (*INDEX, "carrier"))
-        base = int(meta["bucket_base"])
-    except (FileNotFoundError, KeyError):
-        arrays, meta = store.load_arrays(directory, ARRAYS)
-        base, arrays["bounds"], arrays["low"] = bucket_index(arrays["number"])
-    return PortedIndex(base, arrays["bounds"], arrays["low"], arrays["carrier"], list(meta["carriers"]))
 
 
 def import_file(path: Path, data_dir: Path, table: CarrierTable, kind: Kind | None = None) -> PortedReport:
@@ -204,48 +172,6 @@ def import_file(path: Path, data_dir: Path, table: CarrierTable, kind: Kind | No
         meta = {"carriers": names, "imported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "last_file": str(path), "last_kind": kind, "numbers": int(len(result[0])),
                 "bucket_base": base}
-        store.publish(data_dir, STORE, {"number": result[0], "carrier": result[1],
+        store.publish(data_dir, PORTED, {"number": result[0], "carrier": result[1],
                                         "bounds": bounds, "low": low}, meta)
     return PortedReport(str(path), kind, good, len(result[0]), tuple(errors))
-
-
-# Manual overrides: {"+79161234567": "megafon"}
-
-def check_e164(number: str) -> str:
-    if not _E164.fullmatch(number):
-        raise InvalidInput(f"{number!r} is not an E.164 number")
-    return number
-
-
-def check_carrier(carrier: str) -> str:
-    if not CARRIER_KEY.fullmatch(carrier):
-        raise InvalidInput(f"carrier {carrier!r}: use a carrier key such as megafon, mts, beeline, "
-                           "tele2, kyivstar, vodafone_ua, lifecell")
-    return carrier
-
-
-def load_overrides(data_dir: Path) -> dict[str, str]:
-    data = store.read_json(data_dir / OVERRIDES, dict)
-    if not isinstance(data, dict):
-        raise InvalidInput(f"{data_dir / OVERRIDES}: expected a JSON object of number: carrier")
-    return {str(k): str(v) for k, v in data.items()}
-
-
-def set_override(data_dir: Path, e164: str, carrier: str) -> None:
-    check_e164(e164)
-    check_carrier(carrier)
-    with store.locked(data_dir):
-        overrides = load_overrides(data_dir)
-        overrides[e164] = carrier
-        store.write_json_atomic(data_dir / OVERRIDES, overrides)
-
-
-def remove_override(data_dir: Path, e164: str) -> bool:
-    """Drop an override; False if the number had none."""
-    check_e164(e164)
-    with store.locked(data_dir):
-        overrides = load_overrides(data_dir)
-        if overrides.pop(e164, None) is None:
-            return False
-        store.write_json_atomic(data_dir / OVERRIDES, overrides)
-    return True

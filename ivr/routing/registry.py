@@ -16,10 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ivr.routing import store
+from ivr.routing.layout import REGISTRY, REGISTRY_ARRAYS
 from ivr.routing.regions import normalise_region
-
-STORE = "registry"
-ARRAYS = ("start", "end", "operator", "region")
 
 # Canonical column names, used in error reports.
 CODE, FROM, TO, CAPACITY, OPERATOR, REGION, TERRITORY, INN = (
@@ -310,7 +308,7 @@ def import_files(paths: list[Path], data_dir: Path) -> ImportReport:
         arrays, meta = _build(rows)
         meta["files"] = [{"file": f.file, "encoding": f.encoding, "layout": f.layout,
                           "rows": len(f.rows), "errors": len(f.errors)} for f in parsed]
-        store.publish(data_dir, STORE, arrays, meta)
+        store.publish(data_dir, REGISTRY, arrays, meta)
     return ImportReport(parsed, len(rows), digits, tuple(file_errors + overlap_errors))
 
 
@@ -339,10 +337,10 @@ def _build(rows: list[RangeRow]) -> tuple[dict[str, np.ndarray], dict]:
 
 def _stored_rows(data_dir: Path) -> list[RangeRow]:
     """The published registry as rows, to keep the ranges an import does not replace."""
-    directory = store.current(data_dir, STORE)
+    directory = store.current(data_dir, REGISTRY)
     if directory is None:
         return []
-    arrays, meta = store.load_arrays(directory, ARRAYS)
+    arrays, meta = store.load_arrays(directory, REGISTRY_ARRAYS)
     ops = meta["operators"]
     regions = meta["regions"]
     return [RangeRow(int(s), int(e), ops[o]["name"], ops[o]["inn"], regions[g], "(stored registry)", 0)
@@ -351,8 +349,7 @@ def _stored_rows(data_dir: Path) -> list[RangeRow]:
 
 
 def _stored_count(data_dir: Path) -> int:
-    directory = store.current(data_dir, STORE)
+    directory = store.current(data_dir, REGISTRY)
     if directory is None:
         return 0
-    _, meta = store.load_arrays(directory, ())
-    return int(meta["rows"])
+    return int(store.read_meta(directory)["rows"])

@@ -45,12 +45,17 @@ async def provision(settings: Settings, db: Database) -> None:
         log.info("made the %s token %s (role %s) in %s", name, token.id, role, path)
 
 
-def local_url(settings: Settings) -> str:
-    """The running service's API as seen from this machine: with TLS on, its plain loopback listener."""
+def local_address(settings: Settings) -> tuple[str, int]:
+    """Host and port of the running service's API as seen from this machine: with TLS on, its plain
+    loopback listener."""
     if settings.tls_cert:
-        return f"http://127.0.0.1:{settings.internal_port}"
-    host = "127.0.0.1" if settings.web_host in ("0.0.0.0", "::", "") else settings.web_host
-    return f"http://{host}:{settings.web_port}"
+        return "127.0.0.1", settings.internal_port
+    return ("127.0.0.1" if settings.web_host in ("0.0.0.0", "::", "") else settings.web_host), settings.web_port
+
+
+def local_url(settings: Settings) -> str:
+    host, port = local_address(settings)
+    return f"http://{host}:{port}"
 
 
 def local_headers(settings: Settings) -> dict[str, str]:

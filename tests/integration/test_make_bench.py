@@ -11,7 +11,7 @@ import pytest
 
 from ivr.config import ROOT
 
-SECTIONS = ("## Inbound IVR on the real stack", "## Numbering core", "## Hunt-group precision",
+SECTIONS = ("## Inbound IVR on the real stack", "## Numbering core", "## Start of the `ivr` command", "## Hunt-group precision",
             "## Queue under load", "## Outbound campaigns", "## Cluster")
 
 

@@ -33,6 +33,36 @@ def test_every_text_has_a_russian_translation():
     assert not missing, f"untranslated (run `make translations`, then translate): {missing}"
 
 
+def test_the_compiled_catalogue_is_kept_and_read_without_babel(tmp_path, monkeypatch):
+    """Compiled once and kept in __pycache__ by the .po's content; later runs read it as it is, and a
+    new .po text is compiled again (the older file dropped)."""
+    po = tmp_path / "ru" / "LC_MESSAGES" / "messages.po"
+    po.parent.mkdir(parents=True)
+    po.write_bytes((ROOT / "ivr/locale/ru/LC_MESSAGES/messages.po").read_bytes())
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    i18n.translations.cache_clear()
+    try:
+        first = i18n.translations("ru").gettext("candidates:")
+        assert first != "candidates:"
+        kept = list((po.parent / "__pycache__").glob("messages.*.mo"))
+        assert len(kept) == 1
+
+        def refuse(*args):
+            raise AssertionError("compiled again")
+        monkeypatch.setattr(i18n, "_compile", refuse)
+        i18n.translations.cache_clear()
+        assert i18n.translations("ru").gettext("candidates:") == first
+        monkeypatch.undo()
+        monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+        po.write_bytes(po.read_bytes().replace(first.encode(), "другие варианты:".encode()))
+        i18n.translations.cache_clear()
+        assert i18n.translations("ru").gettext("candidates:") == "другие варианты:"
+        assert [p.name for p in (po.parent / "__pycache__").glob("messages.*.mo")] != [kept[0].name]
+        assert len(list((po.parent / "__pycache__").glob("messages.*.mo"))) == 1
+    finally:
+        i18n.translations.cache_clear()
+
+
 def test_dates_as_people_write_them():
     moment = datetime(2026, 12, 7, 10, 10, 5, tzinfo=ZoneInfo("UTC"))
     moscow = ZoneInfo("Europe/Moscow")

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,6 +11,8 @@ from ivr.routing import ported, registry
 from ivr.routing.carriers import CarrierTable, load_carrier_table, normalise_name
 from ivr.routing.lookup import CarrierLookup
 from ivr.routing.numbers import InvalidNumber
+from ivr.routing.overrides import set_override
+from ivr.routing.regions import normalise_region
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +58,7 @@ def test_source_precedence(data_dir: Path, table: CarrierTable) -> None:
     assert (info.carrier, info.carrier_source) == ("megafon", "ported")
     assert info.operator == 'ПАО "Мобильные ТелеСистемы"'                  # region still from the range
     assert info.timezone == "Europe/Moscow"
-    ported.set_override(data_dir, number, "beeline")
+    set_override(data_dir, number, "beeline")
     info = CarrierLookup(data_dir, table).lookup(number)
     assert (info.carrier, info.carrier_source) == ("beeline", "override")
 
@@ -88,7 +93,7 @@ def test_fresh_data_dir_works(tmp_path: Path) -> None:
 def test_refresh_sees_republished_store(data_dir: Path, table: CarrierTable) -> None:
     lookup = CarrierLookup(data_dir, table)
     assert lookup.refresh() is False
-    ported.set_override(data_dir, "+79161234567", "tele2")
+    set_override(data_dir, "+79161234567", "tele2")
     assert lookup.refresh() is True
     assert lookup.lookup("+79161234567").carrier == "tele2"
 
@@ -142,3 +147,41 @@ def test_old_layout_regional_companies_map_to_their_carrier(tmp_path: Path) -> N
     assert [lookup.lookup(f"+7{code}0000001").carrier for code, _ in rows] \
         == ["tele2", "tele2", "mts", "megafon", "beeline", "новая связь"]
     assert lookup.lookup("+79500000001").operator == 'ЗАО "Теле2-Омск"'
+
+
+def test_lazily_filled_indexes_answer_as_a_plain_search(tmp_path: Path, table: CarrierTable) -> None:
+    """The block index and the prepared answers are filled on first use; whatever order numbers come
+    in, every answer is the one a linear search over the ranges gives (ranges spanning blocks, gaps,
+    ranges at a block's edge)."""
+    rng = random.Random(7)
+    edges = sorted(rng.sample(range(9_000_000_000, 9_010_000_000), 600))
+    ranges = [(a, b - 1 - rng.choice((0, 0, 5_000))) for a, b in zip(edges[::2], edges[1::2])]
+    ranges += [(9_010_000_000, 9_010_099_999), (9_010_100_000, 9_010_100_000)]   # a block, one number
+    names = ['ПАО "МТС"', 'ПАО "МегаФон"', 'ООО "Т2 Мобайл"']
+    regions = ["Омская обл.", "г. Москва", "Приморский край"]
+    f = tmp_path / "DEF.csv"
+    f.write_text("АВС/ DEF;От;До;Емкость;Оператор;Регион\n" + "\n".join(
+        f"{a // 10**7};{a % 10**7:07d};{b % 10**7:07d};{b - a + 1};{names[i % 3]};{regions[i % 2 * 2]}"
+        for i, (a, b) in enumerate(ranges)), encoding="utf-8")
+    registry.import_files([f], tmp_path)
+    lookup = CarrierLookup(tmp_path, table)
+    probes = [n for a, b in ranges for n in (a - 1, a, (a + b) // 2, b, b + 1)]
+    rng.shuffle(probes)
+    for n in probes:
+        info = lookup.lookup(f"+7{n}")
+        hit = next((i for i, (a, b) in enumerate(ranges) if a <= n <= b), None)
+        if hit is None:
+            assert info.carrier_source != "registry" and info.operator == "", n
+        else:
+            assert (info.carrier_source, info.operator) == ("registry", names[hit % 3]), n
+            assert info.carrier == ("mts", "megafon", "tele2")[hit % 3]
+            assert info.region == normalise_region(regions[hit % 2 * 2])
+
+
+def test_a_lookup_loads_no_numpy(tmp_path: Path) -> None:
+    registry.import_files([ROOT / "config/numbering/sample-DEF-9xx.csv"], tmp_path)
+    code = ("import sys; from pathlib import Path; from ivr.routing.lookup import CarrierLookup\n"
+            f"info = CarrierLookup(Path({str(tmp_path)!r})).lookup('+79139012345')\n"
+            "print(info.carrier, 'numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["mts", "False"]

@@ -4,11 +4,11 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-from ivr.errors import InvalidInput
 from ivr.routing import ported
 from ivr.routing.carriers import CarrierTable
+from ivr.routing.layout import BUCKET, PORTED
+from ivr.routing.lookup import load_ported_index
 
 DATA = Path(__file__).parent / "data"
 
@@ -57,35 +57,18 @@ def test_later_row_wins_within_a_dump(tmp_path: Path) -> None:
     assert stored(tmp_path / "s") == {9161234567: "tele2"}
 
 
-def test_overrides_roundtrip(tmp_path: Path) -> None:
-    ported.set_override(tmp_path, "+79161234567", "beeline")
-    ported.set_override(tmp_path, "+79261234567", "mts")
-    assert ported.load_overrides(tmp_path) == {"+79161234567": "beeline", "+79261234567": "mts"}
-    assert ported.remove_override(tmp_path, "+79161234567") is True
-    assert ported.remove_override(tmp_path, "+79161234567") is False
-    assert ported.load_overrides(tmp_path) == {"+79261234567": "mts"}
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".overrides")] == []
-
-
-@pytest.mark.parametrize("number, carrier", [("89161234567", "mts"), ("+79161234567", "Мегафон"),
-                                             ("+79161234567", "mts;x"), ("+7916&", "mts")])
-def test_overrides_reject_bad_input(tmp_path: Path, number: str, carrier: str) -> None:
-    with pytest.raises(InvalidInput):
-        ported.set_override(tmp_path, number, carrier)
-
-
 def test_bucket_index_finds_every_number_and_nothing_else(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     numbers = np.unique(np.concatenate([rng.integers(9_000_000_000, 9_000_100_000, 3000),
                                         [9_000_009_999, 9_000_010_000, 9_999_999_999]]))
     base, bounds, low = ported.bucket_index(numbers)
-    assert low.dtype == np.uint16 and len(bounds) == numbers[-1] // ported.BUCKET - base + 2
+    assert low.dtype == np.uint16 and len(bounds) == numbers[-1] // BUCKET - base + 2
 
     def found(n: int) -> bool:
-        b = n // ported.BUCKET - base
+        b = n // BUCKET - base
         if not 0 <= b < len(bounds) - 1:
             return False
-        return n % ported.BUCKET in low[bounds[b]:bounds[b + 1]].tolist()
+        return n % BUCKET in low[bounds[b]:bounds[b + 1]].tolist()
     assert all(found(int(n)) for n in numbers)
     stored = set(numbers.tolist())
     others = [n for n in range(9_000_009_990, 9_000_010_010) if n not in stored] + [8_999_999_999]
@@ -95,8 +78,8 @@ def test_bucket_index_finds_every_number_and_nothing_else(tmp_path: Path) -> Non
 def test_a_store_published_without_the_index_still_loads(tmp_path: Path) -> None:
     from ivr.routing import store
     numbers = np.array([9161234567, 9261112233], dtype=np.int64)
-    store.publish(tmp_path, ported.STORE, {"number": numbers, "carrier": np.array([1, 0], dtype=np.uint8)},
+    store.publish(tmp_path, PORTED, {"number": numbers, "carrier": np.array([1, 0], dtype=np.uint8)},
                   {"carriers": ["megafon", "mts"]})
-    index = ported.load_index(tmp_path)
+    index = load_ported_index(tmp_path)
     assert index.names == ["megafon", "mts"] and index.low.tolist() == [4567, 2233]
     assert index.bounds[-1] == 2

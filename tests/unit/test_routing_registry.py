@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from ivr.routing import registry, store
+from ivr.routing.layout import REGISTRY, REGISTRY_ARRAYS
 from ivr.routing.regions import normalise_region, timezone_for_region
 
 DATA = Path(__file__).parent / "data"
@@ -129,7 +130,7 @@ def test_region_timezone(region: str, tz: str) -> None:
 
 
 def _stored(data_dir: Path) -> tuple[np.ndarray, dict]:
-    arrays, meta = store.load_arrays(store.current(data_dir, registry.STORE), registry.ARRAYS)
+    arrays, meta = store.load_arrays(store.current(data_dir, REGISTRY), REGISTRY_ARRAYS)
     return arrays["start"], meta
 
 
@@ -173,13 +174,13 @@ def test_reimport_replaces_same_leading_digit_and_keeps_others(tmp_path: Path) -
 
 def test_reimport_is_atomic_swap(tmp_path: Path) -> None:
     registry.import_files([DATA / "registry_2026.csv"], tmp_path)
-    first = store.current(tmp_path, registry.STORE)
+    first = store.current(tmp_path, REGISTRY)
     held = np.load(first / "start.npy", mmap_mode="r")     # a reader holding the old version
     before = held.tolist()
     registry.import_files([DATA / "registry_7col.csv"], tmp_path)
-    second = store.current(tmp_path, registry.STORE)
+    second = store.current(tmp_path, REGISTRY)
     assert second != first and not first.exists()
-    assert (tmp_path / registry.STORE).is_symlink()
+    assert (tmp_path / REGISTRY).is_symlink()
     assert held.tolist() == before          # the old mapping stays readable
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(("registry-", ".registry"))]
     assert leftovers == [second.name]
@@ -187,7 +188,7 @@ def test_reimport_is_atomic_swap(tmp_path: Path) -> None:
 
 def test_failed_publish_leaves_the_old_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     registry.import_files([DATA / "registry_2026.csv"], tmp_path)
-    first = store.current(tmp_path, registry.STORE)
+    first = store.current(tmp_path, REGISTRY)
 
     def broken_replace(src: str, dst: str) -> None:
         raise OSError("disk full")
@@ -195,7 +196,7 @@ def test_failed_publish_leaves_the_old_registry(tmp_path: Path, monkeypatch: pyt
     with pytest.raises(OSError):
         registry.import_files([DATA / "registry_7col.csv"], tmp_path)
     monkeypatch.undo()
-    assert store.current(tmp_path, registry.STORE) == first
+    assert store.current(tmp_path, REGISTRY) == first
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("registry-")) == [first.name]
 
 
@@ -204,4 +205,4 @@ def test_import_with_no_good_rows_publishes_nothing(tmp_path: Path) -> None:
     bad.write_text("nothing here", encoding="utf-8")
     report = registry.import_files([bad], tmp_path / "store")
     assert report.rows == 0 and len(report.errors) == 1
-    assert store.current(tmp_path / "store", registry.STORE) is None
+    assert store.current(tmp_path / "store", REGISTRY) is None
