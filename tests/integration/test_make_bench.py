@@ -11,8 +11,8 @@ import pytest
 
 from ivr.config import ROOT
 
-SECTIONS = ("## Inbound IVR on the real stack", "## Numbering core", "## Start of the `ivr` command", "## Hunt-group precision",
-            "## Queue under load", "## Outbound campaigns", "## Cluster")
+SECTIONS = ("## Inbound IVR on the real stack", "## Numbering core", "## Start of the `ivr` command",
+            "## Hunt-group precision", "## Queue under load", "## Outbound campaigns", "## Cluster")
 
 
 @pytest.mark.timeout(1200)
