@@ -7,6 +7,7 @@ against phonenumbers on many numbers."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 
 import phonenumbers
@@ -42,16 +43,27 @@ class _Region:
         self.has_prefix_rule = bool(prefix) and self.national_prefix is None
         self.idd = re.compile(metadata.international_prefix) if metadata.international_prefix else None
 
+        # Per length: one pattern holding the general test (a lookahead) and the types' (None: invalid).
+        self._valid_at: dict[int, re.Pattern | None] = {}
+
     def matches_general(self, nsn: str) -> bool:
         if self.general is None or (self.general_lengths and len(nsn) not in self.general_lengths):
             return False
         return self.general.fullmatch(nsn) is not None
 
     def valid(self, nsn: str) -> bool:
-        if not self.matches_general(nsn):
-            return False
-        pattern = self.types.get(len(nsn), self.types_any)
+        length = len(nsn)
+        try:
+            pattern = self._valid_at[length]
+        except KeyError:
+            pattern = self._valid_at[length] = self._valid_pattern(length)
         return pattern is not None and pattern.fullmatch(nsn) is not None
+
+    def _valid_pattern(self, length: int) -> re.Pattern | None:
+        types = self.types.get(length, self.types_any)
+        if types is None or self.general is None or (self.general_lengths and length not in self.general_lengths):
+            return None
+        return re.compile(f"(?=(?:{self.general.pattern})\\Z)(?:{types.pattern})")
 
 
 @cache
@@ -61,17 +73,14 @@ def _region(code: str) -> _Region | None:
 
 
 @cache
-def _calling_code(country: str) -> int | None:
-    metadata = PhoneMetadata.metadata_for_region(country, None)
-    return metadata.country_code if metadata is not None else None
+def _regions_of(code: int) -> tuple[_Region, ...]:
+    """The regions sharing a country calling code, main region first (phonenumbers' order)."""
+    return tuple(r for r in map(_region, phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ())) if r is not None)
 
 
 def _valid_for_code(code: int, nsn: str) -> bool:
     """phonenumbers.is_valid_number for country calling code `code` and national number `nsn`."""
-    for name in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ()):
-        region = _region(name)
-        if region is None:
-            continue
+    for region in _regions_of(code):
         if region.leading is not None:
             if region.leading.match(nsn):
                 return region.valid(nsn)
@@ -85,29 +94,52 @@ def _safe_national(region: _Region, nsn: str) -> bool:
     return not region.has_prefix_rule and not (region.national_prefix and nsn.startswith(region.national_prefix))
 
 
+@cache
+def _calling_code_at(head: str) -> tuple[int, int, _Region | None] | None:
+    """(digits it takes, country calling code, its main region) of a number starting with `head`
+    (its first three digits), as phonenumbers reads a "+": the shortest code that exists."""
+    for n in (1, 2, 3):
+        code = int(head[:n])
+        if regions := phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code):
+            return n, code, _region(regions[0])
+    return None
+
+
+@dataclass(frozen=True)
+class _Home:
+    """The country a number without "+" is read in, when its national formats are simple enough."""
+    code: int
+    cc: str
+    region: _Region
+
+
+@cache
+def _home(country: str) -> _Home | None:
+    metadata = PhoneMetadata.metadata_for_region(country, None)
+    region = _region(country)
+    if metadata is None or region is None or region.has_prefix_rule or region.leading is not None and \
+            phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(metadata.country_code, ())[0] != country:
+        return None
+    return _Home(metadata.country_code, str(metadata.country_code), region)
+
+
 def fast_e164(digits: str, plus: bool, country: str) -> str | None:
     """E.164 of `digits` (separators already removed) when sure, else None."""
     if not digits or digits[0] == "0" and plus:
         return None
     if plus:
-        for n in (1, 2, 3):
-            code = int(digits[:n])
-            regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code)
-            if regions:
-                nsn = digits[n:]
-                first = _region(regions[0])
-                if first is None or not nsn or nsn[0] == "0" or not _safe_national(first, nsn):
-                    return None
-                return "+" + digits if _valid_for_code(code, nsn) else None
+        if (found := _calling_code_at(digits[:3])) is None:
+            return None
+        n, code, first = found
+        nsn = digits[n:]
+        if first is None or not nsn or nsn[0] == "0" or not _safe_national(first, nsn):
+            return None
+        return "+" + digits if _valid_for_code(code, nsn) else None
+    if (home := _home(country)) is None:
         return None
-    code = _calling_code(country)
-    region = _region(country)
-    if code is None or region is None or region.has_prefix_rule or region.leading is not None and \
-            phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ())[0] != country:
-        return None
+    region, cc = home.region, home.cc
     if region.idd is not None and region.idd.match(digits):
         return None                                  # an international call: the slow way
-    cc = str(code)
     if region.national_prefix and digits.startswith(region.national_prefix):
         nsn = digits[len(region.national_prefix):]
         if nsn.startswith(cc) or not region.matches_general(nsn):
@@ -118,6 +150,6 @@ def fast_e164(digits: str, plus: bool, country: str) -> str | None:
             return None
     else:
         nsn = digits
-    if not nsn or nsn[0] == "0" or not _valid_for_code(code, nsn):
+    if not nsn or nsn[0] == "0" or not _valid_for_code(home.code, nsn):
         return None
     return "+" + cc + nsn

@@ -21,7 +21,7 @@ DestClass = Literal["internal", "local", "mobile", "long_distance", "internation
 # characters) is refused before phonenumbers sees it: it is lenient and would skip some of them.
 _ALLOWED = re.compile(r"\+?[ (]*[0-9][0-9 ()\-.\u00a0]*")
 _MAX_LEN = 32
-_SEPARATORS = re.compile(r"[+ ()\-.\u00a0]")
+_SEPARATORS = b"+ ()-."
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 # Short digit strings dialled from a phone: staff extensions, never sent to a trunk.
 _INTERNAL = re.compile(r"[0-9]{2,6}")
@@ -80,7 +80,13 @@ def normalize(raw: str, country: str = "RU") -> str:
         # "00" is the international prefix of most of the world (and of phones people bring from
         # abroad); phonenumbers reads it only for countries that use it. "810" (Russia's) it knows.
         text = "+" + text[2:]
-    fast = fast_e164(_SEPARATORS.sub("", text), text.startswith("+"), country.upper())
+    plus = text[0] == "+"
+    digits = text[1:] if plus else text
+    if not digits.isdigit():
+        # _ALLOWED let in ASCII digits and separators, and the no-break space: bytes.translate is the
+        # fastest way to drop them.
+        digits = digits.replace("\u00a0", " ").encode("ascii").translate(None, _SEPARATORS).decode("ascii")
+    fast = fast_e164(digits, plus, country.upper())
     if fast is not None and _E164.fullmatch(fast):
         return fast
     try:
