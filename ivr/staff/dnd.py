@@ -62,6 +62,11 @@ class DoNotDisturb:
     def state(self, extension: str) -> DndState:
         return self._states.get(extension) or DndState(extension, False)
 
+    def phones(self) -> list[dict[str, object]]:
+        """Every staff phone of the plan with its name and do-not-disturb state, by extension."""
+        plan = self.plan()
+        return [{"name": s.name, **self.state(ext).to_dict()} for ext, s in sorted((plan.staff if plan else {}).items())]
+
     async def set(self, extension: str, dnd: bool, by: str) -> DndState:
         plan = self.plan()
         if plan is not None and extension not in plan.staff:

@@ -20,7 +20,7 @@ from aiohttp import web
 from aiohttp.web_urldispatcher import StaticResource
 
 from ivr.clock import utc_now
-from ivr.errors import IvrError
+from ivr.errors import Forbidden, IvrError
 from ivr.security.audit import AuditLog
 from ivr.security.roles import ADMIN, DISPATCHER, INTEGRATION, OPS, SYSTEM, VIEWER
 from ivr.security.throttle import LoginThrottle
@@ -173,11 +173,6 @@ class Unauthenticated(IvrError):
     status_code = 401
     error_id = "unauthenticated"
     headers = {"WWW-Authenticate": 'Bearer realm="ivr"'}
-
-
-class Forbidden(IvrError):
-    status_code = 403
-    error_id = "forbidden"
 
 
 class CrossSite(IvrError):
