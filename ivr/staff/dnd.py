@@ -64,8 +64,8 @@ class DoNotDisturb:
 
     def phones(self) -> list[dict[str, object]]:
         """Every staff phone of the plan with its name and do-not-disturb state, by extension."""
-        plan = self.plan()
-        return [{"name": s.name, **self.state(ext).to_dict()} for ext, s in sorted((plan.staff if plan else {}).items())]
+        staff = plan.staff if (plan := self.plan()) else {}
+        return [{"name": s.name, **self.state(ext).to_dict()} for ext, s in sorted(staff.items())]
 
     async def set(self, extension: str, dnd: bool, by: str) -> DndState:
         plan = self.plan()

@@ -13,8 +13,8 @@ from ivr.web.keys import QUEUES
 
 
 async def list_queues(request: web.Request) -> web.Response:
-    snapshot = await request.app[QUEUES].snapshot(parse.query_time(request, "since"), parse.query_time(request, "until"))
-    return web.json_response(snapshot)
+    since, until = parse.query_time(request, "since"), parse.query_time(request, "until")
+    return web.json_response(await request.app[QUEUES].snapshot(since, until))
 
 
 async def agent_action(request: web.Request) -> web.Response:
