@@ -47,3 +47,17 @@ async def wait_bridged(instance: Instance, *parties: str, timeout: float = 10.0)
                 return sip
         return None
     return await wait_until(talking, timeout, f"a bridge of {' and '.join(parties) or 'two parties'}")
+
+
+def channel_states(instance: Instance) -> dict[str, str]:
+    """Each channel of one Asterisk by name, with its state now (Ring, Ringing, Up, ...)."""
+    rows = [line.split("!") for line in instance.cli("core show channels concise").splitlines()]
+    return {row[0]: row[4] for row in rows if len(row) > 4}
+
+
+async def wait_channel(instance: Instance, party: str, state: str, timeout: float = 10.0) -> str:
+    """Until a channel of `party` ("PJSIP/102-") on `instance` is in `state`; its name."""
+    def found() -> str | None:
+        return next((name for name, now in channel_states(instance).items()
+                     if name.startswith(party) and now == state), None)
+    return await wait_until(found, timeout, f"{party} {state}")
