@@ -24,6 +24,11 @@ class NotFound(IvrError):
     error_id = "not-found"
 
 
+class Forbidden(IvrError):
+    status_code = 403
+    error_id = "forbidden"
+
+
 class InvalidInput(IvrError):
     status_code = 400
     error_id = "invalid-input"

@@ -3,6 +3,7 @@ a campaign shown, exported, advanced, a row settled or called again. The web han
 the request, call one of these and serialise the answer."""
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,11 +11,11 @@ from datetime import datetime
 from ivr.campaigns.config import campaigns_file, load_route_zones
 from ivr.campaigns.dialer import CampaignDialer
 from ivr.campaigns.export import export_file
-from ivr.campaigns.importer import ImportResult, read_file, read_records
-from ivr.campaigns.model import Campaign, Profile, Row
+from ivr.campaigns.importer import ImportResult, read_csv, read_file, read_records
+from ivr.campaigns.model import Attempt, Campaign, Profile, Row
 from ivr.campaigns.progress import Progress, Timeline, timeline
 from ivr.campaigns.service import Added, add_passengers, profile_named
-from ivr.campaigns.store import CampaignStore
+from ivr.campaigns.store import CampaignStore, Mark
 from ivr.config import Settings
 from ivr.plan.live import PlanHolder
 from ivr.plan.model import Plan
@@ -28,6 +29,31 @@ class Stored:
     campaign: Campaign
     added: Added
     read: ImportResult
+
+
+@dataclass(frozen=True)
+class Details:
+    """A campaign with its counts, every row, every attempt and the rows marked done by hand."""
+    campaign: Campaign
+    counts: dict[str, dict[str, int]]
+    rows: list[Row]
+    attempts: list[Attempt]
+    marks: dict[int, Mark]
+
+    def matching(self, status: str = "", result: str = "", search: str = "") -> list[Row]:
+        """Rows of that status and result (either may be ""), whose name, phone or trip has `search`."""
+        needle = search.lower()
+        return [r for r in self.rows
+                if (not status or r.status == status) and (not result or r.result == result)
+                and (not needle or needle in r.passenger.name.lower() or needle in r.passenger.phone
+                     or needle in r.passenger.trip_id.lower())]
+
+    def attempts_by_row(self) -> dict[int, list[Attempt]]:
+        """Each row's attempts in order; a row never called has none."""
+        by_row: defaultdict[int, list[Attempt]] = defaultdict(list)
+        for a in self.attempts:
+            by_row[a.row_id].append(a)
+        return by_row
 
 
 class CampaignDesk:
@@ -63,6 +89,11 @@ class CampaignDesk:
                                load_route_zones(campaigns_file(self.settings)))
         return await self._store(None, name or filename or "import", profile, read), kind
 
+    def read_csv(self, text: str) -> ImportResult:
+        """A passengers' CSV checked row by row against the plan, nothing stored (the console's form)."""
+        plan = self.plan()
+        return read_csv(text, plan.country, plan.timezone, plan.languages)
+
     async def create(self, read: ImportResult, name: str, profile_name: str, start: bool = False) -> Stored:
         """A new campaign of rows already read (the console's form), started at once if asked."""
         stored = await self._store(None, name, self.profile(profile_name), read)
@@ -88,6 +119,19 @@ class CampaignDesk:
         await self.store.get(campaign_id)
         return export_file(await self.store.rows(campaign_id), await self.store.attempts(campaign_id),
                            plan_zone, lang, fmt, f"campaign {campaign_id}")
+
+    async def campaign(self, campaign_id: int) -> Campaign:
+        return await self.store.get(campaign_id)
+
+    async def overview(self) -> list[tuple[Campaign, dict[str, dict[str, int]]]]:
+        """Every campaign, newest first, with its counts."""
+        return [(c, await self.store.counts(c.id)) for c in reversed(await self.store.list())]
+
+    async def details(self, campaign_id: int) -> Details:
+        store = self.store
+        campaign = await store.get(campaign_id)
+        return Details(campaign, await store.counts(campaign_id), await store.rows(campaign_id),
+                       await store.attempts(campaign_id), await store.marks(campaign_id))
 
     async def progress(self, campaign_id: int) -> tuple[Progress, Timeline]:
         state = Progress.of(await self.store.get(campaign_id), await self.store.counts(campaign_id))

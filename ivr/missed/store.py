@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -344,6 +344,12 @@ class MissedStore:
         async with self._db.session() as session:
             return {row.id: CallState(row.started_at, row.ended_at, row.outcome)
                     for row in (await session.execute(query)).all()}
+
+    async def count_open(self) -> int:
+        """Items not closed yet (open or taken)."""
+        async with self._db.session() as session:
+            return await session.scalar(select(func.count()).select_from(MissedItemRow)
+                                        .where(MissedItemRow.status != "closed")) or 0
 
     async def between(self, since: datetime, until: datetime) -> builtins.list[MissedItem]:
         """Items first missed in [since, until), for the call-back report."""

@@ -17,8 +17,9 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ivr.ari.bus import EventBus
 from ivr.ari.events import Event
@@ -367,8 +368,16 @@ class QueueManager:
 
     # ----- what `ivr queues` and GET /api/queues show -----
 
-    async def snapshot(self, since: datetime, until: datetime | None = None) -> dict[str, Any]:
-        """The lines and agents now, and the statistics of the calls that joined in [since, until)."""
+    def day_start(self) -> datetime:
+        """Midnight of today in the plan's time zone: the default window of the statistics."""
+        plan = self.plan()
+        now = self.clock().astimezone(ZoneInfo(plan.timezone)) if plan else self.clock()
+        return datetime.combine(now.date(), time(0), tzinfo=now.tzinfo)
+
+    async def snapshot(self, since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
+        """The lines and agents now, and the statistics of the calls that joined in [since, until)
+        (since midnight by default)."""
+        since = since or self.day_start()
         plan = self.plan()
         nodes = [n for n in plan.nodes.values() if isinstance(n, QueueNode)] if plan else \
             [q.node for q in self.queues.values()]

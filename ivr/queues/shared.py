@@ -196,9 +196,9 @@ class SharedQueueManager(QueueManager):
             return super().position(waiter)
         return order.index(row) + 1
 
-    async def snapshot(self, since: datetime) -> dict[str, Any]:
+    async def snapshot(self, since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
         """As in one process, with the callers waiting on every node of the cluster."""
-        view = await super().snapshot(since)
+        view = await super().snapshot(since, until)
         now = time.time()
         for queue in view["queues"]:
             queue["waiting"] = [{"position": i + 1, "caller": row.caller, "vip": row.vip,

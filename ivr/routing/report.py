@@ -7,6 +7,7 @@ Prices are the plan's current ones.
 """
 from __future__ import annotations
 
+import asyncio
 import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from ivr.routing.daily import DayUse, day_use
 from ivr.routing.lookup import CarrierLookup
 from ivr.routing.numbers import InvalidNumber, classify
 from ivr.routing.choose import route_trunk
-from ivr.routing.router import trunk_of_channel
+from ivr.routing.router import Router, trunk_of_channel
 
 # cdr_csv's columns with loguniqueid and loguserfield (cdr.conf rendered by ivr).
 COLUMNS = ("accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp",
@@ -146,3 +147,14 @@ def trunk_report(path: Path, plan: Plan, lookup: CarrierLookup, since: datetime 
             return summarize(read_attempts(f), plan, lookup, since, until)
     except FileNotFoundError:
         return summarize((), plan, lookup, since, until)
+
+
+class TrunkReports:
+    """The trunk report of the PBX's CDR file on the router's live plan and lookup; the file is read
+    in a thread, off the event loop."""
+
+    def __init__(self, cdr: Path, router: Router):
+        self.cdr, self.router = cdr, router
+
+    async def between(self, since: datetime | None, until: datetime | None) -> dict:
+        return await asyncio.to_thread(trunk_report, self.cdr, self.router.plan(), self.router.lookup, since, until)

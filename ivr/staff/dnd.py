@@ -62,6 +62,11 @@ class DoNotDisturb:
     def state(self, extension: str) -> DndState:
         return self._states.get(extension) or DndState(extension, False)
 
+    def phones(self) -> list[dict[str, object]]:
+        """Every staff phone of the plan with its name and do-not-disturb state, by extension."""
+        staff = plan.staff if (plan := self.plan()) else {}
+        return [{"name": s.name, **self.state(ext).to_dict()} for ext, s in sorted(staff.items())]
+
     async def set(self, extension: str, dnd: bool, by: str) -> DndState:
         plan = self.plan()
         if plan is not None and extension not in plan.staff:

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
@@ -78,6 +79,15 @@ class Rosters:
             row = rows.get(day)
             ext, why = (row.extension, "override") if row else planned(plan.rosters[roster], day, plan)
             out.append(self._duty(plan, roster, day, ext, why, row))
+        return out
+
+    async def overview(self, days: int) -> list[dict[str, Any]]:
+        """Every roster of the plan: who is on duty now, and the next `days` duty days."""
+        plan, out = self.plan(), []
+        for name in sorted(plan.rosters if plan else {}):
+            now = await self.on_duty(name)
+            ahead = await self.days(name, self.today(name), days)
+            out.append({"name": name, "now": now.to_dict(), "days": [d.to_dict() for d in ahead]})
         return out
 
     async def duty_map(self, plan: Plan, at: datetime) -> dict[str, tuple[str, str]]:

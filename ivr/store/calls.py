@@ -259,6 +259,11 @@ class CallStore:
             rows = (await session.execute(query)).all() if wanted else []
         return dict(rows)           # min() keeps the column's type: aware UTC times
 
+    async def count_by_outcome(self) -> dict[str | None, int]:
+        """Every call in the log by outcome (None: not finished yet)."""
+        async with self._db.session() as session:
+            return dict((await session.execute(select(CallRow.outcome, func.count()).group_by(CallRow.outcome))).all())
+
     @staticmethod
     async def _row(session: AsyncSession, call_id: int) -> CallRow:
         row = await session.get(CallRow, call_id, with_for_update=True)

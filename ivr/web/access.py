@@ -20,9 +20,10 @@ from aiohttp import web
 from aiohttp.web_urldispatcher import StaticResource
 
 from ivr.clock import utc_now
-from ivr.errors import IvrError
+from ivr.errors import Forbidden, IvrError
 from ivr.security.audit import AuditLog
 from ivr.security.roles import ADMIN, DISPATCHER, INTEGRATION, OPS, SYSTEM, VIEWER
+from ivr.security.login import Logins
 from ivr.security.throttle import LoginThrottle
 from ivr.security.tokens import TokenStore
 from ivr.users import User, UserStore
@@ -35,6 +36,7 @@ SESSIONS = web.AppKey("sessions", Sessions)
 TOKENS = web.AppKey("tokens", TokenStore)
 AUDIT = web.AppKey("audit", AuditLog)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
+LOGINS = web.AppKey("logins", Logins)
 # Origins a cookie-authenticated write may come from, besides the request's own (the public URL's).
 ORIGINS = web.AppKey("origins", frozenset)
 PROXIES = web.AppKey("proxies", frozenset)       # addresses whose X-Forwarded-For is believed
@@ -175,11 +177,6 @@ class Unauthenticated(IvrError):
     headers = {"WWW-Authenticate": 'Bearer realm="ivr"'}
 
 
-class Forbidden(IvrError):
-    status_code = 403
-    error_id = "forbidden"
-
-
 class CrossSite(IvrError):
     status_code = 403
     error_id = "cross-site"
@@ -311,6 +308,7 @@ def setup(app: web.Application, users: UserStore, sessions: Sessions, tokens: To
           public_url: str, trusted_proxies: str = "") -> None:
     app[USERS], app[SESSIONS], app[TOKENS], app[AUDIT] = users, sessions, tokens, audit
     app[THROTTLE] = LoginThrottle()
+    app[LOGINS] = Logins(users, app[THROTTLE], audit)
     app[ORIGINS] = frozenset({_origin(public_url)})
     app[PROXIES] = frozenset(a.strip() for a in trusted_proxies.split(",") if a.strip())
     app.middlewares.append(guard)

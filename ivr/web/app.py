@@ -9,9 +9,9 @@ from aiohttp import web
 from ivr.errors import IvrError
 from ivr.service import IvrService
 from ivr.security.audit import AuditLog
+from ivr.security.sessions import SessionStore
 from ivr.security.tokens import TokenStore
 from ivr.users import UserStore
-from ivr.reports.spend import SpendStore
 from ivr.web import (access, audit_pages, calls_pages, campaign_new, campaign_pages, cards, console, dashboard, metrics,
                     missed_pages, plan_pages, queue_pages, recordings, reports_pages, users_pages)
 from ivr.web import campaigns as campaigns_web
@@ -85,7 +85,7 @@ def create_app(service: IvrService) -> web.Application:
     app.router.add_get("/api/calls/{id}", get_call)
     app.router.add_post("/api/plan/reload", plan_reload)
     public_url = service.settings.public_url
-    access.setup(app, UserStore(service.db), Sessions(service.db, public_url.startswith("https:")),
+    access.setup(app, UserStore(service.db), Sessions(SessionStore(service.db), public_url.startswith("https:")),
                  TokenStore(service.db), AuditLog(service.db), public_url, service.settings.trusted_proxies)
     console.setup(app)
     audit_pages.setup(app)
@@ -103,7 +103,7 @@ def create_app(service: IvrService) -> web.Application:
     queue_pages.setup(app)
     plan_pages.setup(app)
     users_pages.setup(app)
-    reports_pages.setup(app, SpendStore(service.db))
+    reports_pages.setup(app)
     staff_web.setup(app)
     rosters_web.setup(app)
     voicemail_web.setup(app)

@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from ivr.campaigns.importer import read_csv
 from ivr.errors import InvalidInput, IvrError
 from ivr.i18n import _, weekday_names
 from ivr.web.console import page, path_id, render
@@ -54,8 +53,7 @@ async def new_check_or_create(request: web.Request) -> web.Response:
     text, name = await _text(form), str(form.get("name") or "").strip()
     profiles = _profiles(request)
     chosen = str(form.get("profile") or "")
-    plan = desk.plan()
-    result = read_csv(text, plan.country, plan.timezone, plan.languages) if text.strip() else None
+    result = desk.read_csv(text) if text.strip() else None
     error = "" if result else _("Choose a CSV file or paste its lines.")
     action = str(form.get("action") or "check")
     if result and action in ("draft", "start"):

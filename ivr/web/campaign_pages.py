@@ -5,14 +5,14 @@ button that marks a passenger done by hand, one that calls a row again now (admi
 export (CSV with `;` and a BOM, or XLSX) and the import template."""
 from __future__ import annotations
 
-from collections import defaultdict
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from ivr.campaigns.desk import CampaignDesk
 from ivr.campaigns.model import Campaign, CampaignNotFound
-from ivr.campaigns.progress import Progress, timeline
+from ivr.campaigns.progress import Progress
 from ivr.errors import IvrError
 from ivr.i18n import _, lazy
 from ivr.web.campaign_chart import layout
@@ -20,31 +20,27 @@ from ivr.web.campaigns import export as api_export, template as api_template
 from ivr.web.access import allowed
 from ivr.web.console import NAV, TEMPLATES, USER, page, path_id, plan_timezone, render
 from ivr.terms import term
-from ivr.web.keys import CAMPAIGNS, CLOCK
+from ivr.web.keys import CAMPAIGNS
 
 # Rows listed on a campaign's page at most (a filter or the export shows the others).
 ROWS_SHOWN = 300
 
 
-def _store(request: web.Request):
-    return request.app[CAMPAIGNS].store
+def _desk(request: web.Request) -> CampaignDesk:
+    return request.app[CAMPAIGNS]
 
 
 async def _campaign(request: web.Request) -> Campaign:
     try:
-        return await _store(request).get(path_id(request))
+        return await _desk(request).campaign(path_id(request))
     except CampaignNotFound:
         raise web.HTTPNotFound(text=_("No such campaign.")) from None
 
 
 async def _live_parts(request: web.Request, campaign: Campaign) -> tuple[Progress, str, str]:
     """The progress, and the counts table and the chart as HTML (the page, and its live updates)."""
-    store = _store(request)
-    progress = Progress.of(campaign, await store.counts(campaign.id))
-    tz = plan_timezone(request)
-    now = request.app[CLOCK].now()
-    events = await store.outcome_times(campaign.id)
-    chart = layout(timeline(events, None if progress.ended else now), tz)
+    progress, events = await _desk(request).progress(campaign.id)
+    chart = layout(events, plan_timezone(request))
     counts_html = TEMPLATES.get_template("campaign_counts.html").render(progress=progress)
     chart_html = TEMPLATES.get_template("campaign_chart.html").render(chart=chart)
     return progress, counts_html, chart_html
@@ -52,31 +48,23 @@ async def _live_parts(request: web.Request, campaign: Campaign) -> tuple[Progres
 
 @page
 async def campaigns_page(request: web.Request) -> web.Response:
-    store = _store(request)
-    campaigns = list(reversed(await store.list()))
-    counts = {c.id: await store.counts(c.id) for c in campaigns}
-    return render(request, "campaigns.html", campaigns=campaigns, counts=counts)
+    overview = await _desk(request).overview()
+    return render(request, "campaigns.html", campaigns=[c for c, _counts in overview],
+                  counts={c.id: counts for c, counts in overview})
 
 
 @page
 async def campaign_page(request: web.Request) -> web.Response:
     campaign = await _campaign(request)
-    store = _store(request)
+    details = await _desk(request).details(campaign.id)
     progress, counts_html, chart_html = await _live_parts(request, campaign)
     status, result = request.query.get("status", ""), request.query.get("result", "")
     q = request.query.get("q", "").strip()
-    needle = q.lower()
-    rows = [r for r in await store.rows(campaign.id)
-            if (not status or r.status == status) and (not result or r.result == result)
-            and (not needle or needle in r.passenger.name.lower() or needle in r.passenger.phone
-                 or needle in r.passenger.trip_id.lower())]
-    attempts = defaultdict(list)
-    for a in await store.attempts(campaign.id):
-        attempts[a.row_id].append(a)
+    rows = details.matching(status, result, q)
     return render(request, "campaign.html", campaign=campaign, progress=progress, counts=progress.by_result,
                   statuses=progress.by_status, counts_html=counts_html, chart_html=chart_html,
-                  rows=rows[:ROWS_SHOWN], matching=len(rows), attempts=attempts,
-                  marks=await store.marks(campaign.id), status=status, result=result, q=q,
+                  rows=rows[:ROWS_SHOWN], matching=len(rows), attempts=details.attempts_by_row(),
+                  marks=details.marks, status=status, result=result, q=q,
                   zone=lambda name: ZoneInfo(name) if name else plan_timezone(request),
                   can_call_again=allowed(request[USER].role, "POST", "/campaigns/{id}/rows/{row}/call"),
                   message=request.query.get("message", ""), back=request.query_string)
@@ -97,7 +85,7 @@ async def mark_done(request: web.Request) -> web.Response:
     campaign = await _campaign(request)
     form = await request.post()
     try:
-        rows = await request.app[CAMPAIGNS].settle(campaign.id, path_id(request, "row"), "",
+        rows = await _desk(request).settle(campaign.id, path_id(request, "row"), "",
                                                    str(form.get("answer") or "confirmed"), request[USER].username)
         message = _("%(name)s: marked %(answer)s.", name=rows[0].passenger.name, answer=term(rows[0].result))
     except IvrError as e:
@@ -113,7 +101,7 @@ async def call_again(request: web.Request) -> web.Response:
     campaign = await _campaign(request)
     form = await request.post()
     try:
-        row = await request.app[CAMPAIGNS].call_again(campaign.id, path_id(request, "row"))
+        row = await _desk(request).call_again(campaign.id, path_id(request, "row"))
         message = _("%(name)s: called again now.", name=row.passenger.name)
     except IvrError as e:
         message = e.message

@@ -80,14 +80,11 @@ async def import_file(request: web.Request) -> web.Response:
 
 
 async def show(request: web.Request) -> web.Response:
-    store = _desk(request).store
-    campaign_id = _id(request)
-    campaign = await store.get(campaign_id)
-    attempts = await store.attempts(campaign_id)
-    return web.json_response({"campaign": campaign.to_dict(), "counts": await store.counts(campaign_id),
-                              "rows": [r.to_dict() for r in await store.rows(campaign_id)],
-                              "attempts": [a.to_dict() for a in attempts],
-                              "marks": [m.to_dict() for m in (await store.marks(campaign_id)).values()]})
+    details = await _desk(request).details(_id(request))
+    return web.json_response({"campaign": details.campaign.to_dict(), "counts": details.counts,
+                              "rows": [r.to_dict() for r in details.rows],
+                              "attempts": [a.to_dict() for a in details.attempts],
+                              "marks": [m.to_dict() for m in details.marks.values()]})
 
 
 def _file_options(request: web.Request) -> tuple[str, str]:

@@ -3,8 +3,6 @@ store or service, render one template. Who may open which page is decided in ivr
 from __future__ import annotations
 
 import functools
-import logging
-import time
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -15,10 +13,9 @@ from ivr.clock import utc_now
 from ivr.i18n import _
 from ivr.plan.problem_text import message as problem_message
 from ivr.terms import audit_outcome, role, source, step_details, step_name, term, trunk
-from ivr.web.access import AUDIT, SESSION, SESSIONS, THROTTLE, USER, USERS, allowed, client_address
+from ivr.web.access import AUDIT, LOGINS, SESSION, SESSIONS, USER, USERS, allowed, client_address
 from ivr.web.keys import PLANS
 
-log = logging.getLogger(__name__)
 TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("ivr.web", "templates"),
     autoescape=jinja2.select_autoescape(["html"]),
@@ -101,24 +98,16 @@ async def login(request: web.Request) -> web.Response:
     target = str(form.get("next") or "/")
     if not target.startswith("/") or target.startswith("//"):
         target = "/"                                   # no open redirect
-    username, address = str(form.get("username", "")).strip().lower(), client_address(request)
-    keys, throttle, audit = (f"user:{username}", f"addr:{address}"), request.app[THROTTLE], request.app[AUDIT]
-    wait = throttle.retry_after(keys, time.monotonic())
-    if wait:
-        log.warning("login throttled user=%s address=%s retry_after=%s", username, address, wait)
-        await audit.record(utc_now(), username, "login", address=address, outcome="throttled")
-        return render(request, "login.html", http_status=429, headers={"Retry-After": str(wait)}, next=target,
-                      error=_("Too many failed log-ins. Try again in %(wait)s.", wait=i18n.duration(wait)))
-    user = await request.app[USERS].authenticate(username, str(form.get("password", "")))
-    if user is None:
-        lock = throttle.failed(keys, time.monotonic())
-        log.warning("login failed user=%s address=%s locked_for=%s", username, address, lock)
-        await audit.record(utc_now(), username, "login", address=address, outcome="failed")
+    tried = await request.app[LOGINS].log_in(str(form.get("username", "")).strip().lower(),
+                                             str(form.get("password", "")), client_address(request))
+    if tried.retry_after:
+        return render(request, "login.html", http_status=429, headers={"Retry-After": str(tried.retry_after)},
+                      next=target, error=_("Too many failed log-ins. Try again in %(wait)s.",
+                                           wait=i18n.duration(tried.retry_after)))
+    if tried.user is None:
         return render(request, "login.html", http_status=401, next=target, error=_("Wrong user name or password."))
-    throttle.succeeded(keys)
-    await audit.record(utc_now(), user.username, "login", address=address)
     response = web.HTTPSeeOther(target)
-    await request.app[SESSIONS].issue(response, user.id, utc_now())
+    await request.app[SESSIONS].issue(response, tried.user.id, utc_now())
     raise response
 
 

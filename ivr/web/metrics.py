@@ -2,7 +2,7 @@
 behind the API's bearer token; docs/operations.md names the alerts worth setting on them.
 
 Values are read at scrape time from the service (calls in progress, queues, trunks, ARI) and the
-database (calls by outcome, open missed items); a fresh registry per scrape keeps no global state.
+stores (calls by outcome, open missed items); a fresh registry per scrape keeps no global state.
 """
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ import time
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
-from sqlalchemy import func, select
 
-from ivr.store.models import CallRow, MissedItemRow
 from ivr.web.keys import SERVICE
 
 LAG = web.AppKey("metrics_loop_lag", list)
@@ -36,19 +34,17 @@ async def _watch_lag(app: web.Application):
 
 async def metrics(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
-    async with service.db.session() as session:
-        outcomes = (await session.execute(select(CallRow.outcome, func.count()).group_by(CallRow.outcome))).all()
-        missed_open = await session.scalar(select(func.count()).select_from(MissedItemRow)
-                                           .where(MissedItemRow.status != "closed"))
+    outcomes = await service.calls.count_by_outcome()
+    missed_open = await service.services.missed.store.count_open()
     registry = CollectorRegistry()
 
     def gauge(name: str, text: str, labels: tuple[str, ...] = ()) -> Gauge:
         return Gauge(name, text, labels, registry=registry)
     gauge("ivr_calls_in_progress", "Calls the service is running now").set(len(service.supervisor.tasks))
     by_outcome = gauge("ivr_calls_total", "Finished calls in the call log by outcome", ("outcome",))
-    for outcome, count in outcomes:
+    for outcome, count in outcomes.items():
         by_outcome.labels(outcome or "in_progress").set(count)
-    gauge("ivr_missed_open", "Missed-call items not closed yet (open or taken)").set(missed_open or 0)
+    gauge("ivr_missed_open", "Missed-call items not closed yet (open or taken)").set(missed_open)
     waiting = gauge("ivr_queue_waiting", "Callers waiting in a queue", ("queue",))
     for name, queue in service.services.queues.queues.items():
         waiting.labels(name).set(len(queue.waiting))

@@ -2,27 +2,24 @@
 contacts (search, CSV import with its report, export) and the demo mailbox."""
 from __future__ import annotations
 
-import email
-import email.policy
-from pathlib import Path
+import asyncio
 from urllib.parse import urlencode
 
 from aiohttp import web
 
-from ivr.contacts.csvio import export_csv, import_csv
 from ivr.errors import IvrError
 from ivr.i18n import _, lazy
+from ivr.missed.desk import MissedDesk
+from ivr.notify.saved_mail import saved_mails
 from ivr.web.console import NAV, USER, page, path_id, render
-from ivr.web.keys import MISSED, PLANS, SETTINGS
+from ivr.web.keys import MISSED, SETTINGS
 
 # "active": open and taken together, what a dispatcher works through; the default.
 STATUSES = ("active", "open", "taken", "closed", "all")
 
 
-def _missed(request: web.Request):
+def _desk(request: web.Request) -> MissedDesk:
     return request.app[MISSED]
-
-
 
 
 @page
@@ -30,12 +27,10 @@ async def missed_page(request: web.Request) -> web.Response:
     status = request.query.get("status", "active")
     status = status if status in STATUSES else "active"
     hide_short = request.query.get("short") != "1"
-    items = await _missed(request).store.list(status=None if status in ("all", "active") else status,
-                                              include_short=not hide_short, limit=300)
-    if status == "active":
-        items = [i for i in items if i.status != "closed"]
+    items = await _desk(request).items(status, include_short=not hide_short, limit=300)
     template = "missed_rows.html" if request.query.get("rows") == "1" else "missed.html"
-    return render(request, template, items=items, status=status, statuses=STATUSES, hide_short=hide_short, message=request.query.get("message", ""))
+    return render(request, template, items=items, status=status, statuses=STATUSES, hide_short=hide_short,
+                  message=request.query.get("message", ""))
 
 
 @page
@@ -43,22 +38,22 @@ async def missed_action(request: web.Request) -> web.Response:
     item_id, action = path_id(request), request.match_info["action"]
     user = request[USER]
     form = await request.post()
-    missed = _missed(request)
+    desk = _desk(request)
     try:
         if action == "take":
-            await missed.take(item_id, user.username)
+            await desk.take(item_id, user.username)
             message = ""
         elif action == "release":
-            await missed.release(item_id, user.username)
+            await desk.release(item_id, user.username)
             message = ""
         elif action == "close":
-            await missed.close(item_id, user.username, str(form.get("reason") or "done"))
+            await desk.close(item_id, user.username, str(form.get("reason") or "done"))
             message = ""
         elif action == "callback":
             staff = str(form.get("staff") or user.extension)
             if not staff:
                 raise web.HTTPBadRequest(text=_("Set your extension (ivr users add --extension) or pick a phone."))
-            await missed.start_callback(item_id, staff, user.username)
+            await desk.call_back(item_id, staff, user.username)
             message = _("Calling your phone %(phone)s first, then the customer.", phone=staff)
         else:
             raise web.HTTPNotFound()
@@ -71,58 +66,47 @@ async def missed_action(request: web.Request) -> web.Response:
 @page
 async def missed_item(request: web.Request) -> web.Response:
     """One item (the link in a notification mail)."""
-    item = await _missed(request).store.get(path_id(request))
+    item = await _desk(request).item(path_id(request))
     return render(request, "missed.html", items=[item], status=item.status, statuses=STATUSES,
                   hide_short=False, message="")
 
 
 @page
 async def voicemail(request: web.Request) -> web.StreamResponse:
-    item = await _missed(request).store.get(path_id(request))
-    if not item.voicemail or not Path(item.voicemail).exists():
+    path = await _desk(request).voicemail(path_id(request))
+    if path is None:
         raise web.HTTPNotFound(text=_("No voicemail for this call."))
-    return web.FileResponse(item.voicemail, headers={"Content-Type": "audio/wav"})
+    return web.FileResponse(path, headers={"Content-Type": "audio/wav"})
 
 
 @page
 async def contacts_page(request: web.Request) -> web.Response:
-    missed = _missed(request)
-    contacts = await missed.contacts.list(search=request.query.get("q", ""))
+    contacts = await _desk(request).contacts(search=request.query.get("q", ""))
     return render(request, "contacts.html", contacts=contacts, q=request.query.get("q", ""), report=None)
 
 
 @page
 async def contacts_import(request: web.Request) -> web.Response:
-    missed = _missed(request)
     form = await request.post()
     upload = form.get("file")
     try:
         text = upload.file.read().decode("utf-8-sig") if hasattr(upload, "file") else ""
     except UnicodeDecodeError:
         raise web.HTTPBadRequest(text="The file is not UTF-8 text: save it as \"CSV UTF-8\" and import it again.") from None
-    plan = request.app[PLANS].current
-    report = await import_csv(missed.contacts, text, plan.plan.country if plan else "RU", missed.now())
-    contacts = await missed.contacts.list()
-    return render(request, "contacts.html", contacts=contacts, q="", report=report)
+    desk = _desk(request)
+    report = await desk.import_contacts(text)
+    return render(request, "contacts.html", contacts=await desk.contacts(), q="", report=report)
 
 
 @page
 async def contacts_export(request: web.Request) -> web.Response:
-    text = export_csv(await _missed(request).contacts.list())
-    return web.Response(text=text, content_type="text/csv",
+    return web.Response(text=await _desk(request).export_contacts(), content_type="text/csv",
                         headers={"Content-Disposition": "attachment; filename=contacts.csv"})
 
 
 @page
 async def mailbox_page(request: web.Request) -> web.Response:
-    directory = request.app[SETTINGS].var / "mailbox"
-    mails = []
-    for path in sorted(directory.glob("*.eml"), reverse=True)[:100]:
-        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        body = msg.get_body(preferencelist=("plain",))
-        mails.append({"to": msg["To"], "subject": msg["Subject"], "date": msg["Date"].datetime if msg["Date"] else None,
-                      "body": body.get_content() if body else "",
-                      "attachments": [a.get_filename() for a in msg.iter_attachments()]})
+    mails = await asyncio.to_thread(saved_mails, request.app[SETTINGS].var / "mailbox")
     return render(request, "mailbox.html", mails=mails)
 
 

@@ -10,13 +10,12 @@ from ivr.errors import IvrError
 from ivr.i18n import _, lazy
 from ivr.web.console import NAV, page, plan_timezone, render
 from ivr.web.keys import PLANS, QUEUES
-from ivr.web.queues import start_of_day
 from ivr.terms import term
 
 
 async def _snapshot(request: web.Request) -> dict:
     manager = request.app[QUEUES]
-    snapshot = await manager.snapshot(start_of_day(manager))
+    snapshot = await manager.snapshot()
     live = request.app[PLANS].current
     names = {ext: s.name for ext, s in live.plan.staff.items()} if live else {}
     return {"queues": snapshot["queues"], "names": names}

@@ -6,28 +6,15 @@
 """
 from __future__ import annotations
 
-from datetime import datetime, time
-from zoneinfo import ZoneInfo
-
 from aiohttp import web
 
-from ivr.queues.manager import QueueManager
 from ivr.web import parse
 from ivr.web.keys import QUEUES
 
 
-def start_of_day(manager: QueueManager) -> datetime:
-    """Midnight of today in the plan's time zone: the default window of the statistics."""
-    plan = manager.plan()
-    zone = ZoneInfo(plan.timezone) if plan else None
-    now = manager.clock().astimezone(zone) if zone else manager.clock()
-    return datetime.combine(now.date(), time(0), tzinfo=now.tzinfo)
-
-
 async def list_queues(request: web.Request) -> web.Response:
-    manager = request.app[QUEUES]
-    since = parse.query_time(request, "since") or start_of_day(manager)
-    return web.json_response(await manager.snapshot(since, parse.query_time(request, "until")))
+    since, until = parse.query_time(request, "since"), parse.query_time(request, "until")
+    return web.json_response(await request.app[QUEUES].snapshot(since, until))
 
 
 async def agent_action(request: web.Request) -> web.Response:

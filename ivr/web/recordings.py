@@ -10,14 +10,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from ivr.calls.recording import Recorder
-from ivr.errors import IvrError, NotFound
+from ivr.errors import Forbidden, IvrError, NotFound
 from ivr.security.roles import ADMIN, OPS
 from ivr.store.calls import CallRecord
 from ivr.users import User
-from ivr.web.access import USER, Forbidden, allowed
+from ivr.web.access import USER, allowed
 from ivr.web.console import page, path_id
-from ivr.web.keys import SERVICE
+from ivr.web.keys import CALLS, RECORDER
 
 PLAY_ROUTE = "/calls/{id}/recording"
 DOWNLOAD_ROUTE = "/api/calls/{id}/recording"
@@ -35,14 +34,12 @@ def may_listen(user: User | None, call: CallRecord) -> bool:
 
 
 async def _file(request: web.Request) -> tuple[CallRecord, Path]:
-    service = request.app[SERVICE]
-    call = await service.calls.get(path_id(request))
+    call = await request.app[CALLS].get(path_id(request))
     user = request[USER]
     if not may_listen(user, call):
         raise Forbidden(f"{user.username} may listen only to calls of their own extension "
                         f"({user.extension or 'none set'})")
-    recorder: Recorder = service.services.recorder
-    path = recorder.path(call.recording) if call.recording else None
+    path = request.app[RECORDER].path(call.recording) if call.recording else None
     if path is None:
         raise NotFound(f"call {call.id} was not recorded")
     if not path.exists():

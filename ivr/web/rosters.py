@@ -7,43 +7,28 @@
 """
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from ivr.errors import InvalidInput
 from ivr.staff.rosters import Rosters, parse_day
+from ivr.web import parse
 from ivr.web.console import NAV, USER, page, render
-from ivr.web.keys import SERVICE
+from ivr.web.keys import PLANS, ROSTERS
 
 DAYS_SHOWN = 14
 
 
 def _rosters(request: web.Request) -> Rosters:
-    return request.app[SERVICE].services.rosters
-
-
-async def _overview(request: web.Request) -> list[dict[str, Any]]:
-    live = request.app[SERVICE].plans.current
-    rosters = _rosters(request)
-    out = []
-    for name in sorted(live.plan.rosters if live else {}):
-        now = await rosters.on_duty(name)
-        days = await rosters.days(name, rosters.today(name), DAYS_SHOWN)
-        out.append({"name": name, "now": now.to_dict(), "days": [d.to_dict() for d in days]})
-    return out
+    return request.app[ROSTERS]
 
 
 async def list_rosters(request: web.Request) -> web.Response:
-    return web.json_response({"rosters": await _overview(request)})
+    return web.json_response({"rosters": await _rosters(request).overview(DAYS_SHOWN)})
 
 
 async def set_duty(request: web.Request) -> web.Response:
-    try:
-        data = await request.json() if request.can_read_body else {}
-    except ValueError:
-        raise InvalidInput("the request body is not JSON") from None
-    if not isinstance(data, dict) or not isinstance(data.get("extension"), str):
+    data = await parse.json_object(request)
+    if not isinstance(data.get("extension"), str):
         raise InvalidInput('extension: expected a staff extension or "" (as planned), e.g. {"extension": "103"}')
     day = parse_day(request.match_info["day"], "day")
     duty = await _rosters(request).set(request.match_info["name"], day, data["extension"].strip(),
@@ -53,9 +38,9 @@ async def set_duty(request: web.Request) -> web.Response:
 
 @page
 async def rosters_page(request: web.Request) -> web.Response:
-    live = request.app[SERVICE].plans.current
+    live = request.app[PLANS].current
     staff = sorted(live.plan.staff.values(), key=lambda s: s.extension) if live else []
-    return render(request, "rosters.html", rosters=await _overview(request), staff=staff)
+    return render(request, "rosters.html", rosters=await _rosters(request).overview(DAYS_SHOWN), staff=staff)
 
 
 @page

@@ -2,20 +2,14 @@
 AGI script asks it with phone= and dial=1) and GET /api/reports/trunks[?since=ISO&until=ISO]."""
 from __future__ import annotations
 
-import asyncio
-from zoneinfo import ZoneInfo
-
 from aiohttp import web
 
 from ivr.asterisk.process import AsteriskError
-from ivr.asterisk.render import pbx_instance
-from ivr.calls.recording import Started
 from ivr.errors import InvalidInput
 from ivr.i18n import _, lazy
-from ivr.routing.report import cdr_path, trunk_report
 from ivr.web.console import NAV, page, render
 from ivr.web import parse
-from ivr.web.keys import CLOCK, PLANS, RECORDER, ROUTER, SETTINGS, TRUNKS
+from ivr.web.keys import ROUTER, STAFF_RECORDING, TRUNK_REPORTS, TRUNKS
 
 
 async def get_route(request: web.Request) -> web.Response:
@@ -26,31 +20,15 @@ async def get_route(request: web.Request) -> web.Response:
     dial = request.query.get("dial") == "1"
     decision = await request.app[ROUTER].route(number, phone=phone, dial=dial)
     answer = decision.to_dict()
-    if dial and phone and (record := await _staff_recording(request, phone, request.query.get("channel", ""))):
+    if dial and phone and (record := await request.app[STAFF_RECORDING].for_call(phone,
+                                                                                  request.query.get("channel", ""))):
         answer["record"] = record
     return web.json_response(answer)
 
 
-async def _staff_recording(request: web.Request, phone: str, channel: str) -> dict[str, str] | None:
-    """For a phone whose outside calls are recorded: the file and MixMonitor's arguments the dialplan
-    starts on the callee's channel (the customer's side, so left is the customer as in inbound calls)."""
-    live, recorder = request.app[PLANS].current, request.app[RECORDER]
-    staff = live.plan.staff.get(phone) if live else None
-    if staff is None or not staff.record or not channel or recorder is None:
-        return None
-    plan = live.plan
-    started = request.app[CLOCK].now().astimezone(ZoneInfo(plan.timezone))
-    prepared = await recorder.prepare(channel, started, plan.recording.stereo)
-    if not isinstance(prepared, Started):
-        return None
-    return {"name": prepared.name, "arguments": prepared.arguments}
-
-
 async def get_trunk_report(request: web.Request) -> web.Response:
-    router = request.app[ROUTER]
-    report = await asyncio.to_thread(trunk_report, cdr_path(pbx_instance(request.app[SETTINGS])),
-                                     router.plan(), router.lookup, parse.query_time(request, "since"),
-                                     parse.query_time(request, "until"))
+    report = await request.app[TRUNK_REPORTS].between(parse.query_time(request, "since"),
+                                                      parse.query_time(request, "until"))
     return web.json_response(report)
 
 

@@ -7,26 +7,17 @@
 """
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from ivr.errors import InvalidInput
 from ivr.i18n import lazy
 from ivr.web.console import NAV, USER, page, render
 from ivr.web import parse
-from ivr.web.keys import PLANS, STAFF
-
-
-def _phones(request: web.Request) -> list[dict[str, Any]]:
-    live = request.app[PLANS].current
-    staff = live.plan.staff if live else {}
-    dnd = request.app[STAFF]
-    return [{"name": s.name, **dnd.state(ext).to_dict()} for ext, s in sorted(staff.items())]
+from ivr.web.keys import STAFF
 
 
 async def list_staff(request: web.Request) -> web.Response:
-    return web.json_response({"staff": _phones(request)})
+    return web.json_response({"staff": request.app[STAFF].phones()})
 
 
 async def set_dnd(request: web.Request) -> web.Response:
@@ -42,7 +33,7 @@ async def set_dnd(request: web.Request) -> web.Response:
 
 @page
 async def phones_page(request: web.Request) -> web.Response:
-    return render(request, "phones.html", phones=_phones(request))
+    return render(request, "phones.html", phones=request.app[STAFF].phones())
 
 
 @page

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ivr.web.keys import SERVICE
+from ivr.web.keys import VOICEMAIL
 
 
 async def list_messages(request: web.Request) -> web.Response:
-    boxes = request.app[SERVICE].services.voicemail
+    boxes = request.app[VOICEMAIL]
     box = request.match_info["ext"]
     boxes.owner(box)                              # 404 for an extension without a box
     messages = await boxes.messages(box)

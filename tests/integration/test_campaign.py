@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 
 from conftest import OPEN, PLANS, SESSION_START, heard, webhook_receiver
+from waits import wait_bridged
 from ivr.notify.webhook import KEY_HEADER, SIGNATURE_HEADER, verify
 from ivr.testing.world import Behaviour
 from test_missed import call_and_hang_up, item_of
@@ -254,7 +255,7 @@ async def test_option_3_bridges_the_passenger_to_the_dispatcher(service, world, 
     assert (row["status"], row["result"]) == ("done", "dispatcher")
 
 
-async def test_a_dispatcher_passes_an_option_3_passenger_on(service, world, campaigns):
+async def test_a_dispatcher_passes_an_option_3_passenger_on(service, world, campaigns, pbx):
     """Option 3 put the passenger through to 101, whose Transfer key (a REFER) passes them on to 102:
     the passenger talks to 102, the attempt keeps its answer, the call record tells the transfer."""
     world.reset()
@@ -265,7 +266,7 @@ async def test_a_dispatcher_passes_an_option_3_passenger_on(service, world, camp
     campaign = asyncio.create_task(run_campaign(service, "booking", [number]))
     dispatcher = await incoming(world, "101", timeout=30)
     await asyncio.wait_for(dispatcher.answered.wait(), 10)
-    await asyncio.sleep(0.5)                       # bridged and talking
+    await wait_bridged(pbx, "PJSIP/101-")          # the passenger and 101 talk
     await world.transfer(dispatcher, "102")
     target = await incoming(world, "102")
     shown = await campaign

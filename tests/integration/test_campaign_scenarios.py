@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from conftest import PLANS, WEB_PORT, ServiceProcess, heard, webhook_receiver
+from waits import wait_until
 from ivr.campaigns.config import load_profiles
 from ivr.campaigns.model import Passenger
 from ivr.campaigns.service import create_campaign
@@ -64,29 +64,12 @@ profiles:
 """
 
 
-async def wait_until(what: str, ready, timeout: float, detail=lambda: "") -> None:
-    """Poll an async (or plain) condition every 0.2 s; fail naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        done = ready()
-        if asyncio.iscoroutine(done):
-            done = await done
-        if done:
-            return
-        if time.monotonic() > deadline:
-            extra = detail()
-            if asyncio.iscoroutine(extra):
-                extra = await extra
-            raise AssertionError(f"{what} within {timeout} s: {extra}")
-        await asyncio.sleep(0.2)
-
-
 async def wait_stored(store: CampaignStore, campaign_id: int, timeout: float) -> None:
     """The campaign done in the database (the carriers scenario stores passengers without a
     departure, which the API refuses, to keep their calls short)."""
     async def done() -> bool:
         return (await store.get(campaign_id)).status == "done"
-    await wait_until(f"campaign {campaign_id} done", done, timeout, lambda: store.counts(campaign_id))
+    await wait_until(done, timeout, f"campaign {campaign_id} done", detail=lambda: store.counts(campaign_id))
 
 
 def legs_by_number(legs: list[Leg]) -> dict[str, list[Leg]]:
@@ -218,8 +201,8 @@ async def test_twenty_passengers_on_four_carriers_with_answering_machines(hooks,
 
     # one signed webhook per answer, with what the database holds
     answers = {a.number: a for a in attempts if a.answer}
-    await wait_until("a webhook per answer", lambda: len(received) >= len(answers), 15, lambda: len(received))
-    await asyncio.sleep(1.0)          # and no more than that
+    await wait_until(lambda: len(received) >= len(answers), 15, "a webhook per answer", detail=lambda: len(received))
+    await asyncio.sleep(1.0)          # and no more than that: a late webhook would be here by now
     assert len(received) == len(answers) == 10
     for body, headers in received:
         assert verify(HOOK_SECRET, body, headers[SIGNATURE_HEADER])
@@ -285,13 +268,13 @@ async def test_a_passenger_in_novosibirsk_is_called_from_nine_local(routing, wor
     try:
         def invited(number: str) -> Leg | None:
             return next((leg for leg in world.incoming if leg.target == number), None)
-        await wait_until("Vladivostok called at once", lambda: invited(VLADIVOSTOK), 10)
-        await wait_until("Novosibirsk called at 09:00 local", lambda: invited(NOVOSIBIRSK), LEAD + 20)
+        await wait_until(lambda: invited(VLADIVOSTOK), 10, "Vladivostok called at once")
+        await wait_until(lambda: invited(NOVOSIBIRSK), LEAD + 20, "Novosibirsk called at 09:00 local")
 
         async def settled() -> bool:
             rows = (await service_process.get(f"/api/campaigns/{cid}"))["rows"]
             return all(r["status"] == "done" for r in rows if r["phone"] != MOSCOW)
-        await wait_until("both calls ended and stored", settled, 15)
+        await wait_until(settled, 15, "both calls ended and stored")
         shown = await service_process.get(f"/api/campaigns/{cid}")
     finally:
         await api(service_process, f"/api/campaigns/{cid}/cancel")

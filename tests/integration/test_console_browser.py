@@ -3,24 +3,15 @@ browser (the dispatcher's phone rings first, then the customer), they talk, and 
 from __future__ import annotations
 
 import asyncio
-import time
 
 from conftest import heard
+from waits import wait_until
 from ivr.store.db import open_database
 from ivr.testing.world import Behaviour
 from ivr.users import UserStore
 
 MAIN = "+74951110000"
 CUSTOMER = "+79161000777"
-
-
-async def wait_for(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := await check():
-            return result
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_take_call_back_and_closed_in_the_browser(service, world, settings, browser, prompts):
@@ -41,7 +32,7 @@ async def test_take_call_back_and_closed_in_the_browser(service, world, settings
     async def item():
         items = (await service.get(f"/api/missed?customer={CUSTOMER.replace('+', '%2B')}"))["items"]
         return items[0] if items else None
-    missed = await wait_for(item, 15, "the missed-call item")
+    missed = await wait_until(item, 15, "the missed-call item")
     assert missed["status"] == "open" and missed["reason"] == "abandoned_in_menu"
 
     # Olga's desk phone answers and says something; the customer answers, talks 12 s, hangs up.
@@ -68,7 +59,7 @@ async def test_take_call_back_and_closed_in_the_browser(service, world, settings
     async def closed():
         current = await service.get(f"/api/missed/{missed['id']}")
         return current if current["status"] == "closed" else None
-    done = await wait_for(closed, 40, "the item to close after the call-back")
+    done = await wait_until(closed, 40, "the item to close after the call-back")
     assert done["close_reason"] == "called_back"
 
     # The customer heard the dispatcher: audio went through the bridge.

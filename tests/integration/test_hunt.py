@@ -7,11 +7,13 @@ service runs it with its own database, since a database's active plan version wi
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
 
 from conftest import heard, plan_text
+from waits import wait_bridged
 from ivr.testing.audio import has_tone, silences, tone_fraction, tone_segments
 from ivr.testing.world import Behaviour, Leg, World
 
@@ -128,7 +130,7 @@ async def test_overlap_next_member_rings_before_the_previous_stops(hunt, world):
                                                                             "goodbye"]
 
 
-async def test_follow_me_reaches_the_mobile_through_the_trunk(hunt, world):
+async def test_follow_me_reaches_the_mobile_through_the_trunk(hunt, world, pbx):
     world.reset()
     world.behaviours["101"] = Behaviour("ignore")
     world.behaviours[MOBILE] = Behaviour("answer", after=0.3, hangup_after=4)
@@ -137,7 +139,9 @@ async def test_follow_me_reaches_the_mobile_through_the_trunk(hunt, world):
     await wait_incoming(world, 2)
     desk, mobile = world.incoming
     await asyncio.wait_for(mobile.answered.wait(), 5)
-    await asyncio.sleep(0.5)                           # bridged by now; both say something
+    await wait_bridged(pbx)                            # caller and mobile talk
+    # Both speak 0.5 s after the answer: the audio checks below measure from it.
+    await asyncio.sleep(max(0.0, mobile.answered_at + 0.5 - time.monotonic()))
     for speaker in (leg, mobile):
         await world.ari.play(speaker.channel_id, ["sound:hello-world"], world.new_id("pb"))
     await asyncio.wait_for(leg.ended.wait(), 15)

@@ -26,6 +26,7 @@ import pytest
 from aiohttp import web
 
 from conftest import OPEN, SESSION_START, ServiceProcess, plan_text
+from waits import wait_bridged, wait_until
 from ivr.cli import missed as missed_cli
 from ivr.config import load_settings
 from ivr.notify.mailbox import Mailbox
@@ -141,16 +142,6 @@ rules:
     service.stop()
 
 
-async def wait_for(check, timeout: float = 15.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = await check()
-        if result:
-            return result
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 async def items_of(service: MissedServiceProcess, customer: str) -> list[dict]:
     return (await service.get(f"/api/missed?status=all&customer={customer.replace('+', '%2B')}"))["items"]
 
@@ -159,7 +150,7 @@ async def item_of(service: MissedServiceProcess, customer: str, **expect) -> dic
     async def check():
         items = await items_of(service, customer)
         return items[0] if items and all(items[0][k] == v for k, v in expect.items()) else None
-    item = await wait_for(check, what=f"item of {customer} with {expect}")
+    item = await wait_until(check, what=f"item of {customer} with {expect}")
     return await service.get(f"/api/missed/{item['id']}")
 
 
@@ -215,7 +206,7 @@ async def test_menu_after_hours_and_hunt_misses_are_listed_mailed_and_posted(mis
     assert hunt in hostess["Subject"] and "не дождался ответа" in hostess.get_body().get_content()
     assert len(mailbox.snapshot()) == 4
 
-    await wait_for(lambda: asyncio.sleep(0, len(hooks.events("missed")) >= 3), what="three webhooks")
+    await wait_until(lambda: len(hooks.events("missed")) >= 3, what="three webhooks")
     for body, headers in hooks.received:
         assert verify(SECRET, body, headers[SIGNATURE_HEADER])
         assert headers[KEY_HEADER] == json.loads(body)["idempotency_key"]
@@ -247,7 +238,7 @@ async def test_three_calls_one_item_then_busy_and_answered_call_backs(missed_ser
     async def attempt_logged():
         events = (await missed_service.get(f"/api/missed/{item['id']}"))["events"]
         return [e for e in events if e["kind"] == "callback"]
-    (attempt,) = await wait_for(attempt_logged, 30, "the busy call-back on the item")
+    (attempt,) = await wait_until(attempt_logged, 30, "the busy call-back on the item")
     assert attempt["data"]["result"] == "busy" and attempt["by"] == "101"
     assert (await missed_service.get(f"/api/missed/{item['id']}"))["status"] == "open"
 
@@ -281,7 +272,7 @@ async def test_smtp_down_then_up_every_mail_exactly_once(missed_service, world, 
             pending = (await missed_service.get("/api/notifications/outbox?pending=1"))["messages"]
             mine = [m for m in pending if m["channel"] == "mail"]
             return mine if len(mine) == 2 and all(m["attempts"] >= 1 for m in mine) else None
-        await wait_for(failed_tries, what="failed mail attempts while SMTP is down")
+        await wait_until(failed_tries, what="failed mail attempts while SMTP is down")
     finally:
         mailbox.start()
     await mailbox.wait_for(before + 2, timeout=20)
@@ -304,8 +295,8 @@ async def test_service_killed_before_the_notification_loses_nothing(missed_servi
         mailbox.start()
     assert not mails_for(mailbox, caller)
     await missed_service.restart()
-    await wait_for(lambda: asyncio.sleep(0, mails_for(mailbox, caller)), 20, "the mail after the restart")
-    await asyncio.sleep(3)
+    await wait_until(lambda: mails_for(mailbox, caller), 20, "the mail after the restart")
+    await asyncio.sleep(3)                     # nothing more may come: a second mail would be here by now
     assert len(mails_for(mailbox, caller)) == 1
     again = await item_of(missed_service, caller)
     assert (again["id"], again["count"]) == (item["id"], 1)
@@ -318,7 +309,7 @@ async def test_voicemail_left_then_hung_up_is_kept_and_mailed_as_mp3(missed_serv
     await asyncio.wait_for(leg.answered.wait(), 10)
     await asyncio.sleep(4.5)                   # "leave a message after the tone", the beep
     await world.ari.play(leg.channel_id, ["sound:hello-world"], world.new_id("voice"))
-    await asyncio.sleep(3.0)
+    await asyncio.sleep(3.0)                   # the message: the words, then a little silence
     await world.hangup(leg)                    # mid-way: the message is kept
     item = await item_of(missed_service, caller, reason="voicemail")
     assert item["voicemail"].endswith(".wav") and item["source"] == "voicemail-line"
@@ -328,7 +319,7 @@ async def test_voicemail_left_then_hung_up_is_kept_and_mailed_as_mp3(missed_serv
         seconds = w.getnframes() / w.getframerate()
     # The caller's words are in it (hello-world is about 1 s), not only silence.
     assert seconds > 0.8 and np.sqrt(np.mean(samples ** 2)) > 0.02, (seconds, samples[:10])
-    await wait_for(lambda: asyncio.sleep(0, mails_for(mailbox, caller)), 20, "the voicemail mail")
+    await wait_until(lambda: mails_for(mailbox, caller), 20, "the voicemail mail")
     (mail,) = [m for m in mails_for(mailbox, caller) if m["To"] == "boss@test.example"]
     assert "The voicemail is attached" in mail.get_body().get_content()
     (attachment,) = list(mail.iter_attachments())
@@ -358,7 +349,7 @@ async def test_staff_phone_dialling_the_customer_closes_the_item_busy_does_not(m
     async def attempts():
         events = (await missed_service.get(f"/api/missed/{item['id']}"))["events"]
         return [e for e in events if e["kind"] == "callback"]
-    (attempt,) = await wait_for(attempts, 15, "the busy staff call on the item")
+    (attempt,) = await wait_until(attempts, 15, "the busy staff call on the item")
     assert (attempt["data"]["result"], attempt["by"]) == ("busy", "101")
     assert (await missed_service.get(f"/api/missed/{item['id']}"))["status"] == "open"
 
@@ -376,9 +367,9 @@ async def test_staff_phone_dialling_the_customer_closes_the_item_busy_does_not(m
     world.reset()
     world.behaviours[second] = Behaviour("answer", after=0.5)
     phone = await dial_from_phone(world, "101", "8" + second[2:])
-    (leg,) = await wait_for(lambda: asyncio.sleep(0, [x for x in world.incoming if x.answered_at]), 15,
-                            "the customer's answer")
-    await asyncio.sleep(12.0)
+    (leg,) = await wait_until(lambda: [x for x in world.incoming if x.answered_at], 15,
+                              "the customer's answer")
+    await asyncio.sleep(12.0)                  # the 12 s of talk
     await world.hangup(phone)
     await asyncio.wait_for(leg.ended.wait(), 10)
     closed = await item_of(missed_service, second, status="closed")
@@ -399,7 +390,7 @@ async def test_a_known_contact_rings_the_responsible_manager_first(missed_servic
 
     async def manager_rings() -> Leg | None:
         return next((p for p in world.incoming if p.target == "103"), None)
-    manager = await wait_for(manager_rings, 10, "the manager's phone ringing")
+    manager = await wait_until(manager_rings, 10, "the manager's phone ringing")
     # the screen pop: the contact's card on the ringing extension's console, the name on the phone
     [card] = (await missed_service.get("/api/cards?extension=103"))["cards"]
     fields = {f["name"]: f["value"] for f in card["fields"]}
@@ -412,7 +403,7 @@ async def test_a_known_contact_rings_the_responsible_manager_first(missed_servic
 
     async def card_gone() -> bool:
         return (await missed_service.get("/api/cards?extension=103"))["cards"] == []
-    await wait_for(card_gone, 5, "the card gone after the call")
+    await wait_until(card_gone, 5, "the card gone after the call")
 
     # A caller who is not a contact: the members' own order, 101 first.
     world.reset()
@@ -423,7 +414,7 @@ async def test_a_known_contact_rings_the_responsible_manager_first(missed_servic
     assert [p.target for p in world.incoming] == ["101"]
 
 
-async def test_a_call_back_keeps_the_customer_through_a_transfer(missed_service, world):
+async def test_a_call_back_keeps_the_customer_through_a_transfer(missed_service, world, pbx):
     """101 calls the customer back, then passes them to 102 with its Transfer key (REFER): the
     customer hears 102, and the call-back's record says so."""
     world.reset()
@@ -435,14 +426,14 @@ async def test_a_call_back_keeps_the_customer_through_a_transfer(missed_service,
     world.behaviours["102"] = Behaviour("answer", after=1.0, play=("sound:hello-world",), play_after=0.3,
                                         hangup_after=3.0)
     assert await run_cli(missed_service, "callback", str(item["id"]), "--staff", "101") == 0
-    staff = await wait_for(lambda: asyncio.sleep(0, next((x for x in world.incoming if x.target == "101"), None)),
-                           15, "the staff phone rung")
-    leg = await wait_for(lambda: asyncio.sleep(0, next((x for x in world.incoming if x.target == customer
-                                                        and x.answered_at), None)), 20, "the customer's answer")
-    await asyncio.sleep(1.0)                       # bridged and talking
+    staff = await wait_until(lambda: next((x for x in world.incoming if x.target == "101"), None),
+                             15, "the staff phone rung")
+    leg = await wait_until(lambda: next((x for x in world.incoming if x.target == customer and x.answered_at), None),
+                           20, "the customer's answer")
+    await wait_bridged(pbx)                        # staff and customer talk
     await world.transfer(staff, "102")
-    target = await wait_for(lambda: asyncio.sleep(0, next((x for x in world.incoming if x.target == "102"
-                                                           and x.answered_at), None)), 20, "102's answer")
+    target = await wait_until(lambda: next((x for x in world.incoming if x.target == "102" and x.answered_at), None),
+                              20, "102's answer")
     await asyncio.wait_for(leg.ended.wait(), 20)
 
     # The customer was never dropped: the call ended with 102's hang-up, and 102 was heard.
@@ -457,7 +448,7 @@ async def test_a_call_back_keeps_the_customer_through_a_transfer(missed_service,
         calls = (await missed_service.get("/api/calls?limit=200"))["calls"]
         done = [c for c in calls if c["caller"] == customer and c["direction"] == "outbound" and c["ended_at"]]
         return await missed_service.get(f"/api/calls/{done[0]['id']}") if done else None
-    call = await wait_for(record, 15, "the call-back's record")
+    call = await wait_until(record, 15, "the call-back's record")
     assert call["answered_by"] == "102", call
     assert [(s["kind"], s["data"]) for s in call["steps"] if s["kind"] == "transfer"] == [
         ("transfer", {"by": "101", "to": "102", "mode": "blind"})]

@@ -17,7 +17,8 @@ import pytest
 
 from conftest import ServiceProcess, plan_text
 from test_hunt import RINGBACK_HZ, sound_in
-from test_missed import item_of, wait_for
+from test_missed import item_of
+from waits import wait_until
 from ivr.testing.audio import tone_fraction
 from ivr.testing.world import Behaviour, Leg, World
 
@@ -75,14 +76,14 @@ async def test_after_hours_misses_are_called_back_at_opening_by_free_queue_agent
     assert not world.incoming, "nobody is called back before 09:00"
 
     async def boris_answers_the_retry() -> Leg:
-        busy = await wait_for(lambda: asyncio.sleep(0, legs_to(world, BORIS)), LEAD + 15, "the call to Boris")
+        busy = await wait_until(lambda: legs_to(world, BORIS), LEAD + 15, "the call to Boris")
         await asyncio.wait_for(busy[0].ended.wait(), 10)
         world.behaviours[BORIS] = Behaviour("answer", after=0.5, hangup_after=4.0)
         return busy[0]
     boris_busy = asyncio.create_task(boris_answers_the_retry())
 
     # 09:00: Anna (the older item) and Boris each go to a free agent at once; 103 is paused.
-    (anna_leg,) = await wait_for(lambda: asyncio.sleep(0, legs_to(world, ANNA)), LEAD + 15, "the call to Anna")
+    (anna_leg,) = await wait_until(lambda: legs_to(world, ANNA), LEAD + 15, "the call to Anna")
     first_staff = min(world.incoming, key=lambda leg: leg.invited_at)
     assert first_staff.invited_at >= auto_service.spawned + LEAD          # not before the clock said 09:00
     await asyncio.wait_for(anna_leg.answered.wait(), 10)
@@ -109,7 +110,7 @@ async def test_after_hours_misses_are_called_back_at_opening_by_free_queue_agent
     # later and is reached.
     busy_leg = await asyncio.wait_for(boris_busy, 10)
     assert abs(busy_leg.invited_at - anna_leg.invited_at) < 2.0            # both at the same time
-    reached = await wait_for(lambda: asyncio.sleep(0, legs_to(world, BORIS)[1:]), 15, "the retry to Boris")
+    reached = await wait_until(lambda: legs_to(world, BORIS)[1:], 15, "the retry to Boris")
     assert reached[0].invited_at - busy_leg.ended_at >= 3.5                 # retry_seconds: 4
     closed = await item_of(auto_service, BORIS, status="closed")
     assert closed["close_reason"] == "auto_called_back"

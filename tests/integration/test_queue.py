@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 
 from conftest import heard, plan_text
+from waits import wait_until
 from ivr.config import ROOT
 from ivr.testing.world import Behaviour, Leg, World
 
@@ -71,14 +72,15 @@ async def answered_call(world: World, number: str, caller: str) -> Leg:
     return leg
 
 
-async def wait_until(check, timeout: float, what: str) -> None:
-    async def poll() -> None:
-        while not check():
-            await asyncio.sleep(0.05)
-    try:
-        await asyncio.wait_for(poll(), timeout)
-    except asyncio.TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
+async def waiting(service) -> list[str]:
+    """The callers waiting in any queue's line now (GET /api/queues)."""
+    return [w["caller"] for q in (await service.get("/api/queues"))["queues"] for w in q["waiting"]]
+
+
+async def in_line(service, caller: str) -> None:
+    async def joined() -> bool:
+        return caller in await waiting(service)
+    await wait_until(joined, 10, f"{caller} in the line")
 
 
 def agent_legs(world: World, ext: str) -> list[Leg]:
@@ -89,10 +91,15 @@ async def test_three_callers_one_agent_served_in_order_with_wrapup(queue_service
     world.reset()
     world.behaviours["101"] = Behaviour("answer", after=0.5, hangup_after=2.0)
     callers = ["+79161200001", "+79161200002", "+79161200003"]
-    legs = []
-    for caller in callers:
+    legs = [await answered_call(world, LINE, callers[0])]
+
+    async def first_served() -> bool:
+        answered = agent_legs(world, "101") and agent_legs(world, "101")[0].answered_at
+        return bool(answered) and callers[0] not in await waiting(queue_service)
+    await wait_until(first_served, 10, "the agent to take the first caller")
+    for caller in callers[1:]:
         legs.append(await answered_call(world, LINE, caller))
-        await asyncio.sleep(0.5)
+        await in_line(queue_service, caller)                  # the next one comes after it
     for leg in legs:
         await asyncio.wait_for(leg.ended.wait(), 40)
 
@@ -122,7 +129,7 @@ async def test_vip_caller_goes_ahead_of_the_line(queue_service, world):
     await wait_until(lambda: agent_legs(world, "101") and agent_legs(world, "101")[0].answered_at, 10,
                      "the agent to answer the first caller")
     plain = await answered_call(world, LINE, "+79161200012")
-    await asyncio.sleep(0.5)
+    await in_line(queue_service, "+79161200012")
     vip = await answered_call(world, LINE, VIP)
     for leg in (first, plain, vip):
         await asyncio.wait_for(leg.ended.wait(), 40)
@@ -158,7 +165,7 @@ async def test_leave_digit_takes_the_caller_out_of_the_line(queue_service, world
     world.behaviours["103"] = Behaviour("busy")
     caller = "+79161200071"
     leg = await answered_call(world, LEAVE, caller)
-    await asyncio.sleep(1.5)
+    await asyncio.sleep(1.5)                        # waits in the line a while (its waited_seconds)
     await world.press(leg, "0")
     await asyncio.wait_for(leg.ended.wait(), 15)
     record = await queue_service.call_record(caller)

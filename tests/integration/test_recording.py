@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from conftest import heard, plan_text
+from waits import wait_bridged
 from ivr.testing.audio import tone_fraction
 from ivr.testing.world import Behaviour, Leg, World
 from test_campaign import outbound_record, run_campaign
@@ -133,14 +134,6 @@ async def test_recorded_call_holds_each_party_on_its_own_side(recording_plan, wo
     assert tone_fraction(right, CALLER_HZ, talk - 2.5, talk - 0.3) < 0.1
 
 
-async def bridged(pbx, timeout: float = 10) -> None:
-    """Until the PBX has a bridge holding two channels (the caller and whoever answered)."""
-    async def two() -> None:
-        while not any(line.split()[2:3] == ["2"] for line in pbx.cli("bridge show all").splitlines()[1:]):
-            await asyncio.sleep(0.1)
-    await asyncio.wait_for(two(), timeout)
-
-
 async def test_transferred_call_is_one_recording_with_everybody(recording_plan, world, stack_dir, pbx):
     world.reset()
     caller = "+79164000002"
@@ -150,7 +143,7 @@ async def test_transferred_call_is_one_recording_with_everybody(recording_plan, 
     await world.transfer(desk, "101")
     target = await incoming(world, "101")
     await asyncio.wait_for(target.answered.wait(), 15)
-    await bridged(pbx)
+    await wait_bridged(pbx, "PJSIP/101-")
     await asyncio.sleep(1.0)                        # 101 listens first
     await speak(world, target, TARGET_HZ)
     await asyncio.sleep(3.0)

@@ -13,8 +13,9 @@ from urllib.parse import quote
 
 
 from ivr.testing.world import Behaviour, World
-from test_missed import item_of, wait_for
+from test_missed import item_of
 from test_routing import routing, trunk_row, var_dir, wait_incoming  # noqa: F401  (fixtures)
+from waits import wait_until
 
 HUNT_LINE = "+74951110001"      # rings a driver's mobile: the customer hangs up meanwhile
 STAFF = "101"
@@ -63,7 +64,7 @@ async def test_a_callback_reaches_the_customer_over_the_next_trunk_and_the_repor
     async def counted() -> dict | None:
         report = await routing.get(f"/api/reports/trunks?since={quote(since.isoformat())}")
         return report if trunk_row(report, "tele2")["answered"] else None
-    report = await wait_for(counted, 10, "the call-back in the trunk report")
+    report = await wait_until(counted, 10, "the call-back in the trunk report")
     megafon, tele2 = trunk_row(report, "megafon"), trunk_row(report, "tele2")
     assert (megafon["calls"], megafon["answered"], megafon["minutes"]) == (1, 0, 0.0)      # the 503
     assert (tele2["calls"], tele2["answered"]) == (1, 1) and tele2["minutes"] >= 9.5 / 60
@@ -77,7 +78,7 @@ async def test_a_busy_customer_is_not_called_again_on_another_trunk(routing, wor
     world.behaviours[customer] = Behaviour("busy", after=0.2)
     await call_back(routing, item)
 
-    (attempt,) = await wait_for(lambda: callback_events(routing, item), 20, "the busy call-back on the item")
+    (attempt,) = await wait_until(lambda: callback_events(routing, item), 20, "the busy call-back on the item")
     assert attempt["data"]["result"] == "busy"
     await asyncio.sleep(1.0)                     # a wrong failover would show up here
     assert [(leg.target, leg.via) for leg in world.incoming[1:]] == [(customer, "megafon")]

@@ -16,18 +16,10 @@ from ivr.config import ROOT
 from ivr.testing.world import Behaviour
 from test_inbound_ivr import answered_call
 from test_service_resilience import LogTail
+from waits import wait_until
 
 MAIN = "+74951110000"
 RESTART_SECONDS = 6          # long enough to place a call while the service is down
-
-
-async def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def wait_serving(service, timeout: float) -> None:
@@ -83,7 +75,7 @@ async def test_make_run_restarts_a_killed_service_and_asterisk_rings_fallback(se
         await asyncio.wait_for(leg.ended.wait(), 10)
         assert sorted(p.target for p in world.incoming) == ["101", "102"]
 
-        await wait_for(lambda: service_pid(var) not in (None, first), 30, "a restarted service")
+        await wait_until(lambda: service_pid(var) not in (None, first), 30, "a restarted service")
         await wait_serving(service, 30)
         world.reset()
         leg = await answered_call(world, "+79161000402")   # the IVR answers again, not a phone

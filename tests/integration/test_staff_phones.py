@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from conftest import heard
+from waits import wait_channel
 from ivr.testing.world import Behaviour, World
 from test_transfer import VOICE, incoming, sound_in, staff_plan, steps  # noqa: F401 (staff_plan is a fixture)
 
@@ -67,18 +68,18 @@ async def test_dnd_from_the_api(staff_plan, world):
 
 
 @pytest.mark.parametrize("picker_ext, code", [("101", "*8"), ("103", "**102")], ids=["group", "directed"])
-async def test_pickup_answers_a_hunt_leg(staff_plan, world, picker_ext, code):
+async def test_pickup_answers_a_hunt_leg(staff_plan, world, pbx, picker_ext, code):
     """101 shares 102's pickup group (*8); 103 does not, and names the phone (**102)."""
     world.reset()
     caller = f"+7916300020{len(code)}"
     world.behaviours["102"] = Behaviour("ignore")          # the desk phone rings, nobody there
     leg = await world.call(DESK, caller)
     await incoming(world, "102")
-    await asyncio.sleep(0.5)
+    await wait_channel(pbx, "PJSIP/102-", "Ringing")      # what a pickup takes
     picker = await world.dial_from_phone(picker_ext, code, record=True)
     await asyncio.wait_for(picker.answered.wait(), 10)
     await world.ari.play(picker.channel_id, list(VOICE), world.new_id("pb"))
-    await asyncio.sleep(2.0)
+    await asyncio.sleep(2.0)                               # it speaks, then hangs up
     await world.hangup(picker)
     await asyncio.wait_for(leg.ended.wait(), 10)
 

@@ -20,6 +20,7 @@ import aiohttp
 import pytest
 
 from conftest import NET, PBX_IP, PLANS, plan_text
+from waits import wait_bridged
 from ivr.config import ROOT
 from ivr.testing.audio import has_tone, silences
 from ivr.testing.softphone import Softphone
@@ -61,13 +62,13 @@ def steps(record: dict[str, Any], *kinds: str) -> list[tuple[str, dict[str, Any]
     return [(s["kind"], s["data"]) for s in record["steps"] if s["kind"] in kinds]
 
 
-async def speaks_then_hangs_up(world: World, party: Leg, caller_leg: Leg) -> float:
+async def speaks_then_hangs_up(world: World, pbx, party: Leg, caller_leg: Leg) -> float:
     """`party` (now talking to the caller) says something and hangs up, which ends the call; how
     much of it the caller heard (share of sound in what it said)."""
-    await asyncio.sleep(0.3)
+    await wait_bridged(pbx, f"PJSIP/{party.target}-")      # in the caller's bridge by now
     spoke = time.monotonic()
     await world.ari.play(party.channel_id, list(VOICE), world.new_id("pb"))
-    await asyncio.sleep(1.5)
+    await asyncio.sleep(1.5)                                # what it says, then it hangs up
     await world.hangup(party)
     await asyncio.wait_for(caller_leg.ended.wait(), 10)
     heard = await world.wait_recording(caller_leg)
@@ -86,20 +87,20 @@ def sound_in(path, start: float, end: float) -> float:
     return 1.0 - quiet / (end - start)
 
 
-async def answered_by_102(world: World, caller: str) -> tuple[Leg, Leg]:
+async def answered_by_102(world: World, pbx, caller: str) -> tuple[Leg, Leg]:
     caller_leg = await world.call(DESK, caller)
     desk = await incoming(world, "102")
     await asyncio.wait_for(desk.answered.wait(), 10)
-    await asyncio.sleep(0.5)                       # bridged and talking
+    await wait_bridged(pbx, "PJSIP/102-")          # 102 and the caller talk
     return caller_leg, desk
 
 
-async def test_blind_transfer_passes_the_caller_to_the_target(staff_plan, world):
+async def test_blind_transfer_passes_the_caller_to_the_target(staff_plan, world, pbx):
     world.reset()
     caller = "+79163000001"
     world.behaviours["102"] = Behaviour("answer", after=0.3)
     world.behaviours["101"] = Behaviour("answer", after=1.5, play=VOICE, play_after=0.3, hangup_after=3.0)
-    caller_leg, desk = await answered_by_102(world, caller)
+    caller_leg, desk = await answered_by_102(world, pbx, caller)
     await world.transfer(desk, "101")
     target = await incoming(world, "101")
     await asyncio.wait_for(caller_leg.ended.wait(), 20)
@@ -120,7 +121,7 @@ async def test_blind_transfer_passes_the_caller_to_the_target(staff_plan, world)
                                                                             ("answered", "101")]
 
 
-async def test_a_queue_agent_transfers_the_caller(staff_plan, world):
+async def test_a_queue_agent_transfers_the_caller(staff_plan, world, pbx):
     world.reset()
     caller = "+79163000006"
     world.behaviours["102"] = Behaviour("answer", after=0.3)
@@ -128,7 +129,7 @@ async def test_a_queue_agent_transfers_the_caller(staff_plan, world):
     caller_leg = await world.call(QUEUE, caller)
     agent = await incoming(world, "102")
     await asyncio.wait_for(agent.answered.wait(), 10)
-    await asyncio.sleep(0.5)
+    await wait_bridged(pbx, "PJSIP/102-")
     await world.transfer(agent, "103")
     target = await incoming(world, "103")
     await asyncio.wait_for(caller_leg.ended.wait(), 20)
@@ -140,12 +141,12 @@ async def test_a_queue_agent_transfers_the_caller(staff_plan, world):
     assert steps(record, "transfer") == [("transfer", {"by": "102", "to": "103", "mode": "blind"})]
 
 
-async def test_target_not_answering_rings_the_transferring_phone_back(staff_plan, world):
+async def test_target_not_answering_rings_the_transferring_phone_back(staff_plan, world, pbx):
     world.reset()
     caller = "+79163000002"
     world.behaviours["102"] = Behaviour("answer", after=0.3)
     world.behaviours["103"] = Behaviour("ignore")
-    caller_leg, desk = await answered_by_102(world, caller)
+    caller_leg, desk = await answered_by_102(world, pbx, caller)
     world.behaviours["102"] = Behaviour("answer", after=0.5, hangup_after=1.5)     # the recall
     await world.transfer(desk, "103")
     target = await incoming(world, "103")
@@ -161,11 +162,11 @@ async def test_target_not_answering_rings_the_transferring_phone_back(staff_plan
                             ("ring", "102", None), ("answered", "102", None)], ringing
 
 
-async def test_transferred_call_nobody_answers_is_a_missed_call(staff_plan, world):
+async def test_transferred_call_nobody_answers_is_a_missed_call(staff_plan, world, pbx):
     world.reset()
     caller = "+79163000003"
     world.behaviours["102"] = Behaviour("answer", after=0.3)
-    caller_leg, desk = await answered_by_102(world, caller)
+    caller_leg, desk = await answered_by_102(world, pbx, caller)
     world.behaviours["102"] = Behaviour("ignore")
     await world.transfer(desk, "103")
     await asyncio.wait_for(caller_leg.ended.wait(), 20)
@@ -179,13 +180,12 @@ async def test_transferred_call_nobody_answers_is_a_missed_call(staff_plan, worl
     assert [i["reason"] for i in items] == ["transfer_no_answer"], items
 
 
-async def test_transfer_to_an_unknown_extension_keeps_the_call(staff_plan, world):
+async def test_transfer_to_an_unknown_extension_keeps_the_call(staff_plan, world, pbx):
     world.reset()
     caller = "+79163000004"
     world.behaviours["102"] = Behaviour("answer", after=0.3)
-    caller_leg, desk = await answered_by_102(world, caller)
+    caller_leg, desk = await answered_by_102(world, pbx, caller)
     await world.transfer(desk, "999")
-    await asyncio.sleep(1.5)
     # Refused: the phone's leg stays up (the world's Transfer() got a failure and hung up its side,
     # which ends the call as any hang-up of the member does), and nobody else was rung.
     await asyncio.wait_for(caller_leg.ended.wait(), 10)
@@ -222,12 +222,12 @@ async def softphone(pbx, world, stack_dir, settings):
         await pbx_contact(pbx, "103", f"{NET}.2")
 
 
-async def test_a_real_softphone_transfers_the_caller(staff_plan, world, softphone):
+async def test_a_real_softphone_transfers_the_caller(staff_plan, world, softphone, pbx):
     world.reset()
     caller = "+79163000005"
     world.behaviours["101"] = Behaviour("answer", after=1.0, play=VOICE, play_after=0.3, hangup_after=3.0)
     caller_leg = await world.call(SOFT, caller)
-    await asyncio.sleep(2.5)                      # baresip answered by itself and talks
+    await wait_bridged(pbx, "PJSIP/103-")         # baresip answered by itself and talks
     answer = await softphone.command("transfer", "101")
     assert answer.get("ok"), (answer, softphone.log()[-2000:])
     target = await incoming(world, "101")
@@ -244,23 +244,23 @@ async def test_a_real_softphone_transfers_the_caller(staff_plan, world, softphon
     assert softphone.heard(), softphone.log()[-2000:]
 
 
-async def test_attended_transfer_hands_the_caller_to_the_consulted_phone(staff_plan, world):
+async def test_attended_transfer_hands_the_caller_to_the_consulted_phone(staff_plan, world, pbx):
     """102 holds the caller, calls 101 itself (an internal call the dialplan bridges), then presses
     Transfer: a REFER with Replaces. The caller ends up talking to 101 in the service's bridge."""
     world.reset()
     caller = "+79163000007"
     world.behaviours["102"] = Behaviour("answer", after=0.3)
     world.behaviours["101"] = Behaviour("answer", after=0.5)
-    caller_leg, desk = await answered_by_102(world, caller)
+    caller_leg, desk = await answered_by_102(world, pbx, caller)
     consultation = await world.dial_from_phone("102", "101")
     target = await incoming(world, "101")
     await asyncio.wait_for(consultation.answered.wait(), 10)
-    await asyncio.sleep(0.5)                       # 102 talks to 101
+    await wait_bridged(pbx, "PJSIP/102-", "PJSIP/101-")     # 102 talks to 101
     await world.attended_transfer(desk, consultation, "101")
     # The PBX hangs up both of 102's calls; 101 stays, now with the caller.
     await asyncio.wait_for(asyncio.gather(desk.ended.wait(), consultation.ended.wait()), 10)
     assert target.ended_at is None, "the consulted phone was dropped"
-    heard = await speaks_then_hangs_up(world, target, caller_leg)
+    heard = await speaks_then_hangs_up(world, pbx, target, caller_leg)
     assert heard > 0.6
     record = await staff_plan.call_record(caller)
     assert record["outcome"] == "answered" and record["answered_by"] == "101", record
@@ -268,13 +268,13 @@ async def test_attended_transfer_hands_the_caller_to_the_consulted_phone(staff_p
     assert [d.get("member") for _, d in steps(record, "answered")] == ["102", "101"]
 
 
-async def test_blind_transfer_code_passes_the_caller_on(staff_plan, world):
+async def test_blind_transfer_code_passes_the_caller_on(staff_plan, world, pbx):
     """A phone without a Transfer key: ## 103 # during the call."""
     world.reset()
     caller = "+79163000008"
     world.behaviours["102"] = Behaviour("answer", after=0.3)
     world.behaviours["103"] = Behaviour("answer", after=1.0, play=VOICE, play_after=0.3, hangup_after=2.5)
-    caller_leg, desk = await answered_by_102(world, caller)
+    caller_leg, desk = await answered_by_102(world, pbx, caller)
     await world.press(desk, "##103#")
     target = await incoming(world, "103")
     await asyncio.wait_for(desk.ended.wait(), 10)          # the service let 102 go
@@ -292,7 +292,7 @@ async def test_blind_transfer_code_passes_the_caller_on(staff_plan, world):
         ("transfer", {"by": "102", "to": "103", "mode": "blind"})]
 
 
-async def test_a_forwarded_mobile_passes_the_caller_to_a_desk_phone(staff_plan, world):
+async def test_a_forwarded_mobile_passes_the_caller_to_a_desk_phone(staff_plan, world, pbx):
     """A forward to an outside number (the on-duty manager's mobile, on a carrier trunk): the mobile
     cannot REFER through our PBX, but it can key ## 101 # like a desk phone without a Transfer key;
     the caller ends up talking to 101."""
@@ -303,7 +303,7 @@ async def test_a_forwarded_mobile_passes_the_caller_to_a_desk_phone(staff_plan, 
     caller_leg = await world.call(FORWARD, caller)
     manager = await incoming(world, mobile)
     await asyncio.wait_for(manager.answered.wait(), 10)
-    await asyncio.sleep(0.5)                       # bridged and talking
+    await wait_bridged(pbx)                        # the mobile and the caller talk
     await world.press(manager, "##101#")
     target = await incoming(world, "101")
     await asyncio.wait_for(manager.ended.wait(), 10)       # the service let the mobile go
@@ -318,23 +318,24 @@ async def test_a_forwarded_mobile_passes_the_caller_to_a_desk_phone(staff_plan, 
         ("transfer", {"by": mobile, "to": "101", "mode": "blind"})]
 
 
-async def test_attended_transfer_code_consults_then_hands_over(staff_plan, world):
+async def test_attended_transfer_code_consults_then_hands_over(staff_plan, world, pbx):
     """*2 101: the caller hears music while 102 talks to 101; * hands the caller to 101."""
     world.reset()
     caller = "+79163000009"
     world.behaviours["102"] = Behaviour("answer", after=0.3)
     world.behaviours["101"] = Behaviour("answer", after=1.0)
-    caller_leg, desk = await answered_by_102(world, caller)
+    caller_leg, desk = await answered_by_102(world, pbx, caller)
     keyed = time.monotonic()
     await world.press(desk, "*2101")
     target = await incoming(world, "101")
     await asyncio.wait_for(target.answered.wait(), 10)
-    await asyncio.sleep(1.0)                                # 102 and 101 talk
+    # 102 and 101 talk a second: the caller's music on hold is measured over this time.
+    await asyncio.sleep(1.0)
     assert desk.ended_at is None and caller_leg.ended_at is None
     completed = time.monotonic()
     await world.press(desk, "*")
     await asyncio.wait_for(desk.ended.wait(), 10)
-    heard = await speaks_then_hangs_up(world, target, caller_leg)
+    heard = await speaks_then_hangs_up(world, pbx, target, caller_leg)
     recording = await world.wait_recording(caller_leg)
     # Music on hold from the code's end (1 s after the last digit) until the hand-over: no silence
     # but a music file's own quiet start (up to 1.1 s in the stock tracks).
@@ -348,20 +349,20 @@ async def test_attended_transfer_code_consults_then_hands_over(staff_plan, world
         ("transfer", {"by": "102", "to": "101", "mode": "attended"})]
 
 
-async def test_attended_transfer_code_cancelled_goes_back_to_the_caller(staff_plan, world):
+async def test_attended_transfer_code_cancelled_goes_back_to_the_caller(staff_plan, world, pbx):
     """*2 101, then #: 101 is let go and 102 talks to the caller again."""
     world.reset()
     caller = "+79163000010"
     world.behaviours["102"] = Behaviour("answer", after=0.3)
     world.behaviours["101"] = Behaviour("answer", after=0.5)
-    caller_leg, desk = await answered_by_102(world, caller)
+    caller_leg, desk = await answered_by_102(world, pbx, caller)
     await world.press(desk, "*2101")
     target = await incoming(world, "101")
     await asyncio.wait_for(target.answered.wait(), 10)
-    await asyncio.sleep(0.5)
+    await wait_bridged(pbx, "PJSIP/102-", "PJSIP/101-")     # the consultation
     await world.press(desk, "#")
     await asyncio.wait_for(target.ended.wait(), 10)
-    heard = await speaks_then_hangs_up(world, desk, caller_leg)
+    heard = await speaks_then_hangs_up(world, pbx, desk, caller_leg)
     assert heard > 0.6
     record = await staff_plan.call_record(caller)
     assert record["answered_by"] == "102", record
@@ -412,14 +413,14 @@ class Console:
             return r.status
 
 
-async def test_console_transfer_of_the_users_own_call(staff_plan, world):
+async def test_console_transfer_of_the_users_own_call(staff_plan, world, pbx):
     """A dispatcher passes on the call their own extension (102) talks in; another extension's
     dispatcher may not, nor may a token without an extension."""
     world.reset()
     caller = "+79163000011"
     world.behaviours["102"] = Behaviour("answer", after=0.3)
     world.behaviours["103"] = Behaviour("answer", after=1.0)
-    caller_leg, desk = await answered_by_102(world, caller)
+    caller_leg, desk = await answered_by_102(world, pbx, caller)
     calls = (await staff_plan.get("/api/calls?limit=50"))["calls"]
     call_id = next(c["id"] for c in calls if c["caller"] == caller)
     ivr_command(staff_plan, "users", "add", "anna", "--role", "dispatcher", "--extension", "102",
@@ -441,7 +442,7 @@ async def test_console_transfer_of_the_users_own_call(staff_plan, world):
     await asyncio.wait_for(desk.ended.wait(), 10)            # the service let 102 go
     await asyncio.wait_for(target.answered.wait(), 10)
     assert target.caller_number == caller
-    assert await speaks_then_hangs_up(world, target, caller_leg) > 0.6
+    assert await speaks_then_hangs_up(world, pbx, target, caller_leg) > 0.6
     record = await staff_plan.call_record(caller)
     assert record["answered_by"] == "103", record
     assert steps(record, "transfer_asked", "transfer") == [
@@ -452,13 +453,13 @@ async def test_console_transfer_of_the_users_own_call(staff_plan, world):
     assert status == 404
 
 
-async def test_console_sends_the_caller_to_a_hunt_group(staff_plan, world):
+async def test_console_sends_the_caller_to_a_hunt_group(staff_plan, world, pbx):
     """An administrator passes a call on to a node of the plan: the call goes on there."""
     world.reset()
     caller = "+79163000012"
     world.behaviours["102"] = Behaviour("answer", after=0.3)
     world.behaviours["103"] = Behaviour("answer", after=0.5, hangup_after=1.5)
-    caller_leg, desk = await answered_by_102(world, caller)
+    caller_leg, desk = await answered_by_102(world, pbx, caller)
     calls = (await staff_plan.get("/api/calls?limit=50"))["calls"]
     call_id = next(c["id"] for c in calls if c["caller"] == caller)
     status, answer = await staff_plan.request("POST", f"/api/calls/{call_id}/transfer", {"to": "goodbye"})

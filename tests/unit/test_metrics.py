@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from ivr.routing.trunk_status import TrunkState
 from ivr.store import Database
+from ivr.missed.store import MissedStore
 from ivr.store.calls import CallStore
 from ivr.web import metrics
 from ivr.web.keys import SERVICE
@@ -23,8 +24,9 @@ async def test_metrics_show_calls_trunks_queues_and_ari(db: Database):
     await calls.start("c2", "+79160000002", "+74951112233", "ads", 1, NOW)
     app = web.Application()
     app[SERVICE] = SimpleNamespace(
-        db=db, supervisor=SimpleNamespace(tasks={"c2": None}), ari=SimpleNamespace(connected=True),
-        services=SimpleNamespace(queues=SimpleNamespace(queues={"line": SimpleNamespace(waiting=[1, 2])})),
+        calls=calls, supervisor=SimpleNamespace(tasks={"c2": None}), ari=SimpleNamespace(connected=True),
+        services=SimpleNamespace(queues=SimpleNamespace(queues={"line": SimpleNamespace(waiting=[1, 2])}),
+                                 missed=SimpleNamespace(store=MissedStore(db))),
         trunks=SimpleNamespace(states=[TrunkState("reg", "register", "Rejected", 0),
                                        TrunkState("alaw", "peer", "", 3)]))
     metrics.setup(app)

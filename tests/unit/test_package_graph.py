@@ -86,6 +86,31 @@ def test_plan_and_web_stay_below_flows_and_the_cli() -> None:
     assert "cli" not in graph["web"]
 
 
+# What a web handler may not reach for: the database itself (SQL belongs in the domain's store or
+# service, behind one method the handler calls) and the command line.
+NOT_FOR_WEB = ("sqlalchemy", "ivr.store.db", "ivr.store.models", "ivr.store.runner", "ivr.cli")
+
+
+def web_imports() -> dict[str, list[str]]:
+    """Module imported at run time -> where in ivr/web ("file:line")."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for path in (IVR / "web").rglob("*.py"):
+        for node in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+            if isinstance(node, ast.ImportFrom) and node.module == "ivr":
+                names = [f"ivr.{a.name}" for a in node.names]
+            for name in names:
+                found[name].append(f"{path.relative_to(IVR.parent)}:{node.lineno}")
+    return found
+
+
+def test_web_handlers_reach_no_database_and_no_cli() -> None:
+    found = web_imports()
+    assert {name: where for name, where in found.items()
+            if any(name == banned or name.startswith(banned + ".") for banned in NOT_FOR_WEB)} == {}
+    assert "aiohttp" in found                       # the finder sees the web's imports at all
+
+
 def test_no_module_is_over_600_lines() -> None:
     long = {str(p.relative_to(IVR)): n for p in IVR.rglob("*.py")
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600}
