@@ -27,12 +27,15 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
 RECLAIM_SECONDS = 3.0
 RECLAIM_MAX_SECONDS = 30.0
-ALIVE = "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1"
+# Both queries look at this database only: advisory locks belong to one database, but pg_locks and
+# pg_stat_activity show the whole server, which may hold another site's (or another test's) cluster.
+ALIVE = "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()"
 CHECK_TIMEOUT = 2.0
 # classid of our advisory locks in pg_locks; the name's hash is their objid.
 NAMESPACE = 0x1F0C1
 HOLDER = """SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
             WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
               AND l.classid = $1::int::oid AND l.objid = hashtext($2)::oid"""
 
 

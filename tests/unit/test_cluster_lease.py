@@ -61,6 +61,27 @@ async def test_a_node_never_held_is_not_taken_over(settings):
         await taker.release()
 
 
+async def test_a_cluster_on_another_database_of_the_server_is_not_seen(settings, postgres_url):
+    """Two sites (or a site and its staging copy) on one PostgreSQL server: each sees its own leases
+    only, though pg_locks and pg_stat_activity list the whole server's."""
+    other = replace(settings, database_url=await create_database(postgres_url))
+    theirs, ours = Lease(other, node_key("node2"), "svc2"), Lease(settings, node_key("node2"), "svc1")
+    await theirs.acquire()
+    taking = asyncio.create_task(ours.take_over(standby_key("node2")))
+    try:
+        assert await holders(settings, [node_key("node2")]) == {node_key("node2"): None}
+        assert await holders(other, [node_key("node2")]) == {node_key("node2"): "svc2"}
+        await asyncio.sleep(1.2)                    # it looked at least twice, and saw no holder
+        await theirs.release()
+        await asyncio.sleep(1.2)
+        assert not taking.done()                    # never held here: nothing to take over
+    finally:
+        taking.cancel()
+        await asyncio.gather(taking, return_exceptions=True)
+        await ours.release()
+        await theirs.release()
+
+
 async def test_the_jobs_lease_goes_to_one_instance_and_moves_when_it_dies(settings):
     first, second = Lease(settings, JOBS_KEY, "svc1"), Lease(settings, JOBS_KEY, "svc2")
     await first.acquire()
