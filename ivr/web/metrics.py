@@ -25,7 +25,6 @@ async def _watch_lag(app: web.Application):
             start = time.monotonic()
             await asyncio.sleep(LAG_PERIOD)
             app[LAG][0] = max(0.0, time.monotonic() - start - LAG_PERIOD)
-    app[LAG] = [0.0]
     task = asyncio.create_task(watch(), name="loop-lag")
     yield
     task.cancel()
@@ -61,5 +60,6 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
+    app[LAG] = [0.0]                 # set before the app starts: aiohttp freezes its state then
     app.cleanup_ctx.append(_watch_lag)
     app.router.add_get("/metrics", metrics)
