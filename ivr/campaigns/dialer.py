@@ -40,7 +40,7 @@ from ivr.campaigns.leg_end import LegEnd, attempt_outcome
 from ivr.campaigns.limits import DailyLimit
 from ivr.campaigns.missed_calls import tell_missed
 from ivr.campaigns.model import ANSWERS, Attempt, Campaign, Profile, Row
-from ivr.campaigns.ready import ClaimedCall, ReadyLine, ahead, callable_now
+from ivr.campaigns.ready import ClaimedCall, ReadyLine, callable_now
 from ivr.campaigns.store import CampaignStore
 from ivr.campaigns.trunks import Budget, has_room, next_trunk, take_room, trunk_budget, trunk_for
 from ivr.config import Settings
@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 5.0
 # How often the running dialer looks for open attempts nobody watches (besides every reconnect).
 RECONCILE_SECONDS = 30.0
+# A round with no slot free takes a fresh count of the trunks' channels and the day's use this often.
+REFRESH_SECONDS = 1.0
 AMD_CONTEXT = "campaign-amd"
 
 
@@ -94,6 +96,7 @@ class CampaignDialer:
         self.in_flight: dict[int, int] = {}                  # campaign id -> attempts being watched
         self._profiles: tuple[tuple, dict[str, Profile]] = ((), {})
         self._last_originate = 0.0
+        self._refreshed = 0.0                                # monotonic time of the last router refresh
         self._reconciled = asyncio.Event()
         # Set when a campaign channel ends: the loop claims the next row at once instead of at its
         # next tick (the tick alone made "slot free -> INVITE" about 300 ms, bench_campaign).
@@ -189,7 +192,8 @@ class CampaignDialer:
         slots, budget = await self.free_slots(campaign, profile, plan)
         slots = await self._dial_ready_calls(campaign.id, profile, slots, budget)
         # Claimed beyond the free slots: ready for the next slots to free (ready.py).
-        want = slots + (max(0, ahead(profile) - self.ready.count(campaign.id)) if self._dials_ahead(profile) else 0)
+        want = slots + (max(0, self.ready.target(campaign.id) - self.ready.count(campaign.id))
+                        if self._dials_ahead(profile) else 0)
         if left is not None:
             want = min(want, left)
         # Ready calls only on trunks without a capacity limit: a freed slot dials them from memory.
@@ -309,7 +313,12 @@ class CampaignDialer:
         room = await dispatcher_room(profile, plan, self.services, self.ari, flying)
         if room is not None:
             own = min(own, room)
+        if own <= 0 and time.monotonic() - self._refreshed < REFRESH_SECONDS:
+            # Nothing to dial now, and calls claimed ahead take only trunks without a capacity
+            # limit: no fresh count of the channels (Asterisk lists them all, 150 here) every round.
+            return 0, trunk_budget(plan, {}, profile.pacing.reserve_inbound)
         router = self.services.router
+        self._refreshed = time.monotonic()
         if router is not None:
             await router.refresh()
             counts = router.channels.counts()
@@ -317,6 +326,7 @@ class CampaignDialer:
             counts = dict(Counter(t for c in await self.ari.list_channels()
                                   if (t := trunk_of_channel(c.name)) is not None))
         budget = trunk_budget(plan, counts, profile.pacing.reserve_inbound)
+        own = max(0, own)
         if not budget or any(v is None for v in budget.values()):
             return own, budget
         return min(own, sum(v or 0 for v in budget.values())), budget
@@ -423,8 +433,9 @@ class CampaignDialer:
     def _free_slot(self, attempt: Attempt) -> None:
         campaign_id = attempt.campaign_id
         self.in_flight[campaign_id] = max(0, self.in_flight.get(campaign_id, 1) - 1)
+        self.ready.freed(campaign_id)
         call = self._dial_freed_slot(campaign_id)
-        if call is not None and self.ready.count(campaign_id) * 2 >= ahead(call.profile):
+        if call is not None and self.ready.count(campaign_id) * 2 >= self.ready.target(campaign_id):
             return                  # the line is still half full: the round refills it at its tick
         self.slot_freed.set()
 

@@ -29,9 +29,10 @@ from ivr.plan.model import Plan
 # A ready call older than this goes back to its row: its trunk's reservation (ivr.routing.router,
 # RESERVE_SECONDS) and the row's hours were checked at the claim, and hold for a short while only.
 READY_SECONDS = 3.0
-# Ready calls kept per campaign, at most: a round refills the line (a freed slot every 60 ms at
-# 150 calls of 10 s; a round takes 50-100 ms on a busy loop).
-READY_AHEAD = 8
+# Ready calls kept per campaign: the slots expected to free in READY_HORIZON seconds (the round
+# that refills the line takes 0.1-0.4 s on a busy loop), 1 to READY_AHEAD.
+READY_HORIZON = 1.0
+READY_AHEAD = 32
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,6 @@ class ClaimedCall:
     since: float                     # time.monotonic() of the claim
 
 
-def ahead(profile: Profile) -> int:
-    """How many calls a campaign keeps ready: a tenth of its slots, 1 to READY_AHEAD."""
-    return max(1, min(READY_AHEAD, profile.pacing.max_concurrent // 10))
-
-
 def callable_now(call: ClaimedCall, now: datetime) -> bool:
     """Still inside the callee's hours and before the deadline (they may have passed since the claim)."""
     limit = scheduler.deadline(call.row.passenger, call.profile)
@@ -65,6 +61,16 @@ class ReadyLine:
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self._clock = clock
         self._lines: dict[int, deque[ClaimedCall]] = {}
+        self._frees: dict[int, deque[float]] = {}        # campaign id -> when its last slots freed
+
+    def freed(self, campaign_id: int) -> None:
+        self._frees.setdefault(campaign_id, deque(maxlen=4 * READY_AHEAD)).append(self._clock())
+
+    def target(self, campaign_id: int) -> int:
+        """Calls to keep ready: as many slots as freed in the last READY_HORIZON seconds."""
+        horizon = self._clock() - READY_HORIZON
+        recent = sum(1 for t in self._frees.get(campaign_id, ()) if t > horizon)
+        return max(1, min(READY_AHEAD, recent))
 
     def add(self, call: ClaimedCall) -> None:
         self._lines.setdefault(call.campaign.id, deque()).append(call)

@@ -16,7 +16,7 @@ from ivr.ari.bus import EventBus
 from ivr.campaigns.config import default_profiles
 from ivr.campaigns.dialer import CampaignDialer
 from ivr.campaigns.model import Pacing
-from ivr.campaigns.ready import READY_SECONDS, ClaimedCall, ReadyLine
+from ivr.campaigns.ready import READY_HORIZON, READY_SECONDS, ClaimedCall, ReadyLine
 from ivr.campaigns.scheduler import Decision
 from ivr.campaigns.store import CampaignStore
 from ivr.config import load_settings
@@ -145,3 +145,14 @@ def test_the_line_hands_out_fresh_calls_oldest_first_and_gives_up_stale_ones():
     clock[0] = 100.0 + READY_SECONDS + 1
     assert line.take(1, lambda c: True) is calls[2]                  # 0 is stale now, 2 is not
     assert line.stale(1) == [calls[0]] and line.count(1) == 0
+
+
+def test_the_line_keeps_as_many_ready_as_slots_freed_lately():
+    clock = [100.0]
+    line = ReadyLine(lambda: clock[0])
+    assert line.target(1) == 1                                       # none freed yet: one
+    for _ in range(5):
+        line.freed(1)
+    assert (line.target(1), line.target(2)) == (5, 1)
+    clock[0] += READY_HORIZON + 0.1
+    assert line.target(1) == 1
