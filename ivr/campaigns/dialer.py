@@ -97,6 +97,7 @@ class CampaignDialer:
         self._profiles: tuple[tuple, dict[str, Profile]] = ((), {})
         self._last_originate = 0.0
         self._refreshed = 0.0                                # monotonic time of the last router refresh
+        self._stopping = False
         self._reconciled = asyncio.Event()
         # Set when a campaign channel ends: the loop claims the next row at once instead of at its
         # next tick (the tick alone made "slot free -> INVITE" about 300 ms, bench_campaign).
@@ -123,6 +124,7 @@ class CampaignDialer:
 
     async def stop(self) -> None:
         """Cancel and await the attempts' watchers; their attempts stay open for `reconcile`."""
+        self._stopping = True                # a watcher cancelled now frees its slot: nothing is dialled
         watchers = list(self.watchers.values())
         for task in watchers:
             task.cancel()
@@ -261,7 +263,7 @@ class CampaignDialer:
         the round's fresh count of its channels), the profile's ceiling and pace, the callee's
         hours. The call dialled, or None (the round decides)."""
         live = self.plans.current
-        if not self.ari.connected or not self._reconciled.is_set() or live is None:
+        if self._stopping or not self.ari.connected or not self._reconciled.is_set() or live is None:
             return None
         now, clock = self.now(), time.monotonic()
 

@@ -85,15 +85,21 @@ async def test_a_freed_slot_dials_the_oldest_ready_call_at_once(db, plan):
         await dialer.stop()
 
 
-async def test_stop_hands_ready_calls_back(db, plan):
+async def test_stop_hands_ready_calls_back_and_dials_none(db, plan):
     store = CampaignStore(db)
-    dialer = new_dialer(store, FakeAri(), plan)
-    cid = await seeded(store, 1)
-    (row, attempt), = await claim(store, cid, dialer.instance, 1)
-    dialer.ready.add(ClaimedCall(await store.get(cid), FAST, plan, row, attempt, time.monotonic()))
-    await dialer.stop()
-    assert await store.attempts(cid) == []
-    left = await store.row(row.id)
+    ari = FakeAri()
+    dialer = new_dialer(store, ari, plan)
+    dialer._reconciled.set()
+    cid = await seeded(store, 2)
+    campaign = await store.get(cid)
+    (r1, a1), (r2, a2) = await claim(store, cid, dialer.instance, 2)
+    dialer._dial(ClaimedCall(campaign, FAST, plan, r1, a1, time.monotonic()))
+    await until(lambda: ari.did("originate"))
+    dialer.ready.add(ClaimedCall(campaign, FAST, plan, r2, a2, time.monotonic()))
+    await dialer.stop()             # the cancelled watcher frees its slot: the ready call stays undialled
+    assert len(ari.did("originate")) == 1
+    assert [a.id for a in await store.attempts(cid)] == [a1.id]
+    left = await store.row(r2.id)
     assert (left.status, left.attempts, left.claim_token) == ("ready", 0, "")
 
 
