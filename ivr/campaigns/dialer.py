@@ -19,10 +19,11 @@ import logging
 import socket
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.client import AriClient, AriConflict, AriError, ChannelGone
@@ -62,11 +63,17 @@ RECONCILE_SECONDS = 30.0
 # A round with no slot free takes a fresh count of the trunks' channels and the day's use this often.
 REFRESH_SECONDS = 1.0
 AMD_CONTEXT = "campaign-amd"
+T = TypeVar("T")
 
 
 def instance_name(web_port: int) -> str:
     """Stable across restarts of one service, different for two services on one machine."""
     return f"{socket.gethostname()}:{web_port}"
+
+
+async def _after(delay: float, work: Awaitable[T]) -> T:
+    await asyncio.sleep(delay)
+    return await work
 
 
 class CampaignDialer:
@@ -194,7 +201,7 @@ class CampaignDialer:
         slots, budget = await self.free_slots(campaign, profile, plan)
         slots = await self._dial_ready_calls(campaign.id, profile, slots, budget)
         # Claimed beyond the free slots: ready for the next slots to free (ready.py).
-        want = slots + (max(0, self.ready.target(campaign.id) - self.ready.count(campaign.id))
+        want = slots + (max(0, self.ready.target(campaign.id, profile) - self.ready.count(campaign.id))
                         if self._dials_ahead(profile) else 0)
         if left is not None:
             want = min(want, left)
@@ -260,8 +267,8 @@ class CampaignDialer:
     def _dial_freed_slot(self, campaign_id: int) -> ClaimedCall | None:
         """A slot of the campaign just freed: dial its oldest ready call at once, not at the next
         round, where memory alone decides: a trunk without a capacity limit (a capped one needs
-        the round's fresh count of its channels), the profile's ceiling and pace, the callee's
-        hours. The call dialled, or None (the round decides)."""
+        the round's fresh count of its channels), the profile's ceiling, the callee's hours; its
+        pace delays the originate. The call dialled, or None (the round decides)."""
         live = self.plans.current
         if self._stopping or not self.ari.connected or not self._reconciled.is_set() or live is None:
             return None
@@ -269,23 +276,22 @@ class CampaignDialer:
 
         def fits(call: ClaimedCall) -> bool:
             trunk = live.plan.trunks.get(call.attempt.trunk)
-            pacing = call.profile.pacing
             return (trunk is not None and trunk.capacity <= 0
-                    and self.in_flight.get(campaign_id, 0) < pacing.max_concurrent
-                    and clock - self._last_originate >= 1.0 / pacing.calls_per_second
+                    and self.in_flight.get(campaign_id, 0) < call.profile.pacing.max_concurrent
                     and callable_now(call, now))
 
         call = self.ready.take(campaign_id, fits)
         if call is not None:
-            self._last_originate = clock
-            self._dial(call)
+            start = max(clock, self._last_originate + 1.0 / call.profile.pacing.calls_per_second)
+            self._last_originate = start
+            self._dial(call, start - clock)
         return call
 
-    def _dial(self, call: ClaimedCall) -> None:
-        """Dialled inside its watcher: the next row does not wait for Asterisk's answer."""
+    def _dial(self, call: ClaimedCall, delay: float = 0.0) -> None:
+        """Dialled inside its watcher (after `delay` s): the next row does not wait for Asterisk's answer."""
         self.dialled[call.attempt.id] = call
-        self._watch(call.attempt, dialling=self._originate(call.campaign, call.profile, call.plan, call.row,
-                                                           call.attempt))
+        dialling = self._originate(call.campaign, call.profile, call.plan, call.row, call.attempt)
+        self._watch(call.attempt, dialling=_after(delay, dialling) if delay > 0 else dialling)
 
     async def _release(self, calls: list[ClaimedCall]) -> None:
         """Ready calls not dialled go back to their rows: as they were, or re-planned when their
@@ -437,7 +443,7 @@ class CampaignDialer:
         self.in_flight[campaign_id] = max(0, self.in_flight.get(campaign_id, 1) - 1)
         self.ready.freed(campaign_id)
         call = self._dial_freed_slot(campaign_id)
-        if call is not None and self.ready.count(campaign_id) * 2 >= self.ready.target(campaign_id):
+        if call is not None and self.ready.count(campaign_id) * 2 >= self.ready.target(campaign_id, call.profile):
             return                  # the line is still half full: the round refills it at its tick
         self.slot_freed.set()
 

@@ -26,11 +26,12 @@ from ivr.campaigns import scheduler
 from ivr.campaigns.model import Attempt, Campaign, Profile, Row
 from ivr.plan.model import Plan
 
-# A ready call older than this goes back to its row: its trunk's reservation (ivr.routing.router,
-# RESERVE_SECONDS) and the row's hours were checked at the claim, and hold for a short while only.
-READY_SECONDS = 3.0
-# Ready calls kept per campaign: the slots expected to free in READY_HORIZON seconds (the round
-# that refills the line takes 0.1-0.4 s on a busy loop), 1 to READY_AHEAD.
+# A ready call older than this goes back to its row (a row settled by hand meanwhile is not
+# called long after; the callee's hours are checked again at the dial).
+READY_SECONDS = 10.0
+# Ready calls kept per campaign: the slots that freed in the last READY_HORIZON seconds (the
+# round that refills the line takes 10-50 ms, up to 0.8 s on a busy loop), at least a twentieth
+# of the campaign's slots (a burst of ends after a quiet while), 1 to READY_AHEAD.
 READY_HORIZON = 1.0
 READY_AHEAD = 32
 
@@ -66,11 +67,11 @@ class ReadyLine:
     def freed(self, campaign_id: int) -> None:
         self._frees.setdefault(campaign_id, deque(maxlen=4 * READY_AHEAD)).append(self._clock())
 
-    def target(self, campaign_id: int) -> int:
+    def target(self, campaign_id: int, profile: Profile) -> int:
         """Calls to keep ready: as many slots as freed in the last READY_HORIZON seconds."""
         horizon = self._clock() - READY_HORIZON
         recent = sum(1 for t in self._frees.get(campaign_id, ()) if t > horizon)
-        return max(1, min(READY_AHEAD, recent))
+        return max(1, min(READY_AHEAD, max(recent, profile.pacing.max_concurrent // 20)))
 
     def add(self, call: ClaimedCall) -> None:
         self._lines.setdefault(call.campaign.id, deque()).append(call)

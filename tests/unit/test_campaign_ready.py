@@ -85,6 +85,36 @@ async def test_a_freed_slot_dials_the_oldest_ready_call_at_once(db, plan):
         await dialer.stop()
 
 
+async def test_freed_slots_take_ready_calls_at_the_profiles_pace(db, plan):
+    store = CampaignStore(db)
+    ari = FakeAri()
+    sent: list[float] = []
+    originate = ari.originate
+
+    async def timed(*args, **kw):
+        sent.append(time.monotonic())
+        return await originate(*args, **kw)
+
+    ari.originate = timed                                            # type: ignore[method-assign]
+    dialer = new_dialer(store, ari, plan)
+    dialer._reconciled.set()
+    paced = replace(FAST, pacing=Pacing(max_concurrent=2, calls_per_second=5))   # 0.2 s apart
+    cid = await seeded(store, 4)
+    campaign = await store.get(cid)
+    (_, e1), (_, e2), *ready = await claim(store, cid, dialer.instance, 4)
+    for row, attempt in ready:
+        dialer.ready.add(ClaimedCall(campaign, paced, plan, row, attempt, time.monotonic()))
+    dialer.in_flight[cid] = 2
+    try:
+        dialer._free_slot(e1)
+        dialer._free_slot(e2)                        # at once: both slots are taken, the dials paced
+        assert dialer.in_flight[cid] == 2 and dialer.ready.count(cid) == 0
+        await until(lambda: len(sent) == 2)
+        assert sent[1] - sent[0] >= 0.19
+    finally:
+        await dialer.stop()
+
+
 async def test_stop_hands_ready_calls_back_and_dials_none(db, plan):
     store = CampaignStore(db)
     ari = FakeAri()
@@ -156,9 +186,10 @@ def test_the_line_hands_out_fresh_calls_oldest_first_and_gives_up_stale_ones():
 def test_the_line_keeps_as_many_ready_as_slots_freed_lately():
     clock = [100.0]
     line = ReadyLine(lambda: clock[0])
-    assert line.target(1) == 1                                       # none freed yet: one
-    for _ in range(5):
+    small, large = FAST, replace(FAST, pacing=Pacing(max_concurrent=150))
+    assert (line.target(1, small), line.target(1, large)) == (1, 7)   # none freed yet
+    for _ in range(9):
         line.freed(1)
-    assert (line.target(1), line.target(2)) == (5, 1)
+    assert (line.target(1, small), line.target(1, large), line.target(2, small)) == (9, 9, 1)
     clock[0] += READY_HORIZON + 0.1
-    assert line.target(1) == 1
+    assert line.target(1, small) == 1
