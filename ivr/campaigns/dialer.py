@@ -172,7 +172,8 @@ class CampaignDialer:
         if not running:
             return
         left = await self.limit.calls_left(self.plans.current.plan, self.now())
-        if left == 0:
+        # Ready calls were counted when claimed: they are dialled before the limit pauses anything.
+        if left == 0 and not self.ready.campaigns():
             for campaign in running:
                 await self.store.change(campaign.id, "pause", self.now())
                 log.warning("campaign paused by the daily limit id=%s", campaign.id)

@@ -193,3 +193,29 @@ def test_the_line_keeps_as_many_ready_as_slots_freed_lately():
     assert (line.target(1, small), line.target(1, large), line.target(2, small)) == (9, 9, 1)
     clock[0] += READY_HORIZON + 0.1
     assert line.target(1, small) == 1
+
+
+async def test_the_daily_limit_pauses_only_after_the_ready_calls_it_counted(db, plan):
+    store = CampaignStore(db)
+    ari = FakeAri()
+    dialer = new_dialer(store, ari, plan)
+    dialer._reconciled.set()
+    left = [0]                                        # the ready call was the day's last one
+
+    async def calls_left(plan, now):
+        return left[0]
+
+    dialer.limit = SimpleNamespace(calls_left=calls_left)            # type: ignore[assignment]
+    cid = await seeded(store, 2)
+    await store.change(cid, "start", NOW)
+    (row, attempt), = await claim(store, cid, dialer.instance, 1)
+    dialer.ready.add(ClaimedCall(await store.get(cid), FAST, plan, row, attempt, time.monotonic()))
+    try:
+        await dialer._dial_running()
+        await until(lambda: ari.did("originate"))
+        assert [op[1] for op in ari.did("originate")] == [attempt.channel_id]
+        assert (await store.get(cid)).status == "running" and len(await store.attempts(cid)) == 1
+        await dialer._dial_running()                  # nothing ready any more: now the limit pauses
+        assert (await store.get(cid)).status == "paused" and len(ari.did("originate")) == 1
+    finally:
+        await dialer.stop()
