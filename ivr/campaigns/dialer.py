@@ -1,6 +1,9 @@
 """The dialer: claims due rows, paces originates, watches each attempt to its end, and after a
 restart reconciles the attempts that were in flight.
 
+A round (the loop) claims what free slots need plus a few rows ahead (ready.py); the watcher
+whose call ends dials the oldest ready one at once, so a freed slot does not wait for a round.
+
 Never twice: an attempt (with the channel id we chose) is committed before the originate; after a
 restart an open attempt whose channel still exists is carried on, and one whose channel is gone is
 ended from what was stored (answer kept; answered without an answer: "interrupted"; never
@@ -16,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -34,7 +36,7 @@ from ivr.calls.outcome import of_cause
 from ivr.calls.session import CallEnded, CallSession
 from ivr.calls.supervisor import CallSupervisor
 from ivr.campaigns import scheduler
-from ivr.campaigns.channel_ids import attempt_channel_id, failover_channel_id
+from ivr.campaigns.channel_ids import attempt_channel_id, attempt_owner, failover_channel_id
 from ivr.campaigns.config import campaigns_file, load_profiles
 from ivr.campaigns.flow import run_flow
 from ivr.campaigns.leg_end import LegEnd, attempt_outcome
@@ -66,11 +68,6 @@ AMD_CONTEXT = "campaign-amd"
 T = TypeVar("T")
 
 
-def instance_name(web_port: int) -> str:
-    """Stable across restarts of one service, different for two services on one machine."""
-    return f"{socket.gethostname()}:{web_port}"
-
-
 async def _after(delay: float, work: Awaitable[T]) -> T:
     await asyncio.sleep(delay)
     return await work
@@ -89,9 +86,7 @@ class CampaignDialer:
         self._clock = now
         self.tick = tick
         self.limit = DailyLimit(store)                       # the plan's `limits:` (toll fraud)
-        # In a cluster an attempt belongs to the node whose channel it is: whoever serves the node
-        # reconciles it. One node: to this service (two services may share one PBX).
-        self.instance = settings.node_name or instance_name(settings.web_port)
+        self.instance = attempt_owner(settings.node_name, settings.web_port)
         self.watchers: dict[int, asyncio.Task] = {}          # attempt id -> its watcher
         self.ringing: dict[int, Attempt] = {}                # watched attempts not answered (yet)
         # Attempts this process dials or watches, from their claim on: reconcile leaves them alone.
