@@ -30,9 +30,9 @@ from ivr.plan.model import Plan
 # called long after; the callee's hours are checked again at the dial).
 READY_SECONDS = 10.0
 # Ready calls kept per campaign: the slots that freed in the last READY_HORIZON seconds (the
-# round that refills the line takes 10-50 ms, up to 0.8 s on a busy loop), at least a twentieth
-# of the campaign's slots (a burst of ends after a quiet while), 1 to READY_AHEAD.
-READY_HORIZON = 1.0
+# round that refills the line takes 10-50 ms, over a second on a loaded machine), at least a
+# twentieth of the campaign's slots (a burst of ends after a quiet while), 1 to READY_AHEAD.
+READY_HORIZON = 2.0
 READY_AHEAD = 32
 
 
