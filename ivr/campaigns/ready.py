@@ -79,9 +79,6 @@ class ReadyLine:
     def count(self, campaign_id: int) -> int:
         return len(self._lines.get(campaign_id, ()))
 
-    def holds(self, attempt_id: int) -> bool:
-        return any(c.attempt.id == attempt_id for line in self._lines.values() for c in line)
-
     def campaigns(self) -> set[int]:
         return {cid for cid, line in self._lines.items() if line}
 
