@@ -16,7 +16,7 @@ from ivr.ari.bus import EventBus
 from ivr.campaigns.config import default_profiles
 from ivr.campaigns.dialer import CampaignDialer
 from ivr.campaigns.model import Pacing
-from ivr.campaigns.ready import READY_HORIZON, READY_SECONDS, ClaimedCall, ReadyLine
+from ivr.campaigns.ready import READY_AHEAD, READY_HORIZON, READY_SECONDS, ClaimedCall, ReadyLine
 from ivr.campaigns.scheduler import Decision
 from ivr.campaigns.store import CampaignStore
 from ivr.config import load_settings
@@ -187,10 +187,10 @@ def test_the_line_keeps_as_many_ready_as_slots_freed_lately():
     clock = [100.0]
     line = ReadyLine(lambda: clock[0])
     small, large = FAST, replace(FAST, pacing=Pacing(max_concurrent=150))
-    assert (line.target(1, small), line.target(1, large)) == (1, 7)   # none freed yet
-    for _ in range(9):
+    assert (line.target(1, small), line.target(1, large)) == (1, 30)  # none freed yet
+    for _ in range(40):
         line.freed(1)
-    assert (line.target(1, small), line.target(1, large), line.target(2, small)) == (9, 9, 1)
+    assert (line.target(1, small), line.target(1, large), line.target(2, small)) == (READY_AHEAD, READY_AHEAD, 1)
     clock[0] += READY_HORIZON + 0.1
     assert line.target(1, small) == 1
 
