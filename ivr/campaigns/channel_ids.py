@@ -5,6 +5,8 @@ with bare ids by an earlier version (a call left in Stasis across an upgrade) ar
 """
 from __future__ import annotations
 
+import socket
+
 from ivr.calls.node_ids import on_node
 from ivr.campaigns.model import Attempt
 
@@ -17,3 +19,10 @@ def attempt_channel_id(node_name: str, campaign_id: int, row_id: int, attempt_nu
 def failover_channel_id(node_name: str, attempt: Attempt) -> str:
     """The attempt's next leg after a trunk failed it: unique (the attempt id, one leg per trunk)."""
     return on_node(node_name, f"camp-{attempt.campaign_id}-{attempt.row_id}-a{attempt.id}-{len(attempt.tried) + 1}")
+
+
+def attempt_owner(node_name: str, web_port: int) -> str:
+    """Whose attempts a dialer stores (its reconcile ends only those): in a cluster the node whose
+    channel it is, whoever serves the node; on one node this service, stable across its restarts
+    and different for two services sharing one PBX."""
+    return node_name or f"{socket.gethostname()}:{web_port}"

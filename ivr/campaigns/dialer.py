@@ -1,6 +1,9 @@
 """The dialer: claims due rows, paces originates, watches each attempt to its end, and after a
 restart reconciles the attempts that were in flight.
 
+A round (the loop) claims what free slots need plus a few rows ahead (ready.py); the watcher
+whose call ends dials the oldest ready one at once, so a freed slot does not wait for a round.
+
 Never twice: an attempt (with the channel id we chose) is committed before the originate; after a
 restart an open attempt whose channel still exists is carried on, and one whose channel is gone is
 ended from what was stored (answer kept; answered without an answer: "interrupted"; never
@@ -16,107 +19,58 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from typing import TypeVar
 
 from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.client import AriClient, AriConflict, AriError, ChannelGone
 from ivr.ari.events import ChannelDestroyed, ChannelStateChange, Dial, StasisStart
 from ivr.calls.journal import CallJournal
 from ivr.calls.legs import quietly
-from ivr.calls.outcome import AS_DIAL_STATUS, Outcome, of_cause
+from ivr.calls.outcome import of_cause
 from ivr.calls.session import CallEnded, CallSession
 from ivr.calls.supervisor import CallSupervisor
 from ivr.campaigns import scheduler
-from ivr.campaigns.channel_ids import attempt_channel_id, failover_channel_id
+from ivr.campaigns.channel_ids import attempt_channel_id, attempt_owner, failover_channel_id
 from ivr.campaigns.config import campaigns_file, load_profiles
 from ivr.campaigns.flow import run_flow
+from ivr.campaigns.leg_end import LegEnd, attempt_outcome
 from ivr.campaigns.limits import DailyLimit
+from ivr.campaigns.missed_calls import tell_missed
 from ivr.campaigns.model import ANSWERS, Attempt, Campaign, Profile, Row
+from ivr.campaigns.ready import ClaimedCall, ReadyLine, callable_now
 from ivr.campaigns.store import CampaignStore
+from ivr.campaigns.trunks import Budget, has_room, next_trunk, take_room, trunk_budget, trunk_for
 from ivr.config import Settings
 from ivr.errors import IvrError
 from ivr.flows.context import Services
-from ivr.missed.service import StaffCall
 from ivr.plan.live import PlanHolder
 from ivr.plan.model import Plan
-from ivr.routing.failover import should_fail_over
 from ivr.routing.numbers import for_trunk
-from ivr.routing.router import Decision, trunk_endpoint, trunk_of_channel
+from ivr.routing.router import trunk_endpoint, trunk_of_channel
 from ivr.say import TextSpeaker
 from ivr.sounds.catalog import PromptCatalog
 
 log = logging.getLogger(__name__)
 
-# The campaign profiles' own name for Outcome.UNAVAILABLE (retry rules and reports use it).
-UNREACHABLE = "unreachable"
 # Without an event this long, a watcher asks Asterisk whether the channel still exists.
 POLL_SECONDS = 5.0
 # How often the running dialer looks for open attempts nobody watches (besides every reconnect).
 RECONCILE_SECONDS = 30.0
+# A round with no slot free takes a fresh count of the trunks' channels and the day's use this often.
+REFRESH_SECONDS = 1.0
 AMD_CONTEXT = "campaign-amd"
-# Channels campaigns may still take per trunk; None: the trunk has no capacity limit.
-Budget = dict[str, "int | None"]
+T = TypeVar("T")
 
 
-def instance_name(web_port: int) -> str:
-    """Stable across restarts of one service, different for two services on one machine."""
-    return f"{socket.gethostname()}:{web_port}"
-
-
-def attempt_outcome(outcome: Outcome) -> str:
-    return UNREACHABLE if outcome is Outcome.UNAVAILABLE else outcome.value
-
-
-def dial_status_of(attempt_outcome: str) -> str:
-    """The DIALSTATUS the missed-call list logs an unanswered attempt with ("lost", "machine": FAILED)."""
-    return AS_DIAL_STATUS.get(Outcome.UNAVAILABLE if attempt_outcome == UNREACHABLE else attempt_outcome, "FAILED")
-
-
-@dataclass(frozen=True)
-class LegEnd:
-    """How one leg of an attempt ended: its Q.850 cause (None: gone without an event, e.g. while
-    the service was down), Asterisk's last dial status, and whether it was ever answered."""
-
-    cause: int | None
-    dialstatus: str = ""
-    answered: bool = False
-
-    @property
-    def trunk_failed(self) -> bool:
-        """The trunk's trouble, not the callee's answer: another trunk may reach the passenger."""
-        return not self.answered and self.cause is not None and should_fail_over(self.dialstatus, None, self.cause)
-
-
-def trunk_budget(plan: Plan, counts: dict[str, int], reserve_inbound: int) -> Budget:
-    """Channels campaigns may take per trunk (None: no limit); `reserve_inbound` stay free on each."""
-    return {t.name: max(0, t.capacity - reserve_inbound - counts.get(t.name, 0)) if t.capacity > 0 else None
-            for t in plan.trunks.values()}
-
-
-def pick_trunk(decision: Decision, plan: Plan, budget: Budget) -> str | None:
-    """The router's first candidate with a campaign channel free; but while the callee's own
-    carrier has trunks, only those (a full one is waited for, not paid around)."""
-    carrier = decision.info.carrier
-    own = {t.name for t in plan.trunks.values() if carrier and carrier in t.carriers}
-    for candidate in decision.candidates:
-        name = candidate.trunk.name
-        if own and name not in own:
-            continue
-        if budget.get(name) is None or budget[name] > 0:
-            return name
-    return None
-
-
-def default_trunk(plan: Plan) -> str:
-    """Without the carrier router, or for a number it cannot route: the plan's default trunk."""
-    return plan.default_trunk or "default"
+async def _after(delay: float, work: Awaitable[T]) -> T:
+    await asyncio.sleep(delay)
+    return await work
 
 
 class CampaignDialer:
@@ -132,18 +86,20 @@ class CampaignDialer:
         self._clock = now
         self.tick = tick
         self.limit = DailyLimit(store)                       # the plan's `limits:` (toll fraud)
-        # In a cluster an attempt belongs to the node whose channel it is: whoever serves the node
-        # reconciles it. One node: to this service (two services may share one PBX).
-        self.instance = settings.node_name or instance_name(settings.web_port)
+        self.instance = attempt_owner(settings.node_name, settings.web_port)
         self.watchers: dict[int, asyncio.Task] = {}          # attempt id -> its watcher
         self.ringing: dict[int, Attempt] = {}                # watched attempts not answered (yet)
         # Attempts this process dials or watches, from their claim on: reconcile leaves them alone.
         self.owned: set[int] = set()
         self.conversations: dict[int, CallJournal] = {}     # attempt id -> its talk with a dispatcher
+        self.ready = ReadyLine()                             # claimed ahead, dialled when a slot frees
+        self.dialled: dict[int, ClaimedCall] = {}            # attempt id -> as dialled, to its end
         self._claiming = asyncio.Lock()                      # a claim and its `owned` vs. reconcile
         self.in_flight: dict[int, int] = {}                  # campaign id -> attempts being watched
         self._profiles: tuple[tuple, dict[str, Profile]] = ((), {})
         self._last_originate = 0.0
+        self._refreshed = 0.0                                # monotonic time of the last router refresh
+        self._stopping = False
         self._reconciled = asyncio.Event()
         # Set when a campaign channel ends: the loop claims the next row at once instead of at its
         # next tick (the tick alone made "slot free -> INVITE" about 300 ms, bench_campaign).
@@ -170,10 +126,15 @@ class CampaignDialer:
 
     async def stop(self) -> None:
         """Cancel and await the attempts' watchers; their attempts stay open for `reconcile`."""
+        self._stopping = True                # a watcher cancelled now frees its slot: nothing is dialled
         watchers = list(self.watchers.values())
         for task in watchers:
             task.cancel()
         await asyncio.gather(*watchers, return_exceptions=True)
+        try:
+            await self._release(self.ready.drop())
+        except Exception:          # left open: reconcile ends them "lost" after the restart
+            log.exception("campaign ready calls not handed back")
 
     async def run(self) -> None:
         last_reconcile = time.monotonic()
@@ -201,10 +162,13 @@ class CampaignDialer:
     async def _dial_running(self) -> None:
         """One round over the running campaigns, within what the plan's daily limit leaves."""
         running = await self.store.list("running")
+        stopped = self.ready.campaigns() - {c.id for c in running}
+        await self._release([call for cid in stopped for call in self.ready.drop(cid)])
         if not running:
             return
         left = await self.limit.calls_left(self.plans.current.plan, self.now())
-        if left == 0:
+        # Ready calls were counted when claimed: they are dialled before the limit pauses anything.
+        if left == 0 and not self.ready.campaigns():
             for campaign in running:
                 await self.store.change(campaign.id, "pause", self.now())
                 log.warning("campaign paused by the daily limit id=%s", campaign.id)
@@ -231,54 +195,114 @@ class CampaignDialer:
             return left
         plan = self.plans.current.plan
         slots, budget = await self.free_slots(campaign, profile, plan)
+        slots = await self._dial_ready_calls(campaign.id, profile, slots, budget)
+        # Claimed beyond the free slots: ready for the next slots to free (ready.py).
+        want = slots + (max(0, self.ready.target(campaign.id, profile) - self.ready.count(campaign.id))
+                        if self._dials_ahead(profile) else 0)
         if left is not None:
-            slots = min(slots, left)
+            want = min(want, left)
+        # Ready calls only on trunks without a capacity limit: a freed slot dials them from memory.
+        ahead_budget: Budget = {name: None if room is None else 0 for name, room in budget.items()}
+        taken = 0
+
+        def choose(row: Row) -> str | None:
+            nonlocal taken
+            trunk = trunk_for(self.services.router, row.passenger.phone, plan,
+                              budget if taken < slots else ahead_budget)
+            taken += trunk is not None
+            return trunk
+
         async with self._claiming:
             claimed = await self.store.claim(
-                campaign.id, self.instance, self.now(), slots,
+                campaign.id, self.instance, self.now(), want,
                 channel_id_for=lambda row: attempt_channel_id(self.settings.node_name, campaign.id, row.id,
                                                               row.attempts),
-                trunk_for=lambda row: self.trunk_for(row.passenger.phone, plan, budget),
-                expired=lambda row: self._expired(row, profile)) if slots > 0 else []
+                trunk_for=choose, expired=lambda row: self._expired(row, profile)) if want > 0 else []
             self.owned.update(attempt.id for _, attempt in claimed)
+        since = time.monotonic()
+        calls = [ClaimedCall(campaign, profile, plan, row, attempt, since) for row, attempt in claimed]
+        for call in calls[slots:]:
+            self.ready.add(call)
         try:
-            for row, attempt in claimed:
+            for call in calls[:slots]:
                 await self._pace(profile)
-                # Dialled inside its watcher: the next row does not wait for Asterisk's answer.
-                self._watch(attempt, dialling=self._originate(campaign, profile, plan, row, attempt))
+                self._dial(call)
         finally:
             # Attempts left undialled by an unexpected error: the next reconcile ends them.
-            self.owned.difference_update(a.id for _, a in claimed if a.id not in self.watchers)
-        if not claimed and not self.in_flight.get(campaign.id):
+            self.owned.difference_update(c.attempt.id for c in calls[:slots] if c.attempt.id not in self.watchers)
+        if not claimed and not self.in_flight.get(campaign.id) and not self.ready.count(campaign.id):
             if await self.store.finish_if_complete(campaign.id):
                 log.info("campaign done id=%s", campaign.id)
         return None if left is None else left - len(claimed)
 
+    def _dials_ahead(self, profile: Profile) -> bool:
+        """Calls are claimed ahead only where a freed slot alone decides the next dial: not in a
+        cluster (other nodes' attempts count) nor with dispatcher-aware pacing (the dispatchers do)."""
+        return not self.settings.node_name and profile.pacing.per_free_dispatcher <= 0
+
+    async def _dial_ready_calls(self, campaign_id: int, profile: Profile, slots: int, budget: Budget) -> int:
+        """The round dials the campaign's ready calls first, within `slots` and the trunks' `budget`
+        (taken from it), and hands back those that waited too long or whose hours passed; returns
+        the slots left."""
+        back = self.ready.stale(campaign_id)
+        now = self.now()
+        while slots > 0:
+            call = self.ready.take(campaign_id, lambda c: has_room(budget, c.attempt.trunk))
+            if call is None:
+                break
+            if not callable_now(call, now):
+                back.append(call)
+                continue
+            take_room(budget, call.attempt.trunk)
+            slots -= 1
+            await self._pace(profile)
+            self._dial(call)
+        await self._release(back)
+        return slots
+
+    def _dial_freed_slot(self, campaign_id: int) -> ClaimedCall | None:
+        """A slot of the campaign just freed: dial its oldest ready call at once, not at the next
+        round, where memory alone decides: a trunk without a capacity limit (a capped one needs
+        the round's fresh count of its channels), the profile's ceiling, the callee's hours; its
+        pace delays the originate. The call dialled, or None (the round decides)."""
+        live = self.plans.current
+        if self._stopping or not self.ari.connected or not self._reconciled.is_set() or live is None:
+            return None
+        now, clock = self.now(), time.monotonic()
+
+        def fits(call: ClaimedCall) -> bool:
+            trunk = live.plan.trunks.get(call.attempt.trunk)
+            return (trunk is not None and trunk.capacity <= 0
+                    and self.in_flight.get(campaign_id, 0) < call.profile.pacing.max_concurrent
+                    and callable_now(call, now))
+
+        call = self.ready.take(campaign_id, fits)
+        if call is not None:
+            start = max(clock, self._last_originate + 1.0 / call.profile.pacing.calls_per_second)
+            self._last_originate = start
+            self._dial(call, start - clock)
+        return call
+
+    def _dial(self, call: ClaimedCall, delay: float = 0.0) -> None:
+        """Dialled inside its watcher (after `delay` s): the next row does not wait for Asterisk's answer."""
+        self.dialled[call.attempt.id] = call
+        dialling = self._originate(call.campaign, call.profile, call.plan, call.row, call.attempt)
+        self._watch(call.attempt, dialling=_after(delay, dialling) if delay > 0 else dialling)
+
+    async def _release(self, calls: list[ClaimedCall]) -> None:
+        """Ready calls not dialled go back to their rows: as they were, or re-planned when their
+        hours or deadline passed meanwhile."""
+        if not calls:
+            return
+        now = self.now()
+        await self.store.release([(c.attempt, None if callable_now(c, now) else scheduler.plan_first(
+            c.row.passenger, c.row.timezone, c.profile, scheduler.holidays_of(c.plan, c.profile), now))
+            for c in calls], now)
+        self.owned.difference_update(c.attempt.id for c in calls)
+
     def _expired(self, row: Row, profile: Profile) -> bool:
         limit = scheduler.deadline(row.passenger, profile)
         return limit is not None and self.now() > limit
-
-    def trunk_for(self, number: str, plan: Plan, budget: Budget) -> str | None:
-        """The carrier router's choice (ctx.services.router) among trunks with a channel left for
-        campaigns in `budget` (taken from it), else None: the row waits. Without a router, or for
-        a number it cannot route, the plan's default trunk."""
-        router = self.services.router
-        decision = None
-        if router is not None:
-            try:
-                decision = router.decide(number)
-            except IvrError as e:
-                log.warning("campaign route failed number=%s error=%s", number, e.message)
-        name = pick_trunk(decision, plan, budget) if decision is not None else default_trunk(plan)
-        if name is None or budget.get(name, None) == 0:
-            return None
-        if budget.get(name) is not None:
-            budget[name] -= 1
-        if router is not None:
-            # counted at once, so the next decision (inbound staff calls too) sees this channel
-            router.channels.reserve(name)
-            router.rates.record("trunk:" + name)
-        return name
 
     async def free_slots(self, campaign: Campaign, profile: Profile, plan: Plan) -> tuple[int, Budget]:
         """Calls this campaign may start now, and per trunk the channels it may take: capacity
@@ -293,7 +317,12 @@ class CampaignDialer:
         room = await dispatcher_room(profile, plan, self.services, self.ari, flying)
         if room is not None:
             own = min(own, room)
+        if own <= 0 and time.monotonic() - self._refreshed < REFRESH_SECONDS:
+            # Nothing to dial now, and calls claimed ahead take only trunks without a capacity
+            # limit: no fresh count of the channels (Asterisk lists them all, 150 here) every round.
+            return 0, trunk_budget(plan, {}, profile.pacing.reserve_inbound)
         router = self.services.router
+        self._refreshed = time.monotonic()
         if router is not None:
             await router.refresh()
             counts = router.channels.counts()
@@ -301,6 +330,7 @@ class CampaignDialer:
             counts = dict(Counter(t for c in await self.ari.list_channels()
                                   if (t := trunk_of_channel(c.name)) is not None))
         budget = trunk_budget(plan, counts, profile.pacing.reserve_inbound)
+        own = max(0, own)
         if not budget or any(v is None for v in budget.values()):
             return own, budget
         return min(own, sum(v or 0 for v in budget.values())), budget
@@ -398,13 +428,19 @@ class CampaignDialer:
             if sub is not None:
                 sub.cancel()
             self.watchers.pop(attempt.id, None)
+            self.dialled.pop(attempt.id, None)
             self.ringing.pop(attempt.id, None)
             self.owned.discard(attempt.id)
             if not freed:
                 self._free_slot(attempt)
 
     def _free_slot(self, attempt: Attempt) -> None:
-        self.in_flight[attempt.campaign_id] = max(0, self.in_flight.get(attempt.campaign_id, 1) - 1)
+        campaign_id = attempt.campaign_id
+        self.in_flight[campaign_id] = max(0, self.in_flight.get(campaign_id, 1) - 1)
+        self.ready.freed(campaign_id)
+        call = self._dial_freed_slot(campaign_id)
+        if call is not None and self.ready.count(campaign_id) * 2 >= self.ready.target(campaign_id, call.profile):
+            return                  # the line is still half full: the round refills it at its tick
         self.slot_freed.set()
 
     async def _follow(self, attempt: Attempt, sub: Subscription) -> LegEnd:
@@ -437,10 +473,11 @@ class CampaignDialer:
         its channel id stored before the dial (a crash now leaves an attempt whose channel is gone:
         "lost", never a second call). None when no candidate is left, or the attempt moved on
         meanwhile (ended, answered): nothing is dialled then."""
-        campaign = await self.store.get(attempt.campaign_id)
+        known = self.dialled.get(attempt.id)
+        campaign = known.campaign if known else await self.store.get(attempt.campaign_id)
         profile = self.profiles().get(campaign.profile)
         plan = self.plans.current.plan
-        trunk = await self._next_trunk(attempt, plan, profile) if profile is not None else None
+        trunk = await next_trunk(self.services.router, attempt, plan, profile) if profile is not None else None
         if trunk is None:
             return None
         moved = await self.store.fail_over(attempt.id, attempt.channel_id,
@@ -449,35 +486,16 @@ class CampaignDialer:
             return None
         log.warning("campaign fail over attempt=%s number=%s from=%s to=%s", attempt.id, attempt.number,
                     attempt.trunk, trunk)
-        row = await self.store.row(moved.row_id)
+        row = known.row if known else await self.store.row(moved.row_id)
+        if known:
+            self.dialled[attempt.id] = replace(known, attempt=moved)
         return moved, await self._originate(campaign, profile, plan, row, moved)
-
-    async def _next_trunk(self, attempt: Attempt, plan: Plan, profile: Profile) -> str | None:
-        """The router's first candidate this attempt has not tried that has a channel left for
-        campaigns (counted at once, like trunk_for); None without a router or candidates."""
-        router = self.services.router
-        if router is None:
-            return None
-        tried = {*attempt.tried, attempt.trunk}
-        try:
-            await router.refresh()
-            decision = router.decide(attempt.number)
-        except IvrError as e:
-            log.warning("campaign fail over: no route number=%s error=%s", attempt.number, e.message)
-            return None
-        budget = trunk_budget(plan, router.channels.counts(), profile.pacing.reserve_inbound)
-        for candidate in decision.candidates:
-            name = candidate.trunk.name
-            if name not in tried and (budget.get(name) is None or budget[name] > 0):
-                router.channels.reserve(name)
-                router.rates.record("trunk:" + name)
-                return name
-        return None
 
     async def _finish(self, attempt: Attempt, outcome: str) -> str | None:
         """End the attempt and decide its row; the outcome stored (None: it had ended already)."""
         plan = self.plans.current.plan
-        campaign = await self.store.get(attempt.campaign_id)
+        known = self.dialled.get(attempt.id)
+        campaign = known.campaign if known else await self.store.get(attempt.campaign_id)
         profile = self.profiles().get(campaign.profile)
         if profile is None:
             return None
@@ -489,7 +507,8 @@ class CampaignDialer:
 
         stored = await asyncio.shield(self.store.finish(attempt.id, outcome, self.now(), decide))
         log.info("campaign attempt ended attempt=%s number=%s outcome=%s", attempt.id, attempt.number, stored)
-        await asyncio.shield(self._tell_missed(attempt.id))
+        put_through = self.conversations.pop(attempt.id, None) or CallJournal(self.now)   # option 3's talk
+        await asyncio.shield(tell_missed(self.services, self.plans.current, self.store, attempt.id, put_through))
         return stored
 
     async def _log_restart_end(self, attempt: Attempt, stored: str | None) -> None:
@@ -507,33 +526,6 @@ class CampaignDialer:
         else:
             log.warning("campaign attempt %s in a restart, not called again attempt=%s row=%s number=%s "
                         "result=%s", stored, attempt.id, row.id, attempt.number, row.result)
-
-    async def _tell_missed(self, attempt_id: int) -> None:
-        """A campaign call answered long enough reaches the customer: it closes their open missed-call
-        items like a call-back; an unanswered one is logged on them as an attempt."""
-        missed = self.services.missed
-        put_through = self.conversations.pop(attempt_id, None) or CallJournal(self.now)  # option 3's talk
-        if missed is None:
-            return
-        a = await self.store.attempt(attempt_id)
-        if a.ended_at is None:
-            return
-        talk = (a.ended_at - a.answered_at).total_seconds() if a.answered_at else 0.0
-        status = "ANSWER" if a.answered_at else dial_status_of(a.outcome)
-        try:
-            await missed.staff_call_ended(StaffCall(
-                "", a.number, status, talk, max(talk, (a.ended_at - a.created_at).total_seconds()),
-                a.channel_id, a.trunk, source="campaign", recording=self._recording(a),
-                steps=tuple(put_through.steps), answered_by=put_through.answered_by or ""))
-        except IvrError as e:
-            log.warning("campaign call not reviewed for missed calls attempt=%s error=%s", a.id, e.message)
-
-    def _recording(self, a: Attempt) -> str:
-        """The file of an answered call of a profile that records (ivr.campaigns.flow), or ""."""
-        recorder, live = self.services.recorder, self.plans.current
-        if a.answered_at is None or recorder is None or live is None:
-            return ""
-        return recorder.find(a.channel_id, a.answered_at.astimezone(ZoneInfo(live.plan.timezone)))
 
     # ----- after (re)connecting -----
 
@@ -580,9 +572,13 @@ class CampaignDialer:
         await self.ari.continue_in_dialplan(event.channel.id, AMD_CONTEXT, event.args[1])
 
     async def handle_call(self, event: StasisStart, sub: Subscription) -> None:
-        attempt = await self.store.attempt(int(event.args[1]))
-        row = await self.store.row(attempt.row_id)
-        campaign = await self.store.get(attempt.campaign_id)
+        known = self.dialled.get(int(event.args[1]))
+        if known is not None and known.attempt.channel_id == event.channel.id:
+            attempt, row, campaign = known.attempt, known.row, known.campaign   # dialled by this process
+        else:                                     # carried on after a restart: as stored
+            attempt = await self.store.attempt(int(event.args[1]))
+            row = await self.store.row(attempt.row_id)
+            campaign = await self.store.get(attempt.campaign_id)
         profile = self.profiles()[campaign.profile]
         plan = self.plans.current.plan
         amd_status = event.args[2] if len(event.args) > 2 else ""

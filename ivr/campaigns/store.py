@@ -117,18 +117,24 @@ class CampaignStore:
             return campaign_of(row)
 
     async def get(self, campaign_id: int) -> Campaign:
-        async with self.db.session() as s:
-            row = await s.get(CampaignRecordRow, campaign_id)
-            if row is None:
-                raise CampaignNotFound(f"no campaign {campaign_id}")
-            return campaign_of(row)
+        return campaign_of(await self._by_id(CampaignRecordRow, campaign_id, "campaign"))
 
     async def list(self, status: str | None = None) -> list[Campaign]:
-        async with self.db.session() as s:
-            q = select(CampaignRecordRow).order_by(CampaignRecordRow.id)
-            if status:
-                q = q.where(CampaignRecordRow.status == status)
-            return [campaign_of(r) for r in (await s.scalars(q)).all()]
+        table = CampaignRecordRow.__table__
+        q = select(table).order_by(table.c.id)
+        if status:
+            q = q.where(table.c.status == status)
+        return [campaign_of(r) for r in await self.db.run(lambda conn: conn.execute(q).all())]
+
+    async def _by_id(self, model: type, key: int, what: str):
+        """One row of `model`'s table by its id, read in one hop (`Database.run`): the dialer reads
+        these for every call and round, and each statement through aiosqlite is several turns of a
+        busy event loop."""
+        table = model.__table__
+        found = await self.db.run(lambda conn: conn.execute(select(table).where(table.c.id == key)).first())
+        if found is None:
+            raise CampaignNotFound(f"no {what} {key}")
+        return found
 
     async def change(self, campaign_id: int, command: str, now: datetime) -> Campaign:
         allowed, new = TRANSITIONS[command]
@@ -196,11 +202,7 @@ class CampaignStore:
             return [row_of(r) for r in (await s.scalars(q)).all()]
 
     async def row(self, row_id: int) -> Row:
-        async with self.db.session() as s:
-            r = await s.get(CampaignEntryRow, row_id)
-            if r is None:
-                raise CampaignNotFound(f"no campaign row {row_id}")
-            return row_of(r)
+        return row_of(await self._by_id(CampaignEntryRow, row_id, "campaign row"))
 
     async def counts(self, campaign_id: int) -> dict[str, dict[str, int]]:
         """Rows by status and by result (answers, outcomes)."""
@@ -382,11 +384,7 @@ class CampaignStore:
     # ----- attempts -----
 
     async def attempt(self, attempt_id: int) -> Attempt:
-        async with self.db.session() as s:
-            a = await s.get(CampaignAttemptRow, attempt_id)
-            if a is None:
-                raise CampaignNotFound(f"no campaign attempt {attempt_id}")
-            return attempt_of(a)
+        return attempt_of(await self._by_id(CampaignAttemptRow, attempt_id, "campaign attempt"))
 
     async def attempts(self, campaign_id: int) -> list[Attempt]:
         async with self.db.session() as s:
@@ -431,6 +429,11 @@ class CampaignStore:
     async def _set(self, attempt_id: int, condition, **values) -> None:
         await self._write(writes.set_values, attempt_id, condition, values)
 
+    async def release(self, calls: list[tuple[Attempt, Decision | None]], now: datetime) -> None:
+        """Attempts claimed but never dialled, handed back (attempt_writes.release)."""
+        if calls:
+            await self._write(writes.release, calls, now)
+
     async def finish(self, attempt_id: int, ended_outcome: str, now: datetime, decide: Decide) -> str | None:
         """End an attempt and decide its row. The outcome is what was stored (an answer, or what the
         flow recorded), else "interrupted" if the passenger had answered, else `ended_outcome`
@@ -439,12 +442,7 @@ class CampaignStore:
         return await self._write(writes.finish, attempt_id, ended_outcome, now, decide)
 
     async def _write(self, work: Callable[..., T], *args) -> T:
-        def transaction(conn: Connection) -> T:
-            with Session(bind=conn) as s:
-                result = work(s, *args)
-                s.flush()               # what is still pending: the runner commits
-                return result
-        return await self.db.run(transaction)
+        return await self.db.run(lambda conn: work(conn, *args))
 
     async def finish_if_complete(self, campaign_id: int) -> bool:
         """A running campaign with nothing left to call or in flight is done. Ready rows of numbers

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ivr.calls.outcome import AS_DIAL_STATUS, CAUSES, DIAL_STATUSES, Outcome, of_cause, of_dial_status
-from ivr.campaigns.dialer import attempt_outcome, dial_status_of
+from ivr.campaigns.leg_end import attempt_outcome, dial_status_of
 
 B, N, D, U, C = Outcome.BUSY, Outcome.NO_ANSWER, Outcome.DECLINED, Outcome.UNAVAILABLE, Outcome.CONGESTION
 TABLE = {1: U, 2: U, 3: U, 16: N, 17: B, 18: N, 19: N, 20: U, 21: D, 22: U, 27: U, 28: U, 31: N,

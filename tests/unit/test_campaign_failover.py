@@ -10,7 +10,8 @@ import pytest
 
 from ivr.ari.events import ChannelDestroyed, ChannelInfo, ChannelStateChange
 from ivr.campaigns.channel_ids import failover_channel_id
-from ivr.campaigns.dialer import CampaignDialer, LegEnd
+from ivr.campaigns.dialer import CampaignDialer
+from ivr.campaigns.leg_end import LegEnd
 from ivr.campaigns.scheduler import Decision
 from ivr.campaigns.store import CampaignStore
 from test_campaign_store import claim, seeded

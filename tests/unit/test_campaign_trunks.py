@@ -2,12 +2,9 @@
 trunk (capacity minus live channels minus those kept for inbound calls)."""
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
-from ivr.campaigns.dialer import CampaignDialer, pick_trunk, trunk_budget
-from ivr.config import load_settings
+from ivr.campaigns.trunks import pick_trunk, trunk_budget, trunk_for
 from ivr.plan.loader import load_plan_text
 from ivr.routing.lookup import CarrierInfo
 from ivr.routing.router import Router
@@ -43,11 +40,8 @@ def plan():
 
 
 @pytest.fixture
-def dialer(plan):
-    router = Router(Lookup(), lambda: plan, None)  # type: ignore[arg-type]
-    return CampaignDialer(None, settings=load_settings(env={}), ari=None, bus=None,  # type: ignore[arg-type]
-                          plans=None, catalog=None, now=lambda: None, supervisor=None,
-                          services=SimpleNamespace(router=router))
+def router(plan):
+    return Router(Lookup(), lambda: plan, None)  # type: ignore[arg-type]
 
 
 def test_budget_keeps_channels_for_inbound_and_counts_live_ones(plan):
@@ -55,26 +49,26 @@ def test_budget_keeps_channels_for_inbound_and_counts_live_ones(plan):
     assert trunk_budget(plan, {"mts": 3}, reserve_inbound=1) == {"default": None, "mts": 0}
 
 
-def test_calls_take_the_callees_trunk_until_its_share_is_used_then_wait(dialer, plan):
+def test_calls_take_the_callees_trunk_until_its_share_is_used_then_wait(router, plan):
     budget = trunk_budget(plan, {}, reserve_inbound=1)          # mts: 3 channels, 1 kept: 2
-    chosen = [dialer.trunk_for(MTS, plan, budget) for _ in range(3)]
+    chosen = [trunk_for(router, MTS, plan, budget) for _ in range(3)]
     assert chosen == ["mts", "mts", None]       # the third waits rather than paying on `default`
     assert budget["mts"] == 0
     # the router counted the two reserved channels, so an inbound/staff decision sees them
-    assert dialer.services.router.channels.counts() == {"mts": 2}
+    assert router.channels.counts() == {"mts": 2}
 
 
-def test_a_callee_without_a_carrier_trunk_goes_on_the_router_choice(dialer, plan):
+def test_a_callee_without_a_carrier_trunk_goes_on_the_router_choice(router, plan):
     budget = trunk_budget(plan, {}, reserve_inbound=1)
-    assert dialer.trunk_for(MEGAFON, plan, budget) == "mts"           # cheapest off-net
-    assert dialer.trunk_for("12345", plan, budget) == "default"      # not routable: default trunk
+    assert trunk_for(router, MEGAFON, plan, budget) == "mts"           # cheapest off-net
+    assert trunk_for(router, "12345", plan, budget) == "default"      # not routable: default trunk
 
 
-def test_pick_trunk_skips_a_trunk_without_campaign_channels(plan, dialer):
-    decision = dialer.services.router.decide(MEGAFON)
+def test_pick_trunk_skips_a_trunk_without_campaign_channels(plan, router):
+    decision = router.decide(MEGAFON)
     assert pick_trunk(decision, plan, {"default": 0, "mts": None}) == "mts"
     assert pick_trunk(decision, plan, {"default": None, "mts": 0}) == "default"
-    assert pick_trunk(dialer.services.router.decide(MTS), plan, {"default": None, "mts": 0}) is None
+    assert pick_trunk(router.decide(MTS), plan, {"default": None, "mts": 0}) is None
 
 
 def test_a_trunk_without_a_caller_id_is_a_plan_problem():
