@@ -79,6 +79,9 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
+_ALL_CAMPAIGNS = select(CampaignRecordRow.__table__).order_by(CampaignRecordRow.id)
+_CAMPAIGNS_IN = _ALL_CAMPAIGNS.where(CampaignRecordRow.status == bindparam("status"))
+
 # Asked by every inbound call to a number campaigns present: built once (Database.run says why),
 # and only the row's id, so a caller who is no passenger costs no ORM loading.
 _CALLBACK_ROW = select(CampaignEntryRow.id).join(
@@ -124,11 +127,10 @@ class CampaignStore:
             return campaign_of(row)
 
     async def list(self, status: str | None = None) -> list[Campaign]:
-        async with self.db.session() as s:
-            q = select(CampaignRecordRow).order_by(CampaignRecordRow.id)
-            if status:
-                q = q.where(CampaignRecordRow.status == status)
-            return [campaign_of(r) for r in (await s.scalars(q)).all()]
+        """Oldest first. The dialer asks for the running ones twice a second, calls or not: one
+        prebuilt statement in one hop (Database.run), not an ORM session on aiosqlite."""
+        statement, values = (_CAMPAIGNS_IN, {"status": status}) if status else (_ALL_CAMPAIGNS, {})
+        return await self.db.run(lambda conn: [campaign_of(r) for r in conn.execute(statement, values)])
 
     async def change(self, campaign_id: int, command: str, now: datetime) -> Campaign:
         allowed, new = TRANSITIONS[command]
