@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from ivr.ari.events import ChannelInfo, Event, decode
+from ivr.ari.events import WANTED, ChannelInfo, Event, decode
 from ivr.ari.rest import AriConflict, AriError, AriRest, ChannelGone, segment
 from ivr.ari.ws_rest import WsRest
 from ivr.errors import ServiceUnavailable
@@ -78,6 +78,7 @@ class AriClient:
                 reader = asyncio.ensure_future(self._read(ws))
                 if await self._ws_rest.answers():
                     self._transport = self._ws_rest
+                await self._filter_events()
                 self._connected.set()
                 log.info("ari connected url=%s app=%s requests=%s", self.url, self.app,
                          "websocket" if self._transport is self._ws_rest else "http")
@@ -95,6 +96,15 @@ class AriClient:
             await self._close(reader)
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._backoff[1])
+
+    async def _filter_events(self) -> None:
+        """Only the event types the service reads (events.WANTED); an Asterisk that refuses the
+        filter sends them all, which costs CPU and changes nothing else."""
+        try:
+            await self._transport.request("PUT", f"/applications/{segment(self.app)}/eventFilter",
+                                          body={"allowed": [{"type": kind} for kind in WANTED]})
+        except (AriError, ServiceUnavailable) as e:
+            log.warning("ari event filter refused, every event comes url=%s error=%s", self.url, e.message)
 
     def detach(self) -> None:
         """After `run_forever` was cancelled: no operation reaches Asterisk any more, so the calls'

@@ -150,6 +150,16 @@ class Unhandled(Event):
     pass
 
 
+# The event types the service reads, asked of Asterisk as the application's event filter: the others
+# (ChannelVarset, PlaybackStarted, ...) cost both sides a JSON message per event and a wake-up of
+# the call's task for nothing. A type the service starts to read goes here and in `decode`.
+# RESTResponse is the answers' message type (not an event), named so no filter ever holds them back.
+WANTED = ("StasisStart", "StasisEnd", "ChannelStateChange", "ChannelDtmfReceived", "ChannelHangupRequest",
+          "ChannelDestroyed", "Dial", "PlaybackFinished", "RecordingStarted", "RecordingFinished",
+          "RecordingFailed", "ChannelEnteredBridge", "ChannelLeftBridge", "DeviceStateChanged",
+          "ChannelTransfer", "RESTResponse")
+
+
 def decode(msg: dict[str, Any]) -> Event:
     kind = msg.get("type", "")
     ch = msg.get("channel")

@@ -472,7 +472,11 @@ class CampaignStore:
     async def callback_row(self, phone: str, now: datetime) -> tuple[Row, Campaign] | None:
         """The row a passenger calling back is about: their soonest trip not yet gone, in a
         campaign not cancelled (the latest row when no departure is known)."""
-        return await self.db.run(lambda conn: _callback_row(conn, phone, now))
+        return await self.db.run(self.callback_lookup(phone, now))
+
+    def callback_lookup(self, phone: str, now: datetime) -> Callable[[Connection], tuple[Row, Campaign] | None]:
+        """`callback_row` as work for Database.run, for a caller that runs it with its own in one hop."""
+        return lambda conn: _callback_row(conn, phone, now)
 
     async def inbound_attempt(self, row: Row, channel_id: str, instance: str, now: datetime) -> Attempt:
         """The passenger's own call, stored as an attempt of their row (trunk "inbound") so their
