@@ -15,6 +15,7 @@ runs on the async engine's connection (`run_sync`).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import queue
 import threading
 from collections.abc import Callable
@@ -26,6 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 T = TypeVar("T")
 Work = Callable[[Connection], Any]
 Handed = tuple[Work, asyncio.Future]
+
+EXIT_WAIT_S = 10.0      # at most this long for the last transactions when the interpreter exits
 
 
 class TransactionRunner:
@@ -43,7 +46,7 @@ class TransactionRunner:
                                        pool_size=1, max_overflow=0)
             event.listen(self._sync, "connect", on_connect)
         # (work, its future); (None, a future) asks the thread to stop after what came before.
-        self._queue: queue.SimpleQueue[tuple[Work | None, asyncio.Future]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Work | None, asyncio.Future | None]] = queue.SimpleQueue()
 
     async def run(self, work: Callable[[Connection], T]) -> T:
         """`work(connection)` in a transaction: committed when it returns, rolled back when it raises.
@@ -57,6 +60,7 @@ class TransactionRunner:
             self._thread = threading.Thread(target=_serve, args=(self._queue, self._sync),
                                             name="sqlite-calls", daemon=True)
             self._thread.start()
+            atexit.register(self._finish_at_exit)
         future = asyncio.get_running_loop().create_future()
         self._queue.put((work, future))
         return await future
@@ -68,6 +72,7 @@ class TransactionRunner:
     async def close(self) -> None:
         """After the transactions already handed over: nothing queued is lost on a clean stop."""
         engine, self._sync = self._sync, None        # from now on `run` takes the async engine
+        atexit.unregister(self._finish_at_exit)
         if self._thread is not None:
             stopped = asyncio.get_running_loop().create_future()
             self._queue.put((None, stopped))
@@ -76,18 +81,25 @@ class TransactionRunner:
         elif engine is not None:
             engine.dispose()
 
+    def _finish_at_exit(self) -> None:
+        """The interpreter exits without `close` (the service failed on its way out): the work
+        already handed over (a call's record) is still written before the thread is stopped."""
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put((None, None))
+            self._thread.join(EXIT_WAIT_S)
 
-def _serve(handed: queue.SimpleQueue[tuple[Work | None, asyncio.Future]], engine: Engine) -> None:
+
+def _serve(handed: queue.SimpleQueue[tuple[Work | None, asyncio.Future | None]], engine: Engine) -> None:
     """The thread: waits for work, takes everything handed over by then and runs it in one
     transaction, on one connection it keeps; until it is asked to stop."""
     conn: Connection | None = None
-    stop: asyncio.Future | None = None
-    while stop is None:
+    stopping, stop = False, None
+    while not stopping:
         batch: list[Handed] = []
         work, future = handed.get()
         while True:
             if work is None:
-                stop = future
+                stopping, stop = True, future
                 break
             batch.append((work, future))
             try:
@@ -106,7 +118,8 @@ def _serve(handed: queue.SimpleQueue[tuple[Work | None, asyncio.Future]], engine
     if conn is not None:
         conn.close()
     engine.dispose()
-    _settle_soon([stop], [(None, None)])
+    if stop is not None:
+        _settle_soon([stop], [(None, None)])
 
 
 def _results(conn: Connection, batch: list[Handed]) -> list[tuple[Any, Exception | None]]:
