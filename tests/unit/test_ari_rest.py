@@ -102,7 +102,7 @@ async def connected(events: list[Event] | None = None, on_connect=None, ws_reque
     await asterisk.start()
     got: list[Event] = events if events is not None else []
     client = AriClient(f"http://{HOST}:{asterisk.port}", "ivr", "secret", "ivr", on_event=got.append,
-                       on_connect=on_connect, backoff=(0.05, 0.1))
+                       on_connect=on_connect, backoff=(0.05, 0.1), wanted=WANTED)
     task = asyncio.create_task(client.run_forever())
     try:
         await client.wait_connected(5)
