@@ -6,6 +6,7 @@ SIGHUP (or `ivr plan apply`) makes the active plan version live; SIGTERM / Ctrl-
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import secrets
@@ -102,6 +103,11 @@ async def main() -> int:
     loops = asyncio.create_task(service.run(), name="service")
     loops.add_done_callback(lambda task: task.cancelled() or stop.set())
     keep(loops)
+    # What exists now (modules, the plan, the database's metadata: about 140,000 objects) lives as
+    # long as the process. Frozen, the garbage collector's full passes no longer walk it: each took
+    # 100 ms of CPU, a seventh of the service's CPU per call at 200 concurrent calls. Reference
+    # counting still frees any of it that is dropped (an old plan after a reload).
+    gc.freeze()
     sd_notify.notify("READY=1")
     keep(asyncio.create_task(sd_notify.watchdog(), name="watchdog"))
     if lease is None:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from ivr.ari.bus import EventBus, Subscription
 from ivr.ari.client import AriClient, AriError
-from ivr.ari.events import StasisStart
+from ivr.ari.events import WANTED, StasisStart
 from ivr.asterisk.render import pbx_instance, render_pbx
 from ivr.calls.handover import HANDOVER_ARGS
 from ivr.calls.legs import hangup_quietly, quietly
@@ -72,7 +72,8 @@ class IvrService:
         self.services.conversations = Conversations(self.bus)
         self.supervisor = CallSupervisor(self.bus, {})
         self.ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app,
-                             on_event=self.supervisor.on_event, on_connect=self._on_connect)
+                             on_event=self.supervisor.on_event, on_connect=self._on_connect,
+                             wanted=WANTED)
         cdr = cdr_path(pbx_instance(settings))
         guard = TollGuard(partial(read_day_use, cdr), db, self.clock.now)
         # Live state of queues, hunts and trunks: this process's own, or shared by a cluster's instances.

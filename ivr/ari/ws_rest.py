@@ -55,7 +55,8 @@ class WsRest:
         self._waiting[request_id] = future
         try:
             await self._ws.send_str(json.dumps(message))
-            response = await asyncio.wait_for(future, timeout or self._timeout)
+            async with asyncio.timeout(timeout or self._timeout):      # cheaper than wait_for
+                response = await future
         except (aiohttp.ClientError, ConnectionError, RuntimeError) as e:
             raise ServiceUnavailable(f"Asterisk unreachable: {type(e).__name__}") from e
         except asyncio.TimeoutError:

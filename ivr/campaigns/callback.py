@@ -6,18 +6,37 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ivr.calls.session import CallEnded
 from ivr.ari.client import ChannelGone
 from ivr.campaigns.flow import run_flow
 from ivr.errors import IvrError
+from ivr.campaigns.model import Campaign, Row
 from ivr.flows.context import FlowContext
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from ivr.campaigns.dialer import CampaignDialer
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class PassengerLookup:
+    """The caller's campaign row, looked up as part of other work (the call's first hop). Made done
+    and empty for a caller who cannot be a passenger."""
+    work: Callable[[Connection], tuple[Row, Campaign] | None] | None
+    found: tuple[Row, Campaign] | None = None
+    done: bool = False
+
+    def __call__(self, conn: Connection) -> None:
+        if self.work is not None:
+            self.found = self.work(conn)
+        self.done = True
 
 
 class CampaignCallback:
@@ -26,25 +45,40 @@ class CampaignCallback:
     def __init__(self, dialer: CampaignDialer):
         self.dialer = dialer
 
-    def presented(self, ctx: FlowContext) -> set[str]:
-        """The numbers campaign calls present: the profiles' own and the trunks'."""
-        profiles = self.dialer.profiles()
-        return {p.caller_id for p in profiles.values() if p.caller_id} | \
-            {t.caller_id for t in ctx.plan.trunks.values() if t.caller_id}
-
-    async def __call__(self, ctx: FlowContext) -> bool:
-        """Handle the call if it is a passenger calling back; False: the plan takes it."""
+    def _may_be_passenger(self, ctx: FlowContext) -> bool:
+        """The caller has a number and called one that campaign calls present."""
         try:
             presented = self.presented(ctx)
         except IvrError as e:    # a campaigns.yaml that no longer fits the live plan: the plan takes the call
             log.warning("campaign profiles unreadable, call-back recognition off call=%s: %s",
                         ctx.call.channel_id, e.message.splitlines()[0])
             return False
-        if not ctx.caller or ctx.company_number not in presented:
-            return False
+        return bool(ctx.caller) and ctx.company_number in presented
+
+    def presented(self, ctx: FlowContext) -> set[str]:
+        """The numbers campaign calls present: the profiles' own and the trunks'."""
+        profiles = self.dialer.profiles()
+        return {p.caller_id for p in profiles.values() if p.caller_id} | \
+            {t.caller_id for t in ctx.plan.trunks.values() if t.caller_id}
+
+    def lookup(self, ctx: FlowContext) -> PassengerLookup:
+        """The lookup of the caller's row, for the call to run in its first hop with its own work
+        (a hop of its own costs more than the statement)."""
+        if not self._may_be_passenger(ctx):
+            return PassengerLookup(None, done=True)
+        return PassengerLookup(self.dialer.store.callback_lookup(ctx.caller, ctx.now()))
+
+    async def __call__(self, ctx: FlowContext, looked_up: PassengerLookup | None = None) -> bool:
+        """Handle the call if it is a passenger calling back; False: the plan takes it. `looked_up`:
+        what `lookup` gave; not done (or none), the lookup runs here."""
         store = self.dialer.store
         try:
-            found = await store.callback_row(ctx.caller, ctx.now())
+            if looked_up is not None and looked_up.done:
+                found = looked_up.found
+            elif self._may_be_passenger(ctx):
+                found = await store.callback_row(ctx.caller, ctx.now())
+            else:
+                return False
             profile = self.dialer.profiles().get(found[1].profile) if found else None
         except Exception:        # a courtesy: the caller still reaches the plan
             log.exception("campaign call-back lookup failed call=%s caller=%s", ctx.call.channel_id, ctx.caller)

@@ -3,6 +3,7 @@ responsible manager (a staff extension), VIP mark and notes."""
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -101,7 +102,11 @@ class ContactStore:
 
     async def by_number(self, number: str) -> Contact | None:
         """The contact that has `number`: asked by every call, so one prebuilt statement (Database.run)."""
-        return await self._db.run(lambda conn: _by_number(conn, number))
+        return await self._db.run(self.lookup(number))
+
+    def lookup(self, number: str) -> Callable[[Connection], Contact | None]:
+        """`by_number` as work for Database.run, for a caller that runs it with its own in one hop."""
+        return lambda conn: _by_number(conn, number)
 
     async def owners(self, numbers: builtins.list[str]) -> dict[str, int]:
         """number -> id of the contact that has it, for the numbers already stored."""

@@ -73,10 +73,18 @@ class FlowContext:
         goes on without them."""
         if not self._contact_looked_up:
             self._contact_looked_up = True
-            missed = self.services.missed
-            if missed is not None and self.caller.startswith("+") and self.caller[1:].isdigit():
+            if self.contact_wanted:
                 try:
-                    self._contact = await missed.contacts.by_number(self.caller)
+                    self._contact = await self.services.missed.contacts.by_number(self.caller)
                 except Exception:
                     log.exception("contact lookup failed call=%s caller=%s", self.call.channel_id, self.caller)
         return self._contact
+
+    @property
+    def contact_wanted(self) -> bool:
+        """The caller is a number the contacts may know, and they are at hand."""
+        return self.services.missed is not None and self.caller.startswith("+") and self.caller[1:].isdigit()
+
+    def contact_looked_up(self, contact: Contact | None) -> None:
+        """The caller's contact as a lookup elsewhere found it (the call's row and the contact in one hop)."""
+        self._contact, self._contact_looked_up = contact, True

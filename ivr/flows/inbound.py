@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import TYPE_CHECKING
 
 from ivr.calls.cards import Card
 from ivr.calls.journal import CallJournal
@@ -17,6 +20,12 @@ from ivr.store.calls import CallStore
 from ivr.store.errors import CallExists
 from ivr.store.retry import until_stored
 
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from ivr.campaigns.callback import PassengerLookup
+    from ivr.contacts.store import Contact
+
 log = logging.getLogger(__name__)
 
 # Hard stop for a plan walk: validation refuses loops that never wait, this guards the rest.
@@ -26,18 +35,19 @@ MAX_STEPS = 500
 async def run_inbound(ctx: FlowContext, calls: CallStore, plan_version: int | None) -> None:
     journal, call, plan = ctx.journal, ctx.call, ctx.plan
     number = plan.numbers.get(ctx.company_number)
-    contact_name, ctx.card = await _caller_card(ctx)
+    start = partial(calls.start, call.channel_id, ctx.caller, ctx.company_number, number.source if number else "",
+                    plan_version, ctx.now(), language=call.language, caller_name=ctx.caller_name)
+    callback = ctx.services.campaign_callback
+    passenger = _passenger_lookup(ctx) if callback is not None and number is not None else None
     try:
-        journal.call_id = await calls.start(call.channel_id, ctx.caller, ctx.company_number,
-                                            number.source if number else "", plan_version, ctx.now(),
-                                            language=call.language, contact_name=contact_name,
-                                            caller_name=ctx.caller_name)
+        journal.call_id = await _start_with_lookups(ctx, start, passenger)
     except CallExists:
         # The service restarted while this caller waited: carry on the same record.
         earlier = await calls.by_channel(call.channel_id)
         assert earlier is not None
         journal.call_id = earlier.id
         journal.step("picked_up_after_restart")
+    ctx.card = await _caller_card(ctx)
     log.info("call started call=%s caller=%s number=%s source=%s", call.channel_id, ctx.caller,
              ctx.company_number, number.source if number else "-")
     try:
@@ -49,8 +59,7 @@ async def run_inbound(ctx: FlowContext, calls: CallStore, plan_version: int | No
         await call.answer()
         if number.record:
             await record_conversation(ctx, "number")
-        callback = ctx.services.campaign_callback
-        if callback is not None and await callback(ctx):
+        if callback is not None and await callback(ctx, passenger):
             return
         await walk(ctx, number.entry)
     except CallEnded:
@@ -68,19 +77,60 @@ async def run_inbound(ctx: FlowContext, calls: CallStore, plan_version: int | No
         await asyncio.shield(_finish(ctx, calls))
 
 
-async def _caller_card(ctx: FlowContext) -> tuple[str, Card | None]:
-    """The caller's contact name (for the record) and card (for the staff phones rung), ("", None)
-    for an unknown caller. The card is a courtesy: a failed lookup is logged and the call goes on."""
+def _passenger_lookup(ctx: FlowContext) -> PassengerLookup | None:
+    """The campaign call-back's lookup of the caller, None when even asking fails (the call-back
+    then asks again itself, as a courtesy that never stops the call)."""
+    try:
+        return ctx.services.campaign_callback.lookup(ctx)
+    except Exception:
+        log.exception("campaign call-back lookup failed call=%s caller=%s", ctx.call.channel_id, ctx.caller)
+        return None
+
+
+async def _start_with_lookups(ctx: FlowContext, start: Callable[..., Awaitable[int]],
+                              passenger: PassengerLookup | None) -> int:
+    """The call's row, with the caller's contact and campaign row (`passenger`, which keeps what it
+    found) looked up in the same hop (CallStore.start's `named_by`): a hop costs more than its
+    statement. Lookups are a courtesy: when that fails, the row alone, without them."""
+    lookup = ctx.services.missed.contacts.lookup(ctx.caller) if ctx.contact_wanted else None
+    if passenger is not None and passenger.done:
+        passenger = None
+    if lookup is None and passenger is None:
+        return await start()
+    found: list[Contact | None] = [None]
+
+    def contact_name(conn: Connection) -> str:
+        if passenger is not None:
+            passenger(conn)
+        found[0] = lookup(conn) if lookup is not None else None
+        return found[0].name if found[0] else ""
+    try:
+        call_id = await start(named_by=contact_name)
+    except CallExists:
+        raise
+    except Exception:
+        log.exception("the call's row with its lookups failed, storing it alone call=%s caller=%s",
+                      ctx.call.channel_id, ctx.caller)
+        ctx.contact_looked_up(None)
+        return await start()
+    if lookup is not None:
+        ctx.contact_looked_up(found[0])
+    return call_id
+
+
+async def _caller_card(ctx: FlowContext) -> Card | None:
+    """The caller's card (for the staff phones rung), None for an unknown caller. The card is a
+    courtesy: a failed lookup is logged and the call goes on."""
     contact = await ctx.caller_contact()
     if contact is None:
-        return "", None
+        return None
     missed = ctx.services.missed
     try:
         items = await missed.store.list(status="pending", customer=ctx.caller)
     except Exception:            # the card without its missed calls
         log.exception("missed-call lookup failed call=%s caller=%s", ctx.call.channel_id, ctx.caller)
         items = []
-    return contact.name, contact_card(contact, ctx.caller, items, ctx.plan.timezone, ctx.now())
+    return contact_card(contact, ctx.caller, items, ctx.plan.timezone, ctx.now())
 
 
 async def walk(ctx: FlowContext, node_id: str | None) -> None:

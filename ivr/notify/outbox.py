@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -82,10 +82,9 @@ class Outbox:
         self._db = db
 
     async def due(self, now: datetime, limit: int = 50) -> list[OutboxMessage]:
-        query = (select(OutboxRow).where(OutboxRow.sent_at.is_(None), OutboxRow.due_at <= now)
-                 .order_by(OutboxRow.due_at, OutboxRow.id).limit(limit))
-        async with self._db.session() as session:
-            return [_message(r) for r in (await session.scalars(query)).all()]
+        """The worker asks every `poll` seconds, calls or not: one prebuilt statement in one hop
+        (Database.run), not an ORM session on aiosqlite."""
+        return await self._db.run(lambda conn: [_message(r) for r in conn.execute(_DUE, {"now": now, "limit": limit})])
 
     async def pending_digest(self, target: str, now: datetime) -> list[OutboxMessage]:
         query = (select(OutboxRow).where(OutboxRow.sent_at.is_(None), OutboxRow.channel == "digest",
@@ -195,6 +194,10 @@ class OutboxWorker:
         log.info("notification delivered key=%s channel=%s target=%s count=%d", message.key,
                  message.channel, message.target, len(batch))
         return len(batch)
+
+
+_DUE = (select(OutboxRow.__table__).where(OutboxRow.sent_at.is_(None), OutboxRow.due_at <= bindparam("now"))
+        .order_by(OutboxRow.due_at, OutboxRow.id).limit(bindparam("limit")))
 
 
 def _message(row: OutboxRow) -> OutboxMessage:

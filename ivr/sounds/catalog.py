@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from pathlib import Path
 
 from ivr.config import Settings
 
@@ -35,11 +34,17 @@ class PromptCatalog:
         self._core = settings.data_dir / "sounds"
         self._core_dirs = {**CORE_SOUND_DIRS, **(core_dirs or {})}
         # directory -> (mtime_ns, stems of playable files)
-        self._listings: dict[Path, tuple[int, frozenset[str]]] = {}
+        self._listings: dict[str, tuple[int, frozenset[str]]] = {}
+        self._dirs: dict[str, tuple[str, ...]] = {}      # language -> its search directories
 
-    def search_dirs(self, language: str) -> tuple[Path, ...]:
-        return (self._own / language, self._generated / language,
-                self._core / self._core_dirs.get(language, language))
+    def search_dirs(self, language: str) -> tuple[str, ...]:
+        # Plain strings, made once per language: pathlib's joins cost more than the lookup itself.
+        dirs = self._dirs.get(language)
+        if dirs is None:
+            dirs = self._dirs[language] = (
+                str(self._own / language), str(self._generated / language),
+                str(self._core / self._core_dirs.get(language, language)))
+        return dirs
 
     def resolve(self, name: str, language: str) -> str | None:
         """Absolute media path without extension for Asterisk, or None when nothing matches."""
@@ -47,16 +52,16 @@ class PromptCatalog:
             return None
         sub, _, stem = name.rpartition("/")
         for base in self.search_dirs(language):
-            directory = base / sub if sub else base
+            directory = f"{base}/{sub}" if sub else base
             if stem in self._stems(directory):
                 # Asterisk runs with host paths (no chroot), so the host path is what it plays.
-                return str(directory / stem)
+                return f"{directory}/{stem}"
         return None
 
     def exists(self, name: str, language: str) -> bool:
         return self.resolve(name, language) is not None
 
-    def _stems(self, directory: Path) -> frozenset[str]:
+    def _stems(self, directory: str) -> frozenset[str]:
         try:
             mtime = os.stat(directory).st_mtime_ns
         except OSError:

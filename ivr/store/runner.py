@@ -3,19 +3,22 @@ statements every call makes (its row, its end, who the caller is).
 
 On a SQLite file a transaction runs in one hop to a thread of its own, on a synchronous engine of
 the same file, and the work handed over while that thread was busy goes in one transaction
-together (group commit: calls that start or end at the same moment share one commit). Through aiosqlite, every statement, cursor, fetch, commit and reset is a
-hop of its own between the event loop and aiosqlite's thread, and those hops cost more CPU than the
-statements (half of the service's CPU per call at 200 concurrent calls). One thread keeps the
-sqlite3 connection in the thread that made it; SQLite takes one writer at a time anyway. Elsewhere
-(PostgreSQL through asyncpg, an in-memory SQLite that only the async engine's one connection
-sees) the same function runs on the async engine's connection (`run_sync`).
+together (group commit: calls that start or end at the same moment share one commit). Through
+aiosqlite, every statement, cursor, fetch, commit and reset is a hop of its own between the event
+loop and aiosqlite's thread, and those hops cost more CPU than the statements (half of the
+service's CPU per call at 200 concurrent calls). The thread keeps one connection for its whole
+life, so a hand-over costs a queue put and a wake-up: no executor future, no pool checkout and
+reset per transaction. SQLite takes one writer at a time anyway. Elsewhere (PostgreSQL through
+asyncpg, an in-memory SQLite that only the async engine's one connection sees) the same function
+runs on the async engine's connection (`run_sync`).
 """
 from __future__ import annotations
 
 import asyncio
+import atexit
 import queue
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -23,6 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 T = TypeVar("T")
 Work = Callable[[Connection], Any]
+Handed = tuple[Work, asyncio.Future]
+
+EXIT_WAIT_S = 10.0      # at most this long for the last transactions when the interpreter exits
 
 
 class TransactionRunner:
@@ -30,7 +36,7 @@ class TransactionRunner:
                  on_connect: Callable[[Any, Any], None]):
         self._async = engine
         self._sync: Engine | None = None
-        self._thread: ThreadPoolExecutor | None = None
+        self._thread: threading.Thread | None = None
         url = engine.url
         sqlite = url.get_backend_name() == "sqlite"
         # An in-memory SQLite is one connection shared by all (StaticPool): one transaction at a time.
@@ -39,8 +45,8 @@ class TransactionRunner:
             self._sync = create_engine(url.set(drivername="sqlite"), connect_args=connect_args,
                                        pool_size=1, max_overflow=0)
             event.listen(self._sync, "connect", on_connect)
-            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-calls")
-        self._queue: queue.SimpleQueue[tuple[Work, asyncio.Future]] = queue.SimpleQueue()
+        # (work, its future); (None, a future) asks the thread to stop after what came before.
+        self._queue: queue.SimpleQueue[tuple[Work | None, asyncio.Future | None]] = queue.SimpleQueue()
 
     async def run(self, work: Callable[[Connection], T]) -> T:
         """`work(connection)` in a transaction: committed when it returns, rolled back when it raises.
@@ -50,62 +56,105 @@ class TransactionRunner:
                 return await self._on_async_engine(work)
             async with self._one_at_a_time:
                 return await self._on_async_engine(work)
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
+        if self._thread is None:
+            self._thread = threading.Thread(target=_serve, args=(self._queue, self._sync),
+                                            name="sqlite-calls", daemon=True)
+            self._thread.start()
+            atexit.register(self._finish_at_exit)
+        future = asyncio.get_running_loop().create_future()
         self._queue.put((work, future))
-        assert self._thread is not None
-        self._thread.submit(self._drain, loop)
         return await future
 
     async def _on_async_engine(self, work: Callable[[Connection], T]) -> T:
         async with self._async.begin() as conn:
             return await conn.run_sync(work)
 
-    def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
-        """In the thread: everything handed over so far, in one transaction (an earlier drain may
-        have taken it all already)."""
-        batch: list[tuple[Work, asyncio.Future]] = []
+    async def close(self) -> None:
+        """After the transactions already handed over: nothing queued is lost on a clean stop."""
+        engine, self._sync = self._sync, None        # from now on `run` takes the async engine
+        atexit.unregister(self._finish_at_exit)
+        if self._thread is not None:
+            stopped = asyncio.get_running_loop().create_future()
+            self._queue.put((None, stopped))
+            await stopped
+            self._thread = None
+        elif engine is not None:
+            engine.dispose()
+
+    def _finish_at_exit(self) -> None:
+        """The interpreter exits without `close` (the service failed on its way out): the work
+        already handed over (a call's record) is still written before the thread is stopped."""
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put((None, None))
+            self._thread.join(EXIT_WAIT_S)
+
+
+def _serve(handed: queue.SimpleQueue[tuple[Work | None, asyncio.Future | None]], engine: Engine) -> None:
+    """The thread: waits for work, takes everything handed over by then and runs it in one
+    transaction, on one connection it keeps; until it is asked to stop."""
+    conn: Connection | None = None
+    stopping, stop = False, None
+    while not stopping:
+        batch: list[Handed] = []
+        work, future = handed.get()
         while True:
+            if work is None:
+                stopping, stop = True, future
+                break
+            batch.append((work, future))
             try:
-                batch.append(self._queue.get_nowait())
+                work, future = handed.get_nowait()
             except queue.Empty:
                 break
         if not batch:
-            return
-        if len(batch) == 1:
-            results = [self._alone(batch[0][0])]
-        else:
-            try:
-                results = [(r, None) for r in self._together(batch)]
-            except Exception:
-                # One of them failed: each alone, so only that one fails.
-                results = [self._alone(work) for work, _ in batch]
-        loop.call_soon_threadsafe(_settle, [future for _, future in batch], results)
-
-    def _together(self, batch: list[tuple[Work, asyncio.Future]]) -> list[Any]:
-        assert self._sync is not None
-        with self._sync.begin() as conn:
-            return [work(conn) for work, _ in batch]
-
-    def _alone(self, work: Work) -> tuple[Any, Exception | None]:
-        assert self._sync is not None
+            continue
         try:
-            with self._sync.begin() as conn:
-                return work(conn), None
-        except Exception as e:
-            return None, e
+            if conn is None or conn.invalidated:
+                conn = engine.connect()
+            results = _results(conn, batch)
+        except Exception as e:          # no connection: every piece of work learns why
+            results = [(None, e)] * len(batch)
+        _settle_soon([future for _, future in batch], results)
+    if conn is not None:
+        conn.close()
+    engine.dispose()
+    if stop is not None:
+        _settle_soon([stop], [(None, None)])
 
-    async def close(self) -> None:
-        """After the transactions already handed over: nothing queued is lost on a clean stop."""
-        if self._sync is None or self._thread is None:
-            return
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._sync.dispose)
-        self._thread.shutdown(wait=False)
-        self._sync = None
+
+def _results(conn: Connection, batch: list[Handed]) -> list[tuple[Any, Exception | None]]:
+    if len(batch) == 1:
+        return [_alone(conn, batch[0][0])]
+    try:
+        with conn.begin():
+            return [(work(conn), None) for work, _ in batch]
+    except Exception:
+        # One of them failed: each alone, so only that one fails.
+        return [_alone(conn, work) for work, _ in batch]
 
 
-def _settle(futures: list[asyncio.Future], results: list[tuple[Any, Exception | None]]) -> None:
-    for future, (result, error) in zip(futures, results):
+def _alone(conn: Connection, work: Work) -> tuple[Any, Exception | None]:
+    try:
+        with conn.begin():
+            return work(conn), None
+    except Exception as e:
+        return None, e
+
+
+def _settle_soon(futures: list[asyncio.Future], results: list[tuple[Any, Exception | None]]) -> None:
+    """Hand the results to the loops the futures belong to (one, but a CLI may run several in turn)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, tuple[Any, Exception | None]]]] = {}
+    for future, result in zip(futures, results):
+        by_loop.setdefault(future.get_loop(), []).append((future, result))
+    for loop, settled in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, settled)
+        except RuntimeError:            # that loop is closed: nobody waits any more
+            pass
+
+
+def _settle(settled: list[tuple[asyncio.Future, tuple[Any, Exception | None]]]) -> None:
+    for future, (result, error) in settled:
         if future.cancelled():
             continue
         if error is not None:

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import WSMsgType, web
 
 from ivr.ari.client import AriClient, AriConflict, AriError, ChannelGone
-from ivr.ari.events import Event, StasisStart
+from ivr.ari.events import WANTED, Event, StasisStart, Unhandled, decode
 from ivr.errors import ServiceUnavailable
 
 HOST = "127.0.40.250"      # this session's test net
@@ -102,7 +102,7 @@ async def connected(events: list[Event] | None = None, on_connect=None, ws_reque
     await asterisk.start()
     got: list[Event] = events if events is not None else []
     client = AriClient(f"http://{HOST}:{asterisk.port}", "ivr", "secret", "ivr", on_event=got.append,
-                       on_connect=on_connect, backoff=(0.05, 0.1))
+                       on_connect=on_connect, backoff=(0.05, 0.1), wanted=WANTED)
     task = asyncio.create_task(client.run_forever())
     try:
         await client.wait_connected(5)
@@ -130,6 +130,9 @@ async def test_operations_send_the_paths_query_and_bodies_ari_documents(ws_reque
     seen = asterisk.seen[1:]
     if ws_requests:       # the probe that found requests are taken on the websocket
         assert seen.pop(0) == ("GET", "/ari/asterisk/ping", {}, None)
+    # then, before calls are picked up: only the event types the service reads
+    assert seen.pop(0) == ("PUT", "/ari/applications/ivr/eventFilter", {},
+                           {"allowed": [{"type": kind} for kind in WANTED]})
     assert seen == [
         ("POST", "/ari/channels/c1/answer", {}, None),
         ("POST", "/ari/channels/c1/play/c1-pb1", {"media": "sound:welcome,sound:menu", "lang": "ru"}, None),
@@ -201,3 +204,10 @@ async def test_requests_waiting_on_the_websocket_fail_when_it_closes() -> None:
             await ws.close()
         with pytest.raises(ServiceUnavailable):
             await asyncio.wait_for(pending, 5)
+
+
+def test_the_event_filter_asks_for_what_decode_reads_and_leaves_out_playback_starts() -> None:
+    for kind in WANTED:
+        if kind != "RESTResponse":
+            assert not isinstance(decode({"type": kind, "channel": CHANNEL}), Unhandled), kind
+    assert not {"PlaybackStarted", "PlaybackContinuing", "ChannelVarset"} & set(WANTED)

@@ -34,6 +34,17 @@ async def test_unreadable_profiles_leave_the_call_to_the_plan():
     assert await CampaignCallback(BrokenProfiles())(ctx) is False
 
 
+async def test_a_caller_who_cannot_be_a_passenger_is_not_looked_up():
+    # the number called is not one campaign calls present: nothing to run in the call's first hop,
+    # and the call-back takes that answer (its store, None here, is never asked)
+    dialer = SimpleNamespace(store=None, profiles=lambda: {})
+    ctx = SimpleNamespace(caller="+79261234591", company_number="+74951110001", now=lambda: NOW,
+                          call=SimpleNamespace(channel_id="c1"), plan=SimpleNamespace(trunks={}))
+    looked_up = CampaignCallback(dialer).lookup(ctx)
+    assert looked_up.done and looked_up.found is None
+    assert await CampaignCallback(dialer)(ctx, looked_up) is False
+
+
 async def test_a_reconcile_during_a_passengers_call_back_leaves_their_attempt_alone(tmp_path):
     # Seen on a loaded machine: the dialer's periodic reconcile took the passenger's own call for an
     # attempt left by a restart, watched it too, and ended it without its answer.

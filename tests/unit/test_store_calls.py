@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from ivr.store import CallExists, CallNotFound, CallStore, Database, InvalidRecord
+from ivr.contacts.store import ContactData, ContactStore
 from ivr.store.calls import NewStep
 
 T0 = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
@@ -236,3 +237,24 @@ async def test_close_refuses_an_end_before_the_start_and_writes_nothing(db: Data
     with pytest.raises(InvalidRecord):
         await calls.close(call_id, [NewStep(T0, "m", "enter")], T0 - timedelta(seconds=1), "answered")
     assert (await calls.get(call_id)).steps == ()
+
+
+async def test_a_call_starts_with_its_contact_looked_up_in_the_same_hop(db: Database,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    contacts = ContactStore(db)
+    await contacts.add(ContactData(name="Anna Petrova", numbers=("+79161234567",)), T0)
+    hops = []
+    real_run = db.run
+
+    async def counted(work):
+        hops.append(work)
+        return await real_run(work)
+    monkeypatch.setattr(db, "run", counted)
+    calls = CallStore(db)
+    lookup = contacts.lookup("+79161234567")
+    call_id = await _call(calls, "c-1", T0, named_by=lambda conn: lookup(conn).name)
+    assert len(hops) == 1 and (await calls.get(call_id)).contact_name == "Anna Petrova"
+    # A lookup that fails takes the row with it: nothing half written.
+    with pytest.raises(ValueError):
+        await _call(calls, "c-2", T0, named_by=lambda conn: (_ for _ in ()).throw(ValueError("lookup broke")))
+    assert await calls.by_channel("c-2") is None

@@ -1,8 +1,12 @@
 """Database.run: one transaction per hand-over, shared by the work handed over together (group
-commit), a failing piece of work failing alone, nothing lost on close, the same on in-memory SQLite."""
+commit), a failing piece of work failing alone, nothing lost on close or at the interpreter's exit,
+the same on in-memory SQLite."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -72,3 +76,27 @@ async def test_in_memory_sqlite_runs_on_the_async_engine() -> None:
         await asyncio.gather(*(db.run(_insert(str(i))) for i in range(5)))
         async with db.session() as s:          # the one connection an in-memory database has
             assert (await s.execute(text("SELECT count(*) FROM t"))).scalar_one() == 5
+
+
+def test_work_handed_over_is_written_when_the_interpreter_exits_without_close(tmp_path: Path) -> None:
+    # The service failing on its way out never closes the database: a call's record already handed
+    # over must still be written, not lost with the thread.
+    script = f"""
+import asyncio, time
+from sqlalchemy import text
+from ivr.store.db import open_database
+
+async def main():
+    db = await open_database("sqlite+aiosqlite:///{tmp_path}/x.db")
+    await db.run(lambda c: c.execute(text("CREATE TABLE t (v TEXT)")))
+    def slow(c):
+        time.sleep(0.3)
+        c.execute(text("INSERT INTO t VALUES ('kept')"))
+    asyncio.ensure_future(db.run(slow))
+    await asyncio.sleep(0.05)
+
+asyncio.run(main())
+"""
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60, cwd=Path(__file__).parents[2])
+    with sqlite3.connect(tmp_path / "x.db") as conn:
+        assert conn.execute("SELECT v FROM t").fetchall() == [("kept",)]
