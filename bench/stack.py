@@ -311,7 +311,9 @@ class Stack:
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
                 if self.service.poll() is not None:
-                    raise BenchError(f"service exited; see {self.work / 'service.log'}")
+                    # The work directory goes with the run: what the service said is kept here.
+                    said = (self.work / "service.log").read_text(errors="replace")[-3000:]
+                    raise BenchError(f"service exited; the end of its log:\n{said}")
                 try:
                     async with http.get(f"http://127.0.0.1:{self.web_port}/status") as r:
                         if r.status == 200:

@@ -248,6 +248,16 @@ class ServiceProcess:
             await asyncio.sleep(0.3)
         raise AssertionError(f"no finished call record from {caller}")
 
+    async def missed_items(self, customer: str, timeout: float = 10) -> list[dict]:
+        """The missed-call items of `customer` (all statuses) once there is one: the review runs just
+        after the call's record is stored, so a record can be seen a moment before its item."""
+        deadline = time.monotonic() + timeout
+        while True:
+            items = (await self.get(f"/api/missed?status=all&customer={customer.replace('+', '%2B')}"))["items"]
+            if items or time.monotonic() > deadline:
+                return items
+            await asyncio.sleep(0.2)
+
 
 @pytest.fixture(scope="session")
 async def service_process(base_env, pbx, world, stack_dir):

@@ -101,5 +101,5 @@ async def test_the_callers_display_name_is_kept_and_shown(staff_plan, world):
     assert {p.caller_name for p in world.incoming} == {name}            # on the phones' displays
     record = await staff_plan.call_record(caller)
     assert record["caller_name"] == name and record["contact_name"] == "", record
-    items = (await staff_plan.get(f"/api/missed?status=all&customer={caller.replace('+', '%2B')}"))["items"]
+    items = await staff_plan.missed_items(caller)
     assert [i["contact_name"] for i in items] == [name], items

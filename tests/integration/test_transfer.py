@@ -176,7 +176,7 @@ async def test_transferred_call_nobody_answers_is_a_missed_call(staff_plan, worl
     assert rung == ["102", "103", "102", "101"], rung
     record = await staff_plan.call_record(caller)
     assert record["outcome"] == "transfer_no_answer", record
-    items = (await staff_plan.get(f"/api/missed?status=all&customer={caller.replace('+', '%2B')}"))["items"]
+    items = await staff_plan.missed_items(caller)
     assert [i["reason"] for i in items] == ["transfer_no_answer"], items
 
 
