@@ -180,6 +180,9 @@ def summarize(results: list[RunResult]) -> list[dict]:
             "p99_ms": median([r.percentile(0.99) for r in runs]),
             "service_cpu_per_call_s": median([r.service_cpu_per_call_s for r in runs]),
             "asterisk_cpu_per_call_s": median([r.asterisk_cpu_per_call_s for r in runs]),
+            # each run's own ratio, then their median: a load that comes and goes hits both sides of a run
+            "cpu_ratio": median([r.service_cpu_per_call_s / r.asterisk_cpu_per_call_s
+                                 for r in runs if r.asterisk_cpu_per_call_s]),
             "failed": [r.failed for r in runs],
         })
     return rows
@@ -202,19 +205,23 @@ def main() -> int:
         runs = [{**asdict(r), "p50_ms": r.percentile(0.5), "p99_ms": r.percentile(0.99)} for r in results]
         args.json.write_text(json.dumps({"summary": summary, "runs": runs}, indent=1))
     print("| concurrent calls | calls per run × runs | added latency p50 | p99 | "
-          "service CPU / call | Asterisk CPU / call | failed calls per run |")
-    print("|---|---|---|---|---|---|---|")
+          "service CPU / call | Asterisk CPU / call | service / Asterisk | failed calls per run |")
+    print("|---|---|---|---|---|---|---|---|")
     for row in summary:
         print(f"| {row['concurrency']} | {row['calls_per_run']} × {row['repeats']} | "
               f"{_ms(row['p50_ms'])} | {_ms(row['p99_ms'])} | "
               f"{row['service_cpu_per_call_s'] * 1000:.0f} ms | "
               f"{row['asterisk_cpu_per_call_s'] * 1000:.0f} ms | "
-              f"{', '.join(map(str, row['failed']))} |")
+              f"{_ratio(row['cpu_ratio'])} | {', '.join(map(str, row['failed']))} |")
     return 0
 
 
 def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0f} ms"
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 if __name__ == "__main__":
