@@ -67,6 +67,9 @@ class Settings:
     sip_block_failures: int = 5
     sip_block_window: int = 300
     sip_block_seconds: int = 900
+    # Addresses and networks (comma-separated, e.g. "192.168.1.0/24") never blocked: an office's
+    # phones behind one NAT address would all be cut off by one phone with a stale account.
+    sip_trusted: str = ""
     fastagi_port: int = 4573
     web_host: str = "127.0.0.1"
     web_port: int = 8080

@@ -92,13 +92,35 @@ def parse(line: str) -> tuple[str, str] | None:
     return match.group(1), match.group(2)
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def trusted_networks(text: str) -> tuple[Network, ...]:
+    """The `sip_trusted` setting: comma-separated addresses or networks."""
+    networks = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"setting sip_trusted: {item!r} is not an IP address or network "
+                             "(e.g. 192.168.1.0/24)") from None
+    return tuple(networks)
+
+
 class SipGuard:
     def __init__(self, security_log: Path, acl_file: Path, reload: Callable[[], Awaitable[None]], blocks: Blocks,
-                 trusted: frozenset[str] = frozenset()):
+                 trusted: tuple[Network, ...] = ()):
         self.security_log, self.acl_file, self._reload, self.blocks = security_log, acl_file, reload, blocks
-        # Never blocked: the cluster's SIP edge relays every phone's and carrier's traffic, so the
-        # failures of one phone behind it would cut off all of them.
+        # Never blocked: the cluster's SIP edge relays every phone's and carrier's traffic, and an
+        # office's phones may share one address, so the failures of one phone would cut off all.
         self.trusted = trusted
+
+    def _is_trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.trusted)
 
     async def run(self) -> None:
         """Follows the log from its current end until cancelled."""
@@ -141,7 +163,7 @@ class SipGuard:
         if found is None or found[0] not in FAILURES:
             return False
         event, address = found
-        if address in self.trusted or not self.blocks.failed(address, time.time()):
+        if self._is_trusted(address) or not self.blocks.failed(address, time.time()):
             return False
         log.warning("sip address blocked address=%s after=%s failures (last %s) for=%ss", address,
                     self.blocks.failures, event, int(self.blocks.until[address] - time.time()))
@@ -160,4 +182,12 @@ def for_settings(settings: Settings, log_dir: Path, reload: Callable[[], Awaitab
     """The guard of the PBX these settings run: its security.log (in `log_dir`) and its pjsip_blocked.conf."""
     return SipGuard(log_dir / "security.log", settings.path(settings.asterisk_config_dir) / "pjsip_blocked.conf",
                     reload, Blocks(settings.sip_block_failures, settings.sip_block_window, settings.sip_block_seconds),
-                    frozenset({settings.sip_edge.rsplit(":", 1)[0]} if settings.sip_edge else ()))
+                    trusted_networks(settings.sip_trusted) + _edge(settings.sip_edge))
+
+
+def _edge(sip_edge: str) -> tuple[Network, ...]:
+    """The cluster edge's address ("host:port"), when it is an IP: the security log names IPs only."""
+    try:
+        return (ipaddress.ip_network(sip_edge.rsplit(":", 1)[0]),) if sip_edge else ()
+    except ValueError:
+        return ()

@@ -3,7 +3,11 @@ and end, the ACL file it writes (and reads back after a restart), and security-l
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
+import pytest
+
+from ivr.config import Settings
 from ivr.security import sip_guard
 from ivr.security.sip_guard import Blocks, SipGuard, parse
 
@@ -68,3 +72,40 @@ async def test_an_acl_file_out_of_reach_is_logged_and_the_guard_goes_on(tmp_path
     assert not task.done() and "sip guard:" in caplog.text
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_trusted_networks_and_the_edge_are_never_blocked(tmp_path, monkeypatch):
+    """An office's phones behind one NAT address: a phone retrying a deleted account must not cut
+    off the others. Addresses outside the trusted networks are still blocked."""
+    monkeypatch.setattr(sip_guard, "POLL_SECONDS", 0.01)
+    settings = replace(Settings(), sip_trusted="127.0.40.0/28, 10.8.0.7", sip_edge="127.0.40.99:5060",
+                       sip_block_failures=2)
+    log = tmp_path / "security.log"
+    log.write_text("")
+    guard = sip_guard.for_settings(settings, tmp_path, _no_reload)
+    guard.acl_file = tmp_path / "pjsip_blocked.conf"
+    task = asyncio.create_task(guard.run())
+    try:
+        while not guard.acl_file.exists():         # started: it follows the log from its end on
+            await asyncio.sleep(0.01)
+        with log.open("a") as f:
+            for address in ("127.0.40.2", "10.8.0.7", "127.0.40.99", "127.0.40.60"):
+                f.write((LINE.replace("127.0.40.60/40211", f"{address}/40211") + "\n") * 3)
+
+        async def blocked() -> None:
+            while "127.0.40.60" not in guard.blocks.until:
+                await asyncio.sleep(0.01)
+        await asyncio.wait_for(blocked(), 5)
+        assert set(guard.blocks.until) == {"127.0.40.60"}
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def test_a_bad_trusted_network_is_named():
+    with pytest.raises(ValueError, match="sip_trusted: '192.168.1.0/33'"):
+        sip_guard.trusted_networks("10.0.0.0/8, 192.168.1.0/33")
+
+
+async def _no_reload() -> None:
+    pass
