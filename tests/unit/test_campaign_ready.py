@@ -34,12 +34,15 @@ def plan():
     return load_plan_text(PLAN, "plan.yaml")
 
 
-def new_dialer(store: CampaignStore, ari: FakeAri, plan) -> CampaignDialer:
+def new_dialer(store: CampaignStore, ari: FakeAri, plan, reconciled: bool = True) -> CampaignDialer:
+    """A dialer on `store` and `ari`; `reconciled`: as after its start-up's reconcile, so it may dial."""
     dialer = CampaignDialer(store, settings=load_settings(env={}), ari=ari, bus=EventBus(),  # type: ignore[arg-type]
                             plans=SimpleNamespace(current=SimpleNamespace(plan=plan)),
                             catalog=None, now=lambda: NOW,
                             supervisor=SimpleNamespace(tasks={}), services=SimpleNamespace(router=None, missed=None))
     dialer.profiles = lambda: {"confirm": PROFILE}               # type: ignore[method-assign]
+    if reconciled:
+        dialer._reconciled.set()
     return dialer
 
 
@@ -54,7 +57,6 @@ async def test_a_freed_slot_dials_the_oldest_ready_call_at_once(db, plan):
     store = CampaignStore(db)
     ari = FakeAri()
     dialer = new_dialer(store, ari, plan)
-    dialer._reconciled.set()
     cid = await seeded(store, 4)
     campaign = await store.get(cid)
     (_, ended), *ready = await claim(store, cid, dialer.instance, 4)
@@ -97,7 +99,6 @@ async def test_freed_slots_take_ready_calls_at_the_profiles_pace(db, plan):
 
     ari.originate = timed                                            # type: ignore[method-assign]
     dialer = new_dialer(store, ari, plan)
-    dialer._reconciled.set()
     paced = replace(FAST, pacing=Pacing(max_concurrent=2, calls_per_second=5))   # 0.2 s apart
     cid = await seeded(store, 4)
     campaign = await store.get(cid)
@@ -119,7 +120,6 @@ async def test_stop_hands_ready_calls_back_and_dials_none(db, plan):
     store = CampaignStore(db)
     ari = FakeAri()
     dialer = new_dialer(store, ari, plan)
-    dialer._reconciled.set()
     cid = await seeded(store, 2)
     campaign = await store.get(cid)
     (r1, a1), (r2, a2) = await claim(store, cid, dialer.instance, 2)
@@ -159,7 +159,7 @@ async def test_after_a_crash_a_ready_call_is_ended_lost_and_never_dialled(db, pl
     store = CampaignStore(db)
     cid = await seeded(store, 1)
     ari = FakeAri()
-    dialer = new_dialer(store, ari, plan)
+    dialer = new_dialer(store, ari, plan, reconciled=False)
     (row, attempt), = await claim(store, cid, dialer.instance, 1)
     # The process that claimed it ahead was killed before a slot freed; the new one reconciles.
     await dialer.reconcile()
@@ -199,7 +199,6 @@ async def test_the_daily_limit_pauses_only_after_the_ready_calls_it_counted(db, 
     store = CampaignStore(db)
     ari = FakeAri()
     dialer = new_dialer(store, ari, plan)
-    dialer._reconciled.set()
     left = [0]                                        # the ready call was the day's last one
 
     async def calls_left(plan, now):
