@@ -26,22 +26,32 @@ KeepTalking = Callable[[Subscription, str, str, str, str, str, str], Awaitable[C
 
 
 class Handovers:
+    """Claims on channels still to arrive. The handler consumes a claim when its channel arrives;
+    the claiming call drops it only when the channel never came. Both read the same StasisStart, and
+    the claiming call may read it first: had it dropped the claim then, the handler would hang up
+    the phone it just took over."""
+
     def __init__(self) -> None:
         self._claimed: set[str] = set()
 
     def claim(self, channel_id: str) -> None:
         self._claimed.add(channel_id)
 
-    def release(self, channel_id: str) -> None:
+    def give_up(self, channel_id: str) -> None:
+        """The claimed channel did not arrive in time (or ended first): arriving later, it is hung up."""
         self._claimed.discard(channel_id)
 
-    def claimed(self, channel_id: str) -> bool:
-        return channel_id in self._claimed
+    def take(self, channel_id: str) -> bool:
+        """The channel arrived: True (once) when a call claimed it."""
+        if channel_id in self._claimed:
+            self._claimed.remove(channel_id)
+            return True
+        return False
 
     def handler(self, ari: AriClient):
         """The "handover" Stasis handler."""
         async def arrived(event: StasisStart, sub: Subscription) -> None:
-            if not self.claimed(event.channel.id):
+            if not self.take(event.channel.id):
                 await hangup_quietly(ari, event.channel.id)
 
         return arrived

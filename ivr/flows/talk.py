@@ -176,10 +176,12 @@ class Talk:
         await self._progress("channel_answered")
         await hangup_quietly(self.call.ari, self.channel_id)
         await hangup_quietly(self.call.ari, consulting)  # the dialplan hands `consulted` to us
+        arrived = False
         try:
             arrived = await self._stasis_start(consulted)
         finally:
-            handovers.release(consulted)
+            if not arrived:
+                handovers.give_up(consulted)
         await quietly(self.call.ari.stop_bridge_moh(self.bridge_id))
         if not arrived:                             # it hung up meanwhile: ring the transferring phone
             self.ctx.journal.step("transfer_failed", by=by, to=target, reason="consulted_gone")

@@ -2,15 +2,18 @@
 the order (target, recall, fallback), and what the phone is told."""
 from __future__ import annotations
 
+import asyncio
 import math
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from ivr.ari.events import ChannelTransfer
+from ivr.ari.events import ChannelInfo, ChannelTransfer, StasisStart
 from ivr.asterisk.process import Instance
 from ivr.asterisk.render import render_pbx
+from ivr.calls.handover import HANDOVER_ARGS
+from ivr.calls.supervisor import CallSupervisor
 from ivr.config import load_settings
 from ivr.flows import hunt
 from ivr.flows.transfer import CodeReader, CodeRequest, pass_on_order, transfer_target
@@ -99,6 +102,41 @@ async def test_a_refused_transfer_keeps_the_call():
     await hunt.run(group("102"), ctx)
     assert [state for _, state in ari.progress] == ["channel_declined"] and ari.unbridged == []
     assert ctx.journal.answered_by == "102" and [t for t, _ in ari.rang] == ["102"]
+
+
+async def test_attended_transfer_keeps_the_consulted_phone_when_its_arrival_is_read_first():
+    """A REFER with Replaces: the service hangs up the consultation's own side and the consulted
+    phone arrives in Stasis(ivr,handover). The answer to that hang-up and the StasisStart can come in
+    one websocket read, so the call may read the arrival before the handover handler runs: the phone
+    must still be kept (a fresh-clone run lost it this way, once in three runs of the test)."""
+    ctx, ari = make({"102": Phone("answer", hangup_after=5), "101": Phone("answer", hangup_after=0.3)})
+    supervisor = CallSupervisor(ari.bus, {HANDOVER_ARGS: ctx.services.handovers.handler(ari)})
+    consulted = ChannelInfo("consulted", "PJSIP/101-00000007", "Up", "102", "", "", "", "ru")
+    ari.channels["consulting"] = ChannelInfo("consulting", "PJSIP/102-00000006", "Up", "102", "", "101", "", "ru")
+    ari.channels["consulted"], ari.targets["consulted"] = consulted, "101"
+    original_bridge, original_hangup = ari.add_to_bridge, ari.hangup
+    at_bridge: dict[str, float] = {}
+
+    async def bridged(bridge_id: str, *channel_ids: str) -> None:
+        await original_bridge(bridge_id, *channel_ids)
+        at_bridge[channel_ids[-1]] = ari.now()
+        if ari.targets[channel_ids[-1]] == "102":
+            ari.later(0.05, ChannelTransfer("ChannelTransfer", channel_ids[-1], "101", "cid-1", "consulting",
+                                            connected_channel_id="consulted"))
+
+    async def hangup(channel_id: str, reason: str = "normal") -> None:
+        await original_hangup(channel_id, reason)
+        if channel_id == "consulting":      # Dial's F(): the other side goes to Stasis at once
+            supervisor.on_event(StasisStart("StasisStart", consulted, (HANDOVER_ARGS,)))
+    ari.add_to_bridge, ari.hangup = bridged, hangup
+    await hunt.run(group("102"), ctx)
+    await asyncio.gather(*supervisor.tasks.values())
+    assert "consulted" in at_bridge, ari.ops
+    # It ended by itself 0.3 s after joining the caller, not at once by the service's hand.
+    assert ari.hung_up.get("consulted", math.inf) - at_bridge["consulted"] > 0.2, ari.hung_up
+    assert ctx.journal.answered_by == "101"
+    assert [s.data for s in ctx.journal.steps if s.kind == "transfer"] == [
+        {"by": "102", "to": "101", "mode": "attended"}]
 
 
 # ----- in-call transfer codes -----
