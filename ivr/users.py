@@ -22,6 +22,11 @@ _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 _N, _R, _P = 2**14, 8, 1
 
 
+class WrongPassword(IvrError):
+    status_code = 403
+    error_id = "wrong-password"
+
+
 class UserExists(IvrError):
     status_code = 409
     error_id = "user-exists"
@@ -125,6 +130,12 @@ class UserStore:
         async with self._db.session() as session:
             return int(await session.scalar(select(func.count()).select_from(UserRow)) or 0)
 
+    async def change_password(self, username: str, current: str, new: str) -> User:
+        """The user's own change: the current password first (WrongPassword), then as set_password."""
+        if await self.authenticate(username, current) is None:
+            raise WrongPassword(f"the current password of {username!r} is wrong")
+        return await self.set_password(username, new)
+
     async def set_password(self, username: str, password: str) -> User:
         """A new password; every console session of the user ends with it."""
         _check_strength(password, username)
@@ -134,9 +145,4 @@ class UserStore:
                 raise NotFound(f"no user {username!r}")
             row.password_hash = hash_password(password)
             await session.execute(delete(ConsoleSessionRow).where(ConsoleSessionRow.user_id == row.id))
-        return User(row.id, row.username, row.role, row.extension)
-
-    async def list(self) -> list[User]:
-        async with self._db.session() as session:
-            rows = await session.scalars(select(UserRow).order_by(UserRow.username))
-            return [User(r.id, r.username, r.role, r.extension) for r in rows]
+        return _user(row)

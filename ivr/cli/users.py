@@ -59,6 +59,6 @@ def passwd_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def list_command(args: argparse.Namespace, settings: Settings) -> int:
-    for user in _run(settings, lambda users: users.list()):
+    for user in _run(settings, lambda users: users.all()):
         print(f"{user.username:24} {role(user.role):14} {user.extension}")
     return 0

@@ -43,25 +43,18 @@ async def create(request: web.Request) -> web.Response:
     """{"name", "profile", "campaign_id"?, "rows": [{"key", "name", "phone", ...}]}: a new campaign, or
     rows added to `campaign_id`; a row whose key the campaign has is skipped, so a retry is safe."""
     body = await parse.json_object(request)
-    rows = body.get("rows")
-    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        raise InvalidInput("'rows' must be a list of objects")
+    rows = parse.objects(body, "rows")
     if len(rows) > MAX_ROWS:
         raise TooManyRows(f"{len(rows)} rows in one request; send at most {MAX_ROWS} (more in further "
                           "requests with 'campaign_id')")
-    for key in ("name", "profile"):
-        if not isinstance(body.get(key) or "", str):
-            raise InvalidInput(f"'{key}' must be a text")
-    campaign_id = body.get("campaign_id")
-    if campaign_id is not None and (type(campaign_id) is not int or campaign_id < 1):
-        raise InvalidInput(f"'campaign_id' must be a campaign number, not {campaign_id!r}")
+    name, profile = parse.text(body, "name", "api") or "api", parse.text(body, "profile", "confirm") or "confirm"
+    campaign_id = parse.optional_id(body, "campaign_id")
     missing = [i for i, r in enumerate(rows) if not str(r.get("key", "")).strip()]
     if missing:
         raise InvalidInput(f"rows {missing[:10]} have no idempotency 'key'")
     stored = await _desk(request).add_records(
         [(i, {f: str(r.get(f) or "") for f in FIELDS}) for i, r in enumerate(rows)],
-        {i: str(r["key"]) for i, r in enumerate(rows)}, str(body.get("profile") or "confirm"),
-        str(body.get("name") or "api"), campaign_id)
+        {i: str(r["key"]) for i, r in enumerate(rows)}, profile, name, campaign_id)
     return web.json_response(_stored(stored), status=201)
 
 
@@ -137,14 +130,13 @@ async def done(request: web.Request) -> web.Response:
     passenger settled it with a dispatcher; the row (every open row of the phone) is not called again."""
     campaign_id = _id(request)
     body = await parse.json_object(request)
-    by = str(body.get("by") or "").strip()
+    by = parse.text(body, "by", "")
     if not by:
-        raise InvalidInput("'by' (who settled it) is missing")
-    row_id = body["row_id"] if type(body.get("row_id")) is int else None
-    phone = str(body.get("phone") or "").strip()
+        raise InvalidInput("by (who settled it) is missing")
+    row_id, phone = parse.optional_id(body, "row_id"), parse.text(body, "phone", "")
     if row_id is None and not phone:
-        raise InvalidInput("give 'row_id' (a number) or 'phone'")
-    rows = await _desk(request).settle(campaign_id, row_id, phone, str(body.get("answer") or "confirmed"), by)
+        raise InvalidInput("give row_id (a number) or phone")
+    rows = await _desk(request).settle(campaign_id, row_id, phone, parse.text(body, "answer", "confirmed"), by)
     return web.json_response({"rows": [r.to_dict() for r in rows]})
 
 

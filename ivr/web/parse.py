@@ -74,13 +74,33 @@ async def json_object(request: web.Request) -> dict[str, Any]:
 
 
 def text(data: dict[str, Any], key: str, default: str | None = None) -> str:
-    """A text field of a JSON body, stripped; required unless a default is given."""
-    value = data.get(key, default)
+    """A text field of a JSON body, stripped; required unless a default is given (also for null)."""
+    value = data.get(key)
+    if value is None:
+        value = default
     if value is None:
         raise InvalidInput(f"{key} is required")
     if not isinstance(value, str):
         raise InvalidInput(f"{key} must be a text")
     return value.strip()
+
+
+def optional_id(data: dict[str, Any], key: str) -> int | None:
+    """A record's number (1 or more) from a JSON body; None when absent."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if type(value) is not int or value < 1:
+        raise InvalidInput(f"{key} must be a number (1 or more), not {value!r}")
+    return value
+
+
+def objects(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """A list of JSON objects from a body."""
+    value = data.get(key)
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise InvalidInput(f"{key} must be a list of objects")
+    return value
 
 
 def seconds(data: dict[str, Any], key: str) -> float:

@@ -12,6 +12,7 @@ from ivr.clock import utc_now
 from ivr.errors import IvrError
 from ivr.i18n import _, lazy
 from ivr.security.roles import STAFF_ROLES
+from ivr.users import WrongPassword
 from ivr.web.access import SESSIONS
 from ivr.web.console import NAV, USER, USERS, page, path_id, render
 
@@ -70,22 +71,18 @@ async def change_password(request: web.Request) -> web.Response:
     """The current password, then the new one twice; the new one must be strong. Every session of
     the user ends (a copied cookie is worth nothing); this browser gets a fresh one."""
     form = await request.post()
-    user, users = request[USER], request.app[USERS]
-    new = str(form.get("new", ""))
-    if await users.authenticate(user.username, str(form.get("current", ""))) is None:
-        message = _("The current password is wrong.")
-    elif new != str(form.get("again", "")):
-        message = _("The two new passwords differ.")
-    else:
-        try:
-            await users.set_password(user.username, new)
-        except IvrError as e:
-            message = e.message
-        else:
-            response = web.HTTPSeeOther(_to_password(_("Password changed. Your other sessions are logged out.")))
-            await request.app[SESSIONS].issue(response, user.id, utc_now())
-            raise response
-    raise web.HTTPSeeOther(_to_password(message))
+    user, new = request[USER], str(form.get("new", ""))
+    if new != str(form.get("again", "")):
+        raise web.HTTPSeeOther(_to_password(_("The two new passwords differ.")))
+    try:
+        await request.app[USERS].change_password(user.username, str(form.get("current", "")), new)
+    except WrongPassword:
+        raise web.HTTPSeeOther(_to_password(_("The current password is wrong."))) from None
+    except IvrError as e:
+        raise web.HTTPSeeOther(_to_password(e.message)) from None
+    response = web.HTTPSeeOther(_to_password(_("Password changed. Your other sessions are logged out.")))
+    await request.app[SESSIONS].issue(response, user.id, utc_now())
+    raise response
 
 
 def setup(app: web.Application) -> None:

@@ -35,11 +35,11 @@ async def refused(r, status: int, words: str) -> None:
 
 
 @pytest.mark.parametrize("body, words", [
-    ({"rows": "nope"}, "'rows' must be a list of objects"),
-    ({"rows": [1, 2]}, "'rows' must be a list of objects"),
-    ({"rows": [], "campaign_id": "abc"}, "'campaign_id' must be a campaign number"),
-    ({"rows": [], "campaign_id": True}, "'campaign_id' must be a campaign number"),
-    ({"rows": [], "name": {"x": 1}}, "'name' must be a text"),
+    ({"rows": "nope"}, "rows must be a list of objects"),
+    ({"rows": [1, 2]}, "rows must be a list of objects"),
+    ({"rows": [], "campaign_id": "abc"}, "campaign_id must be a number (1 or more)"),
+    ({"rows": [], "campaign_id": True}, "campaign_id must be a number (1 or more)"),
+    ({"rows": [], "name": {"x": 1}}, "name must be a text"),
     ({"rows": [{"phone": "+79160000001"}]}, "have no idempotency 'key'"),
     ([1, 2, 3], "the request body must be a JSON object"),
 ])
@@ -47,6 +47,17 @@ async def test_campaign_create_with_wrong_types_is_a_400(api, body, words):
     client, db = api
     await refused(await client.post("/api/campaigns", json=body), 400, words)
     assert await CampaignStore(db).list() == []
+
+
+@pytest.mark.parametrize("body, words", [
+    ({"row_id": 1}, "by (who settled it) is missing"),
+    ({"by": "Ivan", "row_id": "5"}, "row_id must be a number (1 or more), not '5'"),
+    ({"by": "Ivan"}, "give row_id (a number) or phone"),
+    ({"by": "Ivan", "phone": ["+79160000001"]}, "phone must be a text"),
+])
+async def test_campaign_done_with_wrong_fields_is_a_400(api, body, words):
+    client, _ = api
+    await refused(await client.post("/api/campaigns/1/done", json=body), 400, words)
 
 
 async def test_malformed_json_too_many_rows_and_oversized_bodies(api):
