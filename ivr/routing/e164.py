@@ -7,14 +7,15 @@ against phonenumbers on many numbers."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache
 
 import phonenumbers
 from phonenumbers import PhoneMetadata
 
-_TYPES = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail",
-          "fixed_line", "mobile")
+# The common types first: a number is valid when any type's pattern matches, and the alternation
+# stops at the first that does.
+_TYPES = ("mobile", "fixed_line", "toll_free", "premium_rate", "shared_cost", "voip", "personal_number", "pager",
+          "uan", "voicemail")
 
 
 class _Region:
@@ -43,27 +44,18 @@ class _Region:
         self.has_prefix_rule = bool(prefix) and self.national_prefix is None
         self.idd = re.compile(metadata.international_prefix) if metadata.international_prefix else None
 
-        # Per length: one pattern holding the general test (a lookahead) and the types' (None: invalid).
-        self._valid_at: dict[int, re.Pattern | None] = {}
-
     def matches_general(self, nsn: str) -> bool:
         if self.general is None or (self.general_lengths and len(nsn) not in self.general_lengths):
             return False
         return self.general.fullmatch(nsn) is not None
 
-    def valid(self, nsn: str) -> bool:
-        length = len(nsn)
-        try:
-            pattern = self._valid_at[length]
-        except KeyError:
-            pattern = self._valid_at[length] = self._valid_pattern(length)
-        return pattern is not None and pattern.fullmatch(nsn) is not None
-
-    def _valid_pattern(self, length: int) -> re.Pattern | None:
+    def valid_pattern(self, length: int) -> str | None:
+        """phonenumbers' validity in this region for national numbers of `length` digits, as one
+        pattern: the general test (a lookahead) and the types'; None: no such number is valid."""
         types = self.types.get(length, self.types_any)
         if types is None or self.general is None or (self.general_lengths and length not in self.general_lengths):
             return None
-        return re.compile(f"(?=(?:{self.general.pattern})\\Z)(?:{types.pattern})")
+        return f"(?=(?:{self.general.pattern})\\Z)(?:{types.pattern})"
 
 
 @cache
@@ -78,15 +70,34 @@ def _regions_of(code: int) -> tuple[_Region, ...]:
     return tuple(r for r in map(_region, phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ())) if r is not None)
 
 
+# Per calling code, per length of the national number: its validity as one pattern (None: never valid).
+_valid_at: dict[int, dict[int, re.Pattern | None]] = {}
+
+
 def _valid_for_code(code: int, nsn: str) -> bool:
     """phonenumbers.is_valid_number for country calling code `code` and national number `nsn`."""
-    for region in _regions_of(code):
+    try:
+        pattern = _valid_at[code][len(nsn)]
+    except KeyError:
+        pattern = _valid_at.setdefault(code, {})[len(nsn)] = _code_pattern(code, len(nsn))
+    return pattern is not None and pattern.fullmatch(nsn) is not None
+
+
+def _code_pattern(code: int, length: int) -> re.Pattern | None:
+    """The regions of `code` in phonenumbers' order, as one pattern: a region with leading digits
+    decides alone when they match (valid or not) and is passed over when they do not; a region
+    without them makes the number valid when it is valid there, else the next one is asked."""
+    rest, any_valid = "(?!)", False
+    for region in reversed(_regions_of(code)):
+        valid = region.valid_pattern(length)
+        any_valid = any_valid or valid is not None
+        valid = valid or "(?!)"
         if region.leading is not None:
-            if region.leading.match(nsn):
-                return region.valid(nsn)
-        elif region.valid(nsn):
-            return True
-    return False
+            leading = region.leading.pattern
+            rest = f"(?:(?={leading})(?:{valid})|(?!{leading})(?:{rest}))"
+        else:
+            rest = f"(?:{valid}|{rest})"
+    return re.compile(rest) if any_valid else None
 
 
 def _safe_national(region: _Region, nsn: str) -> bool:
@@ -105,12 +116,28 @@ def _calling_code_at(head: str) -> tuple[int, int, _Region | None] | None:
     return None
 
 
-@dataclass(frozen=True)
 class _Home:
     """The country a number without "+" is read in, when its national formats are simple enough."""
-    code: int
-    cc: str
-    region: _Region
+
+    def __init__(self, code: int, region: _Region):
+        self.code, self.cc, self.region = code, str(code), region
+        self.idd, self.prefix = region.idd, region.national_prefix
+        # Per length of what follows the national prefix: the region's general pattern (phonenumbers
+        # strips the prefix only then) and the code's validity, as one pattern (None: never both).
+        self._after_prefix: dict[int, re.Pattern | None] = {}
+
+    def valid_after_prefix(self, nsn: str) -> bool:
+        try:
+            pattern = self._after_prefix[len(nsn)]
+        except KeyError:
+            pattern = self._after_prefix[len(nsn)] = self._prefix_pattern(len(nsn))
+        return pattern is not None and pattern.fullmatch(nsn) is not None
+
+    def _prefix_pattern(self, length: int) -> re.Pattern | None:
+        general, valid = self.region.general, _code_pattern(self.code, length)
+        if general is None or valid is None or (self.region.general_lengths and length not in self.region.general_lengths):
+            return None
+        return re.compile(f"(?=(?:{general.pattern})\\Z){valid.pattern}")
 
 
 @cache
@@ -120,7 +147,7 @@ def _home(country: str) -> _Home | None:
     if metadata is None or region is None or region.has_prefix_rule or region.leading is not None and \
             phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(metadata.country_code, ())[0] != country:
         return None
-    return _Home(metadata.country_code, str(metadata.country_code), region)
+    return _Home(metadata.country_code, region)
 
 
 def fast_e164(digits: str, plus: bool, country: str) -> str | None:
@@ -137,16 +164,17 @@ def fast_e164(digits: str, plus: bool, country: str) -> str | None:
         return "+" + digits if _valid_for_code(code, nsn) else None
     if (home := _home(country)) is None:
         return None
-    region, cc = home.region, home.cc
-    if region.idd is not None and region.idd.match(digits):
+    cc = home.cc
+    if home.idd is not None and home.idd.match(digits):
         return None                                  # an international call: the slow way
-    if region.national_prefix and digits.startswith(region.national_prefix):
-        nsn = digits[len(region.national_prefix):]
-        if nsn.startswith(cc) or not region.matches_general(nsn):
+    if home.prefix and digits.startswith(home.prefix):
+        nsn = digits[len(home.prefix):]
+        if not nsn or nsn[0] == "0" or nsn.startswith(cc) or not home.valid_after_prefix(nsn):
             return None
-    elif digits.startswith(cc):
+        return "+" + cc + nsn
+    if digits.startswith(cc):
         nsn = digits[len(cc):]
-        if region.matches_general(digits) or not _safe_national(region, nsn):
+        if home.region.matches_general(digits) or not _safe_national(home.region, nsn):
             return None
     else:
         nsn = digits

@@ -73,7 +73,11 @@ def normalize(raw: str, country: str = "RU") -> str:
     if not isinstance(raw, str):
         raise InvalidNumber(f"{_shown(raw)} is not a phone number")
     text = raw.strip()
-    if not text or len(text) > _MAX_LEN or not _ALLOWED.fullmatch(text):
+    if text.isdigit() and text.isascii() and len(text) <= _MAX_LEN:
+        fast = fast_e164(text, False, country.upper())      # digits only: nothing to check or drop
+        if fast is not None and _E164.fullmatch(fast):
+            return fast
+    elif not text or len(text) > _MAX_LEN or not _ALLOWED.fullmatch(text):
         raise InvalidNumber(f"{_shown(raw)} is not a phone number: only digits, spaces, "
                             "'+', '(', ')', '-' and '.' are allowed")
     if text.startswith("00"):
