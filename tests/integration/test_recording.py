@@ -174,6 +174,47 @@ async def test_transferred_call_is_one_recording_with_everybody(recording_plan, 
     assert tone_fraction(left, CALLER_HZ, *after) > 0.8 and tone_fraction(right, TARGET_HZ, *after) > 0.8
 
 
+async def test_attended_transfer_keeps_one_recording_with_the_consulted_phone(recording_plan, world, stack_dir,
+                                                                            pbx):
+    """102 holds the recorded caller, calls 101 itself, then presses Transfer (a REFER with Replaces):
+    101 joins the caller's recorded bridge, and the call's one file goes on with 101 on the staff side."""
+    world.reset()
+    caller = "+79164000009"
+    world.behaviours["101"] = Behaviour("answer", after=0.5)
+    caller_leg, desk, voice = await talk_to_102(world, caller, seconds=2.0)
+    await world.ari.stop_playback(voice)
+    consultation = await world.dial_from_phone("102", "101")
+    target = await incoming(world, "101")
+    await asyncio.wait_for(consultation.answered.wait(), 10)
+    await wait_bridged(pbx, "PJSIP/102-", "PJSIP/101-")
+    await world.attended_transfer(desk, consultation, "101")
+    await asyncio.wait_for(asyncio.gather(desk.ended.wait(), consultation.ended.wait()), 10)
+    await wait_bridged(pbx, "PJSIP/101-")           # now with the caller: 102's calls are over
+    joined = time.monotonic() - target.answered_at  # where that is in what 101 hears
+    await asyncio.sleep(1.0)                        # 101 listens first
+    await speak(world, target, TARGET_HZ)
+    await asyncio.sleep(3.0)
+    await world.hangup(caller_leg)
+    await asyncio.wait_for(caller_leg.ended.wait(), 10)
+
+    await asyncio.wait_for(target.ended.wait(), 10)     # 101 stayed to the end, then the call was over
+    assert target.ended_at > caller_leg.ended_at - 0.5
+    assert tone_fraction(await world.wait_recording(target), CALLER_HZ, joined + 0.2, joined + 0.9) > 0.8
+    record = await recording_plan.call_record(caller)
+    assert record["answered_by"] == "101", record
+    assert steps(record, "transfer") == [{"by": "102", "to": "101", "mode": "attended"}], record
+    assert len(steps(record, "recording")) == 1, record
+    path = await finished_file(stack_dir, record)
+    assert [p.name for p in path.parent.iterdir() if record["channel_id"] in p.name] == [path.name]
+    left, right = sides(path)
+    talk = len(left) / 8000.0
+    assert tone_fraction(right, DESK_HZ, 1.0, 1.8) > 0.8 and tone_fraction(left, CALLER_HZ, 1.0, 1.8) > 0.8
+    # To the end: the caller on the customer's side, 101 on the staff side, neither on the other's.
+    after = (talk - 2.5, talk - 0.3)
+    assert tone_fraction(left, CALLER_HZ, *after) > 0.8 and tone_fraction(right, TARGET_HZ, *after) > 0.8
+    assert tone_fraction(left, TARGET_HZ, 0, talk) < 0.05
+
+
 async def test_recording_goes_on_when_the_service_dies_mid_call(recording_plan, world, stack_dir):
     world.reset()
     caller = "+79164000003"
