@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ivr.ari.bus import EventBus
 from ivr.ari.client import AriClient, AriError
-from ivr.ari.events import ChannelDestroyed, ChannelDtmfReceived, Event, StasisEnd, StasisStart
+from ivr.ari.events import WANTED, ChannelDestroyed, ChannelDtmfReceived, Event, StasisEnd, StasisStart
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class World:
     def __init__(self, ari_url: str, user: str, password: str, spool: Path, app: str = "world",
                  carriers: dict[str, str] | None = None):
         self.bus = EventBus()
-        self.ari = AriClient(ari_url, user, password, app, on_event=self._on_event)
+        self.ari = AriClient(ari_url, user, password, app, on_event=self._on_event, wanted=WANTED)
         self.spool = spool
         self.carriers = carriers or {}            # ip -> carrier name
         self.behaviours: dict[str, Behaviour] = {}
