@@ -47,6 +47,21 @@ def test_the_fast_path_agrees_with_phonenumbers(country: str) -> None:
     assert fast_taken > 100
 
 
+@pytest.mark.parametrize("country", ["RU", "UA", "KZ", "US"])
+def test_normalize_agrees_with_phonenumbers_on_every_way_of_writing(country: str) -> None:
+    """The whole of normalize (digits-only input takes its own short way), fast path or not."""
+    rng = random.Random(country + "normalize")
+    for _ in range(3000):
+        text = written(rng, country)
+        # "00" is read as "+" in every country (normalize's own rule; phonenumbers only where it is the IDD)
+        expected = slow("+" + text[2:] if text.startswith("00") else text, country)
+        if expected is None:
+            with pytest.raises(InvalidNumber):
+                normalize(text, country)
+        else:
+            assert normalize(text, country) == expected, text
+
+
 def test_valid_mobiles_of_the_home_country_take_the_fast_path() -> None:
     for text in ("+79161234567", "8 916 123-45-67", "+7 (916) 123-45-67", "79161234567", "9161234567"):
         assert fast_e164(text.replace(" ", "").replace("-", "").replace("(", "").replace(")", "").lstrip("+"),
